@@ -148,6 +148,11 @@ class SubjectData:
         self.table.batch_delete(unique)
         return len(unique)
 
+    def delete_read(self, keys: Iterable[Key]) -> list[dict[str, Any]]:
+        """Each item deleted alone (DeleteItem), and read as it went (``ALL_OLD``): what was written to it since the
+        read that found it is known. Those gone already are not in the list."""
+        return [old for pk, sk in dict.fromkeys(keys) if (old := self.table.delete(pk, sk, return_old=True))]
+
     def put(self, items: Iterable[dict[str, Any]]) -> None:
         self.table.batch_put(items)
 

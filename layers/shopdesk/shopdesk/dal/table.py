@@ -305,8 +305,13 @@ class Table:
         attributes = response.get("Attributes")
         return deserialize(attributes) if attributes else None
 
-    def delete(self, pk: str, sk: str) -> None:
-        self._client.delete_item(TableName=self.name, Key=key(pk, sk))
+    def delete(self, pk: str, sk: str, *, return_old: bool = False) -> dict[str, Any] | None:
+        """Delete an item. With ``return_old``, the item as it was when it went (None: there was none)."""
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
+        if return_old:
+            kwargs["ReturnValues"] = "ALL_OLD"
+        attributes = self._client.delete_item(**kwargs).get("Attributes")
+        return deserialize(attributes) if attributes else None
 
     def delete_if_exists(self, pk: str, sk: str) -> None:
         """Delete an item; ConditionFailed when there was none."""

@@ -22,7 +22,9 @@ must stay to refuse a provider's replay stays without them.
   conditioned on its item, which the erase deletes before it reads the conversation once more and deletes what
   landed (``erase_landed``).
   A reply queued before the hold and not sent yet is held as well: the dispatcher's record of its intent, made
-  before each part goes to the provider, is refused, and it is never sent (the erase deletes it).
+  before each part goes to the provider, is refused, and it is never sent (the erase deletes it). A part that went
+  before the hold may have its send recorded on the held reply after the last read: the erase reads each such reply
+  as it deletes it, and its provider markers go too (``erase_replies``).
 - Their phone numbers: a keyed hash of each, with the erase's time, until a request kept before it can wait no more
   (``ERASEDADDR#hmac-sha256:<hex>``, ``dal/erased.py``): the replay of a Twilio message kept in the ingest-retry
   queue before the erase, which was never stored and so is not found here, is dropped (``logic.webhooks.replay``).
@@ -110,9 +112,7 @@ class Eraser:
         for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
             self.agents.release_seat(agent_id)
         marks = self.addresses.marks(subject.addresses, clock.now()) if self.addresses is not None else []
-        self.data.put([*marks, *({"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META,
-                                  "type": "erased_marker", **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
-                                 for (provider, provider_id), marker in subject.markers.items())])
+        self.data.put([*marks, *erased_markers(subject.markers)])
         self.data.rewrite_requests([_without_payload(r) for r in subject.privacy_requests])
         by_bucket: dict[str, list[str]] = {}
         for bucket, key in subject.files:
@@ -122,7 +122,10 @@ class Eraser:
         self.forget_in_timelines(subject)       # before their own entries and merge records go: a retry finds them
         primary = (it.customer_pk(subject.customer_id), it.META)
         archives = {key for key, row in subject.items.items() if row.get("type") == "export"}   # their files first
-        deleted = self.data.delete(key for key in subject.items if key != primary and key not in archives)
+        replies = set(held_replies(subject))       # read as they go: a send recorded since names its provider ids
+        deleted = self.data.delete(key for key in subject.items
+                                   if key != primary and key not in archives and key not in replies)
+        deleted += self.erase_replies(replies)
         deleted += self.erase_landed(subject)
         exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl, subject.customer_ids)
@@ -149,6 +152,20 @@ class Eraser:
                     self.data.forget_other((row["PK"], row["SK"]))
                     forgotten += 1
         return forgotten
+
+    def erase_replies(self, keys: set[Key]) -> int:
+        """Their replies not sent at the last read (``held_replies``), deleted one by one and read as they go. The
+        hold refuses a part's intent, not the record of a part sent before it (``Conversations.record_send``: the part
+        is with the provider), so a reply may have its provider ids since; its markers, which name the conversation
+        and its message (a WhatsApp id encodes the number), go too, a hash of each id left as for the others. A send
+        recorded after the reply went finds it gone and deletes its markers itself. How many items."""
+        gone = self.data.delete_read(keys)
+        ids = {it.marker_pk(row["provider"], pid): (row["provider"], pid) for row in gone if row.get("provider")
+               for pid in (row.get("provider_id"), *(row.get("part_ids") or [])) if pid}
+        markers = {ids[row["PK"]]: row for row in self.data.markers(ids.values())} if ids else {}
+        if markers:
+            self.data.put(erased_markers(markers))
+        return len(gone) + self.data.delete((row["PK"], row["SK"]) for row in markers.values())
 
     def erase_landed(self, subject: Subject) -> int:
         """What was written under their conversations after the last read and before the conversations' items went
@@ -178,6 +195,19 @@ def held_keys(subject: Subject) -> list[Key]:
     return [key for key, row in subject.items.items() if row.get("type") in ("identity", "conversation")
             or (row.get("type") == "message" and row.get("direction") == "outbound" and not row.get("provider_id")
                 and row.get("status") != "failed")]
+
+
+def held_replies(subject: Subject) -> list[Key]:
+    """Their replies among ``held_keys``: queued, not sent at the last read."""
+    return [key for key in held_keys(subject) if subject.items[key].get("type") == "message"]
+
+
+def erased_markers(markers: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """What an erase leaves of provider markers (``(provider, id)``: the marker): a hash of each id, until the
+    marker's TTL."""
+    return [{"PK": it.erased_marker_pk(provider, provider_id), "SK": it.META, "type": "erased_marker",
+             **({"ttl": marker["ttl"]} if marker.get("ttl") else {})}
+            for (provider, provider_id), marker in markers.items()]
 
 
 def _without_payload(request: dict[str, Any]) -> dict[str, Any]:
