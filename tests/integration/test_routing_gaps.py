@@ -2,11 +2,14 @@
 transaction (an SQS error, a function stopped between the two) is made good by the sweep, which re-sends the work the
 message's marker keeps, or sooner by a delivery of the same message again (a provider's retry after a function that
 stopped); and the router's confirmation takes the work off the marker. A message stored is answered as stored on
-every channel, and counted, whether its work went or not."""
+every channel, and counted, whether its work went or not; a send the work queue refused is counted in
+``RoutingWorkNotSent`` (which pages), and a sweep the queue refuses does the rest of its work and leaves the routing
+work due for the next one."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -14,7 +17,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import deserialize
-from tests.integration.helpers import agent, online, post_twilio
+from tests.integration.helpers import agent, customer_writes, online, post_twilio
 from tests.support import http_event, sample, twilio_form
 
 
@@ -54,6 +57,12 @@ def _sweep(desk) -> dict:
 
 def _figures(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def _not_sent(out: str) -> list[tuple[str | None, int]]:
+    """The ``RoutingWorkNotSent`` figures written: (the work's kind, or None for the figure in all; count)."""
+    return sorted(((f.get("work"), int(sum(f["RoutingWorkNotSent"]))) for f in _figures(out)
+                   if "RoutingWorkNotSent" in f), key=str)
 
 
 def _received(out: str, channel: str) -> float:
@@ -134,6 +143,7 @@ def test_a_message_stored_whose_routing_work_the_queue_refused_is_answered_store
     # Then the message is stored once and counted once, and the log says the sweep sends its work (a warning)
     [(conv, [_message])] = _stored(desk).items()
     assert _received(out, channel) == 1
+    assert _not_sent(out) == [("inbound", 1), (None, 1)]      # by the work's kind and in all (the alarm's)
     [warned] = [r for r in caplog.records if r.getMessage() == "routing work not sent: the sweep sends it"]
     assert warned.levelname == "WARNING" and warned.conversation_id == conv and warned.work == "inbound"
     assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
@@ -186,7 +196,28 @@ def test_a_duplicate_whose_work_the_queue_refuses_again_is_answered_and_left_to_
     assert _routed(desk, conv)
 
 
-def test_a_rating_whose_work_the_queue_refused_is_stored_and_its_follow_up_sent_by_the_sweep(desk, monkeypatch):
+def test_a_routing_send_refused_is_counted_as_the_alarm_reads_it(desk, lost_sends, capsys, monkeypatch):
+    from local.template import load_template
+    # Powertools reads the service dimension from the environment when it writes the line: the whole of a Lambda
+    # process has the template's (Globals), these tests' only while a handler is imported
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        monkeypatch.setenv(name, desk.env[name])
+    lost_sends["left"] = 1
+    capsys.readouterr()
+    assert post_twilio(desk, _sms("+31611100008", "SMgap8"))["statusCode"] == 200
+    [line] = [f for f in _figures(capsys.readouterr().out) if "RoutingWorkNotSent" in f and "work" not in f]
+    [emitted] = line["_aws"]["CloudWatchMetrics"]
+    # the alarm reads the figure in all: its namespace, and the dimensions the line has, with their values
+    resources = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Resources"]
+    [alarm] = [r["Properties"] for r in resources.values()
+               if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("MetricName") == "RoutingWorkNotSent"]
+    assert alarm["Namespace"] == emitted["Namespace"]
+    assert emitted["Dimensions"] == [[d["Name"] for d in alarm["Dimensions"]]]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {d: line[d] for d in emitted["Dimensions"][0]}
+
+
+def test_a_rating_whose_work_the_queue_refused_is_stored_and_its_follow_up_sent_by_the_sweep(desk, monkeypatch,
+                                                                                           capsys):
     from shopdesk.dal.queues import Queue
     from tests.integration.test_csat import _kinds, _resolved_sms_conversation, _settings
     _settings(desk)
@@ -201,8 +232,10 @@ def test_a_rating_whose_work_the_queue_refused_is_stored_and_its_follow_up_sent_
         return real(self, body, *args, **kwargs)
 
     monkeypatch.setattr(Queue, "send", send)
+    capsys.readouterr()
     answer = post_twilio(desk, _sms("+31611100007", "SMgap7a", "5"))
     assert answer["statusCode"] == 200 and json.loads(answer["headers"]["X-Shopdesk-Outcome"])["stored"] == 1
+    assert _not_sent(capsys.readouterr().out) == [("csat", 1), (None, 1)]
     [rating] = _kinds(desk, conv, "csat_answer")
     assert refused == [rating["id"]]
     desk.drain_queue(desk.work_queue_url, "router")
@@ -272,3 +305,57 @@ def test_a_sweep_short_of_time_leaves_the_routing_work_for_the_next_one(desk, lo
     assert sweep.lambda_handler({}, Context(seconds=50))["rerouted"] == 3
     desk.drain_queue(desk.work_queue_url, "router")
     assert all(_routed(desk, c) for c in convs)
+
+
+def test_a_sweep_while_the_work_queue_refuses_does_the_rest_of_its_work_and_leaves_the_routing_work_due(
+        desk, monkeypatch, capsys, caplog):
+    from tests.integration.test_sla_rules import _alerts, at, berlin_office
+    from tests.integration.test_snooze import status_of
+    # Given a conversation whose first response falls due, and one snoozed until before then
+    berlin_office(desk)
+    topic, alerts = _alerts(desk)
+    online(desk, "alice")
+    at("2026-11-23T08:00:00+00:00")                            # Monday 09:00 Berlin
+    late = customer_writes(desk, "+31611100030", "Where is my parcel?", "SMgapo0")
+    snoozed = customer_writes(desk, "+31611100031", "Call me back", "SMgapo1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, _ = agent(desk, "POST", f"/agent/conversations/{snoozed}/status", "alice",
+                      {"status": "snoozed", "until": "2026-11-23T09:00:00+00:00"})
+    assert status == 200
+    # and the work queue refusing every send (an outage, a policy that shuts the functions out)
+    down = {"on": True, "refused": 0}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if down["on"] and self.url == desk.work_queue_url:
+            down["refused"] += 1
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    unrouted = customer_writes(desk, "+31611100032", "Hello?", "SMgapo2")     # stored; its work refused
+    due = desk.item("EXTMSG#twilio#SMgapo2")["DueSK"]
+    at("2026-11-23T10:00:30+00:00")                            # the deadline passed, the snooze over
+    capsys.readouterr()
+    caplog.clear()
+    # When the sweep runs while the queue refuses its re-send and its drains
+    report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
+    # Then it announces the breach and wakes the snoozed conversation all the same
+    assert (report["breached"], report["rerouted"]) == (1, 0)
+    [alert] = alerts()
+    assert (alert["kind"], alert["conversation_id"]) == ("breach", late)
+    assert status_of(desk, snoozed)[0] == "open"
+    # and counts what the queue refused (the alarm's figure), the routing work still due for the next sweep
+    out = capsys.readouterr().out
+    assert down["refused"] >= 2
+    assert ("inbound", 1) in _not_sent(out) and ("drain", 1) in _not_sent(out)
+    assert sum(n for work, n in _not_sent(out) if work is None) == down["refused"] - 1   # -1: the webhook's, earlier
+    assert desk.item("EXTMSG#twilio#SMgapo2")["DueSK"] == due
+    assert any(r.getMessage().startswith("routing work not re-sent") for r in caplog.records)
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    # And once the queue takes sends again, the next sweep sends the work, and the router routes the message
+    down["on"] = False
+    at("2026-11-23T10:01:30+00:00")
+    assert desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)["rerouted"] == 1
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _routed(desk, unrouted)

@@ -313,6 +313,27 @@ def test_an_event_the_bus_lost_pages_and_is_on_the_dashboard_by_detail_type():
     assert "detail_type" in lost["properties"]["metrics"][0][0]["expression"]
 
 
+def test_routing_work_the_queue_refused_pages_and_is_on_the_dashboard_by_work():
+    from shopdesk.logic.work import NOT_SENT_METRIC
+
+    # the figure in all that logic.work.count_not_sent writes (tests/integration/test_routing_gaps.py checks the
+    # line's namespace and dimensions against this alarm); one refused send pages: a refusal that lasts routes
+    # every message minutes late, and at a quiet desk's pace it may come once in a while only
+    [alarm] = [a for a in _alarms().values() if a.get("MetricName") == NOT_SENT_METRIC]
+    assert alarm["Namespace"] == "shopdesk" and alarm["Dimensions"] == [{"Name": "service", "Value": "shopdesk"}]
+    assert (alarm["Statistic"], alarm["EvaluationPeriods"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum", 1, 0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    [refused] = [w for w in widgets if NOT_SENT_METRIC in json.dumps(w)]
+    [expression] = [m[0]["expression"] for m in refused["properties"]["metrics"] if isinstance(m[0], dict)]
+    schema = re.match(r"SEARCH\('\{([^}]*)\}", expression).group(1).split(",")
+    assert sorted(schema) == sorted(["shopdesk", "work", "service"])
+    assert "RoutingResent" in json.dumps(refused)          # and what the sweep sent again
+
+
 # ------------------------------------------------------------------------------ a provider's total outage
 
 def _provider_alarm() -> dict[str, Any]:

@@ -39,7 +39,7 @@ from shopdesk.logic.breach_risk import RiskSettings, refresh
 from shopdesk.logic.breach_risk import announce as announce_risks
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
-from shopdesk.logic.work import enqueue_drain, send_inbound
+from shopdesk.logic.work import count_not_sent, enqueue_drain, send_inbound
 
 logger = Logger(child=True)
 
@@ -129,8 +129,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
 
     _in_parallel(finish, timers_run, 5, workers)
     teams = sorted(book.teams() if book else {"default"})
-    for team in teams:
-        enqueue_drain(work, team, "sweep")    # self-healing, and conversations released by timers
+    _drain(work, teams)
     at_risk = announce_risks(conversations, bus, risks) if risks else 0     # counted once they went out
     if risk is not None and agents is not None and (time_left is None or time_left() >= RESERVE_SECONDS):
         at_risk += sum(len(r.raised) for r in refresh(conversations, agents, book, bus, teams, risk))
@@ -149,30 +148,63 @@ def resend_unrouted(conversations: Conversations, work: Queue, markers: list[Dea
     after the ingest transaction, or the router is far behind): their work goes to the queue again, and the
     marker is looked at again in five minutes, until the router confirms it. In parallel chunks, like the
     flagging; when ``time_left()`` runs low the rest stays due for the next sweep (a backlog of hundreds, the
-    router behind under a burst, must not take the sweep past its time limit)."""
+    router behind under a burst, must not take the sweep past its time limit). Each marker on its own: one the
+    queue refuses stays due as it was, for the next sweep, and is counted (``count_not_sent``, which pages), and
+    the sweep goes on with the rest and with its other work (an SQS outage must not stop the breaches and the
+    timers). Returns how many went."""
     again = clock.iso(clock.now() + timedelta(seconds=REROUTE_AFTER_SECONDS))
 
-    def resend(chunk: list[Deadline]) -> list[Deadline] | None:
-        """The markers whose work went again; None when there was no time for the chunk."""
+    def resend(chunk: list[Deadline]) -> tuple[list[Deadline], list[tuple[Deadline, Exception]]] | None:
+        """The markers whose work went again, and those the queue refused; None when there was no time for
+        the chunk."""
         if time_left is not None and time_left() < RESERVE_SECONDS:
             return None
-        sent = [marker for marker in chunk if marker.work]
-        for marker in sent:
-            send_inbound(work, json.loads(marker.work))
+        sent, refused = [], []
+        for marker in (m for m in chunk if m.work):
+            try:
+                send_inbound(work, json.loads(marker.work or ""))
+            except Exception as exc:
+                refused.append((marker, exc))
+                continue
             conversations.reschedule_routing(marker, again)
-        return sent
+            sent.append(marker)
+        return sent, refused
 
     chunks = [markers[i:i + READ_BATCH] for i in range(0, len(markers), READ_BATCH)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         done = list(pool.map(resend, chunks))
-    sent = [m for chunk in done if chunk for m in chunk]
+    sent = [m for chunk in done if chunk for m in chunk[0]]
+    refused = [r for chunk in done if chunk for r in chunk[1]]
     if sent:
         logger.warning("routing work re-sent", extra={"messages": len(sent),
                                                        "conversations": sorted({m.conversation_id for m in sent})})
+    if refused:
+        kinds = Counter(str(json.loads(m.work or "{}").get("kind")) for m, _ in refused)
+        error = refused[0][1]
+        logger.warning("routing work not re-sent: left due for the next sweep", extra={
+            "messages": len(refused), "conversations": sorted({m.conversation_id for m, _ in refused})[:100],
+            "error_type": type(error).__name__, "error": str(error)})
+        for kind, n in sorted(kinds.items()):
+            count_not_sent(kind, n)
     if None in done:
         logger.warning("routing work left for the next sweep",
                        extra={"messages": sum(len(c) for c, d in zip(chunks, done, strict=True) if d is None)})
     return len(sent)
+
+
+def _drain(work: Queue, teams: list[str]) -> None:
+    """Every team's waiting conversations assigned (self-healing, and those timers released). A drain the queue
+    refuses is counted (``count_not_sent``, which pages) and the sweep goes on: the next one sends every team's
+    drain again."""
+    refused: list[str] = []
+    for team in teams:
+        try:
+            enqueue_drain(work, team, "sweep")
+        except Exception:
+            logger.warning("drain not sent: the next sweep sends it", exc_info=not refused, extra={"team": team})
+            refused.append(team)
+    if refused:
+        count_not_sent("drain", len(refused))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.bot import waited_on
 from shopdesk.dal.items import message_sk
 from shopdesk.dal.queues import Queue
@@ -20,6 +20,7 @@ from shopdesk.models import Conversation, Message
 logger = Logger(child=True)
 
 NOT_WRITTEN = frozenset({"auto_reply", "opt_out", "opt_in"})    # kinds of inbound message that ask nothing
+NOT_SENT_METRIC = "RoutingWorkNotSent"    # work the queue refused that the sweep sends (again): count_not_sent
 
 
 class InboundWork(BaseModel):
@@ -152,15 +153,29 @@ def send_kept(queue: Queue, work: dict[str, Any]) -> bool:
     """Send the work of a customer's message just stored, which its marker keeps until the router confirms it
     (``Conversations._marker_op``). The queue refusing it fails nothing: the message is stored, and the sweep sends
     the work after the grace (``logic.sla.resend_unrouted``), so the provider is answered as for any message stored
-    and nothing is delivered again for it. False when it did not go (a warning)."""
+    and nothing is delivered again for it. False when it did not go (a warning, and ``count_not_sent``: a refusal
+    that lasts would route every message minutes late, and pages)."""
     try:
         send_inbound(queue, work)
     except Exception:
         logger.warning("routing work not sent: the sweep sends it", exc_info=True, extra={
             "conversation_id": work.get("conversation_id"), "message_id": work.get("message_id"),
             "work": work.get("kind")})
+        count_not_sent(str(work.get("kind")))
         return False
     return True
+
+
+# what count_not_sent's dimension names: a customer's message, a rating, the sweep's drains; anything else is "other"
+NOT_SENT_WORK = frozenset({"inbound", "csat", "drain"})
+
+
+def count_not_sent(kind: str, value: int = 1) -> None:
+    """Work the work queue refused, which the sweep sends (again) later: ``RoutingWorkNotSent`` by ``work`` (its
+    kind) and in all, which pages (template.yaml, ``RoutingWorkNotSentAlarm``). Counted where the refusal leaves it
+    to the sweep: ``send_kept`` (the webhooks, a rating) and the sweep itself (``logic.sla``)."""
+    metrics.count(NOT_SENT_METRIC, value, work=metrics.one_of(kind, NOT_SENT_WORK))
+    metrics.count(NOT_SENT_METRIC, value)
 
 
 def enqueue_inbound(queue: Queue, conversation_id: str, message: Message, team: str = "default", *,
