@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from shopdesk import clock
+from shopdesk.dal.aws import client
+from shopdesk.logic.business_time import ClockState, ConversationClocks
 from tests.integration.helpers import agent, customer_writes, online, outbound_sent, redrive, route_records
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_commerce import sandbox, shop  # noqa: F401 (fixtures)
@@ -566,6 +568,111 @@ def test_an_answer_whose_send_failed_goes_out_once_when_the_work_runs_again(bot,
     assert [m["id"] for m in bot_messages(bot, conv)] == [answer["id"]]
     assert outbound_sent(bot) == [answer["id"]]
     assert conversation(bot, conv)["status"] == "pending"
+
+
+@pytest.fixture
+def published(desk):
+    """What the bus was given since (detail type, detail), in order, whether it took it or not."""
+    events, seen = client("events").meta.events, []
+
+    def record(params, **_):
+        seen.extend((e["DetailType"], json.loads(e["Detail"])) for e in params.get("Entries", []))
+
+    events.register("provide-client-params.events.PutEvents", record, unique_id="bot-published")
+    yield seen
+    events.unregister("provide-client-params.events.PutEvents", unique_id="bot-published")
+
+
+def answers_counted(capsys) -> int:
+    """The ``BotAnswers`` figures written since the last call (EMF lines)."""
+    return sum(1 for line in capsys.readouterr().out.splitlines() if line.startswith("{") and '"BotAnswers"' in line)
+
+
+def assert_waits_on_the_customer(desk, conv) -> dict:
+    """What an answer sent at once leaves: the conversation pending, its clocks standing still from the answer, and
+    the ``bot_resolve`` timer due ``resolve_after_seconds`` (24 h) after it. The ``bot`` state, as stored."""
+    assert conversation(desk, conv)["status"] == "pending"
+    meta = desk.item(f"CONV#{conv}")
+    clocks = ConversationClocks.model_validate_json(meta["clocks_json"])
+    assert clocks.paused and clocks.first_response.state is ClockState.PAUSED, clocks
+    timer = desk.item(f"CONV#{conv}", "DEADLINE#bot_resolve")
+    assert timer is not None, "no bot_resolve timer"
+    assert clock.parse_iso(timer["due_at"]) == clock.parse_iso(meta["bot"]["at"]) + timedelta(hours=24)
+    return meta["bot"]
+
+
+def sweep_a_day_later(desk) -> None:
+    clock.set_offset(timedelta(hours=25).total_seconds())
+    desk.invoke("sla_sweep", {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+                              "account": "123456789012", "time": "2026-11-22T22:00:00Z", "region": "us-east-1",
+                              "resources": [], "detail": {}})
+
+
+def test_an_answer_whose_send_failed_is_left_by_the_retry_as_one_sent_at_once(bot, monkeypatch, capsys, published):
+    from shopdesk.dal.queues import Queue
+    # Given the outbound queue refusing the bot's answer once
+    sends, refused = Queue.send, []
+
+    def flaky(queue, body, **kwargs):
+        if queue.url == bot.outbound_queue_url and not refused:
+            refused.append(body["message_id"])
+            raise RuntimeError("SQS is unavailable")
+        return sends(queue, body, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", flaky)
+    conv = customer_writes(bot, "+31650000033", "How long does standard delivery take?", "SMbot33")
+    capsys.readouterr()
+    route_records(bot)
+    [answer] = bot_messages(bot, conv)
+    assert refused == [answer["id"]]
+    # When the record runs again
+    route_records(bot)
+    # Then the answer goes out once and the conversation waits on the customer as after a send that went at once:
+    # its clocks stand still, the timer that resolves it on silence is set from the answer
+    assert outbound_sent(bot) == [answer["id"]]
+    state = assert_waits_on_the_customer(bot, conv)
+    # and the answer's event is published once, the answer counted once
+    assert [(kind, d["conversation_id"], d["action"], d["article_id"], d["language"]) for kind, d in published] == [
+        ("BotAnswered", conv, "answer", state["article_id"], "en")]
+    assert answers_counted(capsys) == 1
+    # And the customer silent for a day, the sweep resolves it (it stayed pending for good)
+    sweep_a_day_later(bot)
+    seen = conversation(bot, conv)
+    assert seen["status"] == "resolved" and seen["bot"]["state"] == "resolved"
+
+
+def test_an_answer_whose_timer_was_not_written_is_finished_by_the_retry(bot, monkeypatch, capsys, published):
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal.conversations import Conversations
+    # Given the table refusing the bot_resolve timer's write once, after the answer's write
+    set_timer, refused = Conversations.set_conversation_timer, []
+
+    def throttled(conversations, conversation_id, name, due_at):
+        if name == "bot_resolve" and due_at and not refused:
+            refused.append(conversation_id)
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                              "TransactWriteItems")
+        return set_timer(conversations, conversation_id, name, due_at)
+
+    monkeypatch.setattr(Conversations, "set_conversation_timer", throttled)
+    conv = customer_writes(bot, "+31650000034", "How long does standard delivery take?", "SMbot34")
+    capsys.readouterr()
+    route_records(bot)
+    [answer] = bot_messages(bot, conv)
+    assert refused == [conv]
+    # When the record runs again (the first run failed it: the answer is recorded, its work not done)
+    route_records(bot)
+    # Then the retry did what the first run did not: the timer set from the answer, the event published once, the
+    # answer sent and counted once
+    state = assert_waits_on_the_customer(bot, conv)
+    assert [(kind, d["action"], d["article_id"], d["language"]) for kind, d in published] == [
+        ("BotAnswered", "answer", state["article_id"], "en")]
+    assert outbound_sent(bot) == [answer["id"]]
+    assert answers_counted(capsys) == 1
+    assert [m["id"] for m in bot_messages(bot, conv)] == [answer["id"]]
+    sweep_a_day_later(bot)
+    assert conversation(bot, conv)["status"] == "resolved"
 
 
 def test_a_conversation_the_bot_resolves_expires_like_one_an_agent_resolves(bot):

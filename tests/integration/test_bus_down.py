@@ -84,6 +84,33 @@ def test_a_bot_hand_over_while_the_bus_is_down_reaches_a_person_and_its_lost_eve
     assert sorted(_not_published(capsys), key=str) == [("BotHandedOff", 1), (None, 1)]
 
 
+def test_an_answer_whose_send_failed_while_the_bus_was_down_has_its_lost_event_counted_once(bot, bus_down, capsys,
+                                                                                          monkeypatch):
+    from shopdesk.dal.queues import Queue
+    # Given the outbound queue refusing the bot's answer once, while the bus is down
+    sends, refused = Queue.send, []
+
+    def flaky(queue, body, **kwargs):
+        if queue.url == bot.outbound_queue_url and not refused:
+            refused.append(body["message_id"])
+            raise RuntimeError("SQS is unavailable")
+        return sends(queue, body, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", flaky)
+    conv = customer_writes(bot, "+31650100005", "How long does standard delivery take?", "SMbus5")
+    capsys.readouterr()
+    route_records(bot)
+    assert len(refused) == 1
+    # When the record runs again, the bus up by then
+    bus_down.up()
+    route_records(bot)
+    # Then the answer's event the bus refused is counted once, by the run that answered (its retry publishes
+    # nothing more: the event is at most once, never lost silently)
+    [answer] = bot_messages(bot, conv)
+    assert answer["id"] == refused[0] and conversation(bot, conv)["status"] == "pending"
+    assert sorted(_not_published(capsys), key=str) == [("BotAnswered", 1), (None, 1)]
+
+
 def test_the_sweeps_silent_resolve_while_the_bus_is_down_resolves_and_its_lost_event_is_counted(bot, capsys):
     conv = customer_writes(bot, "+31650100003", "How long does standard delivery take?", "SMbus3")
     route(bot)

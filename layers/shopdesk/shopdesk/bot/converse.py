@@ -28,7 +28,9 @@ one written after the customer's next message leaves both to a person (that mess
 over and routes as if there were no bot). A record
 that runs again (a retry, the sweep's re-send, a redrive) finds the message answered: the bot's message goes to the
 outbound queue again (sent once: a send that failed after the write is not lost, and the error fails the record,
-``logic.work.Unsent``), and a confirmation it thanked for is resolved if the resolve had not happened. A
+``logic.work.Unsent``), an answer's clocks, ``bot_resolve`` timer and event (done before its send) are done then if
+the run before stopped ahead of its timer, and a confirmation it thanked for is resolved if the resolve had not
+happened. A
 customer who writes again within ``BURST_SECONDS`` of an answer gets a person, never a second bot answer, and the
 hand-over says so (``follow_up``; the same question again is ``repeated``, decided before). The one exception is
 the reply the bot asked for: after it asked for an order's email or postcode (``pending_order``), or for the
@@ -49,7 +51,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -74,10 +76,10 @@ from shopdesk.errors import Conflict
 from shopdesk.ids import new_id
 from shopdesk.kb.loader import IndexCache
 from shopdesk.logic import sla_engine, timeline, topics
-from shopdesk.logic.business_time import is_open
+from shopdesk.logic.business_time import ConversationClocks, is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.work import NOT_WRITTEN, answered_since, send_outbound, superseded, written_at
+from shopdesk.logic.work import NOT_WRITTEN, Unsent, answered_since, send_outbound, superseded, written_at
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
 
@@ -161,7 +163,8 @@ class Bot:
         conv = conv or self.conversations.get_meta(conversation_id)
         if message_sk and conv.bot is not None and conv.bot.replied_to == message_sk.rsplit("#", 1)[-1]:
             # a record sent again (a retry, the sweep's re-drive): answered already
-            return self._again(conv, conv.bot, message_sk)
+            return self._again(conv, conv.bot, message_sk,
+                               read if read is not None and read.conversation.id == conv.id else None)
         if not message_sk or not self.may_apply(conv):
             return Outcome.SKIPPED
         settings = self.settings()
@@ -222,11 +225,15 @@ class Bot:
         # the message it answered is not one written since, even when stored in the same instant as the answer
         return any(m.kind not in NOT_WRITTEN and m.id != state.replied_to for m in between)
 
-    def _again(self, conv: Conversation, state: BotState, message_sk: str) -> Outcome:
+    def _again(self, conv: Conversation, state: BotState, message_sk: str, read: ClockRead | None = None) -> Outcome:
         """The bot answered this message already: its message goes to the outbound queue again (the queue drops a
-        copy within five minutes, the dispatcher sends a message once), in case its send never happened; a
-        confirmation it thanked for is resolved, in case the resolve never happened."""
+        copy within five minutes, the dispatcher sends a message once), in case its send never happened; an answer
+        whose work stopped before its ``bot_resolve`` timer was set has that work done first (``_settle``, from the
+        answer's time); a confirmation it thanked for is resolved, in case the resolve never happened."""
         if state.sent:
+            if state.state == "answering" and not state.closing and conv.status is ConversationStatus.PENDING \
+                    and not conv.assignee and self.conversations.conversation_timer(conv.id, BOT_RESOLVE_TIMER) is None:
+                self._settle_again(conv, state, read)
             send_outbound(self.outbound, conv.id, state.sent)
         if state.closing and state.state == "answering" and conv.status is not ConversationStatus.RESOLVED:
             return self._close(conv, message_sk)
@@ -241,7 +248,7 @@ class Bot:
         asks = decision.action != "verify"
         payload: dict[str, Any] = {"bot": {"action": decision.action, "confidence": decision.confidence,
                                            "article_id": decision.article.id if decision.article else None,
-                                           "order_number": decision.order_number}}
+                                           "order_number": decision.order_number, "language": language}}
         if asks:
             closing = "\n\n" + phrase(language, "solved")
             choices = [{"id": YES, "title": phrase(language, "yes")}, {"id": NO, "title": phrase(language, "no")}]
@@ -282,17 +289,46 @@ class Bot:
             return self._stood_back(conv, message_sk)
         # counted by the write that answered: a record that runs again finds the message answered (``_again``)
         metrics.count("BotAnswers", channel=conv.channel)
-        send_outbound(self.outbound, conv.id, it.message_sk(reply))
-        # the answer's write changed the conversation, not its clocks: they move on from the work's read of them
-        sla_engine.apply(self.conversations, conv.id,
-                         lambda clocks: clocks.on_status(ConversationStatus.PENDING, now), self.book, first=read)
-        self.conversations.set_conversation_timer(
-            conv.id, BOT_RESOLVE_TIMER, clock.iso(now + timedelta(seconds=settings.resolve_after_seconds)))
-        self._publish("BotAnswered", conv, action=decision.action, article_id=state.article_id,
-                      confidence=decision.confidence, language=language)
+        self._settle(conv, now, settings, read, action=decision.action, article_id=state.article_id,
+                     confidence=decision.confidence, language=language)
         logger.info("bot answered", extra={"conversation_id": conv.id, "action": decision.action,
                                             "article_id": state.article_id, "confidence": decision.confidence})
+        # last: a send the queue refuses fails the work, whose retry finds the rest done and only sends (``_again``)
+        send_outbound(self.outbound, conv.id, it.message_sk(reply))
         return Outcome.REPLIED
+
+    def _settle(self, conv: Conversation, answered: datetime, settings: BotSettings, read: ClockRead | None,
+                **detail: Any) -> None:
+        """What follows the answer's write (made at ``answered``), before its send: the clocks stand still from the
+        answer (the customer's turn), the ``bot_resolve`` timer resolves the conversation ``resolve_after_seconds``
+        after it, and ``BotAnswered`` is published (``detail``). The clocks or the timer not written fails the work
+        (``Unsent``: the answer is recorded, not sent), and the work that runs again finds no timer and does it all
+        (``_again``), so the event goes once: published by the run that set the timer."""
+        try:
+            # the answer's write changed the conversation, not its clocks: they move on from the work's read of them
+            if sla_engine.apply(self.conversations, conv.id, lambda clocks: _stand_still(clocks, answered), self.book,
+                                first=read) is None:
+                raise RuntimeError("the clocks changed at every attempt")
+            self.conversations.set_conversation_timer(
+                conv.id, BOT_RESOLVE_TIMER, clock.iso(answered + timedelta(seconds=settings.resolve_after_seconds)))
+        except Exception as exc:
+            logger.warning("bot answer recorded, its clocks or timer not written: the retry writes them",
+                           extra={"conversation_id": conv.id, "error": type(exc).__name__})
+            raise Unsent(conv.id) from exc
+        self._publish("BotAnswered", conv, **detail)
+
+    def _settle_again(self, conv: Conversation, state: BotState, read: ClockRead | None) -> None:
+        """The work of an answer whose first run stopped before its timer was set (``_settle``), done as that run
+        would have done it: from the answer's time, with the event it would have published (the answer's
+        ``payload.bot`` holds what the event says; the conversation's language for an answer stored before it held
+        its own)."""
+        reply = self.conversations.get_message(conv.id, state.sent) if state.sent else None
+        said = dict(((reply.payload or {}) if reply else {}).get("bot") or {})
+        answered = clock.parse_iso(state.at) if state.at else reply.created_at if reply else clock.now()
+        logger.info("bot answer's work finished by its retry", extra={"conversation_id": conv.id})
+        self._settle(conv, answered, self.settings(), read, action=said.get("action"), article_id=state.article_id,
+                     confidence=said.get("confidence"), language=said.get("language") or conv.language,
+                     at=clock.iso(answered))
 
     def send_failed(self, conversation_id: str, message_sk: str) -> Conversation | None:
         """A message of the bot's that the conversation waits on (``bot.waited_on``) never reached the customer:
@@ -388,6 +424,15 @@ class Bot:
         publish_or_count(self.bus, [(detail_type, {"conversation_id": conv.id, "channel": conv.channel,
                                                    "team": conv.team, "at": clock.now_iso(), **detail})],
                          conversation_id=conv.id)
+
+
+def _stand_still(clocks: ConversationClocks, at: datetime) -> bool | None:
+    """The clocks paused from ``at``, as the conversation waits on the customer; False (nothing to write) when they
+    stand still already: the answer's work run again."""
+    if clocks.paused:
+        return False
+    clocks.on_status(ConversationStatus.PENDING, at)
+    return None
 
 
 def _asked(message_sk: str) -> str:

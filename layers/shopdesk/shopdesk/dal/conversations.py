@@ -699,6 +699,11 @@ class Conversations:
             return False
         return True
 
+    def conversation_timer(self, conversation_id: str, name: str) -> str | None:
+        """When a timer of one conversation is due (``set_conversation_timer``); None when it is not set."""
+        item = self.table.get(it.conv_pk(conversation_id), it.deadline_sk(name))
+        return str(item["due_at"]) if item else None
+
     def set_snooze(self, conversation_id: str, name: str, until: str | None) -> None:
         """The end of a snooze: its wake-up timer and the conversation's ``snoozed_until`` in one transaction;
         None removes both (#125)."""

@@ -128,8 +128,9 @@ def answered_since(conv: Conversation, message_sk: str) -> bool:
 
 class Unsent(Exception):
     """A message to the customer is recorded (an acknowledgement, the bot's answer, a rating's follow-up) but its send
-    to the outbound queue failed: the work fails, and its retry finds the record and sends that message (never a
-    second one)."""
+    to the outbound queue failed, or for the bot's answer the work it does before the send (its clocks and timer,
+    ``bot.converse``): the work fails, and its retry finds the record, does what is left and sends that message (never
+    a second one)."""
 
 
 def send_outbound(queue: Queue, conversation_id: str, message_sk: str) -> None:
