@@ -561,6 +561,10 @@ def test_a_shops_realistic_pattern_is_not_too_broad(pattern):
 @pytest.mark.parametrize(("pattern", "shortest"), [
     (r"\d+", 1), (r"\d", 1), (r"\d{1,3}", 1), (r"[A-Z]{2,}", 2), (r"\b\d{3}\b", 3), (r"(?:ORD|#)\d{2}", 3),
     (r"ORD-\d{6}|\d+", 1), (r"x?", 0), (r"(?=ORD)", 0), (r"\p{N}+", 1), (r"\p{Lu}{2,}", 2),
+    # what could be read as wider than it is: a repeat that may be left out, an empty alternative, a boundary alone, a
+    # conditional's shorter branch, an optional part, case folding turned off in the middle
+    (r"(?:ORD-\d{6}){0,2}", 0), (r"(?:|ORD-\d{6})", 0), (r"ORD-\d{6}|", 0), (r"\b", 0), (r"\bORD\b", 3),
+    (r"(?(?=\d)\d{2}|ORD-\d{6})", 2), (r"(?:ORD-\d{6})?\d{2}", 2), (r"(?fi)ss(?-f)ss", 3),
 ])
 def test_a_pattern_that_matches_a_text_of_three_characters_or_less_is_too_broad(pattern, shortest):
     from shopdesk.privacy.masking import too_broad
@@ -595,6 +599,8 @@ def test_a_pattern_is_measured_as_the_regex_package_reads_it(pattern, shortest):
 @pytest.mark.parametrize("pattern", [
     r"[[:digit:]]{6}", r"ORD-[[:digit:]]{6}", r"(?V1)ORD-[[0-9]--[5]]{6}", r"\p{Lu}{2}\d{6}", r"\m\d{9}\M",
     r"(?V1i)loyalty\s*\d{6,10}", r"(\d{3})-\1", r"(?<=PIN )\d{4}", r"(?:ORD|#)\d{4}",
+    # a group captured in a lookahead is as wide as what it captured; a branch reset nothing refers to is measured
+    r"(?=(\d{4}))\1", r"(?P<n>\d{4})-(?P=n)", r"(?|ORD-(\d{6})|Order (\d{6}))",
 ])
 def test_a_pattern_in_the_regex_packages_syntax_that_matches_four_characters_or_more_is_accepted(pattern):
     import regex
@@ -620,6 +626,26 @@ def test_a_pattern_whose_shortest_match_cannot_be_measured_is_refused_saying_why
     assert found is not None and why in found and "at least 4 characters" in found, (pattern, found)
 
 
+@pytest.mark.parametrize(("pattern", "why", "text"), [
+    # what cannot be measured is refused even when its matches in the line of short words are long: "Order" is all
+    # (?:Order|ZZ){e<=1} matches there, and it masked " Z" and "order" in messages
+    (r"(?:Order|ZZ){e<=1}", "fuzzy matching", "size Z, ok"), (r"(?:ORD-\K\d{2}|Order 2)", "\\K starts", "ORD-12"),
+    # a backreference to a group defined twice reads whichever matched: measured by the last one, each was taken for
+    # ten characters or more and masked "44" in "size 44" and the day of "2025-11-30"
+    (r"(?|(\d)|(\d{9}))\1", "defined more than once", "size 44"),
+    (r"(?:(?P<a>\d)|(?P<a>\d{9}))(?P=a)", "defined more than once", "due 2025-11-30"),
+    (r"(?|(?<=(\d))x|(\d{9}))\1", "defined more than once", "1x1"),                 # one of them in a lookbehind
+    (r"(?:(?=(?P<a>\d))|(?P<a>\d{9}))(?P=a){3}", "defined more than once", "555"),    # or in a lookahead
+])
+def test_a_pattern_whose_width_is_unknown_is_refused_whatever_it_matches_in_short_words(pattern, why, text):
+    import regex
+
+    from shopdesk.privacy.masking import MIN_MATCH, too_broad
+    assert any(len(m.group(0)) < MIN_MATCH for m in regex.finditer(pattern, text)), pattern    # what it would mask
+    found = too_broad(pattern)
+    assert found is not None and why in found and "at least 4 characters" in found, (pattern, found)
+
+
 def test_when_the_regex_packages_parser_cannot_be_read_a_pattern_is_refused_not_guessed(monkeypatch):
     from regex import _regex_core
 
@@ -629,8 +655,6 @@ def test_when_the_regex_packages_parser_cannot_be_read_a_pattern_is_refused_not_
         raise AttributeError("no such thing")
 
     monkeypatch.setattr(_regex_core, "_parse_pattern", changed)
-    for pattern in (r"ORD-\d{6}", r"[[:digit:]]{6}", r"LOY\d{8}"):
+    for pattern in (r"ORD-\d{6}", r"[[:digit:]]{6}", r"LOY\d{8}", r"\d+", r"[[:digit:]][[:digit:]]"):
         why = too_broad(pattern)
         assert why is not None and "cannot be measured with this version of the regex package" in why, pattern
-    for pattern in (r"\d+", r"[[:digit:]][[:digit:]]"):                  # what it matches in short words still says
-        assert "as short as" in (too_broad(pattern) or ""), pattern

@@ -35,8 +35,9 @@ import math
 import re
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy as email_policy
 from email import utils as email_utils
 from email.errors import MessageError
@@ -275,7 +276,9 @@ def engine_width(text: str) -> int | str:
     the package's syntax otherwise (``[[:digit:]]`` is a POSIX class to the package, a set of ":digt[" then a "]" to
     ``re``), so the package's parser is asked. It has no public way to ask either: its private ``_regex_core`` is read
     here only, and what cannot be measured from it (``_width``), or a package whose parser has changed, refuses the
-    pattern rather than let a guess through."""
+    pattern rather than let a guess through. A backreference reads the width of its group's one definition; one to a
+    group defined more than once (a branch reset, ``(?|(\\d)|(\\d{9}))\\1``, or a name given twice) is refused: which
+    definition it reads is known only when matching (an earlier turn of a repeat may have set the narrow one)."""
     try:
         import regex
         from regex import _regex_core as core
@@ -291,7 +294,12 @@ def engine_width(text: str) -> int | str:
                 break
             except core._UnscopedFlagSet:
                 flags = info.global_flags
-        width = _width(core, info, parsed, {})
+        groups = _Groups()
+        width = _width(core, info, parsed, groups)
+        if twice := sorted(n for n in groups.referred if groups.defined[n] > 1):
+            raise _Unmeasured(f"a backreference to group {twice[0]}, which is defined more than once (a branch reset "
+                              "(?|...|...) or a name given twice), cannot be measured: it may read the shortest of "
+                              "them, give each its own group")
     except _Unmeasured as exc:
         return str(exc)
     except Exception:       # whatever a changed private parser raises: not measured, so refused
@@ -304,10 +312,21 @@ class _Unmeasured(ValueError):
     """Why a pattern's shortest match cannot be told from its parse."""
 
 
-def _width(core: Any, info: Any, node: Any, groups: dict[int, Fraction]) -> Fraction:
-    """The fewest characters ``node`` (of the regex package's parse) matches; ``groups``: the widths of the groups
-    read so far, for a reference to one. A character matched with full case-folding (``(?fi)``, and ``(?i)`` in the
-    package's version 1) counts a third: "ss" matches "ß" so, and a character folds to three at most."""
+@dataclass
+class _Groups:
+    """What ``_width`` reads of the groups: each one's width (the smallest, for one defined more than once), how many
+    times each is defined (in lookarounds too) and the groups a backreference reads."""
+
+    widths: dict[int, Fraction] = field(default_factory=dict)
+    defined: Counter[int] = field(default_factory=Counter)
+    referred: set[int] = field(default_factory=set)
+
+
+def _width(core: Any, info: Any, node: Any, groups: _Groups) -> Fraction:
+    """The fewest characters ``node`` (of the regex package's parse) matches; ``groups``: the groups read so far, for
+    a reference to one (a group in a lookaround is read too: a reference after it consumes what it captured). A
+    character matched with full case-folding (``(?fi)``, and ``(?i)`` in the package's version 1) counts a third:
+    "ss" matches "ß" so, and a character folds to three at most."""
     def char(case_flags: int) -> Fraction:
         return Fraction(1, 3) if case_flags & core.FULLIGNORECASE == core.FULLIGNORECASE else Fraction(1)
 
@@ -319,15 +338,20 @@ def _width(core: Any, info: Any, node: Any, groups: dict[int, Fraction]) -> Frac
     if kind is core.Branch:
         return min((_width(core, info, branch, groups) for branch in node.branches), default=Fraction(0))
     if kind is core.Group:
-        groups[node.group] = _width(core, info, node.subpattern, groups)
-        return groups[node.group]
+        width = _width(core, info, node.subpattern, groups)
+        groups.defined[node.group] += 1
+        groups.widths[node.group] = min(width, groups.widths.get(node.group, width))
+        return width
     if kind is core.Atomic:
         return _width(core, info, node.subpattern, groups)
     if kind in (core.GreedyRepeat, core.LazyRepeat, core.PossessiveRepeat):
         return node.min_count * _width(core, info, node.subpattern, groups)
     if kind in (core.Conditional, core.LookAroundConditional):
+        if kind is core.LookAroundConditional:
+            _width(core, info, node.subpattern, groups)     # its groups; what it asks of the text is not counted
         return min(_width(core, info, node.yes_item, groups), _width(core, info, node.no_item, groups))
     if kind is core.LookAround:
+        _width(core, info, node.subpattern, groups)
         return Fraction(0)
     if kind in (core.Character, core.Property, core.Range) or isinstance(node, core.SetBase):
         return Fraction(0) if node.zerowidth else char(node.case_flags)
@@ -336,8 +360,9 @@ def _width(core: Any, info: Any, node: Any, groups: dict[int, Fraction]) -> Frac
     if kind in (core.Any, core.AnyAll, core.AnyU, core.Grapheme):
         return Fraction(1)
     if kind is core.RefGroup:
-        group = node.group if isinstance(node.group, int) else info.group_index.get(node.group, node.group)
-        return groups.get(int(group), Fraction(0)) * char(node.case_flags)
+        group = int(node.group if isinstance(node.group, int) else info.group_index.get(node.group, node.group))
+        groups.referred.add(group)
+        return groups.widths.get(group, Fraction(0)) * char(node.case_flags)
     if kind is core.Keep:
         raise _Unmeasured("\\K starts the match later than the pattern does, so its shortest match cannot be "
                           "measured: write what comes before it as a lookbehind, (?<=...)")
@@ -353,13 +378,17 @@ def _width(core: Any, info: Any, node: Any, groups: dict[int, Fraction]) -> Frac
 
 def shortest_match(text: str, pattern: regex.Pattern[str]) -> int | str:
     """The fewest characters ``text`` matches (``engine_width``), or why that cannot be told. A match it has in
-    ``SHORT`` (ordinary words and numbers) that is shorter is the shortest known."""
+    ``SHORT`` (ordinary words and numbers) that is shorter is the shortest known. Why the width cannot be told is
+    final: a match in ``SHORT`` says how short one match is, never that none is shorter (``(?:Order|ZZ){e<=1}``
+    matches "Order" there, and " Z" in a message)."""
     width = engine_width(text)
+    if isinstance(width, str):
+        return width
     try:
         lengths = [m.end() - m.start() for m in pattern.finditer(SHORT, timeout=PROBE_TIMEOUT_S)]
     except TimeoutError:
         return width                                        # too_slow says so
-    if lengths and (isinstance(width, str) or min(lengths) < width):
+    if lengths and min(lengths) < width:
         return min(lengths)
     return width
 
