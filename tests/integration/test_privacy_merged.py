@@ -423,3 +423,130 @@ def test_an_erase_retried_after_it_deleted_the_merge_record_has_left_nothing_of_
     _nothing_of_her(desk)
     assert {(e["reason"], e.get("other_erased")) for e in agent(desk, "GET", f"/agent/customers/{kept}", "alice")[1][
         "timeline"]} == {("", True)}
+
+
+def _she_wrote_while_merged(desk: Any) -> tuple[str, str, str, str]:
+    """Wilhelmina (by email) merged into a customer writing by SMS, their open conversations made one; she writes
+    into it while merged (her name, number and address in her words), and an agent takes them apart again: (her id,
+    the other's, the other's conversation, the merge's id)."""
+    from tests.integration.test_email import _deliver, _eml
+    _deliver(desk, _eml(sender="Wilhelmina Quargenstein <wq.mgq@example.com>", body="Hi, where is my order?\n",
+                        message_id="<mgw1@example.com>"), "mgw-1")
+    erased = desk.item("IDENTITY#email#wq.mgq@example.com")["customer_id"]
+    keep_conv = customer_writes(desk, ONE, "Where is my parcel mgw?", "SMmgw1")
+    kept = desk.item(f"CONV#{keep_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, merge = agent(desk, "POST", f"/agent/customers/{kept}/merge", "alice", {"other_id": erased, "reason": "x"})
+    assert status == 200, merge
+    _deliver(desk, _eml(sender="Wilhelmina Quargenstein <wq.mgq@example.com>", subject="Re: my order",
+                        body="Wilhelmina Quargenstein here, call me on +14155558824 please\n",
+                        message_id="<mgw2@example.com>"), "mgw-2")
+    assert desk.item("IDENTITY#email#wq.mgq@example.com")["open_conversation_id"] == keep_conv
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, undone = agent(desk, "POST", f"/agent/customers/{kept}/unmerge", "alice",
+                           {"merge_id": merge["id"], "reason": "not the same"})
+    assert status == 200, undone
+    return erased, kept, keep_conv, merge["id"]
+
+
+def test_an_unmerge_gives_the_reply_route_of_the_customer_merged_away_back_and_their_name_goes(desk):
+    # Given a customer merged into another and writing by email into their conversation, the merge then undone
+    _, _, keep_conv, _ = _she_wrote_while_merged(desk)
+    # Then the other's conversation answers them no more at her address, and goes on SMS, where they wrote
+    conv = desk.item(f"CONV#{keep_conv}")
+    assert "email" not in (conv.get("routes") or {}), conv.get("routes")
+    assert conv["channel"] == "sms" and conv["routes"]["sms"]["to"] == ONE
+    assert "Quargenstein" not in json.dumps(conv.get("customer"), default=str)
+
+
+@pytest.mark.parametrize("unmerged", ["now", "before_routes_went_back"])
+def test_an_erase_leaves_nothing_she_wrote_into_the_conversation_of_a_customer_once_merged_with_her(
+        desk, monkeypatch, unmerged):
+    from shopdesk.logic.merge import Merger
+    if unmerged != "now":      # an unmerge that left her route on their conversation (as it did before)
+        monkeypatch.setattr(Merger, "_parted_conversations", lambda *args: None)
+    # Given she wrote into the other's conversation while merged with them, and they were told apart again
+    erased, _, keep_conv, _ = _she_wrote_while_merged(desk)
+    if unmerged != "now":
+        assert desk.item(f"CONV#{keep_conv}")["routes"]["email"]["to"] == "wq.mgq@example.com"
+    before = {i["SK"]: i for i in scan(desk) if i["PK"] == f"CONV#{keep_conv}" and i.get("type") == "message"}
+    theirs = {sk for sk, i in before.items() if i.get("direction") != "inbound" or "mgw?" in str(i.get("text"))}
+    # When an admin erases her
+    status, started = admin(desk, "POST", f"/admin/customers/{erased}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    # Then no item of the table holds her name, number, address or words
+    _nothing_of_her(desk)
+    for words in ("call me on", "Re: my order"):
+        assert [(i["PK"], i["SK"]) for i in scan(desk) if words in json.dumps(i, default=str)] == []
+    # and the other's conversation keeps their own messages and the desk's, and answers them by SMS
+    after = {i["SK"] for i in scan(desk) if i["PK"] == f"CONV#{keep_conv}" and i.get("type") == "message"}
+    assert theirs <= after and len(after) == len(before) - 1
+    conv = desk.item(f"CONV#{keep_conv}")
+    assert conv["routes"].keys() == {"sms"} and conv["channel"] == "sms"
+    # and a replay of her message is refused as erased
+    assert not [i for i in scan(desk) if str(i["PK"]).startswith("MARKER#email#") and "mgw2" in i["PK"]]
+
+
+def _named_while_merged(desk: Any) -> tuple[str, str]:
+    """A customer writing by SMS, nameless, merged with Wilhelmina (by email), whose name the merge gives them; their
+    conversation resolved, and a new one opened by SMS while they are one, under her name; the merge then undone:
+    (her id, that conversation)."""
+    from tests.integration.test_email import _deliver, _eml
+    _deliver(desk, _eml(sender="Wilhelmina Quargenstein <wq.mgq@example.com>", body="Hi, where is my order?\n",
+                        message_id="<mgn1@example.com>"), "mgn-1")
+    erased = desk.item("IDENTITY#email#wq.mgq@example.com")["customer_id"]
+    first = customer_writes(desk, ONE, "Where is my parcel mgn?", "SMmgn1")
+    kept = desk.item(f"CONV#{first}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, merge = agent(desk, "POST", f"/agent/customers/{kept}/merge", "alice", {"other_id": erased, "reason": "x"})
+    assert status == 200, merge
+    status, _ = agent(desk, "POST", f"/agent/conversations/{first}/status", "alice", {"status": "resolved"})
+    assert status == 200
+    second = customer_writes(desk, ONE, "And another thing mgn", "SMmgn2")
+    assert second != first and desk.item(f"CONV#{second}")["customer"].get("name") == "Wilhelmina Quargenstein"
+    status, undone = agent(desk, "POST", f"/agent/customers/{kept}/unmerge", "alice",
+                           {"merge_id": merge["id"], "reason": "not the same"})
+    assert status == 200, undone
+    return erased, second
+
+
+def test_a_conversation_opened_while_merged_loses_the_name_of_the_customer_merged_away_at_the_unmerge(desk):
+    # Given a conversation the other customer opened while merged with her, under her name, the merge then undone
+    _, second = _named_while_merged(desk)
+    # Then that conversation, theirs, no longer bears her name
+    assert "Quargenstein" not in json.dumps(desk.item(f"CONV#{second}")["customer"], default=str)
+
+
+def test_an_erase_takes_her_name_off_a_conversation_opened_while_merged_that_an_unmerge_left_it_on(desk, monkeypatch):
+    from shopdesk.logic.merge import Merger
+    # Given a conversation the other customer opened while merged with her, which kept her name after the unmerge
+    # (as an unmerge left it before)
+    with monkeypatch.context() as patched:
+        patched.setattr(Merger, "_parted_conversations", lambda *args: None)
+        erased, second = _named_while_merged(desk)
+    assert desk.item(f"CONV#{second}")["customer"]["name"] == "Wilhelmina Quargenstein"
+    # When an admin erases her
+    status, started = admin(desk, "POST", f"/admin/customers/{erased}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    # Then no item holds her name, and their conversation stays
+    _nothing_of_her(desk)
+    assert desk.item(f"CONV#{second}") is not None
+
+
+def test_her_export_holds_what_she_wrote_into_the_conversation_of_a_customer_once_merged_with_her(desk):
+    from tests.integration.test_privacy import _export_of
+    # Given she wrote into the other's conversation while merged with them, and they were told apart again
+    erased, _, keep_conv, _ = _she_wrote_while_merged(desk)
+    # When she asks for her data
+    _, data = _export_of(desk, erased)
+    # Then her message there is in it, without the other's conversation record or messages
+    elsewhere = [c for c in data["conversations"] if any(m["conversation_id"] == keep_conv for m in c["messages"])]
+    assert [(c["conversation"], [m["text"] for m in c["messages"]]) for c in elsewhere] == [
+        (None, ["Wilhelmina Quargenstein here, call me on +14155558824 please"])]
+    assert "mgw?" not in json.dumps(data)

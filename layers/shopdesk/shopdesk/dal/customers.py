@@ -20,6 +20,7 @@ from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Upd
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.models import Conversation, CustomerRef
 from shopdesk.models.customer import Customer, CustomerEvent, Evidence, MergeRecord
+from shopdesk.phone import to_e164
 
 MAX_TRANSACTION_OPS = 100
 
@@ -194,6 +195,26 @@ class Customers:
         with contextlib.suppress(ConditionFailed):
             self.table.update(it.conv_pk(conversation_id), it.META, update)
 
+    def drop_routes(self, conversation_id: str, owners: set[str]) -> None:
+        """An unmerge: the conversation answers no more at the addresses of ``owners`` (identities, ``kind#address``:
+        the other side's), whose messages came into it while the customers were one. Each such route goes while it
+        still answers that address, and a reply channel among them moves to the channel of the conversation's
+        customer who wrote last. One GetItem, and one UpdateItem when a route is theirs; one gone or changed meanwhile
+        is left alone."""
+        item = self.table.get(it.conv_pk(conversation_id), it.META, consistent=True) or {}
+        routes = {c: r for c, r in (item.get("routes") or {}).items() if isinstance(r, dict) and r.get("to")}
+        gone = {c: str(r["to"]) for c, r in routes.items() if route_identity(c, str(r["to"])) in owners}
+        if not gone:
+            return
+        update = Update().when("attribute_exists(PK)")
+        for index, (channel, to) in enumerate(sorted(gone.items())):
+            update.remove(f"routes.{channel}").when(f"#routes.#{channel}.#to = :to{index}", **{f"to{index}": to})
+        kept = [(str(r.get("last_inbound_at") or ""), c) for c, r in routes.items() if c not in gone]
+        if item.get("channel") in gone and kept:
+            update.set("channel", max(kept)[1]).when("channel = :was", was=item["channel"])
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(it.conv_pk(conversation_id), it.META, update)
+
     def move_conversation_op(self, conversation_id: str, *, from_id: str, to_id: str) -> dict[str, Any]:
         """A conversation changes customer (and history partition), if it still belongs to ``from_id``."""
         update = (Update().set("customer.id", to_id).set("CustomerPK", it.customer_pk(to_id))
@@ -215,3 +236,13 @@ class Customers:
         for op in moves[room:]:        # one at a time: a conversation moved or deleted meanwhile is skipped alone
             with contextlib.suppress(TransactionCancelled):
                 self.table.transact([op])
+
+
+def route_identity(channel: str, to: str) -> str:
+    """The identity a reply route's address is (``kind#address``): a phone number for SMS and WhatsApp, an email
+    address, else the channel's own id (Messenger, Instagram, Telegram, the web chat's visitor)."""
+    if channel in ("sms", "whatsapp"):
+        return f"phone#{to_e164(to) or to}"
+    if channel == "email":
+        return f"email#{to.strip().lower()}"
+    return f"{channel}#{to}"

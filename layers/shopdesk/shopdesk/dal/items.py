@@ -297,7 +297,7 @@ def message_item(message: Message) -> dict[str, Any]:
         "unsent_at": clock.iso(message.unsent_at) if message.unsent_at else None,
         "edited_at": clock.iso(message.edited_at) if message.edited_at else None,
         "edited_text": edited_text.value,
-        "sender_unproven": message.sender_unproven or None,
+        "sender_unproven": message.sender_unproven or None, "identity": message.identity,
     }
 
 
@@ -320,7 +320,7 @@ def message_from_item(item: dict[str, Any]) -> Message:
         possibly_duplicate=bool(item.get("possibly_duplicate")), attempted_at=item.get("attempted_at"),
         event=_event(item.get("event")),
         unsent_at=item.get("unsent_at"), edited_at=item.get("edited_at"), edited_text=item.get("edited_text"),
-        sender_unproven=bool(item.get("sender_unproven")),
+        sender_unproven=bool(item.get("sender_unproven")), identity=item.get("identity"),
     )
 
 

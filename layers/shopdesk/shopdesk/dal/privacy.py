@@ -143,6 +143,38 @@ class SubjectData:
             self.table.update(key[0], key[1], Update().set("event.reason", "").set("event.other_erased", True)
                               .when("attribute_exists(PK)"))
 
+    def seen(self, customer_id: str) -> list[dict[str, Any]]:
+        """The addresses seen in the customer's messages or orders (their partition's ``SEEN#``)."""
+        return self._partition(it.customer_pk(customer_id), "SEEN#")
+
+    def customer_name(self, customer_id: str) -> str | None:
+        """The customer's name on their record (None: none, or no such customer)."""
+        return (self.table.get(it.customer_pk(customer_id), it.META) or {}).get("name")
+
+    def forget_on_conversation(self, conversation_id: str, routes: dict[str, str], channel: str | None,
+                               preview: str | None, name: str | None) -> None:
+        """Another customer's conversation loses what was an erased customer's: the routes of their addresses
+        (``routes``: channel and the address it answers, each removed while it still answers that address), the
+        reply channel moved to ``channel``, the preview of a message of theirs (``preview``, removed while it reads
+        so) and their name (``name``, likewise). One UpdateItem each; what changed meanwhile, or a conversation gone,
+        is left alone."""
+        pk = it.conv_pk(conversation_id)
+        for route_channel, to in routes.items():
+            update = Update().remove(f"routes.{route_channel}").when("attribute_exists(PK)") \
+                .when(f"#routes.#{route_channel}.#to = :to", to=to)
+            if channel:
+                update.set("channel", channel)
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(pk, it.META, update)
+        if preview:
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(pk, it.META, Update().remove("last_message_preview").when("attribute_exists(PK)")
+                                  .when("last_message_preview = :was", was=preview))
+        if name:
+            with contextlib.suppress(ConditionFailed):
+                self.table.update(pk, it.META, Update().remove("customer.name").when("attribute_exists(PK)")
+                                  .when("#customer.#name = :was", was=name))
+
     def delete(self, keys: Iterable[Key]) -> int:
         unique = list(dict.fromkeys(keys))
         self.table.batch_delete(unique)

@@ -10,7 +10,7 @@ takes the other in, as helpdesks merge tickets:
 - it takes the other's channels it lacks, so its agent answers the customer there too (the web chat shows
   the visitor this one conversation, agents' replies included), and replies go where the customer wrote last:
   the other's channel when they wrote there later (an unmerge gives the reply channel back if nothing came on
-  it since);
+  it since, and takes off every route to the other's addresses: ``logic.merge``);
 - the other is resolved as merged: its seat freed, no survey; it names the one it went into (``folded_into``),
   and the reports count it as merged, not resolved (docs/metrics.md); its clocks stop unmeasured (``stopped``:
   nobody met or missed a target of it, so no SLA figure counts them), and it keeps since when its customer was

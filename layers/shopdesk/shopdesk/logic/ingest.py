@@ -146,7 +146,8 @@ def _message(inbound: InboundMessage, conversation_id: str, masked_kinds: list[s
                    kind="auto_reply" if inbound.email and inbound.email.auto_submitted else inbound.kind,
                    subject=inbound.email.subject if inbound.email else None, payload=payload,
                    masked=masked_kinds or [], expires_at=_expiry(policy),
-                   sender_unproven=bool(inbound.email and inbound.email.contact_form))
+                   sender_unproven=bool(inbound.email and inbound.email.contact_form),
+                   identity=f"{inbound.identity_kind}#{inbound.customer_address}")
 
 
 def _expiry(policy: PrivacyPolicy | None) -> datetime | None:

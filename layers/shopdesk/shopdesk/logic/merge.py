@@ -17,7 +17,9 @@ Rules (docs/architecture.md, "Identity"):
 - One open conversation per customer: after a merge every identity holds the survivor's open conversation,
   or the merged customer's when the survivor had none. When both had one, the merged customer's goes into the
   survivor's (logic.fold: its messages show there, its channels answered from there, it is resolved as merged);
-  an unmerge takes them apart again and opens it again.
+  an unmerge takes them apart again and opens it again. What one side wrote into the other's conversation while
+  they were one stays there (their messages, which name their identity); the unmerge takes off the route to their
+  address it left, and the name the merge gave a conversation opened meanwhile (the erase, the rest: privacy.erase).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shopdesk import clock
-from shopdesk.dal.customers import Customers
+from shopdesk.dal.customers import Customers, route_identity
 from shopdesk.dal.identities import Identities, split_key
 from shopdesk.errors import BadRequest, Conflict, NotFound
 from shopdesk.ids import new_id
@@ -197,7 +199,24 @@ class Merger:
                 self.customers.name_conversation(named, None, was=record.gave_name)
         if record.folded is not None and self.folder is not None:
             self.folder.unfold(record.folded.conversation, record.folded.into, record.folded.channels, by=by)
+        self._parted_conversations(record, other, (set(keys_a), keys_b), conversations, back_ids)
         return done
+
+    def _parted_conversations(self, record: MergeRecord, other: Customer, keys: tuple[set[str], set[str]],
+                              conversations: list[Conversation], back_ids: set[str]) -> None:
+        """What one side's conversations kept of the other once the unmerge parted them: a route to an address of
+        the other's (they wrote into it while one customer: replies would go on to them) is taken off, and one opened
+        while they were one bears the name the merge gave, the other's: taken off too (the name each side had before
+        is on its identities again). ``keys``: each side's identities (the survivor's, the merged customer's)."""
+        keys_a, keys_b = keys
+        for conv in conversations:
+            theirs = keys_a if conv.id in back_ids else keys_b
+            if any(route_identity(channel, route.to) in theirs for channel, route in conv.routes.items()):
+                self.customers.drop_routes(conv.id, theirs)
+            own = other.name if conv.id in back_ids else record.survivor_name
+            if (record.gave_name and conv.created_at > record.at and conv.customer.name == record.gave_name
+                    and own != record.gave_name):
+                self.customers.name_conversation(conv.id, None, was=record.gave_name)
 
     # ------------------------------------------------------------------ automatic links
     def link_verified(self, customer_id: str | None, anchor: Identity, proven: Identity, *, reason: str

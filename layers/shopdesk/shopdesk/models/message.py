@@ -127,6 +127,9 @@ class Message(BaseModel):
     # an inbound message whose customer's address it does not prove: a contact form's mail (From the shop, the
     # customer in Reply-To: what the form was told)
     sender_unproven: bool = False
+    # inbound: the identity it came from ("kind#address"): after an unmerge, the messages one customer wrote into the
+    # other's conversation while they were one are theirs, and go with their erase (privacy.subject)
+    identity: str | None = None
 
     @property
     def retry_of(self) -> str | None:

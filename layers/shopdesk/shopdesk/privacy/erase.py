@@ -39,6 +39,10 @@ must stay to refuse a provider's replay stays without them.
 - The timeline of each customer they were once merged with (merged apart again since): its entries about them keep
   their ids, who and when, and lose the reason, an agent's words that often name them (``forget_in_timelines``). The
   conversations' system entries of a merge and its audit records hold ids only, and are left as they are.
+- The conversations of those customers: what they wrote there while merged (inbound messages naming an identity of
+  theirs, with their files, markers and the evidence their words gave the other) deleted, and the conversation's
+  routes of their addresses, the preview of a message of theirs and their name (the merge's) taken off; the other's
+  messages and the desk's stay (``forget_in_conversations``).
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it
   to its queries until its own rows have expired (docs/data-model.md, "Retention and erasure"): written as an
   item and as an object in the lake's bucket (``dal/lake.py``), which every report anti-joins (``analytics.sql``).
@@ -68,7 +72,8 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.erased import ERASING, ErasedAddresses
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, Key, PrivacyJobStore, SubjectData
-from shopdesk.privacy.subject import Subject
+from shopdesk.logic import timeline
+from shopdesk.privacy.subject import Subject, route_addresses
 
 
 @dataclass
@@ -120,6 +125,7 @@ class Eraser:
         for bucket, keys in by_bucket.items():
             self.files.delete(bucket, keys)
         self.forget_in_timelines(subject)       # before their own entries and merge records go: a retry finds them
+        self.forget_in_conversations(subject)   # likewise
         primary = (it.customer_pk(subject.customer_id), it.META)
         archives = {key for key, row in subject.items.items() if row.get("type") == "export"}   # their files first
         replies = set(held_replies(subject))       # read as they go: a send recorded since names its provider ids
@@ -142,16 +148,43 @@ class Eraser:
         ``other_erased``. Found from the subject's own entries and merge records, which are deleted after this, so a
         retried job finds them again; an entry forgotten already is not written again. How many entries."""
         ours = set(subject.customer_ids)
-        others = {row["event"].get("other_id") for row in subject.of_type("customer_event")}
-        others |= {row["merge"].get(side) for row in subject.of_type("merge") for side in ("survivor_id", "merged_id")}
         forgotten = 0
-        for other in sorted(c for c in others if c and c not in ours):
+        for other in subject.merged_with():
             for row in self.data.timeline(other):
                 event = row.get("event") or {}
                 if event.get("other_id") in ours and (event.get("reason") or not event.get("other_erased")):
                     self.data.forget_other((row["PK"], row["SK"]))
                     forgotten += 1
         return forgotten
+
+    def forget_in_conversations(self, subject: Subject) -> int:
+        """What they left in a conversation of a customer once merged with them (``Subject.elsewhere``): the messages
+        they wrote there while merged deleted first (their markers and files went before), then the conversation's
+        routes of their addresses taken off (its replies go on the other's channel they wrote on last), the preview of
+        a message of theirs and their name, which the merge gave it. The other's messages and the desk's stay. Found
+        from their entries and merge records, deleted after this: a retried job finds them again. The evidence their
+        words gave the other (an address seen in them) goes with their messages. How many conversations."""
+        theirs = [row for row in subject.of_type("message") if row["conversation_id"] not in subject.conversation_ids]
+        if subject.elsewhere_keys:
+            self.data.delete(subject.elsewhere_keys)
+        previews = {timeline.preview(row.get("text"), len(row.get("attachments") or [])) for row in theirs}
+        names = {row.get("name") for row in subject.of_type("customer")} | {
+            row.get("customer_name") for row in subject.of_type("identity")}
+        keys, ours = subject.identity_keys(), subject.addresses
+        for meta in subject.elsewhere:
+            routes = {channel: str(route["to"]) for channel, route in (meta.get("routes") or {}).items()
+                      if route and route.get("to") and (f"{channel}#{route['to']}" in keys
+                                                        or route_addresses({"routes": {channel: route}}) & ours)}
+            kept = [(str(route.get("last_inbound_at") or ""), channel)
+                    for channel, route in (meta.get("routes") or {}).items() if channel not in routes]
+            channel = max(kept)[1] if meta.get("channel") in routes and kept else None
+            name = (meta.get("customer") or {}).get("name")
+            owner = (meta.get("customer") or {}).get("id")
+            name = name if name in names and name != (self.data.customer_name(owner) if owner else None) else None
+            preview = meta.get("last_message_preview")
+            self.data.forget_on_conversation(meta["id"], routes, channel, preview if preview in previews else None,
+                                             name)
+        return len(subject.elsewhere)
 
     def erase_replies(self, keys: set[Key]) -> int:
         """Their replies not sent at the last read (``held_replies``), deleted one by one and read as they go. The

@@ -95,7 +95,9 @@ def document(subject: Subject, audit: list[dict[str, Any]], events: list[dict[st
         sections[BY_TYPE.get(str(kind), "other")].append(_clean(row))
     return {"customer_id": subject.customer_id, "exported_at": clock.iso(clock.now()),
             "customer_ids": subject.customer_ids, **sections,
-            "conversations": [conversations[c] for c in subject.conversation_ids if c in conversations],
+            # and their messages in the conversations of a customer once merged with them, without that conversation
+            "conversations": [conversations[c] for c in [*subject.conversation_ids, *sorted(
+                set(conversations) - set(subject.conversation_ids))] if c in conversations],
             "privacy_requests": [_clean(r) for r in subject.privacy_requests],
             "audit": [{k: v for k, v in r.items() if k not in STAFF} for r in audit],
             "events": [_event(row) for row in events],

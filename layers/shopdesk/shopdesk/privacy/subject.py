@@ -38,6 +38,10 @@ class Subject:
     addresses: set[tuple[str, str]] = field(default_factory=set)        # (kind, address) of their identities
     privacy_requests: list[dict[str, Any]] = field(default_factory=list)   # the platform's requests about them
     assigned: list[tuple[str, str]] = field(default_factory=list)       # (conversation, agent) holding a seat
+    # the conversations of customers once merged with them (merged apart again since) they wrote into while merged:
+    # each one's record (not theirs: it stays, without their route and name) and their messages there (in ``items``)
+    elsewhere: list[dict[str, Any]] = field(default_factory=list)
+    elsewhere_keys: list[Key] = field(default_factory=list)   # their messages there, and evidence their words gave
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -45,6 +49,18 @@ class Subject:
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [row for row in self.items.values() if row.get("type") == kind]
+
+    def merged_with(self) -> list[str]:
+        """The other customers of their merges (merged apart again since, or the merge record names them), found
+        from their timeline entries and merge records."""
+        ours = set(self.customer_ids)
+        others = {row["event"].get("other_id") for row in self.of_type("customer_event")}
+        others |= {row["merge"].get(side) for row in self.of_type("merge") for side in ("survivor_id", "merged_id")}
+        return sorted(c for c in others if c and c not in ours)
+
+    def identity_keys(self) -> set[str]:
+        """Their identities as an inbound message names the one it came from (``kind#address``)."""
+        return {f"{kind}#{address}" for kind, address in self.addresses}
 
 
 def _bucket_files(message: dict[str, Any], media_bucket: str | None, mail_bucket: str | None
@@ -199,6 +215,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
     subject.conversation_ids = list(dict.fromkeys(subject.conversation_ids))
 
     provider_ids = []
+    _written_elsewhere(data, subject, media_bucket, mail_bucket, provider_ids)
     for conversation_id in subject.conversation_ids:
         rows = data.conversation(conversation_id)
         subject.add(rows)
@@ -246,6 +263,51 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
                 or set(request.get("jobs") or {}) & ours):
             subject.privacy_requests.append(request)
     return subject
+
+
+def _written_elsewhere(data: SubjectData, subject: Subject, media_bucket: str | None, mail_bucket: str | None,
+                       provider_ids: list[tuple[str, str]]) -> None:
+    """What they wrote into a conversation of a customer once merged with them: while one customer, their identities
+    held the shared open conversation, and the messages they wrote there stay in it after the unmerge. Each inbound
+    message whose ``identity`` is one of theirs is theirs (its files and marker too), and so is the evidence its words
+    gave the other customer (an address seen in it: ``SEEN#``, and its ``MENTION#``); the conversation's record is
+    kept in ``elsewhere`` when it holds one of these, a route to an address of theirs or their name (the merge's, on
+    one opened while they were one): the erase takes their route and name off it. A message stored before messages
+    named their identity names none, and is not found (docs/security.md, known limits)."""
+    ours = subject.identity_keys()
+    names = {row["name"] for row in subject.of_type("customer") if row.get("name")}
+    for other in subject.merged_with():
+        for conversation_id in data.conversation_ids(other):
+            if conversation_id in subject.conversation_ids:
+                continue
+            rows = data.conversation(conversation_id)
+            theirs = [row for row in rows if row.get("type") == "message" and row.get("direction") == "inbound"
+                      and row.get("identity") in ours]
+            meta = next((row for row in rows if row["SK"] == it.META and row.get("type") == "conversation"), None)
+            if meta is not None and (theirs or route_addresses(meta) & subject.addresses or _route_keys(meta) & ours
+                                     or (meta.get("customer") or {}).get("name") in names):
+                subject.elsewhere.append(meta)
+            subject.add(theirs)
+            subject.elsewhere_keys += [(row["PK"], row["SK"]) for row in theirs]
+            said = {row["id"] for row in theirs}
+            seen = [row for row in data.seen(other) if (row.get("evidence") or {}).get("message_id") in said] \
+                if said else []
+            for row in seen:
+                evidence = row["evidence"]
+                mention = (mention_pk(evidence["kind"], evidence["address"]), it.customer_pk(other))
+                subject.add([row, *data.by_keys([mention])])
+                subject.elsewhere_keys += [(row["PK"], row["SK"]), mention]
+            for row in theirs:
+                subject.files += _bucket_files(row, media_bucket, mail_bucket)
+                if row.get("provider") and row.get("provider_id"):
+                    provider_ids.append((row["provider"], row["provider_id"]))
+
+
+def _route_keys(conversation: dict[str, Any]) -> set[str]:
+    """Each route's address as an identity of its channel names it (``<channel>#<to>``: Messenger, Telegram, the web
+    chat; an email's and a phone's are ``route_addresses``)."""
+    return {f"{channel}#{(route or {}).get('to')}" for channel, route in (conversation.get("routes") or {}).items()
+            if (route or {}).get("to")}
 
 
 def route_addresses(conversation: dict[str, Any]) -> set[tuple[str, str]]:
