@@ -452,6 +452,8 @@ class PrivacyWorker:
                 sent = self._sent_since(visitor)
                 keys += [key for key in before if key not in sent]
         self.files.delete(self.media_bucket, keys)
+        if job.get("erased_visitors"):      # an online identifier of the erased: kept only until this last look
+            self.store.progress(job_id, erased_visitors=[])
         logger.info("erased uploads", extra={"job_id": job_id, "files": len(keys)})
         return "uploads_erased"
 
