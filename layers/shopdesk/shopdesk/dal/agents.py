@@ -10,13 +10,12 @@ with a stale presence or a team the agent left.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
-from shopdesk.dal.table import ConditionFailed, PartFailed, Table, TransactionCancelled, Update
+from shopdesk.dal.table import PartFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.models import Agent, Presence
 
@@ -42,10 +41,23 @@ class Agents:
         except TransactionCancelled:
             return False
 
-    def release_seat(self, agent_id: str) -> None:
-        """One conversation fewer held (an erased customer's open conversation); never below zero."""
-        with contextlib.suppress(ConditionFailed):
-            self.table.update(it.agent_pk(agent_id), it.META, Update().add("active", -1).when("active > :zero", zero=0))
+    def release_seat(self, agent_id: str, conversation_id: str) -> bool:
+        """The seat an erased customer's conversation holds, given back once: the conversation loses its assignee and
+        the agent one conversation held (never below zero), in one transaction conditioned on the conversation being
+        the agent's and not resolved (a resolve gave the seat back). An erase that runs again finds no assignee, and
+        gives nothing back twice. Whether a seat was freed (not: not theirs any more, or their count at zero already;
+        the conversation goes with the erase all the same)."""
+        leave = (Update().remove("assignee").remove("InboxPK")
+                 .when("assignee = :agent AND #status IN (:open, :pending, :snoozed)", agent=agent_id, open="open",
+                       pending="pending", snoozed="snoozed"))
+        try:
+            self.table.transact([self.table.update_op(it.conv_pk(conversation_id), it.META, leave),
+                                 self.table.update_op(it.agent_pk(agent_id), it.META,
+                                                      Update().add("active", -1).when("#active > :zero", zero=0))],
+                                retry_conflicts=True)
+        except TransactionCancelled:
+            return False
+        return True
 
     def set_presence(self, agent_id: str, presence: Presence) -> Agent:
         return self._change(agent_id, presence=presence)

@@ -35,7 +35,8 @@ must stay to refuse a provider's replay stays without them.
   covers): kept (the shop must show it acted), their body's customer, orders and payload replaced by
   ``{"erased": true}``; a hash of each identifier it named stays, and beside the body the customers it covered
   with their jobs and what became of them.
-- An agent holding one of their open conversations gets the seat back.
+- An agent holding one of their open conversations gets the seat back, once: the conversation loses its assignee in the
+  same transaction (``Agents.release_seat``), so an attempt that runs again finds none and frees nothing more.
 - The timeline of each customer they were once merged with (merged apart again since): its entries about them keep
   their ids, who and when, and lose the reason, an agent's words that often name them (``forget_in_timelines``). The
   conversations' system entries of a merge and its audit records hold ids only, and are left as they are.
@@ -56,8 +57,11 @@ must stay to refuse a provider's replay stays without them.
   before anything is read), and deletes it itself (``PrivacyWorker``).
 
 Idempotent and resumable: the customer's record is removed last, so a retried job finds what is left; a job
-for a customer already erased finds nothing and is done. The marks are written first, each time: a retried job
-writes them again with its own time, which still comes after everything the erase removes was stored.
+for a customer already erased finds nothing and is done. What is left may no longer name their conversations or the
+customers merged into them (their items went): the subject a retry erases holds those an earlier attempt found, kept
+on its job (``PrivacyWorker._found_before``), for the deletion list and the read of what landed. The marks are
+written first, each time: a retried job writes them again with its own time, which still comes after everything the
+erase removes was stored.
 """
 
 from __future__ import annotations
@@ -114,8 +118,8 @@ class Eraser:
         self.data.release(held_keys(subject), job_id)
 
     def erase(self, subject: Subject, job_id: str, lake_ttl: int | None) -> Erased:
-        for _conversation_id, agent_id in subject.assigned:      # the seat the conversation held
-            self.agents.release_seat(agent_id)
+        for conversation_id, agent_id in subject.assigned:       # the seat the conversation held, once
+            self.agents.release_seat(agent_id, conversation_id)
         marks = self.addresses.marks(subject.addresses, clock.now()) if self.addresses is not None else []
         self.data.put([*marks, *erased_markers(subject.markers)])
         self.data.rewrite_requests([_without_payload(r) for r in subject.privacy_requests])

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -403,7 +403,8 @@ class PrivacyWorker:
             return "done"
         counts: dict[str, int] = {"items": 0, "files": 0, "conversations": 0, "markers": 0, "exports": 0}
         if subject is not None:
-            self._erase_uploads_later(job_id, subject)
+            subject = self._found_before(job_id, job, subject)
+            self._erase_uploads_later(job_id, job, subject)
             lake_ttl = ttl_after(clock.now(), self.trail.policies.current().retention.events_days)
             erased = self.eraser.erase(subject, job_id, lake_ttl)
             counts = {"items": erased.items, "files": erased.files, "conversations": erased.conversations,
@@ -416,17 +417,32 @@ class PrivacyWorker:
         logger.info("customer erased", extra={"job_id": job_id, **counts})
         return "done"
 
-    def _erase_uploads_later(self, job_id: str, subject: Subject) -> None:
+    def _found_before(self, job_id: str, job: dict[str, Any], subject: Subject) -> Subject:
+        """The subject with the customers and conversations an earlier attempt of the job found, kept on the job
+        (``erased_customers``, ``erased_conversations``) before anything is deleted, never fewer. An attempt that fails
+        after deleting items (a file S3 kept, an archive, its time ran out) leaves the next one a customer whose
+        conversations, and the customers merged into them, it no longer finds (their items, the identities and merge
+        records naming them are gone), and the deletion list, the read of what landed under their conversations and
+        the last look at their uploads need them all: the event lake's message rows name their conversation only."""
+        customers = list(dict.fromkeys([*subject.customer_ids, *(job.get("erased_customers") or [])]))
+        conversations = list(dict.fromkeys([*(job.get("erased_conversations") or []), *subject.conversation_ids]))
+        if customers != job.get("erased_customers") or conversations != job.get("erased_conversations"):
+            self.store.progress(job_id, erased_customers=customers, erased_conversations=conversations)
+        return replace(subject, customer_ids=customers, conversation_ids=conversations)
+
+    def _erase_uploads_later(self, job_id: str, job: dict[str, Any], subject: Subject) -> None:
         """The erase's last look at its conversations' files (``uploads_runner``), set before it deletes anything (a
         retried job sets it again): an agent's upload link issued before a conversation went can still put a file
         there until the link expires, after the erase has listed them, and the router's copy of an inbound file whose
         message it read before the erase can store the file after the erase's last read (its record of it landing
         before the erase deletes the message, or never: its invocation stopped); so can a web-chat visitor's link
-        issued before the erase. Their ids, and the visitors', are kept on the job."""
+        issued before the erase. The visitors' ids are kept on the job beside the conversations' (``_found_before``),
+        those of an earlier attempt too."""
         visitors = erased_visitors(subject)
         if not (subject.conversation_ids or visitors) or not self.media_bucket or self.conversations is None:
             return
-        self.store.progress(job_id, erased_conversations=subject.conversation_ids, erased_visitors=visitors)
+        visitors = list(dict.fromkeys([*(job.get("erased_visitors") or []), *visitors]))
+        self.store.progress(job_id, erased_visitors=visitors)
         self.conversations.set_timer(job_pk(job_id), UPLOADS_TIMER,
                                      clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
 

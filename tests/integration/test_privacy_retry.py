@@ -1,0 +1,124 @@
+"""An erase whose attempt fails after it has deleted part of the customer (a file S3 kept) and runs again: the
+next attempt finds less, and must still do what the first would have done, once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_email import _deliver, _eml
+from tests.integration.test_privacy import TEXT, _job, _lake_rows, admin, scan
+from tests.integration.test_privacy_raw_mail import refused_deletes  # noqa: F401 (a fixture)
+from tests.support import sqs_event
+
+
+def _attempt(desk: Any) -> list[dict[str, Any]]:
+    """One delivery of the erase's message to the privacy function, made visible again right after (as its
+    visibility timeout would): the batch's failures."""
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                    MessageSystemAttributeNames=["All"])["Messages"]
+    failures = desk.invoke("privacy", sqs_event([message], arn))["batchItemFailures"]
+    if failures:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    else:
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    return failures
+
+
+def test_an_erase_retried_after_its_items_went_keeps_their_conversations_on_the_deletion_list(desk, refused_deletes):  # noqa: F811
+    from tests.integration.test_analytics import Lake
+    from tests.integration.test_widget import _call as widget
+    from tests.integration.test_widget import _session
+    lake = Lake(desk, desk.env["EVENTS_BUCKET"])
+    # Given a web-chat customer's conversation, in the lake (its message rows name the conversation, not her),
+    # and an export of her
+    status, sent, _ = widget(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": TEXT},
+                             _session(desk, "visitor-wilma"))
+    assert status == 201, sent
+    conv = sent["conversation_id"]
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    exported = _job(desk, "export", customer)
+    assert lake.pump() and conv in {r["conversation_id"] for r in _lake_rows(desk, erased_applied=True)}
+    # When her erase's first attempt deletes her items, then fails at the archive S3 refuses to delete
+    refused_deletes["keys"] = {f"exports/{exported['job_id']}.zip"}
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    assert _attempt(desk)
+    assert desk.item(f"CONV#{conv}") is None and desk.item(f"CUSTOMER#{customer}") is not None
+    visitors = desk.item(f"PRIVACYJOB#{started['job_id']}")["erased_visitors"]
+    assert visitors
+    # and the next attempt, which finds no conversation of hers any more, finishes
+    refused_deletes["keys"] = set()
+    assert not _attempt(desk)
+    job = desk.item(f"PRIVACYJOB#{started['job_id']}")
+    assert job["status"] == "done", job
+    # Then the job still names her conversation and visitor for its last look at uploads
+    assert job["erased_conversations"] == [conv] and job["erased_visitors"] == visitors
+    assert job["erased_customers"] == [customer]
+    # and the deletion list, the item and the lake's object, names the conversation
+    [erased] = [i for i in scan(desk) if i["PK"] == "ERASED"]
+    assert erased["customer_id"] == customer and erased["conversation_ids"] == [conv]
+    body = desk.client("s3").get_object(Bucket=desk.env["EVENTS_BUCKET"], Key=f"erased/{started['job_id']}.json")
+    assert {"id": conv, "kind": "conversation", "job_id": started["job_id"]} in [
+        json.loads(line) for line in body["Body"].read().decode().splitlines()]
+    # so no report reads her conversation's rows any more
+    lake.pump()
+    assert conv not in {r["conversation_id"] for r in _lake_rows(desk, erased_applied=True)}
+
+
+def test_an_erase_that_runs_again_gives_the_agent_s_seat_back_once(desk, refused_deletes):  # noqa: F811
+    # Given alice holding three conversations, one of them an emailing customer's
+    online(desk, "alice")
+    for i, phone in enumerate(("+14155550111", "+14155550112")):
+        customer_writes(desk, phone, f"hello {i}", f"SMseat{i}")
+    assert _deliver(desk, _eml(sender="Lee <lee@customer.example>", message_id="<e1@customer.example>"),
+                    "e1")["stored"] == 1
+    desk.drain_queue(desk.work_queue_url, "router")
+    identity = desk.item("IDENTITY#email#lee@customer.example")
+    conv = identity["open_conversation_id"]
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    assert agent(desk, "GET", "/agent/me", "alice")[1]["active"] == 3
+    # When that customer's erase fails three times at the mail S3 refuses to delete, then runs to its end
+    refused_deletes["keys"] = {"raw/e1"}
+    status, started = admin(desk, "POST", f"/admin/customers/{identity['customer_id']}/erase")
+    assert status == 202, started
+    seats = []
+    for _ in range(3):
+        assert _attempt(desk)
+        seats.append(agent(desk, "GET", "/agent/me", "alice")[1]["active"])
+    refused_deletes["keys"] = set()
+    assert not _attempt(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CONV#{conv}") is None
+    # Then alice got that one seat back, once: she holds the other two, after every attempt
+    assert [*seats, agent(desk, "GET", "/agent/me", "alice")[1]["active"]] == [2, 2, 2, 2]
+
+
+def test_an_erase_retried_after_its_items_went_still_erases_the_customer_merged_into_them(desk, refused_deletes):  # noqa: F811
+    from tests.integration.test_privacy_merged import _two_merged
+    # Given a customer merged into another, and an export of the survivor (holding both)
+    keep, gone, keep_conv, gone_conv, _ = _two_merged(desk, "mgr")
+    exported = _job(desk, "export", keep)
+    # When the survivor's erase deletes their items, the merge's records among them, and fails at the archive
+    refused_deletes["keys"] = {f"exports/{exported['job_id']}.zip"}
+    status, started = admin(desk, "POST", f"/admin/customers/{keep}/erase")
+    assert status == 202, started
+    assert _attempt(desk)
+    assert desk.item(f"CUSTOMER#{gone}") is None and desk.item(f"CUSTOMER#{keep}") is not None
+    # and the next attempt, which finds the survivor alone, finishes
+    refused_deletes["keys"] = set()
+    assert not _attempt(desk)
+    assert desk.item(f"PRIVACYJOB#{started['job_id']}")["status"] == "done"
+    # Then the deletion list names the customer merged away and both conversations
+    [erased] = [i for i in scan(desk) if i["PK"] == "ERASED"]
+    assert erased["merged_ids"] == [gone] and set(erased["conversation_ids"]) == {keep_conv, gone_conv}
+    body = desk.client("s3").get_object(Bucket=desk.env["EVENTS_BUCKET"], Key=f"erased/{started['job_id']}.json")
+    assert {keep, gone, keep_conv, gone_conv} <= {json.loads(line)["id"]
+                                                  for line in body["Body"].read().decode().splitlines()}
+    # and an erase of the customer merged away names the survivor's erase
+    status, problem = admin(desk, "POST", f"/admin/customers/{gone}/erase")
+    assert status == 409 and problem["code"] == "already_erased", problem
+    assert problem["params"]["job_id"] == started["job_id"]
