@@ -97,11 +97,11 @@ def test_while_the_event_bus_is_down_the_bot_answers_and_its_lost_event_is_count
                                                   "times": 100_000}).status == 201
     try:
         # When a customer asks what the bot answers
-        write(stack, "+31660000021", "How long does delivery to Germany take?", "SM" + "b9" * 16, whatsapp=True)
+        write(stack, "+31660000071", "How long does delivery to Germany take?", "SM" + "b9" * 16, whatsapp=True)
         # Then they have the answer as always
-        conv = conversation_of(stack, "+31660000021")
+        conv = conversation_of(stack, "+31660000071")
         assert conv["bot"]["state"] == "answering"
-        sent_to(stack, "+31660000021", "https://help.example.com/en/shipping")
+        sent_to(stack, "+31660000071", "https://help.example.com/en/shipping")
         # and its BotAnswered, lost, is counted (the figure EventsNotPublishedAlarm reads) and logged
         counted = stack.wait_for(lambda: [line for line in stack.logs()[seen:].splitlines()
                                           if '"EventsNotPublished"' in line and '"BotAnswered"' in line], timeout=30)
