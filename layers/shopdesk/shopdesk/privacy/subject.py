@@ -228,8 +228,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
                     subject.assigned.append((conversation_id, row["assignee"]))
             elif row.get("type") == "message":
                 subject.files += _bucket_files(row, media_bucket, mail_bucket)
-                if row.get("provider") and row.get("provider_id"):
-                    provider_ids.append((row["provider"], row["provider_id"]))
+                provider_ids += sent_ids(row)
     found = {row["PK"]: row for row in (data.markers(provider_ids) if provider_ids else [])}
     subject.markers = {(p, pid): found[it.marker_pk(p, pid)] for p, pid in provider_ids
                        if it.marker_pk(p, pid) in found}
@@ -299,8 +298,16 @@ def _written_elsewhere(data: SubjectData, subject: Subject, media_bucket: str | 
                 subject.elsewhere_keys += [(row["PK"], row["SK"]), mention]
             for row in theirs:
                 subject.files += _bucket_files(row, media_bucket, mail_bucket)
-                if row.get("provider") and row.get("provider_id"):
-                    provider_ids.append((row["provider"], row["provider_id"]))
+                provider_ids += sent_ids(row)
+
+
+def sent_ids(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each provider id a message is known by, ``(provider, id)``: its ``provider_id`` and, for a reply sent as
+    several provider messages, each part's (``part_ids``, the first of them the ``provider_id``); each has a marker."""
+    if not message.get("provider"):
+        return []
+    ids = (message.get("provider_id"), *(message.get("part_ids") or []))
+    return [(str(message["provider"]), str(pid)) for pid in dict.fromkeys(ids) if pid]
 
 
 def _route_keys(conversation: dict[str, Any]) -> set[str]:
