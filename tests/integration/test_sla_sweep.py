@@ -226,3 +226,77 @@ def test_a_timer_nothing_runs_is_an_error_and_stays_due_until_its_runner_is_ther
     sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": ran.append})
     assert ran == ["c_norunner"]
     assert desk.item("CUSTOMER#c_norunner", "DEADLINE#inactive_customer") is None
+
+
+def test_a_timer_whose_send_sqs_refuses_stays_due_is_counted_and_the_sweep_goes_on(office, monkeypatch, capsys,
+                                                                                   caplog):
+    import json
+    from pathlib import Path
+
+    from botocore.exceptions import ClientError
+
+    from local.template import load_template
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from tests.integration.test_snooze import status_of
+
+    desk = office
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):   # as the template's functions write
+        monkeypatch.setenv(name, desk.env[name])
+    topic, alerts = _alerts(desk)
+    online(desk, "alice")
+    # Given a first response that falls due, a snooze that ends before, and an erase's last look at its uploads
+    # (a timer whose runner sends to the privacy queue)
+    at("2026-11-23T08:00:00+00:00")                            # Monday 09:00 Berlin
+    late = customer_writes(desk, "+31611000901", "Where is my parcel?", "SMtf1")
+    snoozed = customer_writes(desk, "+31611000902", "Call me back", "SMtf2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, _ = agent(desk, "POST", f"/agent/conversations/{snoozed}/status", "alice",
+                      {"status": "snoozed", "until": "2026-11-23T09:00:00+00:00"})
+    assert status == 200
+    Table(desk.table_name).put({"PK": "PRIVACYJOB#pj_tf", "SK": "META", "kind": "erase", "status": "done",
+                                "customer_id": "c_tf", "finished_at": "2026-11-23T08:00:00+00:00"})
+    sweep_module = desk.handler("sla_sweep", SLA_ALERT_TOPIC_ARN=topic)
+    sweep_module.conversations.set_timer("PRIVACYJOB#pj_tf", "erase_uploads", "2026-11-23T09:30:00+00:00")
+    # and the privacy queue refusing every send (an outage)
+    down = {"on": True, "refused": 0}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if down["on"] and self.url == desk.env["PRIVACY_QUEUE_URL"]:
+            down["refused"] += 1
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    at("2026-11-23T10:00:30+00:00")
+    capsys.readouterr()
+    caplog.clear()
+    # When the sweep runs
+    report = desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
+    # Then it announces the breach and wakes the snoozed conversation all the same
+    assert down["refused"] == 1
+    assert report["breached"] == 1
+    assert [(a["kind"], a["conversation_id"]) for a in alerts()] == [("breach", late)]
+    assert status_of(desk, snoozed)[0] == "open"
+    # and the refused timer stays due as it was, logged and counted as the alarm reads it
+    assert desk.item("PRIVACYJOB#pj_tf", "DEADLINE#erase_uploads")["state"] == "pending"
+    assert any(r.getMessage() == "timer failed: left due for the next sweep" and r.target == "erase_uploads"
+               for r in caplog.records)
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    [line] = [f for f in figures if "TimersFailed" in f]
+    [emitted] = line["_aws"]["CloudWatchMetrics"]
+    resources = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Resources"]
+    [alarm] = [r["Properties"] for r in resources.values()
+               if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("MetricName") == "TimersFailed"]
+    assert (line["TimersFailed"], alarm["Namespace"]) == ([1.0], emitted["Namespace"])
+    assert emitted["Dimensions"] == [[d["Name"] for d in alarm["Dimensions"]]]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {d: line[d] for d in emitted["Dimensions"][0]}
+    assert resources[alarm["AlarmActions"][0]["Ref"]]["Type"] == "AWS::SNS::Topic"
+    # And once the queue takes sends again, the next sweep runs the timer and finishes it
+    down["on"] = False
+    at("2026-11-23T10:01:30+00:00")
+    desk.invoke("sla_sweep", {}, SLA_ALERT_TOPIC_ARN=topic)
+    assert desk.item("PRIVACYJOB#pj_tf", "DEADLINE#erase_uploads") is None
+    got = desk.client("sqs").receive_message(QueueUrl=desk.env["PRIVACY_QUEUE_URL"], MaxNumberOfMessages=10)
+    assert [json.loads(m["Body"]) for m in got.get("Messages", [])] == [{"job_id": "pj_tf", "uploads": True}]

@@ -334,6 +334,24 @@ def test_routing_work_the_queue_refused_pages_and_is_on_the_dashboard_by_work():
     assert "RoutingResent" in json.dumps(refused)          # and what the sweep sent again
 
 
+def test_a_timer_the_sweep_failed_to_run_pages_and_is_on_the_dashboard():
+    from shopdesk.logic.sla import FAILED_METRIC
+
+    # the figure in all that logic.sla._run_timers writes (tests/integration/test_sla_sweep.py checks the line's
+    # namespace and dimensions against this alarm); the first pages: a timer left due is a survey, a wake or an
+    # erase's last look that did not happen
+    [alarm] = [a for a in _alarms().values() if a.get("MetricName") == FAILED_METRIC]
+    assert alarm["Namespace"] == "shopdesk" and alarm["Dimensions"] == [{"Name": "service", "Value": "shopdesk"}]
+    assert (alarm["Statistic"], alarm["EvaluationPeriods"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum", 1, 0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    [graphed] = [m for w in widgets for m in w["properties"].get("metrics", []) if FAILED_METRIC in m]
+    assert graphed[:4] == ["shopdesk", FAILED_METRIC, "service", "shopdesk"]
+
+
 # ------------------------------------------------------------------------------ a provider's total outage
 
 def _provider_alarm() -> dict[str, Any]:

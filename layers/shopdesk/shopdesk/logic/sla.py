@@ -344,6 +344,8 @@ def _in_parallel(action: Callable[[list[T]], None], items: list[T], size: int, w
 BUILT_IN_TIMERS = frozenset({"assignee_silence", "agent_offline", SNOOZE_TIMER, "bot_resolve"})
 NO_RUNNER = -1                          # a timer nothing here runs: left due, counted in NO_RUNNER_METRIC
 NO_RUNNER_METRIC = "TimersWithoutRunner"
+FAILED = -2                             # a timer whose run raised: left due, counted in FAILED_METRIC
+FAILED_METRIC = "TimersFailed"
 
 
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
@@ -356,11 +358,22 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
     to resolves its conversation (shopdesk.bot.converse); ``on_timer`` runs the timers other capabilities set,
     by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``); one that answers
     ``Later`` is moved to then. A run timer is finished only if it was not set again while it ran.
-    Returns the conversations released, the timers run (to be finished) and how many were left due for the
-    next sweep because ``time_left()`` ran low."""
+    Each timer on its own: one whose run raises (SQS or the bus refusing a runner's send in an outage, DynamoDB
+    past its retries) stays due as it was, so the next sweep runs it again, and is logged and counted
+    (``TimersFailed``, which pages: template.yaml, ``TimersFailedAlarm``); the other timers, the breaches and the
+    drains go on. Returns the conversations released, the timers run (to be finished) and how many were left due
+    for the next sweep because ``time_left()`` ran low."""
     def run(timer: Deadline) -> int | None:
         if time_left is not None and time_left() < RESERVE_SECONDS:
             return None                     # still due: the next sweep runs it
+        try:
+            return run_one(timer)
+        except Exception as exc:
+            logger.warning("timer failed: left due for the next sweep", exc_info=True, extra={
+                "target": timer.target, "conversation_id": timer.conversation_id, "error_type": type(exc).__name__})
+            return FAILED
+
+    def run_one(timer: Deadline) -> int:
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
             conv = conversations.get_meta(timer.conversation_id)
@@ -400,6 +413,8 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
 
     with ThreadPoolExecutor(max_workers=min(workers, len(timers))) as pool:
         results = list(pool.map(run, timers))
-    ran = [t for t, r in zip(timers, results, strict=True) if r is not None and r != NO_RUNNER]
+    ran = [t for t, r in zip(timers, results, strict=True) if r is not None and r >= 0]
     late = sum(1 for r in results if r is None)
-    return sum(r for r in results if r is not None and r != NO_RUNNER), ran, late
+    if failed := sum(1 for r in results if r == FAILED):
+        metrics.count(FAILED_METRIC, failed)
+    return sum(r for r in results if r is not None and r >= 0), ran, late
