@@ -2,8 +2,9 @@
 
 A record that fails (the engine refused or was unreachable) fails alone (``batchItemFailures``); Lambda
 retries from it, and after the retries the batch's details go to the on-failure queue (its alarm rings).
-A batch that removed something (an erase, an expiry, an unsent message) ends with ``index.purge()``, so what it
-removed leaves the engine's files too; if that fails the whole batch is retried (every operation is idempotent).
+A batch that removed something (an erase, an expiry, an unsent message) or indexed a message or a name again over
+other words (the masking scan, an edit, a rename) ends with ``index.purge()``, so what it removed or replaced leaves the
+engine's files too; if that fails the whole batch is retried (every operation is idempotent).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from shopdesk.batch import stream_processor
 from shopdesk.config import SearchSettings
 from shopdesk.logs import logger_for
 from shopdesk.search import search_for
-from shopdesk.search.feed import REMOVALS, apply
+from shopdesk.search.feed import PURGES, apply
 
 settings = SearchSettings.from_env()
 logger = logger_for()
@@ -42,8 +43,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         done[outcome] = done.get(outcome, 0) + 1
 
     response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
-    if REMOVALS & done.keys():
+    if PURGES & done.keys():
         index.purge()
-    metrics.add_metric(name="SearchDocumentsIndexed", unit=MetricUnit.Count, value=done.get("indexed", 0))
+    metrics.add_metric(name="SearchDocumentsIndexed", unit=MetricUnit.Count,
+                       value=done.get("indexed", 0) + done.get("replaced", 0))
     logger.info("search index updated", extra={"outcomes": done})
     return response

@@ -242,3 +242,36 @@ def test_an_erased_customer_leaves_no_byte_of_their_words_or_name_in_the_index_f
     after = _index_bytes(tmp_path)
     assert _traces(after, ERASED_WORDS) == []
     assert _traces(after, ("regenschirm",))      # (the other customer's words are read from the same files)
+
+
+def test_a_number_masked_after_it_was_indexed_leaves_no_byte_of_it_in_the_index_files(search_desk, tmp_path,
+                                                                                       monkeypatch):
+    from tests.integration.test_masking_scan import PATTERN
+    from tests.integration.test_privacy import admin, run_jobs
+    desk = search_desk
+    stream = Stream(desk)
+    engine = desk.handler("search_indexer").index
+    purges: list[int] = []
+    real_purge = engine.purge
+    monkeypatch.setattr(engine, "purge", lambda: (purges.append(1), real_purge())[1])
+    # Given a customer named with their BSN who wrote it on Telegram, indexed before the shop had a pattern for it
+    _telegram_from(desk, 7393001, "Ann", "BSN 123456782", "My BSN 123456782 is on the form, where is my teapot?")
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    assert purges == []
+    [conv] = ids(search(desk, "admin", "123456782")[1])
+    engine._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")     # its pages in the database, as a checkpoint puts them
+    assert {name for name, _ in _traces(_index_bytes(tmp_path), ("123456782",))} == {"search.sqlite3"}
+    # When an admin adds the pattern, its masking job masks the message and the name, and the indexer reads the
+    # job's writes from the stream: each document indexed again over the one holding the number
+    assert admin(desk, "PUT", "/admin/privacy/settings", PATTERN)[0] == 200
+    run_jobs(desk)
+    assert desk.item(f"CUSTOMER#{desk.item(f'CONV#{conv}')['customer']['id']}")["name"] == "Ann [BSN •••• 6782]"
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    assert purges == [1]
+    # Then search finds the conversation by its other words and never by the number
+    assert search(desk, "admin", "123456782")[1] == {"conversations": [], "customers": []}
+    assert ids(search(desk, "admin", "teapot")[1]) == {conv}
+    # and no file of the index holds a byte of it: not FTS5's segments (the replaced row's terms), not the log
+    after = _index_bytes(tmp_path)
+    assert _traces(after, ("123456782",)) == []
+    assert _traces(after, ("teapot",))

@@ -171,7 +171,8 @@ class _Names:
     ("INSERT", {"name": "Ana Ruiz"}, None, "customer indexed", [("index", "u_1", "a an ana r ru rui ruiz")]),
     ("INSERT", {"name": None}, None, "skipped", []),                        # a phone number, no name yet
     ("MODIFY", {"name": "Ana Ruiz", "tier": "vip"}, {"name": "Ana Ruiz"}, "unchanged", []),
-    ("MODIFY", {"name": "Ana"}, {"name": "Ana Ruiz"}, "customer indexed", [("index", "u_1", "a an ana")]),
+    ("MODIFY", {"name": "Ana"}, {"name": "Ana Ruiz"}, "customer replaced",    # the old name's terms purged after
+     [("index", "u_1", "a an ana")]),
     ("MODIFY", {"name": "Ana Ruiz", "merged_into": "u_2"}, {"name": "Ana Ruiz"}, "customer removed",
      [("remove", "u_1")]),                                                  # merged: found through the survivor
     ("MODIFY", {"name": "Ana Ruiz"}, {"name": "Ana Ruiz", "merged_into": "u_2"}, "customer indexed",

@@ -9,8 +9,9 @@
 - ``index_customer(customer_id, terms)``, ``remove_customer(customer_id)``, ``query_customers(text, limit)``:
   customers by name, apart from the messages (``name_terms``: each word of the name and its prefixes, so a
   name is found as it is typed); a customer with no name, merged into another, or erased has no document;
-- ``purge()``: what was removed leaves the engine's own storage too, not only its answers (the indexer calls it after
-  a batch that removed something: an erase, an expiry, an unsent message). SQLite: the deleted rows' bytes, FTS5's
+- ``purge()``: what was removed or replaced leaves the engine's own storage too, not only its answers (the indexer
+  calls it after a batch that removed something: an erase, an expiry, an unsent message; or indexed a document again
+  over other words: the masking scan, an edit, a rename). SQLite: the deleted rows' bytes, FTS5's
   segments and the write-ahead log (``shopdesk.search.sqlite``). OpenSearch Serverless offers no operation for it
   (``shopdesk.search.opensearch``): removed documents stay in its segments, unsearchable, until it merges them.
 

@@ -1,8 +1,8 @@
 """What the indexer does with one table-stream record: keep the search index in step with the messages.
 
 - A message inserted, or changed in its text, subject or edited text (a customer's edit, ``logic.amend``: the words
-  it said first and the words it says now are both found; a delivery receipt changes none and is skipped), is
-  indexed under its terms, analysed in the message's language (detected from its text).
+  it said first and the words it says now are both found; the masking scan, ``privacy.remask``; a delivery receipt
+  changes none and is skipped), is indexed under its terms, analysed in the message's language (detected from its text).
 - A message removed, or whose text became empty (a customer unsent it), is removed; a conversation item removed
   (expiry, erasure) removes all its messages.
 - System messages (assignments, SLA notes) are not indexed: customers' and agents' words are.
@@ -11,7 +11,9 @@
   erasure) has its document removed, so an erased customer is not found by name.
 
 Every operation is idempotent (the message id is the document's key), so a retried batch is harmless. After a
-batch with one of the ``REMOVALS`` the indexer purges the index (``SearchIndex.purge``).
+batch with one of the ``PURGES`` the indexer purges the index (``SearchIndex.purge``): a removal, and a document
+indexed again in place of one that held other words (``REPLACEMENTS``: a re-mask, an edit, a rename), since the
+engine keeps the terms it replaced in its files as it keeps those it removed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from shopdesk.search import SearchDoc, SearchIndex
 from shopdesk.search.text import LANGUAGES, index_terms, joined, name_terms
 
 INDEXED = {Direction.INBOUND, Direction.OUTBOUND, Direction.NOTE}
-REMOVALS = frozenset({"removed", "conversation removed", "customer removed"})   # outcomes after which to purge
+REMOVALS = frozenset({"removed", "conversation removed", "customer removed"})
+REPLACEMENTS = frozenset({"replaced", "customer replaced"})      # a document indexed again over other words
+PURGES = REMOVALS | REPLACEMENTS                                 # outcomes after which the indexer purges
 MAX_TEXT = 20_000           # characters of one message that are indexed (a long e-mail says enough before)
 
 
@@ -83,7 +87,7 @@ def apply(index: SearchIndex, event_name: str, keys: Mapping[str, Any], new: Map
             return "removed"
         return "skipped"
     index.index(doc)
-    return "indexed"
+    return "replaced" if event_name == "MODIFY" and any(_text_of(old)) else "indexed"
 
 
 def _named(image: Mapping[str, Any] | None) -> str | None:
@@ -107,4 +111,4 @@ def apply_customer(index: SearchIndex, event_name: str, customer_id: str, new: M
         index.remove_customer(customer_id)
         return "customer removed"
     index.index_customer(customer_id, joined(terms))
-    return "customer indexed"
+    return "customer replaced" if event_name == "MODIFY" and _named(old) else "customer indexed"

@@ -7,12 +7,13 @@ and ``customer_fts``. FTS5's ``unicode61`` tokenizer with
 tokenizer's folding is a second guard for text that was not). Ranking is FTS5's BM25; a conversation ranks
 by its best message. The file is opened in WAL mode, so the indexer writes while the agent API reads.
 
-What is removed leaves the files only with ``purge``: SQLite keeps a deleted row's bytes in its page and in the
-write-ahead log, and FTS5 answers a delete by writing the row's terms again, as a delete marker in a new segment,
-until segments are merged. Every connection has ``secure_delete`` on (a deleted row and a freed page are written
-over with zeros); ``purge`` merges each FTS5 table into one segment (``optimize``: the removed rows' terms and their
-markers are not carried over) and then checkpoints the log into the database and truncates it (``TRUNCATE``), so no
-page as it was before is left in ``-wal``.
+What is removed or replaced leaves the files only with ``purge``: SQLite keeps a deleted row's bytes in its page and
+in the write-ahead log, and FTS5 answers a delete by writing the row's terms again, as a delete marker in a new
+segment, until segments are merged (a document indexed again is a delete and an insert: its old terms stay the same
+way). Every connection has ``secure_delete`` on (a deleted row and a freed page are written over with zeros);
+``purge`` merges each FTS5 table into one segment (``optimize``: the removed rows' terms and their markers are not
+carried over) and then checkpoints the log into the database and truncates it (``TRUNCATE``), so no page as it was
+before is left in ``-wal``.
 """
 
 from __future__ import annotations
@@ -136,8 +137,9 @@ class SqliteIndex:
 
     def purge(self) -> None:
         """No byte of what was removed left in the files (the module's docstring). Costs a rewrite of the FTS5
-        tables, about 23 ms for 3,000 conversations of ten messages (``python -m bench.search``, ``purge``);
-        the indexer calls it after a batch that removed something, never for one that only indexed. A reader
+        tables, about 17 ms of CPU for 3,000 conversations of ten messages (``python -m bench.search``, ``purge``);
+        the indexer calls it after a batch that removed something or indexed a document again over other words
+        (``search.feed.PURGES``), never for one that only indexed new ones. A reader
         holding an older snapshot past the busy timeout keeps the log: SearchUnavailable, the batch is retried."""
         with self._lock:
             with self._transaction():
