@@ -1,6 +1,7 @@
-"""The bot's figures for an operator (``shopdesk.metrics``): ``BotAnswers`` by channel, ``BotHandoffs`` by reason and
-``BotResolved`` by why, each counted once, by the write that made the change: a work item that runs again (a retry,
-the sweep's re-send, a redrive) finds the message answered or the conversation handed over, and counts nothing."""
+"""The bot's figures for an operator (``shopdesk.metrics``): ``BotAnswers`` by channel and ``BotHandoffs`` by reason
+(each in all too: the hand-overs alarm's), and ``BotResolved`` by why, each counted once, by the write that made the
+change: a work item that runs again (a retry, the sweep's re-send, a redrive) finds the message answered or the
+conversation handed over, and counts nothing."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def test_an_answer_is_counted_once_by_channel_and_its_work_run_again_counts_noth
     capsys.readouterr()
     bodies = route_records(bot)
     assert conversation(bot, conv)["status"] == "pending"
-    assert _bot_figures(capsys) == [("BotAnswers", {"channel": "whatsapp"}, 1.0)]
+    # by channel, and in all (the service's dimension alone), which the hand-overs alarm reads
+    assert _bot_figures(capsys) == [("BotAnswers", {"channel": "whatsapp"}, 1.0), ("BotAnswers", {}, 1.0)]
     # When the same work runs again (a redrive): the message is answered, the answer is not counted twice
     _again(bot, bodies, "metbot1")
     assert _bot_figures(capsys) == []
@@ -65,7 +67,7 @@ def test_a_hand_over_is_counted_once_by_its_reason_and_its_work_run_again_counts
     capsys.readouterr()
     bodies = route_records(bot)
     assert conversation(bot, conv)["bot"]["handoff_reason"] == "human_requested"
-    assert _bot_figures(capsys) == [("BotHandoffs", {"reason": "human_requested"}, 1.0)]
+    assert _bot_figures(capsys) == [("BotHandoffs", {"reason": "human_requested"}, 1.0), ("BotHandoffs", {}, 1.0)]
     _again(bot, bodies, "metbot2")
     assert _bot_figures(capsys) == []
 
@@ -80,7 +82,7 @@ def test_an_answer_the_provider_refused_is_a_send_failed_hand_over_counted_once(
     capsys.readouterr()
     bodies = route_records(desk)
     assert conversation(desk, conv)["bot"]["handoff_reason"] == "send_failed"
-    assert _bot_figures(capsys) == [("BotHandoffs", {"reason": "send_failed"}, 1.0)]
+    assert _bot_figures(capsys) == [("BotHandoffs", {"reason": "send_failed"}, 1.0), ("BotHandoffs", {}, 1.0)]
     # the dispatcher's report delivered again finds the conversation handed over
     _again(desk, bodies, "metbot3")
     assert _bot_figures(capsys) == []

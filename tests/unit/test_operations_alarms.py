@@ -381,6 +381,54 @@ def test_the_provider_failure_rate_fires_in_a_total_outage(failed, sent, late, s
     assert _evaluate(alarm, data) == [state]
 
 
+# ------------------------------------------------------------------------------ a surge of the bot's hand-overs
+
+def _handoffs_alarm() -> dict[str, Any]:
+    [alarm] = [a for a in _alarms().values() if any(
+        q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "BotHandoffs" for q in a.get("Metrics", []))]
+    return alarm
+
+
+def test_a_surge_of_the_bots_hand_overs_pages_with_a_threshold_the_admin_sets():
+    alarm = _handoffs_alarm()
+    # the figures in all that shopdesk.bot.converse writes beside those by reason and channel
+    # (tests/integration/test_bot_metrics.py checks the lines' dimensions)
+    for metric in ("BotHandoffs", "BotAnswers"):
+        [query] = [q for q in alarm["Metrics"] if q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == metric]
+        assert query["MetricStat"]["Metric"]["Namespace"] == "shopdesk"
+        assert query["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "service", "Value": "shopdesk"}]
+        assert (query["MetricStat"]["Stat"], query["MetricStat"]["Period"]) == ("Sum", 900)
+    assert alarm["Threshold"] == {"Ref": "BotHandoffsPerAnswerAlarm"}
+    assert TEMPLATE["Parameters"]["BotHandoffsPerAnswerAlarm"]["Type"] == "Number"
+    assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
+    # the dashboard's hand-overs widget draws the alarm's figure from the same two metrics
+    body = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    [widget] = [w for w in widgets if "hand-overs" in w["properties"]["title"]]
+    lines = widget["properties"]["metrics"]
+    drawn = {m[1]: m[4]["id"] for m in lines if isinstance(m[0], str)}
+    [figure] = [m[0]["expression"] for m in lines if isinstance(m[0], dict) and "IF(" in m[0]["expression"]]
+    [returned] = [q["Expression"] for q in alarm["Metrics"] if q.get("ReturnData")]
+    named = {_metric_ids(alarm, metric): drawn[metric] for metric in ("BotHandoffs", "BotAnswers")}
+    assert figure == re.sub(r"\b(" + "|".join(named) + r")\b", lambda m: named[m.group(1)], returned)
+
+
+@pytest.mark.parametrize(("handoffs", "answers", "state"), [
+    (20, 40, "OK"),          # a desk's usual quarter hour: the bot answers most and hands some over
+    (40, 30, "ALARM"),       # a carrier filtering the bot's answers: each comes back as a send_failed hand-over
+    (12, None, "ALARM"),     # a broken knowledge base: hand-overs and no answer at all
+    (8, None, "OK"),         # too few to judge
+    (None, 30, "OK"),        # answers and no hand-over
+    (None, None, "OK"),      # the bot off, or a quiet night
+    (30, 30, "OK"),          # as many as answers: not more
+])
+def test_the_hand_overs_alarm_fires_on_more_hand_overs_than_answers_by_default(handoffs, answers, state):
+    alarm = dict(_handoffs_alarm(), Threshold=float(TEMPLATE["Parameters"]["BotHandoffsPerAnswerAlarm"]["Default"]))
+    data = {_metric_ids(alarm, "BotHandoffs"): [None if handoffs is None else float(handoffs)],
+            _metric_ids(alarm, "BotAnswers"): [None if answers is None else float(answers)]}
+    assert _evaluate(alarm, data) == [state]
+
+
 # ------------------------------------------------------------------------------ the dashboard shows what alarms name
 
 def _dashboard() -> dict[str, set[str]]:

@@ -6,15 +6,17 @@ What is counted, and where: ``MessagesReceived`` (channel) by the webhooks, ``Re
 ``RepliesFailed`` (provider) by the dispatcher, ``RepliesFailed`` and ``RepliesUndelivered`` by the webhooks (a
 receipt reporting an accepted reply failed or undelivered; by the dispatcher when that receipt came before it recorded
 the send: ``count_failed_receipt``), ``SlaBreaches``, ``RoutingResent``, ``TimersWithoutRunner`` (a due timer
-it has no runner for: left due) and ``TimersFailed`` (a timer whose run raised: left due) by the sweep, ``AssignmentWaitSeconds`` by the router, ``EventsNotPublished``
-(detail_type; an event published at most once that the bus refused: ``dal.events.publish_or_count``) by the router
-and the sweep, ``BotAnswers`` (channel) and ``BotHandoffs`` (reason: one of the fixed ``bot.HANDOFF_REASONS``,
-``one_of``) by the router's bot, ``BotResolved`` (why: ``confirmed`` by the router, ``no_reply`` by the sweep's
-timer), each by the write that made the change, so a work item that runs again counts nothing; ``RoutingWorkNotSent``
-(work: ``inbound``, ``csat`` or ``drain``, and in all; ``logic.work.count_not_sent``) by the webhooks, a message's or a
-rating's work the work queue refused after it was stored, and by the sweep, its re-sends and drains refused (all left
-for the sweep). The template's alarms read some of them (provider failure rate, timers without a runner or failed,
-events lost, routing work not sent); the dashboard shows the bot's and the routing work refused and re-sent.
+it has no runner for: left due) and ``TimersFailed`` (a timer whose run raised: left due) by the sweep,
+``AssignmentWaitSeconds`` by the router, ``EventsNotPublished`` (detail_type; an event published at most once that
+the bus refused: ``dal.events.publish_or_count``) by the router and the sweep, ``BotAnswers`` (channel, and in all)
+and ``BotHandoffs`` (reason: one of the fixed ``bot.HANDOFF_REASONS``, ``one_of``; and in all) by the router's bot,
+``BotResolved`` (why: ``confirmed`` by the router, ``no_reply`` by the sweep's timer), each by the write that made the
+change, so a work item that runs again counts nothing; ``RoutingWorkNotSent`` (work: ``inbound``, ``csat`` or
+``drain``, and in all; ``logic.work.count_not_sent``) by the webhooks, a message's or a rating's work the work queue
+refused after it was stored, and by the sweep, its re-sends and drains refused (all left for the sweep). The
+template's alarms read some of them (provider failure rate, timers without a runner or failed, events lost, routing
+work not sent, the bot's hand-overs per answer); the dashboard shows the bot's and the routing work refused and
+re-sent.
 
 A dimension's values are few and fixed (channels, providers, reasons, functions): each distinct one is a custom
 metric of its own, billed monthly, so none comes from text or ids.

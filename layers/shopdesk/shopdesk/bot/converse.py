@@ -287,8 +287,10 @@ class Bot:
                 article.id, article.tags, article.translation_of) if article else None)
         except BotRefused:
             return self._stood_back(conv, message_sk)
-        # counted by the write that answered: a record that runs again finds the message answered (``_again``)
+        # counted by the write that answered: a record that runs again finds the message answered (``_again``); in
+        # all too, which the hand-overs alarm reads (template.yaml, ``BotHandoffsAlarm``)
         metrics.count("BotAnswers", channel=conv.channel)
+        metrics.count("BotAnswers")
         self._settle(conv, now, settings, read, action=decision.action, article_id=state.article_id,
                      confidence=decision.confidence, language=language)
         logger.info("bot answered", extra={"conversation_id": conv.id, "action": decision.action,
@@ -371,8 +373,10 @@ class Bot:
         else:
             self.store.hand_off(conv, reason, note)
         # once: the work that runs again finds it handed over (``may_apply``, ``send_failed``). The reasons are a
-        # fixed set; each value is a metric of its own, so nothing else ever becomes one
+        # fixed set; each value is a metric of its own, so nothing else ever becomes one. In all too, for the alarm on
+        # hand-overs per answer (template.yaml, ``BotHandoffsAlarm``)
         metrics.count("BotHandoffs", reason=metrics.one_of(reason, HANDOFF_REASONS))
+        metrics.count("BotHandoffs")
         self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
         self._publish("BotHandedOff", conv, handoff_reason=reason)
         logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})
