@@ -649,11 +649,14 @@ class Inboxes:
       conversation or mention notice, the list on a new message of a conversation in it (or while it has
       pages not loaded), the agent's own load (``GET /agent/me``) when the count of theirs moved, and the
       open conversation when a notice is about it (not for a provider's receipt of a message it shows: the
-      notice carries the status); when that shows a new message the assist panel loads again, and on a new
-      customer message the orders panel too (they reload on those);
+      notice carries the status); when the customer's messages the assist panel answers changed, that panel
+      loads again (``assist_question``: not for an acknowledgement or the bot's answer, and not at all once an
+      agent has answered), and on a new customer message the orders panel (unless its answer said no shop is
+      connected: ``source`` none);
     - opening a conversation is one read with its side panels (``?include=customer,duplicates,orders,assist``,
       as ``Api.openConversation`` asks; a part it leaves out is read through the part's own route, as the panel
-      does); the agent's own action refetches nothing: the app shows what the API answered (the message
+      does, the assist panel only when there is a question); the agent's own action refetches nothing: the app
+      shows what the API answered (the message
       written, the conversation changed) and the action's notices do the rest, as anyone else's change does
       (store.changed; it refetches only while it has no open socket, and these inboxes are live).
 
@@ -663,7 +666,8 @@ class Inboxes:
     run: Run
     seen: int = 0
     open: dict[str, str] = field(default_factory=dict)                # agent -> the conversation open
-    shown: dict[str, tuple[int, int]] = field(default_factory=dict)   # agent -> (messages, inbound) last shown
+    shown: dict[str, tuple[str, int]] = field(default_factory=dict)   # agent -> (assist question, inbound) shown
+    shopless: dict[str, bool] = field(default_factory=dict)           # agent -> the orders panel said no shop
     listed: dict[str, tuple[set[str], bool]] = field(default_factory=dict)   # agent -> (ids, more pages)
     mine: dict[str, int] = field(default_factory=dict)                      # agent -> the "mine" badge
     messages: dict[str, set[str]] = field(default_factory=dict)             # agent -> the open one's messages
@@ -700,7 +704,9 @@ class Inboxes:
             self.get(agent_id, f"/agent/customers/{customer}/duplicates", "GET /agent/customers/{id}/duplicates")
         if "orders" in left_out:
             self._orders(agent_id)
-        if "assist" in left_out:
+        else:
+            self.shopless[agent_id] = included["orders"].get("source") == "none"
+        if "assist" in left_out and self.shown[agent_id][0]:
             self._assist(agent_id)
 
     def after_action(self, agent_id: str) -> None:
@@ -735,21 +741,22 @@ class Inboxes:
     def refresh_open(self, agent_id: str) -> None:
         before = self.shown.get(agent_id)
         self._conversation(agent_id)
-        messages, inbound = self.shown[agent_id]
-        if before and messages != before[0]:
+        question, inbound = self.shown[agent_id]
+        if before and question != before[0] and question:
             self._assist(agent_id)
-        if before and inbound != before[1]:
+        if before and inbound != before[1] and not self.shopless.get(agent_id):
             self._orders(agent_id)
 
     def _conversation(self, agent_id: str, include: str = "") -> dict[str, Any]:
         conversation = self._of_open(agent_id, include=include)
-        self.messages[agent_id] = {m["id"] for m in conversation.get("messages") or []}
-        inbound = sum(m.get("direction") == "inbound" for m in conversation.get("messages") or [])
-        self.shown[agent_id] = (int(conversation.get("message_count") or 0), inbound)
+        messages = conversation.get("messages") or []
+        self.messages[agent_id] = {m["id"] for m in messages}
+        inbound = sum(m.get("direction") == "inbound" for m in messages)
+        self.shown[agent_id] = (assist_question(messages), inbound)
         return conversation
 
     def _orders(self, agent_id: str) -> None:
-        self._of_open(agent_id, "/orders")
+        self.shopless[agent_id] = self._of_open(agent_id, "/orders").get("source") == "none"
 
     def _assist(self, agent_id: str) -> None:
         self._of_open(agent_id, "/assist")
@@ -758,6 +765,21 @@ class Inboxes:
         return self.get(agent_id, f"/agent/conversations/{self.open[agent_id]}{part}",
                         "GET /agent/conversations/{id}" + part + (f"?include={include}" if include else ""),
                         query=f"include={include}" if include else "")
+
+
+def assist_question(messages: list[dict[str, Any]], latest: int = 3) -> str:
+    """The customer's messages the assist panel answers, as web/src/kbAssist.ts ``assistQuestion`` (and the API,
+    ``Assistant.for_conversation``) picks them: those with words since an agent last answered, the latest three;
+    "" when none (the panel then asks nothing)."""
+    ids: list[str] = []
+    for message in reversed(messages):
+        if message.get("direction") == "outbound" and message.get("author") not in (None, "bot"):
+            break
+        if message.get("direction") == "inbound" and message.get("text"):
+            ids.insert(0, message["id"])
+            if len(ids) == latest:
+                break
+    return ",".join(ids)
 
 
 def inbox_agent(connection: str) -> str:

@@ -400,3 +400,67 @@ def test_the_benchs_customer_mail_carries_the_threads_ids_as_a_client_writes_the
     assert b"=?utf-8?q?" not in raw and all(line_id.encode() in raw for line_id in ses)
     email = parse_email(raw, shop_addresses=[cost.SUPPORT]).message.email
     assert email.references == [i.strip("<>") for i in ses] and email.in_reply_to == [ses[-1].strip("<>")]
+
+
+def _said(id_: str, direction: str = "inbound", author: str | None = None, text: str | None = "words") -> dict:
+    return {"id": id_, "direction": direction, "author": author, "text": text}
+
+
+class _Desk:
+    """The agent API as the inbox model reads it: the open conversation's messages, the orders panel's source."""
+
+    def __init__(self, source: str = "cache") -> None:
+        self.messages: list[dict] = []
+        self.source = source
+
+    def call(self, function: str, event: dict, label: str | None = None) -> dict:
+        path, query = event["rawPath"], event["rawQueryString"]
+        if path.endswith("/orders"):
+            body: dict = {"items": [], "source": self.source}
+        elif path.endswith("/assist"):
+            body = {"suggestion": None}
+        else:
+            body = {"id": "c1", "customer": {"id": "cu"}, "messages": list(self.messages),
+                    "message_count": len(self.messages)}
+            if "include=" in query:
+                body["included"] = {"customer": {}, "duplicates": {}, "orders": {"source": self.source},
+                                    "assist": {"suggestion": None}}
+        return {"statusCode": 200, "body": json.dumps(body)}
+
+
+def test_the_inboxes_assist_panel_reads_again_only_when_the_customers_question_changes():
+    """As web/src/kbAssist.ts assistQuestion: the customer's messages with words since an agent last answered (an
+    acknowledgement's or the bot's answer does not count), the latest three; none once an agent has answered."""
+    from bench.cost import Inboxes, assist_question
+
+    assert assist_question([_said("m1"), _said("m2", "outbound"), _said("m3", "outbound", "bot"),
+                            _said("m4", "note", "bob"), _said("m5", "inbound", text=None)]) == "m1"
+    assert assist_question([_said("m1"), _said("m2", "outbound", "alice")]) == ""
+    assert assist_question([_said(f"m{n}") for n in range(5)]) == "m2,m3,m4"
+
+    desk = _Desk()
+    inboxes = Inboxes(desk)  # type: ignore[arg-type]
+    desk.messages = [_said("m1")]
+    inboxes.open_conversation("alice", "c1")
+    desk.messages += [_said("m2", "outbound"), _said("m3", "outbound", "bot")]      # the acknowledgement, the bot
+    inboxes.refresh_open("alice")
+    assert inboxes.requests["GET /agent/conversations/{id}/assist"] == 0
+    desk.messages += [_said("m4", "outbound", "alice")]                                  # alice answers
+    inboxes.refresh_open("alice")
+    assert inboxes.requests["GET /agent/conversations/{id}/assist"] == 0
+    desk.messages += [_said("m5")]                                                       # the customer writes again
+    inboxes.refresh_open("alice")
+    assert inboxes.requests["GET /agent/conversations/{id}/assist"] == 1
+
+
+@pytest.mark.parametrize(("source", "reads"), [("cache", 1), ("none", 0)])
+def test_the_inboxes_orders_panel_reads_again_on_a_customer_message_unless_no_shop_is_connected(source, reads):
+    from bench.cost import Inboxes
+
+    desk = _Desk(source)
+    inboxes = Inboxes(desk)  # type: ignore[arg-type]
+    desk.messages = [_said("m1")]
+    inboxes.open_conversation("alice", "c1")
+    desk.messages += [_said("m2")]
+    inboxes.refresh_open("alice")
+    assert inboxes.requests["GET /agent/conversations/{id}/orders"] == reads

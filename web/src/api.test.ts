@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Api, PRIMED_MS } from "./api";
+import { Api, PRIMED_MS, type Message } from "./api";
 import { testConversation } from "./testConversation";
 
 /** A fetch that answers each path from `answers` and records what was asked. */
@@ -39,7 +39,7 @@ describe("opening a conversation", () => {
     expect(await api.customer("cu")).toEqual(included.customer);
     expect(await api.duplicates("cu")).toEqual(included.duplicates);
     expect(await api.orders("c1", 0)).toEqual(included.orders); // for its 0 customer messages
-    expect(await api.assist("c1", 1)).toEqual(included.assist); // for the 1 message it was read with
+    expect(await api.assist("c1", "")).toEqual(included.assist); // for the customer's messages it was read with (none)
     expect(asked).toHaveLength(1);
     // a second read (after an action, a new message) asks the panel's own route
     await api.orders("c1", 0);
@@ -65,12 +65,14 @@ describe("opening a conversation", () => {
     ]);
   });
 
-  it("the assist panel takes a part only for the messages it was read with", async () => {
-    const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1", { message_count: 3 }), included } });
+  it("the assist panel takes a part only for the customer's messages it answered", async () => {
+    const said = (id: string) => ({ id, direction: "inbound", author: null, text: "Where is it?", status: null, attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, channel: "sms", possibly_duplicate: false, sender_unproven: false, stuck: false });
+    const messages = [said("m1"), said("m2")] as Message[];
+    const asked = server({ "/agent/conversations/c1?include": { ...testConversation("c1", { messages }), included } });
     const api = new Api("https://api.test", async () => "t");
     await api.conversation("c1", "assist"); // a read with the assist panel alone
-    await api.assist("c1", 4); // a message later than that read: its own read
-    expect(await api.assist("c1", 3)).toEqual(included.assist);
+    await api.assist("c1", "m1,m2,m3"); // a message later than that read: its own read
+    expect(await api.assist("c1", "m1,m2")).toEqual(included.assist);
     expect(asked).toEqual(["/agent/conversations/c1?include=assist", "/agent/conversations/c1/assist"]);
   });
 

@@ -2,6 +2,7 @@
 // and admin-openapi.ts, generated with openapi-typescript by `npm run types`; admin.ts names the admin API's
 // bodies as the forms use them). Components never call fetch themselves.
 import type { components } from "./api-types/agent";
+import { assistQuestion } from "./kbAssist";
 import type { CsatComment, Forecast, MetricRow, Staffing, StaffingInputs, TopicRow } from "./reports";
 import type {
   AdminAgent,
@@ -169,8 +170,8 @@ export function sendToBucket(upload: Upload, file: Blob, onProgress: (fraction: 
 /** The side panels a conversation's opening read answers too (GET /agent/conversations/{id}?include=): the
  * customer's profile and likely duplicates, the orders panel, the assist panel. One request (and one audit record)
  * instead of five; each panel reads its part once from what the opening kept (`primedOr`), within PRIMED_MS, and
- * only for what it shows: the assist and orders parts for the message counts they were read with, nothing after a
- * change made through the API (a merge, a reply), which drops them all. */
+ * only for what it shows: the assist part for the customer's messages it answered, the orders part for the count of
+ * them it was read with, nothing after a change made through the API (a merge, a reply), which drops them all. */
 export const OPENING_PARTS = "customer,duplicates,orders,assist";
 export const PRIMED_MS = 5_000;
 
@@ -240,7 +241,7 @@ export class Api {
       [`customer:${conv.customer.id}`, included?.customer],
       [`duplicates:${conv.customer.id}`, included?.duplicates],
       [`orders:${conv.id}:${inbound}`, included?.orders], // for the customer's messages it was read with
-      [`assist:${conv.id}:${conv.message_count}`, included?.assist], // for the messages it was read with
+      [`assist:${conv.id}:${assistQuestion(conv.messages ?? [])}`, included?.assist], // for the question it answered
     ];
     for (const [key, value] of parts) if (value) this.primed.set(key, { value, at });
     return conv;
@@ -290,9 +291,9 @@ export class Api {
   sendTranscript = (id: string) => this.call<Transcript>("POST", `/agent/conversations/${enc(id)}/transcript`);
   setRouting = (id: string, change: { priority?: Priority; team?: string; skills?: string[]; note?: string }) =>
     this.call<Conversation>("PUT", `/agent/conversations/${enc(id)}/routing`, change);
-  /** The assist panel for the conversation as it has `messageCount` messages (what a read with it kept). */
-  assist = (id: string, messageCount?: number) =>
-    this.primedOr(`assist:${id}:${messageCount ?? ""}`, () =>
+  /** The assist panel for the conversation's `question` (kbAssist.assistQuestion: what a read with it kept). */
+  assist = (id: string, question?: string) =>
+    this.primedOr(`assist:${id}:${question ?? ""}`, () =>
       this.call<{ suggestion: AssistSuggestion | null }>("GET", `/agent/conversations/${enc(id)}/assist`),
     );
   // customers, orders, search, canned responses

@@ -1,5 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { appendToDraft, articleInsertion } from "./kbAssist";
+import type { Message } from "./api";
+import { appendToDraft, articleInsertion, assistQuestion } from "./kbAssist";
+
+const said = (id: string, direction: Message["direction"], author: string | null = null, text: string | null = "words") =>
+  ({ id, direction, author, text }) as Pick<Message, "id" | "direction" | "author" | "text">;
+
+describe("the question the assist panel answers", () => {
+  it("is the customer's messages with words since an agent last answered, the latest three, as the API picks them", () => {
+    expect(assistQuestion([])).toBe("");
+    expect(assistQuestion([said("m1", "inbound"), said("m2", "outbound", null), said("m3", "outbound", "bot"),
+      said("m4", "note", "bob"), said("m5", "system", "bob"), said("m6", "inbound", null, null)])).toBe("m1");
+    expect(assistQuestion([said("m1", "inbound"), said("m2", "outbound", "alice")])).toBe("");
+    expect(assistQuestion([said("m1", "inbound"), said("m2", "outbound", "alice"), said("m3", "inbound")])).toBe("m3");
+    expect(assistQuestion(["m1", "m2", "m3", "m4"].map((id) => said(id, "inbound")))).toBe("m2,m3,m4");
+  });
+});
+
 
 describe("agent assist insertion", () => {
   it("puts the article's link on its own line after the text", () => {

@@ -1,27 +1,35 @@
 import { useEffect, useState } from "preact/hooks";
 import type { AssistSuggestion, Conversation } from "../api";
-import { articleInsertion } from "../kbAssist";
+import { articleInsertion, assistQuestion } from "../kbAssist";
 import { useApp } from "../context";
 import { handoffReason } from "./TryBot";
 
 /** Agent assist: the knowledge base's best articles for the customer's latest messages, each inserted into the
- * reply with one click (its text and its link). Read again when the customer writes. */
+ * reply with one click (its text and its link). Read again when those messages change (the customer writes, an
+ * agent answers: kbAssist.assistQuestion); none, without a read, once an agent has answered them. */
 export function AssistPanel({ conv, onInsert }: { conv: Conversation; onInsert: (text: string) => void }) {
   const { store, t } = useApp();
   const [suggestion, setSuggestion] = useState<AssistSuggestion | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const question = assistQuestion(conv.messages ?? []);
   useEffect(() => {
     let current = true;
+    if (!question) {
+      // nothing of the customer's since an agent answered: the API would answer no suggestion
+      setSuggestion(null);
+      setLoaded(true);
+      return;
+    }
     setLoaded(false);
     store.api
-      .assist(conv.id, conv.message_count)
+      .assist(conv.id, question)
       .then((answer) => current && setSuggestion(answer.suggestion))
       .catch(() => current && setSuggestion(null))
       .finally(() => current && setLoaded(true));
     return () => {
       current = false;
     };
-  }, [conv.id, conv.message_count]);
+  }, [conv.id, question]);
 
   const articles = suggestion?.articles ?? [];
   return (

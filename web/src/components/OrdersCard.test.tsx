@@ -2,7 +2,7 @@
 // The order actions' two steps: what Confirm does is what the form shows.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, type Api } from "../api";
+import { ApiError, type Api, type Message } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -106,5 +106,41 @@ describe("OrdersCard's refund", () => {
       "Quantity of Laces to refund",
     ]);
     expect(inputs.map((i) => i.max)).toEqual(["1", "2"]);
+  });
+});
+
+describe("OrdersCard's reads", () => {
+  const said = (id: string) =>
+    ({ id, direction: "inbound", author: null, text: "order 1001?", channel: "sms", status: null, attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false }) as Message;
+  const shown = (orders: () => Promise<unknown>) => {
+    const store = new Store({ orders } as unknown as Api);
+    return (messages: Message[]) =>
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <OrdersCard conv={testConversation("c1", { messages })} />
+        </AppContext.Provider>,
+        root(),
+      );
+  };
+
+  it("reads again when the customer writes: the message may name another order", async () => {
+    const orders = vi.fn(async () => ({ items: [], identities: [], numbers: [], source: "cache", warnings: [], actions_allowed: false }));
+    const show = shown(orders);
+    show([said("m1")]);
+    await tick();
+    show([said("m1"), said("m2")]);
+    await tick();
+    expect(orders).toHaveBeenCalledTimes(2);
+  });
+
+  it("does not read again when no shop is connected: no message can name an order it would find", async () => {
+    const orders = vi.fn(async () => ({ items: [], identities: [], numbers: [], source: "none", warnings: [], actions_allowed: false }));
+    const show = shown(orders);
+    show([said("m1")]);
+    await tick();
+    show([said("m1"), said("m2")]);
+    await tick();
+    expect(orders).toHaveBeenCalledTimes(1);
+    expect(root().textContent).toContain(testContext().t("noOrders"));
   });
 });

@@ -25,7 +25,8 @@ export function OrdersCard({ conv }: { conv: Conversation }) {
     void load();
   }, [conv.id]);
   useEffect(() => {
-    if (panel) void load(); // a new message may name another order
+    // a new message may name another order; with no shop connected (source "none") there is none to find
+    if (panel && panel.source !== "none") void load();
   }, [inbound]);
 
   return (

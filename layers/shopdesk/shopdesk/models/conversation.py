@@ -111,6 +111,7 @@ class Conversation(BaseModel):
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default
+    assigned_at: Instant | None = Field(default=None, exclude=True)        # when its assignee got it
     routes: dict[str, ReplyRoute] = Field(default_factory=dict)   # every channel of this conversation
     sla: Sla = Field(default_factory=Sla)
     created_at: Instant
