@@ -135,6 +135,87 @@ def test_a_reply_in_time_keeps_the_conversation(desk):
     assert _owner(desk, conv) == "alice"
 
 
+def _transact_ops_of(monkeypatch, call):
+    """The operations of every TransactWriteItems ``call()`` makes, deserialized keys and all."""
+    from boto3.dynamodb.types import TypeDeserializer
+    from botocore.client import BaseClient
+
+    made, real, plain = [], BaseClient._make_api_call, TypeDeserializer()
+
+    def recorded(self, operation, params):
+        if operation == "TransactWriteItems":
+            made.extend((kind, {k: plain.deserialize(v) for k, v in (op.get("Key") or op.get("Item")).items()})
+                        for item in params["TransactItems"] for kind, op in item.items())
+        return real(self, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", recorded)
+        call()
+    return made
+
+
+def test_a_reply_deletes_no_silence_timer_it_would_pay_two_write_units_for(desk, monkeypatch):
+    # Given a desk without silence reassignment, and one with it: a reply leaves the timer to its runner either way
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000015", "hi", "SMw4")
+    desk.drain_queue(desk.work_queue_url, "router")
+    ops = _transact_ops_of(monkeypatch, lambda: agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                                                      {"text": "On it"}))
+    assert ops and not [key for kind, key in ops if key["SK"] == "DEADLINE#assignee_silence"], ops
+
+
+def test_a_silence_release_that_read_the_conversation_before_a_reply_releases_nothing(desk):
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+    from shopdesk.logic import timeline
+
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_after_silence_seconds": 900})
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000016", "hi", "SMw5")
+    desk.drain_queue(desk.work_queue_url, "router")
+    conversations = Conversations(Table(desk.table_name), 16)
+    read = conversations.get_meta(conv)              # the sweep's runner read it, still unanswered ...
+    clock.set_offset(60)
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On it"})   # ... then she answered
+    assert desk.item(f"CONV#{conv}", "DEADLINE#assignee_silence") is not None     # the timer left to its runner
+    assert not conversations.release(read, "alice", timeline.assignee_silent(conv, "alice"), pass_over=True)
+    assert _owner(desk, conv) == "alice" and desk.item("AGENT#alice")["active"] == 1
+
+
+def test_a_reply_in_time_costs_the_sweep_no_release_it_would_have_refused(desk, monkeypatch):
+    from shopdesk import clock
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_after_silence_seconds": 900})
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000018", "hi", "SMw7")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On it"})
+    clock.set_offset(3600)
+    ops = _transact_ops_of(monkeypatch, lambda: desk.invoke("sla_sweep", {}))
+    assert not [key for kind, key in ops if key["PK"] == f"CONV#{conv}"], ops      # the runner saw the reply
+    assert desk.item(f"CONV#{conv}", "DEADLINE#assignee_silence") is None          # and the timer is finished
+    assert _owner(desk, conv) == "alice"
+
+
+def test_a_reply_to_an_earlier_assignment_does_not_spare_the_next_assignee_their_silence(desk):
+    from shopdesk import clock
+    admin_call(desk, "PUT", "/admin/routing", "[admins]",
+               {"reassign_after_silence_seconds": 900, "offline_grace_seconds": 300})
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31630000017", "anyone?", "SMw6")
+    desk.drain_queue(desk.work_queue_url, "router")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On it"})
+    agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "offline"})
+    clock.set_offset(301)
+    assert desk.invoke("sla_sweep", {})["released"] == 1          # alice's grace is over: back in the queue
+    online(desk, "bob")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert _owner(desk, conv) == "bob"
+    clock.set_offset(301 + 16 * 60)
+    assert desk.invoke("sla_sweep", {})["released"] == 1          # bob wrote nothing since he got it
+    assert _owner(desk, conv) is None
+
+
 def test_an_offline_agents_conversations_return_to_the_queue_after_the_grace_period(desk):
     from shopdesk import clock
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"offline_grace_seconds": 300})

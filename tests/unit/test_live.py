@@ -505,8 +505,24 @@ def visitor(cid: str, conversation: str = "c_1") -> Connection:
 
 @pytest.mark.parametrize(("event", "old", "new", "moved"), [
     ("INSERT", None, msg_image(channel="webchat", direction="inbound"), True),             # the visitor's, elsewhere
-    ("INSERT", None, msg_image(channel="webchat", direction="outbound", status="queued"), True),
+    ("INSERT", None, msg_image(channel="webchat", direction="outbound", status="sent"), True),
     ("MODIFY", msg_image(channel="webchat", status="queued"), msg_image(channel="webchat", status="sent"), True),
+    # what the widget does not list, or lists the same after it: nothing to look again for
+    ("INSERT", None, msg_image(channel="webchat", direction="outbound", status="queued"), False),  # not let go yet
+    ("MODIFY", msg_image(channel="webchat", status="queued"), msg_image(channel="webchat", status="failed"), False),
+    ("MODIFY", msg_image(channel="webchat", direction="inbound", text="hi"),                      # understood
+     msg_image(channel="webchat", direction="inbound", text="hi", language="en", sentiment="neutral"), False),
+    ("MODIFY", msg_image(channel="webchat", status="sent", text="hi"),
+     msg_image(channel="webchat", status="read", text="hi", provider_id="p_1"), False),
+    # ... and what it lists changed: its text (an erase's anonymising), its files, its choices
+    ("MODIFY", msg_image(channel="webchat", direction="inbound", text="hi"),
+     msg_image(channel="webchat", direction="inbound", text="[erased]"), True),
+    ("MODIFY", msg_image(channel="webchat", text="hi"),
+     msg_image(channel="webchat", text="hi", attachments=[{"url": "https://x.example/a.png"}]), True),
+    ("MODIFY", msg_image(channel="webchat", text="hi", payload={"choices": []}),
+     msg_image(channel="webchat", text="hi", payload={"choices": [{"id": "yes"}]}), True),
+    ("MODIFY", msg_image(channel="webchat", text="hi", payload={"bot": {"article": "a"}}),
+     msg_image(channel="webchat", text="hi", payload={"bot": {"article": "b"}}), False),
     ("INSERT", None, msg_image(channel="webchat", direction="note"), False),                # never notes
     ("INSERT", None, msg_image(channel="webchat", direction="system"), False),
     ("INSERT", None, msg_image(channel="sms", direction="outbound"), False),                # not the widget's

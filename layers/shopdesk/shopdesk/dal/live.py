@@ -163,9 +163,12 @@ def widget_audience(conversation_id: str) -> str:
 
 
 def visitor_change(record: Mapping[str, Any]) -> str | None:
-    """The web-chat conversation whose visitor should look again after this stream record, or None: a web-chat
-    message of theirs or an agent's (new, or changed: a reply shows once the dispatcher lets it go), or the
-    conversation's status (closed, reopened). Notes and system entries move nothing a visitor sees."""
+    """The web-chat conversation whose visitor should look again after this stream record, or None: a change of
+    what the widget's listing shows (``logic.widget.WidgetDesk.poll``) of a web-chat message of theirs or an
+    agent's (``seen_by_visitor``: a new one, a reply the dispatcher lets go, a text or its files changed), or the
+    conversation's status (closed, reopened). Notes and system entries move nothing a visitor sees, and neither do a
+    reply still queued, what the router understood of a message, a provider's id or a delivery state after the one
+    that showed it: the widget would list the same."""
     data = record.get("dynamodb") or {}
     keys = data.get("Keys") or {}
     pk, sk = (keys.get("PK") or {}).get("S", ""), (keys.get("SK") or {}).get("S", "")
@@ -176,7 +179,8 @@ def visitor_change(record: Mapping[str, Any]) -> str | None:
     # deserialised a second time)
     old = data.get("OldImage") or {}
     if sk.startswith("MSG#"):
-        moved = _text(new, "channel") == WEBCHAT and _text(new, "direction") in VISIBLE_TO_VISITORS
+        moved = (_text(new, "channel") == WEBCHAT and _text(new, "direction") in VISIBLE_TO_VISITORS
+                 and seen_by_visitor(new) != seen_by_visitor(old))
     elif sk == "META":
         moved = WEBCHAT in ((new.get("routes") or {}).get("M") or {}) and _text(new, "status") != _text(old, "status")
     else:
@@ -186,6 +190,18 @@ def visitor_change(record: Mapping[str, Any]) -> str | None:
 
 def _text(image: Mapping[str, Any], name: str) -> str | None:
     return (image.get(name) or {}).get("S")
+
+
+HELD_FROM_VISITORS = ("queued", "failed")     # a reply the widget does not list: not let go yet (or never)
+
+
+def seen_by_visitor(image: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What the widget's listing shows of a message's stream image (its text, files and choices, in their typed
+    form), or None when it lists nothing of it (no image, a reply not let go); its id and time never change."""
+    if not image or (_text(image, "direction") == "outbound" and _text(image, "status") in HELD_FROM_VISITORS):
+        return None
+    choices = ((image.get("payload") or {}).get("M") or {}).get("choices")
+    return image.get("text"), image.get("attachments"), choices
 
 
 def personal(agent_id: str) -> Visibility:

@@ -40,7 +40,8 @@ socket whose authorizer passed no expiry (one of the release before, during a de
 lifetime from its connect (``dal.live.TOKEN_LIFETIME``), the same way.
 
 Web-chat visitors have sockets too, on the widget's own WebSocket API (``VisitorSockets``): a change a visitor
-would see (``dal.live.visitor_change``: a web-chat message, a reply let go, the conversation closed or reopened)
+would see (``dal.live.visitor_change``: a web-chat message listed or changed as listed, a reply let go, the
+conversation closed or reopened; not a reply still queued or what the router understood of a message)
 posts ``{"type": "changed"}`` to the sockets of ``widget:<conversation id>``, once per conversation per batch,
 and the widget reads its conversation through its API as it would on a poll. The frame carries nothing else:
 no customer data leaves through it, and it is not logged. A failed post is logged and not retried (the widget

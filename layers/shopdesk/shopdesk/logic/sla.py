@@ -40,6 +40,7 @@ from shopdesk.logic.breach_risk import announce as announce_risks
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
 from shopdesk.logic.work import count_not_sent, enqueue_drain, send_inbound
+from shopdesk.models import Conversation
 
 logger = Logger(child=True)
 
@@ -348,6 +349,13 @@ FAILED = -2                             # a timer whose run raised: left due, co
 FAILED_METRIC = "TimersFailed"
 
 
+def answered_since_assigned(conv: Conversation) -> bool:
+    """A reply was written since the conversation was last assigned: its assignee's silence timer releases nothing.
+    A reply leaves the timer in place (one write fewer a reply); the release is conditioned on the same."""
+    return (conv.last_outbound_at is not None and conv.assigned_at is not None
+            and conv.last_outbound_at >= conv.assigned_at)
+
+
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
                 book: PolicyBook | None = None, bus: EventBus | None = None,
                 on_timer: Mapping[str, Callable[[str], object]] | None = None,
@@ -377,7 +385,7 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
         released = 0
         if timer.target == "assignee_silence" and timer.agent_id:
             conv = conversations.get_meta(timer.conversation_id)
-            if conv.assignee == timer.agent_id:
+            if conv.assignee == timer.agent_id and not answered_since_assigned(conv):
                 note = timeline.assignee_silent(conv.id, timer.agent_id)
                 released += conversations.release(conv, timer.agent_id, note, pass_over=True)
         elif timer.target == "agent_offline" and agents is not None:

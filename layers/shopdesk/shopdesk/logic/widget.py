@@ -15,7 +15,7 @@ from shopdesk.channels import webchat
 from shopdesk.dal.aws import client
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.identities import IdentityRecord
-from shopdesk.dal.live import Connection, Connections, widget_audience
+from shopdesk.dal.live import HELD_FROM_VISITORS, Connection, Connections, widget_audience
 from shopdesk.dal.media import MediaStore, upload_key, visitor_uploads
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
@@ -201,8 +201,10 @@ class Widget:
         for m in conv.messages:
             if m.direction not in (Direction.INBOUND, Direction.OUTBOUND) or (after and m.created_at <= after):
                 continue
-            if m.direction is Direction.OUTBOUND and m.status in ("queued", "failed"):
+            if m.direction is Direction.OUTBOUND and m.status in HELD_FROM_VISITORS:
                 continue       # not sent yet (or never): the visitor sees it once the dispatcher let it go
+            # (what is listed of a message is what dal.live.seen_by_visitor compares: a change of anything else
+            # sends the visitor's socket no frame)
             items.append({"id": m.id, "from": "visitor" if m.direction is Direction.INBOUND else "agent",
                           "text": m.text, "created_at": clock.iso(m.created_at),
                           "attachments": [{"url": self.media.presign(a.storage_key, a.filename,

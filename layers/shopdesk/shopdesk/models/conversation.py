@@ -108,10 +108,10 @@ class Conversation(BaseModel):
     sla_warned: dict[str, str] = Field(default_factory=dict, exclude=True)    # target -> due time: SLA warned
     last_inbound_at: Instant | None = Field(default=None, exclude=True)    # the customer's last message
     last_outbound_at: Instant | None = Field(default=None, exclude=True)   # a person's last reply
+    assigned_at: Instant | None = Field(default=None, exclude=True)        # when its assignee got it
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default
-    assigned_at: Instant | None = Field(default=None, exclude=True)        # when its assignee got it
     routes: dict[str, ReplyRoute] = Field(default_factory=dict)   # every channel of this conversation
     sla: Sla = Field(default_factory=Sla)
     created_at: Instant
