@@ -164,7 +164,7 @@ def widget_audience(conversation_id: str) -> str:
 
 def visitor_change(record: Mapping[str, Any]) -> str | None:
     """The web-chat conversation whose visitor should look again after this stream record, or None: a change of
-    what the widget's listing shows (``logic.widget.WidgetDesk.poll``) of a web-chat message of theirs or an
+    what the widget's listing shows (``logic.widget.Widget.poll``) of a web-chat message of theirs or an
     agent's (``seen_by_visitor``: a new one, a reply the dispatcher lets go, a text or its files changed), or the
     conversation's status (closed, reopened). Notes and system entries move nothing a visitor sees, and neither do a
     reply still queued, what the router understood of a message, a provider's id or a delivery state after the one
