@@ -633,6 +633,36 @@ def test_a_role_refused_on_the_admin_and_reports_apis_is_a_denied_record_but_an_
     assert admin(desk, "GET", "/admin/routing")[1].get("sticky_days") != 3
 
 
+def test_a_customer_the_admin_api_answers_404_for_is_a_denied_record_hidden_or_missing(desk):
+    _, customer = _another_team(desk)
+    unknown = "u_01MISSING00000000000000000"
+    # When vera, a supervisor of team returns only, asks the admin API for team default's customer and for one that
+    # does not exist
+    vera = {"cognito:username": "vera", "cognito:groups": "[supervisors]", "token_use": "id"}
+    hidden = admin(desk, "GET", f"/admin/customers/{customer}", claims=vera)
+    missing = admin(desk, "GET", f"/admin/customers/{unknown}", claims=vera)
+    # and an admin reads, sets the tier of, exports and erases a customer that does not exist
+    for method, path, body in (("GET", "", None), ("PUT", "", {"tier": "vip"}), ("POST", "/export", None),
+                               ("POST", "/erase", None)):
+        assert admin(desk, method, f"/admin/customers/{unknown}{path}", body)[0] == 404
+    # Then vera got the same answer for both
+    assert hidden[0] == missing[0] == 404
+    assert json.dumps(hidden[1]).replace(customer, "<id>") == json.dumps(missing[1]).replace(unknown, "<id>")
+    # and each attempt is a denied record, the hidden one under the customer and saying so, as on the agent API
+    seen = {r["customer_id"]: r for r in _denied(desk, "actor=vera&outcome=denied")}
+    assert set(seen) == {customer, unknown}
+    assert {r["action"] for r in seen.values()} == {"GET /admin/customers/<customer_id>"}
+    assert (seen[customer]["reason"], seen[unknown]["reason"]) == ("not_visible", "not_found")
+    assert all(r["roles"] == ["supervisors"] and r["status"] == 404 for r in seen.values())
+    assert [r["action"] for r in _denied(desk, f"customer_id={customer}&outcome=denied")] == [
+        "GET /admin/customers/<customer_id>"]
+    # and the admin's four attempts are not_found records under the id asked for
+    mine = _denied(desk, "actor=root&outcome=denied")
+    assert sorted((r["action"], r["reason"], r["status"], r["customer_id"]) for r in mine) == sorted(
+        (f"{m} /admin/customers/<customer_id>{p}", "not_found", 404, unknown)
+        for m, p in (("GET", ""), ("PUT", ""), ("POST", "/export"), ("POST", "/erase")))
+
+
 def test_an_agent_taken_off_the_desk_using_their_token_is_a_denied_record_that_says_so(desk):
     conv, customer = _another_team(desk)
     assert agent(desk, "GET", "/agent/me", "bob")[0] == 200

@@ -491,11 +491,13 @@ class Admin:
     # ------------------------------------------------------------------ customers
     def customer(self, by: Roles, customer_id: str, visible: Visible | None = None) -> dict[str, Any]:
         """A customer; a supervisor's only if ``visible`` (they may see one of the customer's conversations, the
-        agent API's rule), else the answer for a customer nobody has."""
+        agent API's rule), else the answer for a customer nobody has; the audit trail's record of the refusal tells
+        the two apart (``not_visible``, ``not_found``)."""
         require(by, *READ)
         found = self.customers.get(customer_id)
         if found is None or not self._shown(by, found.id, visible):
-            raise NotFound(f"customer {customer_id} does not exist")
+            raise NotFound(f"customer {customer_id} does not exist").concerning(
+                {"customer_id": customer_id}, hidden=found is not None)
         return found.model_dump(mode="json")
 
     def find_customers(self, by: Roles, phone: str | None, email: str | None, visible: Visible | None = None
@@ -519,7 +521,10 @@ class Admin:
         (a conversation the router has not started clocks for yet gets them under the new tier anyway)."""
         require(by, *WRITE)
         audit.note(customer_id=customer_id, before={"tier": self.customers.tier(customer_id)}, after={"tier": tier})
-        customer = self.customers.set_tier(customer_id, tier)
+        try:
+            customer = self.customers.set_tier(customer_id, tier)
+        except NotFound as exc:                 # a refused attempt on the audit trail (not_found)
+            raise exc.concerning({"customer_id": customer_id}) from None
         for conversation_id in self.customers.open_conversations(customer):
             if sla_engine.apply_tier(self.conversations, self.customers, conversation_id, self.book,
                                      at=clock.now()) is None:

@@ -12,7 +12,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.media import MediaStore
-from shopdesk.errors import BadRequest, Conflict, InvalidFields
+from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
 from shopdesk.models.given import saved_over
@@ -177,7 +177,10 @@ class PrivacyDesk:
 
     def start(self, by: Iterable[str], kind: Kind, customer_id: str, caller_id: str) -> dict[str, Any]:
         require(by, ADMIN)
-        return self.jobs.start(kind, customer_id, caller_id)
+        try:
+            return self.jobs.start(kind, customer_id, caller_id)
+        except NotFound as exc:                 # a refused attempt on the audit trail (not_found)
+            raise exc.concerning({"customer_id": customer_id}) from None
 
     def erase_many(self, by: Iterable[str], names: Sequence[str], caller_id: str, *, start: bool,
                    request_id: str | None = None) -> list[dict[str, Any]]:
