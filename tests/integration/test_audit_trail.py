@@ -4,6 +4,7 @@ actions with their before and after (docs/security.md, section 9)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -294,12 +295,17 @@ def test_a_transcript_a_snooze_and_a_hand_off_note_are_recorded_with_what_they_d
     # When alice emails the transcript
     status, sent = agent(desk, "POST", f"{path}/transcript", "alice")
     assert status == 202, sent
-    # Then its record says where it went (the address as a fingerprint) and how much it held
+    # Then its record says how it went (by email, the timeline's entry naming the address) and how much it held
     [record] = actions(desk, "POST /agent/conversations/<conversation_id>/transcript", "actor=alice")
     transcript = record["details"]["transcript"]
-    assert transcript["to"] == audit.fingerprint("ada.a@customer.example")
-    assert (transcript["language"], transcript["messages"]) == ("en", sent["messages"])
-    assert transcript["provider_id"] and "ada.a@" not in json.dumps(record)
+    assert (transcript["channel"], transcript["language"], transcript["messages"]) == ("email", "en", sent["messages"])
+    timeline = agent(desk, "GET", path, "alice")[1]["messages"]
+    [entry] = [m for m in timeline if m["id"] == transcript["message"]]
+    assert "ada.a@customer.example" in json.dumps(entry) and transcript["provider_id"]
+    # and nothing derived from the address, which would outlive the customer's erase: no hash of it, keyed or not
+    assert set(transcript) == {"channel", "message", "language", "messages", "provider_id"}
+    kept = json.dumps(record)
+    assert "ada.a@" not in kept and hashlib.sha256(b"ada.a@customer.example").hexdigest()[:16] not in kept
     # When she snoozes it until a time, then moves the snooze
     until = "2030-01-07T09:00:00+00:00"
     assert agent(desk, "POST", f"{path}/status", "alice", {"status": "snoozed", "until": until})[0] == 200

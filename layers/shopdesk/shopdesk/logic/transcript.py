@@ -160,13 +160,14 @@ class Transcripts:
         rendered = render(conv, language, shop, self._zone(conv))
         provider_id = self.send_mail(to, rendered.subject, rendered.text, rendered.html)
         count = len(customer_messages(conv))
-        # the request's audit record (an agent's, or the resolve's that sent it) says where it went, as a fingerprint
-        # of the address (the timeline entry has it), and how much it held
-        audit.note(transcript={"to": audit.fingerprint(to), "language": language, "messages": count,
-                               "provider_id": provider_id})
         note = timeline.transcript_sent(conv.id, to, language, count, None if by == "system" else by)
         note = note.model_copy(update={"payload": {"transcript": {"to": to, "language": language, "messages": count,
                                                                   "provider_id": provider_id,
                                                                   "at": note.created_at.astimezone(UTC).isoformat()}}})
+        # the request's audit record (an agent's, or the resolve's that sent it) says how it went (by email; the
+        # timeline's entry, ``message``, names the address until the customer's erase), and how much it held:
+        # nothing derived from the address, which a hash would keep for anyone guessing it after the erase
+        audit.note(transcript={"channel": "email", "message": note.id, "language": language, "messages": count,
+                               "provider_id": provider_id})
         self.conversations.add_message(note)
         return TranscriptSent(to=to, language=language, messages=count, provider_id=provider_id)
