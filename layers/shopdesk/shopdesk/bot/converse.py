@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 from aws_lambda_powertools import Logger
 
@@ -165,6 +165,8 @@ class Bot:
             # a record sent again (a retry, the sweep's re-drive): answered already
             return self._again(conv, conv.bot, message_sk,
                                read if read is not None and read.conversation.id == conv.id else None)
+        if message_sk and self._handed_over_for(conv, message_sk):
+            return Outcome.SKIPPED           # routed as if there were no bot, as the hand-over's own run went on
         if not message_sk or not self.may_apply(conv):
             return Outcome.SKIPPED
         settings = self.settings()
@@ -183,7 +185,7 @@ class Bot:
             if conv.bot is not None and conv.bot.state == "answering":
                 # a photo alone after the bot answered a damage report: the claim's evidence, for a person
                 claim = message.attachments and reports_damage(conv.bot.question or "", conv.language)
-                return self._hand_off(conv, "damage_claim" if claim else "low_confidence", None)
+                return self._hand_off(conv, "damage_claim" if claim else "low_confidence", None, message.id)
             return Outcome.SKIPPED
         u = _understood(message) or self.understand(text, _hints(message))
         pressed = _pressed(message)
@@ -201,19 +203,31 @@ class Bot:
         decision = decide(text, u, self.index.get(), settings, conv.language or self.book.routing().default_language,
                           context, finder, prover)
         if decision.action in ("answer", "order", "verify") and _in_burst(state) and not _awaited(state):
-            return self._hand_off(conv, "follow_up", decision)
+            return self._hand_off(conv, "follow_up", decision, message.id)
         if decision.action == "handoff":
-            return self._hand_off(conv, decision.handoff_reason or "low_confidence", decision)
+            return self._hand_off(conv, decision.handoff_reason or "low_confidence", decision, message.id)
         if decision.action == "resolve":
             if self._asked_since_answer(conv, message_sk):
                 # "thanks" right after a question of theirs whose work stood aside for it (SUPERSEDED): no
                 # confirmation of the answer that would close the conversation over the question, a person reads both
-                return self._hand_off(conv, "follow_up", decision)
+                return self._hand_off(conv, "follow_up", decision, message.id)
             return self._resolve(conv, decision, message.id, message_sk)
         if decision.action == "silent":
             return Outcome.SKIPPED
         return self._answer(conv, message, message_sk, text, decision, settings,
                             read if read is not None and read.conversation.id == conv.id else None)
+
+    def _handed_over_for(self, conv: Conversation, message_sk: str) -> bool:
+        """The work of the message ``message_sk`` handed this conversation over already (its record runs again: a
+        retry after the router died, a redrive): the hand-over's event is published again, as it was (its time the
+        hand-over's), since the run that wrote it may have died before its publish. At least once: consumers dedupe
+        on the conversation's id and ``at``."""
+        state = conv.bot
+        if state is None or state.state != "handed_off" or state.handed_for != message_sk.rsplit("#", 1)[-1]:
+            return False
+        logger.info("bot hand-over's event published again by its retry", extra={"conversation_id": conv.id})
+        self._publish("BotHandedOff", conv, handoff_reason=state.handoff_reason, at=state.at)
+        return True
 
     def _asked_since_answer(self, conv: Conversation, message_sk: str) -> bool:
         """The customer wrote something that asks (not an out-of-office, a STOP or a START) between the bot's answer
@@ -264,7 +278,7 @@ class Bot:
         if fitted is None:
             logger.info("bot answer too long for the channel", extra={
                 "conversation_id": conv.id, "chars": len((decision.text or "") + closing), "most": most})
-            return self._hand_off(conv, "too_long", decision)
+            return self._hand_off(conv, "too_long", decision, question.id)
         body, cut = fitted
         if cut:
             payload["bot"]["shortened"] = True
@@ -292,7 +306,7 @@ class Bot:
         metrics.count("BotAnswers", channel=conv.channel)
         metrics.count("BotAnswers")
         self._settle(conv, now, settings, read, action=decision.action, article_id=state.article_id,
-                     confidence=decision.confidence, language=language)
+                     confidence=decision.confidence, language=language, at=state.at)
         logger.info("bot answered", extra={"conversation_id": conv.id, "action": decision.action,
                                             "article_id": state.article_id, "confidence": decision.confidence})
         # last: a send the queue refuses fails the work, whose retry finds the rest done and only sends (``_again``)
@@ -302,22 +316,32 @@ class Bot:
     def _settle(self, conv: Conversation, answered: datetime, settings: BotSettings, read: ClockRead | None,
                 **detail: Any) -> None:
         """What follows the answer's write (made at ``answered``), before its send: the clocks stand still from the
-        answer (the customer's turn), the ``bot_resolve`` timer resolves the conversation ``resolve_after_seconds``
-        after it, and ``BotAnswered`` is published (``detail``). The clocks or the timer not written fails the work
-        (``Unsent``: the answer is recorded, not sent), and the work that runs again finds no timer and does it all
-        (``_again``), so the event goes once: published by the run that set the timer."""
+        answer (the customer's turn), ``BotAnswered`` is published (``detail``, its ``at`` the answer's), and the
+        ``bot_resolve`` timer resolves the conversation ``resolve_after_seconds`` after it. The timer is written last:
+        the work that runs again finds no timer and does it all (``_again``), so a run that died or failed anywhere
+        between the answer's write and the timer's publishes the event again (at least once, the same event:
+        consumers dedupe on the conversation's id and ``at``), and one that set the timer had published it (or
+        counted it, when the bus refused). The clocks or the timer not written fails the work (``Unsent``: the answer
+        is recorded, not sent)."""
         try:
             # the answer's write changed the conversation, not its clocks: they move on from the work's read of them
             if sla_engine.apply(self.conversations, conv.id, lambda clocks: _stand_still(clocks, answered), self.book,
                                 first=read) is None:
                 raise RuntimeError("the clocks changed at every attempt")
+        except Exception as exc:
+            self._unsettled(conv, exc)
+        self._publish("BotAnswered", conv, **detail)
+        try:
             self.conversations.set_conversation_timer(
                 conv.id, BOT_RESOLVE_TIMER, clock.iso(answered + timedelta(seconds=settings.resolve_after_seconds)))
         except Exception as exc:
-            logger.warning("bot answer recorded, its clocks or timer not written: the retry writes them",
-                           extra={"conversation_id": conv.id, "error": type(exc).__name__})
-            raise Unsent(conv.id) from exc
-        self._publish("BotAnswered", conv, **detail)
+            self._unsettled(conv, exc)
+
+    @staticmethod
+    def _unsettled(conv: Conversation, exc: Exception) -> NoReturn:
+        logger.warning("bot answer recorded, its clocks or timer not written: the retry writes them",
+                       extra={"conversation_id": conv.id, "error": type(exc).__name__})
+        raise Unsent(conv.id) from exc
 
     def _settle_again(self, conv: Conversation, state: BotState, read: ClockRead | None) -> None:
         """The work of an answer whose first run stopped before its timer was set (``_settle``), done as that run
@@ -342,14 +366,19 @@ class Bot:
         if message is None or not waited_on(message) or message.status not in ("failed", "undelivered"):
             return None
         conv = self.conversations.get_meta(conversation_id)
+        if self._handed_over_for(conv, message_sk):
+            return None
         if conv.bot is None or conv.bot.state != "answering" or conv.assignee \
                 or conv.status not in (ConversationStatus.PENDING, ConversationStatus.OPEN):
             return None
-        if self._hand_off(conv, "send_failed", None) is not Outcome.HANDED_OFF:
+        if self._hand_off(conv, "send_failed", None, message.id) is not Outcome.HANDED_OFF:
             return None
         return conv
 
-    def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None) -> Outcome:
+    def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None, handed_for: str) -> Outcome:
+        """A person takes the conversation, for ``reason``; ``handed_for``: the message whose work hands over (the
+        customer's, or the bot's that failed), kept on the hand-over so that work's retry publishes its event again
+        (``_handed_over_for``)."""
         best = (decision.hit if decision is not None
                 and reason in ("low_confidence", "no_translation", "not_published", "too_long") else None)
         note = timeline.bot_handoff(conv.id, AUTHOR, reason, best.group if best else None,
@@ -363,7 +392,7 @@ class Bot:
             # they had never stood still: the time they stood is the customer's wait too
             since = conv.bot.at if conv.bot and conv.bot.at else clock.now_iso()
             try:
-                self.store.hand_back(conv, reason, note, since)
+                at = self.store.hand_back(conv, reason, note, since, handed_for)
             except BotRefused:
                 logger.info("bot hand-over refused: the conversation changed", extra={"conversation_id": conv.id})
                 return Outcome.SKIPPED
@@ -371,14 +400,14 @@ class Bot:
             sla_engine.apply(self.conversations, conv.id,
                              lambda clocks: clocks.on_status(ConversationStatus.OPEN, answered), self.book)
         else:
-            self.store.hand_off(conv, reason, note)
+            at = self.store.hand_off(conv, reason, note, handed_for)
         # once: the work that runs again finds it handed over (``may_apply``, ``send_failed``). The reasons are a
         # fixed set; each value is a metric of its own, so nothing else ever becomes one. In all too, for the alarm on
         # hand-overs per answer (template.yaml, ``BotHandoffsAlarm``)
         metrics.count("BotHandoffs", reason=metrics.one_of(reason, HANDOFF_REASONS))
         metrics.count("BotHandoffs")
         self.conversations.set_conversation_timer(conv.id, BOT_RESOLVE_TIMER, None)
-        self._publish("BotHandedOff", conv, handoff_reason=reason)
+        self._publish("BotHandedOff", conv, handoff_reason=reason, at=at)
         logger.info("bot handed over", extra={"conversation_id": conv.id, "reason": reason})
         return Outcome.HANDED_OFF
 
@@ -420,9 +449,11 @@ class Bot:
         return Outcome.REPLIED
 
     def _publish(self, detail_type: str, conv: Conversation, **detail: Any) -> None:
-        """The event of what the bot did, at most once: the conversation's state and timeline already say it, and
-        failing the work for it would not publish it (the work that runs again finds the message answered). One the
-        bus refuses is logged and counted (``EventsNotPublished``), which pages."""
+        """The event of what the bot did (the conversation's state and timeline already say it). An answer's and a
+        hand-over's are published again by the work that runs again after a run that stopped before they went
+        (``_settle``, ``_handed_over_for``): at least once; a resolve's at most once. One the bus refuses is logged and
+        counted (``EventsNotPublished``), which pages, and not published again: failing the work for it would hold
+        the answer's send or the hand-over's routing behind the bus."""
         if self.bus is None:
             return
         publish_or_count(self.bus, [(detail_type, {"conversation_id": conv.id, "channel": conv.channel,

@@ -46,7 +46,7 @@ def resolve_silent(conversations: Conversations, customers: Customers, store: Bo
             or conv.bot.state != "answering":
         return False
     resolve(conversations, customers, store, book, conv, "no_reply")
-    if bus is not None:       # at most once, as the bot's other events (``Bot._publish``); a loss is counted
+    if bus is not None:       # at most once (``Bot._publish``); a loss to the bus is counted
         publish_or_count(bus, [("BotResolved", {"conversation_id": conv.id, "channel": conv.channel, "team": conv.team,
                                                 "at": clock.now_iso(), "confirmed": False,
                                                 "article_id": conv.bot.article_id})], conversation_id=conv.id)

@@ -21,6 +21,8 @@ speak over a person, nor over the customer:
 
 ``answer`` and ``thank`` keep the key of the bot's message (``sent``): a record that runs again sends that message
 again (``Bot.step``), so a crash or a refused send between the write and the send never leaves it unsent.
+``hand_off`` and ``hand_back`` keep the message whose work handed over (``handed_for``): a record that runs again
+publishes the hand-over's event again, so a crash between the write and the publish never loses it.
 
 The bot reads the conversation, then decides (an article, an order's state: a fraction of a second), then writes;
 a customer who texts twice a moment apart has their second message stored in between. So ``answer`` and ``thank``
@@ -104,24 +106,29 @@ class BotStore:
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
 
-    def hand_off(self, conv: Conversation, reason: str, note: Message) -> None:
+    def hand_off(self, conv: Conversation, reason: str, note: Message, handed_for: str | None = None) -> str:
+        """The hand-over's state, with the message whose work handed over (``handed_for``); its time."""
         now = clock.now_iso()
-        state: dict[str, Any] = {"state": "handed_off", "handoff_reason": reason, "at": now}
+        state: dict[str, Any] = {"state": "handed_off", "handoff_reason": reason, "at": now,
+                                 **({"handed_for": handed_for} if handed_for else {})}
         self.table.transact([
             self.table.put_op(it.message_item(self.retention.stamp(note))),
             self.table.update_op(it.conv_pk(conv.id), it.META, Update().set("bot", state)
                                  .set("handed_off_at", now).when("attribute_exists(PK)")),
         ])
+        return now
 
-    def hand_back(self, conv: Conversation, reason: str, note: Message, since: str) -> None:
+    def hand_back(self, conv: Conversation, reason: str, note: Message, since: str,
+                  handed_for: str | None = None) -> str:
         """Hand over a conversation the bot set pending: open again, in its team's queue from ``since`` (the answer
         that never reached the customer), which is also where a person's part of the cycle starts
         (``handed_off_at``: first response and resolution are measured from it), with the hand-over's state and
         note, in one transaction. BotRefused when it is no longer pending, someone has it, or the bot is no longer
-        answering there (the customer wrote, a person took it, it was resolved)."""
+        answering there (the customer wrote, a person took it, it was resolved). Its time, as ``hand_off``."""
         now = clock.now_iso()
         open_ = ConversationStatus.OPEN.value
-        update = (Update().set("bot", {"state": "handed_off", "handoff_reason": reason, "at": now})
+        update = (Update().set("bot", {"state": "handed_off", "handoff_reason": reason, "at": now,
+                                       **({"handed_for": handed_for} if handed_for else {})})
                   .set("handed_off_at", since).set("status", open_).set("StatusPK", it.status_pk(open_))
                   .set("StatusSK", now).set("InboxSK", f"{open_}#{now}").set("updated_at", now)
                   .set("changed_by", note.author or "bot")
@@ -134,6 +141,7 @@ class BotStore:
                                  self.table.update_op(it.conv_pk(conv.id), it.META, update)])
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
+        return now
 
     def mark_resolved(self, conversation_id: str, article_id: str | None) -> None:
         state = {"state": "resolved", "at": clock.now_iso(), "article_id": article_id}

@@ -37,10 +37,11 @@ class EventBus:
 
 
 def publish_or_count(bus: EventBus, events: Sequence[tuple[str, Mapping[str, Any]]], **context: Any) -> bool:
-    """Publish events whose work is not failed for them (what they say is recorded already, and doing the work again
-    would not publish them: the bot's events). When the bus refuses them or cannot be reached they are lost, never
-    quietly: logged ("event not published", with ``context``) and counted in ``EventsNotPublished`` by detail type and
-    in all, which pages the operator (template.yaml, ``EventsNotPublishedAlarm``). True when they went out."""
+    """Publish events whose work is not failed for them (what they say is recorded already: the bot's events, which a
+    work that runs again after a run that died publishes again, ``Bot._publish``, but never for a refusal). When the
+    bus refuses them or cannot be reached they are lost, never quietly: logged ("event not published", with
+    ``context``) and counted in ``EventsNotPublished`` by detail type and in all, which pages the operator
+    (template.yaml, ``EventsNotPublishedAlarm``). True when they went out."""
     try:
         bus.publish(events)
         return True

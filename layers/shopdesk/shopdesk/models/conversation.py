@@ -81,6 +81,9 @@ class ConversationBot(BaseModel):
     replied_to: str | None = Field(default=None, exclude=True)      # internal: the message it last answered
     sent: str | None = Field(default=None, exclude=True)            # internal: the key of its message answering it
     closing: bool = Field(default=False, exclude=True)             # internal: that message thanked a confirmation
+    # internal: the message whose work handed over (the customer's, or the bot's that failed): its retry publishes the
+    # hand-over's event again
+    handed_for: str | None = Field(default=None, exclude=True)
 
 
 class Conversation(BaseModel):

@@ -1,0 +1,113 @@
+"""The bot's hand-over and answer events are published at least once: a router killed between the bot's write and the
+event's publish leaves the event to the record's retry, which publishes it (the same event: consumers dedupe on the
+conversation's id and ``at``), never lost uncounted (docs/architecture.md, "Events on the bus")."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopdesk import clock
+from tests.integration import test_bot
+from tests.integration.helpers import customer_writes, online, route_records
+from tests.integration.test_bot import (
+    Killed,
+    answers_counted,
+    assert_waits_on_the_customer,
+    bot_messages,
+    conversation,
+    published,
+)
+from tests.integration.test_bot_delivery import REFUSED, dispatch, twilio  # noqa: F401 (fixture)
+from tests.integration.test_bot_metrics import _bot_figures
+
+_router_run_by_the_tests = test_bot._router_run_by_the_tests
+bot = test_bot.bot
+__all__ = ["published"]     # a fixture
+
+
+@pytest.fixture
+def killed_at_publish(monkeypatch):
+    """The router killed (as a timeout ends it) when it comes to publish the next event of ``kinds``: after the bot's
+    write, before the bus is called. Returns the kinds it was killed at."""
+    from shopdesk.bot import converse
+    real, kills, kinds = converse.publish_or_count, [], set()
+
+    def publish(bus, events, **context):
+        kind = events[0][0]
+        if kind in kinds and kind not in kills:
+            kills.append(kind)
+            raise Killed
+        return real(bus, events, **context)
+
+    monkeypatch.setattr(converse, "publish_or_count", publish)
+    return kinds, kills
+
+
+def test_a_hand_over_whose_router_was_killed_before_its_event_is_published_by_the_retry(bot, killed_at_publish,
+                                                                                       published, capsys):
+    kinds, kills = killed_at_publish
+    kinds.add("BotHandedOff")
+    online(bot, "alice")
+    conv = customer_writes(bot, "+31650300001", "I want to talk to a human please", "SMbotev1")
+    capsys.readouterr()
+    # Given the router killed between the hand-over's write and its event
+    with pytest.raises(Killed):
+        route_records(bot)
+    assert kills == ["BotHandedOff"] and published == []
+    state = bot.item(f"CONV#{conv}")["bot"]
+    assert state["state"] == "handed_off"
+    # When the queue delivers the record again
+    route_records(bot)
+    # Then the retry publishes the hand-over's event, as the first run would have (its time the hand-over's)
+    assert published == [("BotHandedOff", {"conversation_id": conv, "channel": "sms", "team": "default",
+                                           "at": state["at"], "handoff_reason": "human_requested"})]
+    # counted once (by the write), and routed as any hand-over: a person has it
+    assert [f for f in _bot_figures(capsys) if f[0] == "BotHandoffs"] == [
+        ("BotHandoffs", {"reason": "human_requested"}, 1.0), ("BotHandoffs", {}, 1.0)]
+    assert conversation(bot, conv)["assignee"] == "alice"
+
+
+@pytest.mark.usefixtures("bot")
+def test_a_send_failed_hand_over_whose_router_was_killed_before_its_event_is_published_by_the_retry(
+        desk, twilio, killed_at_publish, published):  # noqa: F811
+    kinds, kills = killed_at_publish
+    conv = customer_writes(desk, "+31650300002", "How long does standard delivery take?", "SMbotev2")
+    route_records(desk)
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    published.clear()
+    # Given the router killed between the send_failed hand-over's write and its event
+    kinds.add("BotHandedOff")
+    with pytest.raises(Killed):
+        route_records(desk)
+    assert kills == ["BotHandedOff"] and published == []
+    state = desk.item(f"CONV#{conv}")["bot"]
+    assert (state["state"], state["handoff_reason"]) == ("handed_off", "send_failed")
+    # When the queue delivers the dispatcher's report again, the retry publishes the event
+    route_records(desk)
+    assert [(kind, d["conversation_id"], d["handoff_reason"], d["at"]) for kind, d in published] == [
+        ("BotHandedOff", conv, "send_failed", state["at"])]
+    assert conversation(desk, conv)["status"] == "open"
+
+
+def test_an_answer_whose_router_was_killed_before_its_event_is_published_by_the_retry(bot, killed_at_publish,
+                                                                                    published, capsys):
+    kinds, kills = killed_at_publish
+    kinds.add("BotAnswered")
+    conv = customer_writes(bot, "+31650300003", "How long does standard delivery take?", "SMbotev3")
+    capsys.readouterr()
+    # Given the router killed between the answer's write (its clocks standing still) and its event
+    with pytest.raises(Killed):
+        route_records(bot)
+    assert kills == ["BotAnswered"] and published == []
+    [answer] = bot_messages(bot, conv)
+    # When the queue delivers the record again
+    route_records(bot)
+    # Then the retry publishes the answer's event (its time the answer's), sends the answer once, and leaves the
+    # conversation as an answer sent at once would; the answer counted once
+    state = assert_waits_on_the_customer(bot, conv)
+    assert [(kind, d["conversation_id"], d["action"], d["article_id"], d["language"], d["at"])
+            for kind, d in published] == [("BotAnswered", conv, "answer", state["article_id"], "en", state["at"])]
+    assert [m["id"] for m in bot_messages(bot, conv)] == [answer["id"]]
+    assert answers_counted(capsys) == 1
+    assert clock.parse_iso(state["at"]) == clock.parse_iso(answer["created_at"])
