@@ -172,3 +172,17 @@ def test_a_deleted_policy_no_longer_sets_new_deadlines_and_its_deletion_is_audit
     [deleted] = [r for r in records if r["action"] == "DELETE /admin/sla-policies/<policy_id>"
                  and r["target"] == "policy_id=standard" and r["status"] == 204]
     assert deleted["before"]["calendar_id"] == "berlin-office" and not deleted.get("after")
+
+
+def test_the_first_clocks_delete_no_deadline_that_cannot_be_there(desk, monkeypatch):
+    # A conversation has no next-response or resolution deadline before its first clocks: the router's write of
+    # them deletes neither (each a transactional delete of nothing, two write units), and puts the first response's
+    from tests.integration.test_routing_rules import _transact_ops_of
+    conv = customer_writes(desk, "+31630000091", "where is my order?", "SMsl1")
+    assert "clocks_json" not in desk.item(f"CONV#{conv}")
+    ops = _transact_ops_of(monkeypatch, lambda: desk.drain_queue(desk.work_queue_url, "router"))
+    deadlines = [(kind, key["SK"]) for kind, key in ops
+                 if key["PK"] == f"CONV#{conv}" and key["SK"].startswith("DEADLINE#")]
+    assert deadlines == [("Put", "DEADLINE#first_response")], deadlines
+    assert desk.item(f"CONV#{conv}", "DEADLINE#first_response")["state"] == "pending"
+    assert "clocks_json" in desk.item(f"CONV#{conv}")

@@ -37,6 +37,9 @@ ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the 
 PAGE_OF_MESSAGES = 100                # a conversation's messages read a page at a time, newest first (find_message)
 
 
+_UNKNOWN = object()                    # a due-index item that may or may not be there (``_held_index``)
+
+
 @dataclass(frozen=True)
 class Later:
     """What a timer's runner answers when it is not time yet after all: the sweep moves the timer to ``due_at``
@@ -1518,10 +1521,13 @@ class Conversations:
                 already_warned=warned.get(target) == due)
         return items
 
-    def _held_index(self, read: ClockRead) -> dict[str, dict[str, Any] | None] | None:
-        """What the due index holds for a conversation as read; None when unknown (no clocks yet)."""
+    def _held_index(self, read: ClockRead) -> dict[str, Any]:
+        """What the due index holds for a conversation as read, by target; ``_UNKNOWN`` where it cannot be told.
+        Before the conversation has clocks (the router's first write of them) it holds no next-response or
+        resolution deadline: those are written only with the clocks (``_clock_ops``, ``opening_items``), and clocks
+        are never taken off a conversation; a first-response deadline an earlier ingest wrote may be there."""
         if read.stored_clocks is None:
-            return None
+            return {"first_response": _UNKNOWN, "next_response": None, "resolution": None}
         from shopdesk.logic.business_time import ConversationClocks
         return self._index_items(read.conversation.id, ConversationClocks.model_validate_json(read.stored_clocks),
                                  read.warned, read.done)
@@ -1546,8 +1552,8 @@ class Conversations:
         ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
         now_held = self._held_index(before) if before is not None else None
         for target, item in self._index_items(conversation_id, clocks, warned, done).items():
-            if now_held is not None and now_held[target] == item:
-                continue                      # unchanged (or absent before and after)
+            if now_held is not None and now_held[target] is not _UNKNOWN and now_held[target] == item:
+                continue                      # unchanged (or absent before and after: no delete of nothing)
             ops.append(self.table.delete_op(it.conv_pk(conversation_id), it.deadline_sk(target)) if item is None
                        else self.table.put_op(item))
         return ops
