@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import selectors
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import boto3
+import werkzeug.serving
 from botocore.config import Config
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
 from werkzeug.serving import make_server
@@ -29,6 +31,40 @@ class _UnreadableBody(Exception):
     """A request body the keep-alive handler could not read to its end."""
 
 
+_read_whole = threading.local()     # the request this handler thread serves had its body read whole
+
+
+class _NothingLeft:
+    """The selector of werkzeug's read-dry pass for a request whose body was read whole: nothing is left to read."""
+
+    def register(self, *_: Any) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _Selectors:
+    """``selectors`` as werkzeug's server sees it. After each response werkzeug reads the socket dry: it makes a
+    selector, polls the socket for up to 10 ms and reads what came (an epoll made, registered and closed per
+    request: about a twentieth of the stack process's busy samples under the load bench, py-spy). When the
+    keep-alive handler read the body whole, that pass reads the empty buffer left in the socket's place, so it
+    reads nothing whatever the selector says: the selector is left out then. Anything else gets the real one."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(selectors, name)
+
+    @staticmethod
+    def DefaultSelector() -> Any:
+        return _NothingLeft() if getattr(_read_whole, "handler", None) is not None else selectors.DefaultSelector()
+
+
+werkzeug.serving.selectors = _Selectors()  # type: ignore[attr-defined]
+
+
 class _KeepAliveHandler(MotoRequestHandler):
     """moto's request handler with HTTP/1.1 keep-alive, so a client's pooled connection serves many requests.
 
@@ -38,9 +74,10 @@ class _KeepAliveHandler(MotoRequestHandler):
     on this stack, a third of the CPU a request costs client and server together. Here the body is read
     whole, by its ``Content-Length`` or its chunks, before moto sees the request, so the next request on
     the connection is left where it is; werkzeug's read-dry pass after the response then reads an empty
-    buffer instead of the socket. A client that asks for ``Connection: close`` still gets it. A body that
-    cannot be read (a ``Content-Length`` that is no number, a chunk size that is none, a client gone mid-body)
-    is answered 400 and the connection closed, since where the next request starts is unknown; moto never sees it.
+    buffer instead of the socket (and makes no selector for it: ``_Selectors``). A client that asks for
+    ``Connection: close`` still gets it. A body that cannot be read (a ``Content-Length`` that is no number, a
+    chunk size that is none, a client gone mid-body) is answered 400 and the connection closed, since where the
+    next request starts is unknown; moto never sees it.
     """
 
     disable_nagle_algorithm = True      # the headers and the body are two writes; neither waits for an ACK
@@ -59,6 +96,7 @@ class _KeepAliveHandler(MotoRequestHandler):
             raise _UnreadableBody(str(exc)) from exc
         environ["wsgi.input"] = io.BytesIO(body)
         self._socket_input, self.rfile = self.rfile, io.BytesIO()
+        _read_whole.handler = self
         return environ
 
     def run_wsgi(self) -> None:
@@ -69,6 +107,7 @@ class _KeepAliveHandler(MotoRequestHandler):
             with contextlib.suppress(OSError):             # the client is gone already
                 self.send_error(400, f"unreadable request body: {exc}"[:200])
         finally:
+            _read_whole.handler = None
             self.rfile = getattr(self, "_socket_input", self.rfile)
 
     def send_header(self, keyword: str, value: str) -> None:
