@@ -451,3 +451,45 @@ def test_a_delayed_survey_whose_scheduling_met_another_transaction_is_scheduled_
     # Then the survey is scheduled all the same (the transaction sent again), not dropped with a log line
     assert conflicted == [3]
     assert [r["state"] for r in _records(desk, conv)] == ["scheduled"]
+
+
+def test_a_delayed_survey_whose_send_the_queue_refused_stays_due_is_counted_and_goes_out_once_with_the_next_sweep(
+        desk, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.queues import Queue
+
+    _settings(desk, delay_s=600)
+    conv = _resolved_sms_conversation(desk, "+31612340231", "SMcs31")
+    outbound_sent(desk)
+    # Given the outbound queue refusing every send when the survey's time comes (an outage)
+    down = {"on": True, "refused": 0}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if down["on"] and self.url == desk.outbound_queue_url:
+            down["refused"] += 1
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    clock.set_offset(601)
+    capsys.readouterr()
+    # When the sweep runs
+    desk.invoke("sla_sweep", _SCHEDULED)
+    # Then the survey is recorded, not failed, and its timer stays due, counted (the sweep's TimersFailed)
+    assert down["refused"] == 1
+    [survey] = _kinds(desk, conv, "csat_survey")
+    assert survey["status"] == "queued"
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is not None
+    assert any('"TimersFailed"' in line for line in capsys.readouterr().out.splitlines())
+    # And once the queue takes sends again, the next sweep sends that survey, once, and finishes the timer
+    down["on"] = False
+    clock.set_offset(661)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert outbound_sent(desk) == [survey["id"]]
+    assert [m["id"] for m in _kinds(desk, conv, "csat_survey")] == [survey["id"]]
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is None
+    assert [r["state"] for r in _records(desk, conv)] == ["asked"]

@@ -60,6 +60,11 @@ SURVEY_TIMER = "csat_survey"       # a delayed survey's timer in the due index (
 Outcome = Literal["sent", "template", "skipped", "not_asked", "already", "scheduled"]
 
 
+class SurveyUnsent(Exception):
+    """A scheduled survey recorded as asked whose send the outbound queue refused: the sweep leaves its timer due
+    (counted, ``TimersFailed``), and the timer's next run sends that survey (``SurveyDesk.send_scheduled``)."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What one resolution gets: a survey (text, choices, template) or a note saying why none was sent (its text,
@@ -173,13 +178,19 @@ class SurveyDesk:
 
     def send_scheduled(self, conversation_id: str) -> Outcome:
         """The sweep's ``csat_survey`` timer: ask now, unless the conversation was reopened meanwhile (its cycle's
-        record is then not the scheduled one) or the survey went out already. Never raises."""
+        record is then not the scheduled one) or the survey went out already. A survey recorded by an earlier run
+        whose send the outbound queue refused (still ``queued``) is sent now. Raises only ``SurveyUnsent`` (the
+        survey recorded, its send refused): the sweep leaves the timer due, counts it, and its next run sends it."""
         try:
             resolution = self.surveys.resolution(conversation_id)
             record = self.surveys.record(conversation_id, resolution.cycle) or {}
+            if record.get("state") == "asked" and record.get("message_id") and record.get("asked_at"):
+                return self._unsent(resolution, record)
             if resolution.conversation.status is not ConversationStatus.RESOLVED or record.get("state") != "scheduled":
                 return "already"
-            return self._ask(self.settings(), resolution)
+            return self._ask(self.settings(), resolution, scheduled=True)
+        except SurveyUnsent:
+            raise
         except Exception:
             logger.exception("scheduled csat survey not sent", extra={"conversation_id": conversation_id})
             return "not_asked"
@@ -198,7 +209,41 @@ class SurveyDesk:
             return "already"
         return "scheduled"
 
-    def _ask(self, settings: CsatSettings, resolution: Resolution) -> Outcome:
+    def _unsent(self, resolution: Resolution, record: dict[str, Any]) -> Outcome:
+        """The survey of a run of the timer whose send the queue refused (``SurveyUnsent``), found by the timer's next
+        run: still ``queued``, it goes to the outbound queue (deduplicated on its id, so one that went after all is
+        sent once); the conversation reopened meanwhile, it is marked failed as an immediate survey's refused send is.
+        Anything else went already."""
+        conv = resolution.conversation
+        sk = f"MSG#{record['asked_at']}#{record['message_id']}"       # the survey's key (``items.message_sk``)
+        survey = self.surveys.conversations.get_message(conv.id, sk)
+        if survey is None or survey.status != "queued":
+            return "already"
+        if conv.status is not ConversationStatus.RESOLVED:
+            self.surveys.conversations.record_attempt(conv.id, sk, attempts=0, failed=True, error={
+                "code": None, "message": "The survey could not be queued for sending"})
+            return "already"
+        self._queue(conv.id, survey.id, sk, scheduled=True)
+        logger.info("csat survey queued by the timer's next run", extra={"conversation_id": conv.id})
+        return "sent"
+
+    def _queue(self, conversation_id: str, message_id: str, sk: str, *, scheduled: bool) -> None:
+        """The survey recorded (``sk``) to the outbound queue. Refused: a scheduled one raises ``SurveyUnsent`` and
+        stays ``queued`` for the timer's next run; one asked at the resolve is marked failed (nothing runs it again)
+        and the error raised."""
+        try:
+            self.outbound.send({"conversation_id": conversation_id, "message_id": message_id, "message_sk": sk},
+                               group=conversation_id, dedup_id=message_id)
+        except Exception as exc:
+            if scheduled:
+                logger.warning("scheduled csat survey recorded, its send refused: the sweep's next run sends it",
+                               extra={"conversation_id": conversation_id, "error_type": type(exc).__name__})
+                raise SurveyUnsent(conversation_id) from exc
+            self.surveys.conversations.record_attempt(conversation_id, sk, attempts=0, failed=True, error={
+                "code": None, "message": "The survey could not be queued for sending"})
+            raise
+
+    def _ask(self, settings: CsatSettings, resolution: Resolution, *, scheduled: bool = False) -> Outcome:
         conv = resolution.conversation
         language = texts.language_of(conv.language, self.default_language())
         chosen = plan(settings, resolution, language, self.templates)
@@ -242,13 +287,7 @@ class SurveyDesk:
         except AlreadyAsked:
             return "already"
         sk = it.message_sk(survey)
-        try:
-            self.outbound.send({"conversation_id": conv.id, "message_id": survey.id, "message_sk": sk},
-                               group=conv.id, dedup_id=survey.id)
-        except Exception:
-            self.surveys.conversations.record_attempt(conv.id, sk, attempts=0, failed=True, error={
-                "code": None, "message": "The survey could not be queued for sending"})
-            raise
+        self._queue(conv.id, survey.id, sk, scheduled=scheduled)
         logger.info("csat survey queued", extra={"conversation_id": conv.id, "channel": route.channel,
                                                  "language": chosen.language, "template": bool(chosen.template)})
         return "template" if chosen.template else "sent"
