@@ -548,8 +548,8 @@ def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_othe
     # When a customer writes and the stream's records reach the consumer
     conv = routed_writes(desk, "+31650000001", "where is my parcel?", "SMlive1")
     result = fan_out(desk, endpoint, stream.read())
-    # Then alice and the admin get a notice of the new conversation and of its messages (the customer's, and the
-    # router's assignment entry); carol nothing
+    # Then alice and the admin get a notice of the new conversation and of the customer's message (the router's
+    # assignment entry, written with the conversation's assignment, has none of its own); carol nothing
     assert result == {"batchItemFailures": []}
     for connection in ("A", "R"):
         frames = endpoint.to(connection)
@@ -557,12 +557,12 @@ def test_a_customer_message_reaches_every_connection_that_may_see_it_and_no_othe
         assert all(f["type"] == "change" and f["cursor"] and f["at"] for f in frames)
     assert endpoint.to("C") == []
     # And the notices are in the change log, where alice's catch-up finds them and carol's does not
-    assert len(logged(desk)) == 3 and len(change_log(desk)) == 1
+    assert len(logged(desk)) == 2 and len(change_log(desk)) == 1
     status, start = changes(desk, "alice")
     assert status == 200 and start["items"] == [] and start["more"] is False
     first_cursor = endpoint.to("A")[0]["cursor"]
     status, page = changes(desk, "alice", f"since={first_cursor}")
-    assert status == 200 and {i["conversation_id"] for i in page["items"]} == {conv} and len(page["items"]) == 3
+    assert status == 200 and {i["conversation_id"] for i in page["items"]} == {conv} and len(page["items"]) == 2
     assert changes(desk, "carol", f"since={first_cursor}")[1]["items"] == []
 
 
@@ -698,12 +698,12 @@ def test_a_redelivered_batch_is_posted_again_and_the_catch_up_lists_each_change_
     assert fan_out(desk, endpoint, event) == {"batchItemFailures": []}
     # Then the same notices are posted again (the app refetches twice, harmlessly), each logged again,
     again = endpoint.to("A")[len(first):]
-    assert len(first) == 3 and [(f["kind"], f["message_id"]) for f in again] == [(f["kind"], f["message_id"])
+    assert len(first) == 2 and [(f["kind"], f["message_id"]) for f in again] == [(f["kind"], f["message_id"])
                                                                                  for f in first]
-    assert len(logged(desk)) == 6 and len(change_log(desk)) == 2     # one item per invocation
+    assert len(logged(desk)) == 4 and len(change_log(desk)) == 2     # one item per invocation
     # and the catch-up lists each change once
     status, page = changes(desk, "alice", f"since={start}")
-    assert status == 200 and sorted(i["kind"] for i in page["items"]) == ["conversation", "message", "message"]
+    assert status == 200 and sorted(i["kind"] for i in page["items"]) == ["conversation", "message"]
 
 
 def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_served(desk, endpoint):
@@ -715,13 +715,13 @@ def test_a_connection_api_gateway_reports_gone_is_deleted_and_the_others_still_s
     # While B is young enough to be a connection whose $connect has not returned, a 410 does not forget it
     routed_writes(desk, "+31650000002", "hello?", "SMlive2")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
-    assert len(endpoint.to("A")) == 3 and desk.item("CONN#B") is not None
+    assert len(endpoint.to("A")) == 2 and desk.item("CONN#B") is not None
     # A minute later it is gone for good
     from shopdesk import clock
     clock.set_offset(clock.offset() + 60)
     routed_writes(desk, "+31650000003", "anyone there?", "SMlive3")
     assert fan_out(desk, endpoint, stream.read()) == {"batchItemFailures": []}
-    assert len(endpoint.to("A")) == 6
+    assert len(endpoint.to("A")) == 4
     assert desk.item("CONN#B") is None and desk.item("LIVE#agent:bob", "CONN#B") is None
     assert desk.item("LIVE#team:default", "CONN#B") is None and desk.item("CONN#A") is not None
 
@@ -755,12 +755,12 @@ def test_a_record_whose_post_fails_fails_alone_and_its_retry_is_caught_up_once(d
     first = min(failed, key=int)
     retry = {"Records": [r for r in event["Records"] if int(r["dynamodb"]["SequenceNumber"]) >= int(first)]}
     assert fan_out(desk, endpoint, retry) == {"batchItemFailures": []}
-    # Then carol has her notices (the team change and its system note), and her catch-up lists each once
-    assert {(f["kind"], f["conversation_id"]) for f in endpoint.to("C")} == {("conversation", moved),
-                                                                            ("message", moved)}
+    # Then carol has her notice (the team change; its system note, written with it, has none of its own), and her
+    # catch-up lists it once
+    assert {(f["kind"], f["conversation_id"]) for f in endpoint.to("C")} == {("conversation", moved)}
     assert before < len(logged(desk)) <= before + len(retry["Records"])      # the retried notices again
     caught_up = changes(desk, "carol", f"since={endpoint.to('C')[0]['cursor']}")[1]["items"]
-    assert sorted(i["kind"] for i in caught_up) == ["conversation", "message"]
+    assert sorted(i["kind"] for i in caught_up) == ["conversation"]
 
 
 # ------------------------------------------------------------------------------ GET /agent/changes
@@ -780,7 +780,7 @@ def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint
     start = changes(desk, "alice")[1]["cursor"]
     for n in range(3):
         routed_writes(desk, f"+3165000010{n}", f"message {n}", f"SMpage{n}")
-    fan_out(desk, endpoint, stream.read())          # nobody connected: the log still gets all nine
+    fan_out(desk, endpoint, stream.read())          # nobody connected: the log still gets all six
     seen: list[str] = []
     cursor, pages = start, 0
     while True:
@@ -790,7 +790,7 @@ def test_changes_page_through_a_backlog_without_losing_or_looping(desk, endpoint
         cursor, pages = page["cursor"], pages + 1
         if not page["more"]:
             break
-    assert len(set(seen)) == 9 and pages == 3       # each conversation, its message and its assignment entry
+    assert len(set(seen)) == 6 and pages == 2       # each conversation and its message (its assignment entry: none)
 
 
 def test_a_fan_out_batchs_notices_are_one_log_item_of_two_write_units_not_nine(desk, endpoint):
@@ -799,10 +799,10 @@ def test_a_fan_out_batchs_notices_are_one_log_item_of_two_write_units_not_nine(d
     stream = Stream(desk)
     for n in range(3):
         routed_writes(desk, f"+3165000020{n}", f"message {n}", f"SMunit{n}")
-    fan_out(desk, endpoint, stream.read())          # nine notices: three conversations, messages, assignments
+    fan_out(desk, endpoint, stream.read())          # six notices: three conversations and their messages
     items = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
                                           ExpressionAttributeValues={":pk": {"S": "CHANGES"}})["Items"]
-    assert len(items) == 1 and len(logged(desk)) == 9
+    assert len(items) == 1 and len(logged(desk)) == 6
     change = logged(desk)[0]
     assert set(change) <= {"event_id", "conversation_id", "kind", "message_id", "visible", "status"}
     assert write_units(item_size(items[0])) <= 2, item_size(items[0])
@@ -825,7 +825,7 @@ def test_changes_one_at_a_time_inside_one_item_each_once_and_in_order(desk, endp
         if not page["more"]:
             break
     key = [(i["kind"], i["conversation_id"], i["message_id"]) for i in whole]
-    assert len(whole) == 9 and [(i["kind"], i["conversation_id"], i["message_id"]) for i in seen] == key
+    assert len(whole) == 6 and [(i["kind"], i["conversation_id"], i["message_id"]) for i in seen] == key
 
 
 def test_a_position_at_the_end_of_an_item_reads_on_into_the_next_item(desk):

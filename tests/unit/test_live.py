@@ -410,6 +410,32 @@ def test_a_failed_log_write_fails_its_record_unposted_and_the_next_record_logs_t
     assert log.writes == [["e2", "e3"]] and [f["conversation_id"] for _, f in poster.frames] == ["c_1", "c_2"]
 
 
+def test_a_timeline_entry_written_with_its_conversations_change_gives_no_notice_of_its_own():
+    # (the conversation's notice makes the app refetch all the entry's would, for everyone the entry's would reach)
+    alice, bob = conn("A", "alice"), conn("B", "bob", ("billing",))
+    connections = FakeConnections({"team:sales": [alice], "agent:bob": [bob]})
+    poster, log = FakePoster(), MemoryLog()
+    entry = {"SK": "MSG#2026-12-03T08:02:00.000Z#m_2", "id": "m_2", "direction": "system"}
+    c2 = {"PK": "CONV#c_2", "conversation_id": "c_2"}
+    records = [
+        # c_1: taken from bob and given back to the team, with its timeline entry, and the customer's new message
+        record("MODIFY", conv_image(assignee="bob"), conv_image(), "e1", "1"),
+        record("INSERT", None, msg_image(**entry), "e2", "2"),
+        record("INSERT", None, msg_image(direction="inbound", id="m_3", SK="MSG#2026-12-03T08:03:00.000Z#m_3"),
+               "e3", "3"),
+        # c_2: a timeline entry alone in the batch (its conversation's record in another): its own notice
+        record("INSERT", None, msg_image(**entry, **c2), "e4", "4"),
+    ]
+    batch = LiveBatch.of(records, log, connections, poster, lookup=lambda ids: {"c_2": Visibility("sales", None)})
+    notices = [batch.handle(r) for r in records]
+    assert [(n.kind, n.conversation_id, n.message_id) if n else None for n in notices] == [
+        ("conversation", "c_1", None), None, ("message", "c_1", "m_3"), ("message", "c_2", "m_2")]
+    assert [e.event_id for e in log.entries] == ["e1", "e3", "e4"]
+    # bob, who held c_1, hears of the change; the customer's message and c_2's entry reach the team
+    assert sorted((cid, f["conversation_id"], f["kind"]) for cid, f in poster.frames) == [
+        ("A", "c_1", "conversation"), ("A", "c_1", "message"), ("A", "c_2", "message"), ("B", "c_1", "conversation")]
+
+
 def test_a_message_sent_then_receipted_in_one_batch_is_one_update_without_a_status():
     # A reply recorded as sent and its receipt in the same batch: one notice, and as more than the status
     # changed the app refetches the conversation rather than trusting a status alone

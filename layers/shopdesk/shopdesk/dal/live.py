@@ -103,6 +103,7 @@ class TableChange:
     visible_before: Visibility | None = None   # conversations only: the images' team and assignee
     visible_after: Visibility | None = None
     visible_between: tuple[Visibility, ...] = ()   # conversations: who could see it between (changes merged)
+    entry: bool = False             # messages: a timeline entry (direction system)
 
 
 def _watched(image: Mapping[str, Any] | None, fields: Iterable[str]) -> dict[str, Any] | None:
@@ -144,7 +145,8 @@ def table_change(record: Mapping[str, Any]) -> TableChange | None:
                            visible_after=_visibility(new), **common)
     if sk.startswith("MSG#"):
         return TableChange(kind="message", message_id=sk.rsplit("#", 1)[1], before=_watched(old, MESSAGE_FIELDS),
-                           after=_watched(new, MESSAGE_FIELDS), **common)
+                           after=_watched(new, MESSAGE_FIELDS), entry=_text(new or old or {}, "direction") == "system",
+                           **common)
     if sk.startswith("MENTION#"):       # the mentioned agent's notice, and theirs alone
         agent = personal(sk.removeprefix("MENTION#"))
         latest = deserialize(new).get("message_id") if new else None

@@ -18,7 +18,11 @@ is a placeholder): its notices, and its messages', reach admins alone, and the r
 set) is the notice its team hears, so no other team hears of a conversation routed elsewhere.
 Changes of one conversation (or of one message) in the same batch are one notice (``coalesce``): the router
 writes a conversation several times as it routes it, and the app refetches whatever a notice names, so one
-notice says what several would; it reaches everyone who could see the conversation at any point between.
+notice says what several would; it reaches everyone who could see the conversation at any point between. A
+timeline entry (a system message: assigned, resolved, snoozed...) written with a change of its conversation in the
+batch gives no notice of its own (timeline entries): the conversation's notice makes the app refetch the list,
+the counts and the open conversation, all the entry's would, and reaches everyone the entry's would (the
+conversation as the batch left it, and whoever saw it before). Every other message keeps its notice, with its id.
 The notices go to the change log first, all of the batch's in one put (``LiveBatch._log_from``: a write unit per KB,
 not one per notice; a record Lambda delivers again after a failure is logged again under its new moment: a
 repeated notice, which costs the app one refetch), then each to every open
@@ -308,6 +312,10 @@ class LiveBatch:
                 continue
             first[about] = change.event_id
             batch.changes[change.event_id] = change
+        moved = {c.conversation_id for c in batch.changes.values() if c.kind == "conversation"}
+        for event_id in [e for e, c in batch.changes.items()
+                         if c.entry and c.event == "INSERT" and c.conversation_id in moved]:
+            del batch.changes[event_id]               # the conversation's own notice says as much (timeline entries)
         wanted = {c.conversation_id for c in batch.changes.values() if c.kind == "message"}
         wanted -= {c.conversation_id for c in batch.changes.values()
                    if c.kind == "conversation" and c.visible_after is not None}
