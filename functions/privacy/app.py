@@ -50,7 +50,8 @@ processor = fifo_processor(logger)      # a failed record is logged with its cau
 
 def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     if record.json_body.get("uploads"):       # a done erase's last look at its conversations' uploads (the sweep's)
-        outcome = worker.erase_uploads(str(record.json_body["job_id"]))
+        outcome = worker.erase_uploads(str(record.json_body["job_id"]),
+                                       int(record.attributes.approximate_receive_count))
     else:
         outcome = worker.run(str(record.json_body["job_id"]),
                              lambda: lambda_context.get_remaining_time_in_millis() / 1000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -151,3 +152,62 @@ def test_an_erase_s3_keeps_refusing_fails_on_its_last_attempt_and_says_why(desk,
     job = admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]
     assert job["status"] == "failed" and "FilesNotDeleted" in job["error"], job
     assert _raw(desk, bucket) == {"raw/f1"}
+
+
+def _look(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's ``last_look`` as given, without the fields it leaves empty."""
+    return {k: v for k, v in (job.get("last_look") or {}).items() if v is not None}
+
+
+def test_an_erase_whose_last_look_at_uploads_keeps_failing_says_it_is_not_complete_until_a_redrive(desk,
+                                                                                                    refused_deletes):
+    from shopdesk import clock
+    from shopdesk.privacy.jobs import UPLOADS_SECONDS
+    from tests.integration.test_csat import _SCHEDULED
+    media = desk.env["MEDIA_BUCKET"]
+    # Given a customer's erase, done, its last look at the conversation's uploads to come
+    assert _deliver(desk, _eml(sender="Lee <lee@customer.example>", message_id="<l1@customer.example>"),
+                    "l1")["stored"] == 1
+    customer = _customer(desk, "lee@customer.example")
+    [conv] = {i["PK"].removeprefix("CONV#") for i in scan(desk) if i["PK"].startswith("CONV#")}
+    job = _erase(desk, customer)
+    finished = clock.parse_iso(job["finished_at"])
+    assert job["status"] == "done" and _look(job) == {
+        "status": "pending", "due_at": clock.iso(finished + timedelta(seconds=UPLOADS_SECONDS))}, job
+    # and a file an agent's link put under the conversation after it, which S3 will not delete
+    late = f"media/outbound/{conv}/alice/late.png"
+    desk.client("s3").put_object(Bucket=media, Key=late, Body=b"Lee's label")
+    refused_deletes["keys"] = {late}
+    # When the sweep queues the last look once no link can be used, and every attempt the queue gives fails
+    clock.set_offset(UPLOADS_SECONDS + 60)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for attempt in range(1, 6):
+        [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                        MessageSystemAttributeNames=["All"])["Messages"]
+        assert json.loads(message["Body"]) == {"job_id": job["job_id"], "uploads": True}
+        result = desk.invoke("privacy", sqs_event([message], arn))
+        assert result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        seen = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1]
+        assert seen["status"] == "done" and seen["last_look"]["status"] == ("failed" if attempt == 5 else "pending")
+    # Then the job says the erase is not complete (its status stays done), and why; so does the audit trail
+    look = _look(seen)
+    assert set(look) == {"status", "finished_at", "error"}, look
+    assert "FilesNotDeleted" in look["error"] and "5 attempts" in look["error"], look
+    assert {k: v for k, v in seen.items() if k != "last_look"} == {k: v for k, v in job.items() if k != "last_look"}
+    trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+    [failed] = [r for r in trail if r["action"] == "customer.erase.last_look.failed"]
+    assert failed["actor"] == "system:privacy" and failed["details"]["error"] == "FilesNotDeleted", failed
+    assert late in {o["Key"] for o in desk.client("s3").list_objects_v2(Bucket=media).get("Contents", [])}
+    # And when S3 deletes again and the operator redrives the message, the last look is done and the file gone
+    refused_deletes["keys"] = set()
+    sqs.send_message(QueueUrl=queue, MessageBody=message["Body"], MessageGroupId=customer,
+                     MessageDeduplicationId=f"{job['job_id']}-redriven")
+    run_jobs(desk)
+    seen = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1]
+    assert _look(seen) == {"status": "done", "finished_at": _look(seen)["finished_at"], "files": 1}, seen
+    assert late not in {o["Key"] for o in desk.client("s3").list_objects_v2(Bucket=media).get("Contents", [])}
+    trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+    assert [r["details"]["files"] for r in trail if r["action"] == "customer.erase.last_look"] == [1]

@@ -9,6 +9,7 @@ import {
   followJob,
   inTurns,
   isoFromLocal,
+  lastLookWords,
   maskingAdded,
   nameKind,
   namesOf,
@@ -219,6 +220,26 @@ describe("an export or erase job", () => {
     );
     expect(last).toBeNull();
     expect(reads).toBe(1);
+  });
+
+  it("says a done erase is not complete while its last look at uploads is to come or failed", () => {
+    const t = translator("en");
+    const erase = (last_look?: PrivacyJob["last_look"]) => job("done", { kind: "erase", last_look });
+    expect(lastLookWords(job("done"), t, "en")).toBeNull();
+    const pending = lastLookWords(erase({ status: "pending", due_at: "2026-12-07T09:40:00Z" }), t, "en", "UTC");
+    expect(pending).toEqual({ text: expect.stringContaining("Not complete yet"), failed: false });
+    expect(pending?.text).toContain("9:40");
+    const failed = lastLookWords(erase({ status: "failed", error: "stopped after 5 attempts (FilesNotDeleted)" }), t, "en");
+    expect(failed).toEqual({
+      text: expect.stringMatching(/^Not complete: .*\(stopped after 5 attempts \(FilesNotDeleted\)\)/),
+      failed: true,
+    });
+    expect(lastLookWords(erase({ status: "done", files: 2 }), t, "en")).toEqual({
+      text: "Its last look at files uploaded after the erase deleted 2 files.",
+      failed: false,
+    });
+    const es = lastLookWords(erase({ status: "done", files: 1 }), translator("es"), "es");
+    expect(es?.text).toContain("eliminó 1 archivo.");
   });
 });
 

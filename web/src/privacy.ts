@@ -1,7 +1,8 @@
 // The trust and privacy pages' logic: the audit log's filter and its records' changes in words, a 422's field
 // errors by field, the privacy and CSAT settings' forms both ways, and an export or erase job followed to its end.
 import type { AuditRecord, CsatSettings, PrivacyJob, PrivacySettings } from "./api";
-import type { MessageKey, Translate } from "./i18n";
+import { formatFull } from "./format";
+import { counted, type Locale, type MessageKey, type Translate } from "./i18n";
 
 /** A `datetime-local` value ("2026-12-05T09:30", the admin's own time) as an ISO instant; "" for none. */
 export function isoFromLocal(value: string): string {
@@ -241,6 +242,27 @@ export async function followJob(
     if (job.status !== "running") return job;
     await wait(POLL_MS);
   }
+}
+
+/** What a done erase says of its last look at the files uploaded after it (ten minutes on): null when it has none
+ *  (an export, an erase with nothing to look at, one done before jobs said so). The erase is not complete until then
+ *  (pending), or until the operator runs it again (failed: shown as an error), whatever its status says. */
+export function lastLookWords(
+  job: PrivacyJob,
+  t: Translate,
+  locale: Locale,
+  timeZone?: string,
+): { text: string; failed: boolean } | null {
+  const look = job.last_look;
+  if (!look) return null;
+  if (look.status === "done") {
+    return { text: counted(t, locale, "privacy.lastLook.done", look.files ?? 0), failed: false };
+  }
+  if (look.status === "failed") {
+    return { text: t("privacy.lastLook.failed", { error: look.error ?? "" }), failed: true };
+  }
+  const at = look.due_at ? formatFull(look.due_at, locale, timeZone) : "";
+  return { text: t("privacy.lastLook.pending", { at }), failed: false };
 }
 
 // -- several customers erased at once

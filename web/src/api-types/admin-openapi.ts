@@ -1464,6 +1464,8 @@ export interface components {
              * @description a done export without a download_url says why: its archive was deleted when the customer (or one merged into them) was erased, or the export bucket deleted it after a day
              */
             archive_deleted?: ("customer_erased" | "expired") | null;
+            /** @description a done erase's last look at the files uploaded to its conversations after it (status stays done whatever becomes of it) */
+            last_look?: components["schemas"]["LastLook"] | null;
         };
         /** JobStarted */
         JobStarted: {
@@ -1509,6 +1511,26 @@ export interface components {
              * @default 0
              */
             version: number;
+        };
+        /** LastLook */
+        LastLook: {
+            /**
+             * Status
+             * @description pending: the erase's last look at its conversations' uploads is still to come (due_at); done: it came (files: how many it deleted); failed: its last attempt failed (error), the operator is alerted and can redrive it: until then the erase is not complete
+             * @enum {string}
+             */
+            status: "pending" | "done" | "failed";
+            /**
+             * Due At
+             * @description pending: when it comes (ten minutes after the erase was done)
+             */
+            due_at?: string | null;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Files */
+            files?: number | null;
+            /** Error */
+            error?: string | null;
         };
         /**
          * MacroContent

@@ -19,6 +19,7 @@ import {
   changes,
   followJob,
   KEPT_WHEN_EMPTY,
+  lastLookWords,
   listedCustomers,
   maskingAdded,
   MIN_DAYS,
@@ -402,7 +403,8 @@ const JOB_COUNTS: Record<string, CountedKey> = {
 const titleOf = (c: Customer) => c.name || c.identities?.[0]?.address || c.id;
 
 function JobLine({ job, name }: { job: PrivacyJob; name?: string }) {
-  const { t, locale } = useApp();
+  const { t, locale, timeZone } = useApp();
+  const look = lastLookWords(job, t, locale, timeZone);
   const counts = Object.entries(job.counts ?? {})
     .map(([k, n]) => (JOB_COUNTS[k] ? counted(t, locale, JOB_COUNTS[k], n) : `${k}: ${n}`))
     .join(", ");
@@ -413,6 +415,7 @@ function JobLine({ job, name }: { job: PrivacyJob; name?: string }) {
         {t(`privacy.status.${job.status}`)}
       </span>
       {counts && <div class="muted small">{counts}</div>}
+      {look && <div class={look.failed ? "error" : "muted small"}>{look.text}</div>}
       {job.error && <div class="error">{job.error}</div>}
       {job.archive_deleted && <div class="muted small">{t(`privacy.archiveDeleted.${job.archive_deleted}`)}</div>}
       {job.download_url && (

@@ -67,6 +67,17 @@ class JobStarted(BaseModel):
         "true: an erase of this customer was running already, and this is its job (an erase asked for twice is one)"))
 
 
+class LastLook(BaseModel):
+    status: Literal["pending", "done", "failed"] = Field(description=(
+        "pending: the erase's last look at its conversations' uploads is still to come (due_at); done: it came "
+        "(files: how many it deleted); failed: its last attempt failed (error), the operator is alerted and can "
+        "redrive it: until then the erase is not complete"))
+    due_at: str | None = Field(None, description="pending: when it comes (ten minutes after the erase was done)")
+    finished_at: str | None = None
+    files: int | None = None
+    error: str | None = None
+
+
 class JobOut(BaseModel):
     job_id: str
     kind: Literal["export", "erase", "retention", "masking"]
@@ -80,6 +91,9 @@ class JobOut(BaseModel):
     archive_deleted: Literal["customer_erased", "expired"] | None = Field(None, description=(
         "a done export without a download_url says why: its archive was deleted when the customer (or one merged "
         "into them) was erased, or the export bucket deleted it after a day"))
+    last_look: LastLook | None = Field(None, description=(
+        "a done erase's last look at the files uploaded to its conversations after it (status stays done whatever "
+        "becomes of it)"))
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=320)]

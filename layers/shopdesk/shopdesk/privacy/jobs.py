@@ -38,6 +38,11 @@ whose alarm tells the operator; an audit record names the job, not the error's t
 killed (its time ran out) leaves ``gives_up_at``, the moment its invocation ends, after
 which ``status`` answers ``failed`` as well. A redrive after a fix runs the job again from where it was: a
 dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`` away.
+
+An erase is not over when its job is ``done``: its last look at the conversations' uploads comes ten minutes later
+(``erase_uploads``). The job says where that is in ``last_look`` (``pending``, then ``done`` with how many files it
+deleted, or ``failed`` once the queue's last attempt failed: the message goes on to the DLQ and its alarm, an audit
+record says so, and a redrive that then succeeds makes it ``done``); ``status`` keeps its three values.
 """
 
 from __future__ import annotations
@@ -214,6 +219,11 @@ class PrivacyJobs:
         answer = {k: job.get(k) for k in ("job_id", "kind", "customer_id", "status", "created_at", "finished_at",
                                           "error", "counts")}
         answer["job_id"] = job_id
+        if job["status"] == "done" and isinstance(job.get("last_look"), dict):    # an erase's look at its uploads
+            look = dict(job["last_look"])
+            if look.get("status") == "pending" and job.get("finished_at"):
+                look["due_at"] = clock.iso(clock.parse_iso(job["finished_at"]) + timedelta(seconds=UPLOADS_SECONDS))
+            answer["last_look"] = look
         if _gave_up(job):             # its last attempt was killed before it could say so (it ran out of time)
             answer.update(status="failed", finished_at=job["gives_up_at"],
                           error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
@@ -442,21 +452,49 @@ class PrivacyWorker:
         if not (subject.conversation_ids or visitors) or not self.media_bucket or self.conversations is None:
             return
         visitors = list(dict.fromkeys([*(job.get("erased_visitors") or []), *visitors]))
-        self.store.progress(job_id, erased_visitors=visitors)
+        self.store.progress(job_id, erased_visitors=visitors, last_look={"status": "pending"})
         self.conversations.set_timer(job_pk(job_id), UPLOADS_TIMER,
                                      clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
 
-    def erase_uploads(self, job_id: str) -> str:
+    def erase_uploads(self, job_id: str, attempt: int = 1) -> str:
         """A done erase's last look at its conversations' files, queued by ``uploads_runner`` once no upload link
         issued before the conversations went can be used and no copy of the router's that read one of their messages
         before can be running: what landed since the erase read them is deleted, agents' uploads
         (``media/outbound/<conversation>/``) and the router's copies (``media/<conversation>/``): two ListObjectsV2
         per conversation; and each web-chat visitor's files posted with a link issued before the erase was done
         (``media/webchat/<visitor>/``, one ListObjectsV2 a visitor), but those the visitor sent since, as the new
-        customer they are after the erase (``_sent_since``)."""
+        customer they are after the erase (``_sent_since``). The job's ``last_look`` says how it went: ``done``, or
+        ``failed`` when the queue's last attempt (``attempt``: the message's receive count) fails too."""
         job = self.store.get(job_id)
         if job is None or job.get("kind") != "erase" or job["status"] != "done" or not self.media_bucket:
             return "skipped"
+        try:
+            files = self._look_again(job_id, job)
+        except Exception as error:
+            if attempt >= self.max_receives:
+                self._look_failed(job_id, job, attempt, error)
+            raise
+        # the web-chat visitors' ids, an online identifier of the erased, are kept only until this last look
+        forget = {"erased_visitors": []} if job.get("erased_visitors") else {}
+        self.store.progress(job_id, last_look={"status": "done", "finished_at": clock.iso(clock.now()),
+                                               "files": files}, **forget)
+        self.trail.record(actor="system:privacy", action="customer.erase.last_look", customer_id=job["customer_id"],
+                          details={"job_id": job_id, "files": files})
+        return "uploads_erased"
+
+    def _look_failed(self, job_id: str, job: dict[str, Any], attempt: int, error: Exception) -> None:
+        """The last look's last attempt failed: the job says so (``last_look`` ``failed``: the erase is not complete),
+        the audit trail too, and the message goes on to the DLQ (its alarm); a redrive looks again."""
+        reason = type(error).__name__         # not its text: it may quote what it was deleting
+        self.store.progress(job_id, last_look={"status": "failed", "finished_at": clock.iso(clock.now()),
+                                               "error": GAVE_UP.format(attempts=attempt, reason=reason)})
+        self.trail.record(actor="system:privacy", action="customer.erase.last_look.failed",
+                          customer_id=job["customer_id"], details={"job_id": job_id, "attempts": attempt,
+                                                                   "error": reason})
+        logger.error("erase's last look at uploads failed", extra={"job_id": job_id, "error": reason})
+
+    def _look_again(self, job_id: str, job: dict[str, Any]) -> int:
+        """``erase_uploads``'s listing and delete: how many files it deleted."""
         keys = [key for conversation_id in job.get("erased_conversations") or []
                 for prefix in (conversation_uploads(conversation_id), conversation_files(conversation_id))
                 for key in self.files.keys(self.media_bucket, prefix)]
@@ -468,10 +506,8 @@ class PrivacyWorker:
                 sent = self._sent_since(visitor)
                 keys += [key for key in before if key not in sent]
         self.files.delete(self.media_bucket, keys)
-        if job.get("erased_visitors"):      # an online identifier of the erased: kept only until this last look
-            self.store.progress(job_id, erased_visitors=[])
         logger.info("erased uploads", extra={"job_id": job_id, "files": len(keys)})
-        return "uploads_erased"
+        return len(keys)
 
     def _sent_since(self, visitor: str) -> set[str]:
         """The files a web-chat visitor's messages name now: after their erase, what they sent as a new customer (a
