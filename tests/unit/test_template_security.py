@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from typing import Any
 
 from local.template import load_template
@@ -348,3 +350,134 @@ def test_only_the_privacy_function_scans_the_table_for_the_masking_job_and_no_in
                 for name in _of("AWS::Serverless::Function")}
     assert {name: found for name, found in scanning.items() if found} == {
         "PrivacyFunction": [{"Fn::GetAtt": ["DeskTable", "Arn"]}]}
+
+
+# ------------------------------------------------------------------------------ what AWS services publish to
+
+def _logical_ids(value: Any) -> set[str]:
+    """The resources a value names (Ref, GetAtt, ${Name} and ${Name.Attr} in a Sub string)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".")[0])
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found |= set(re.findall(r"\$\{([A-Za-z0-9]+)[.}]", text))
+            else:
+                found |= _logical_ids(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _logical_ids(inner)
+    return {name for name in found if name in RESOURCES}
+
+
+def _deliveries() -> dict[tuple[str, str], set[str]]:
+    """(service principal, topic or queue) -> the resources on whose behalf the service sends there itself, calling
+    KMS as itself (not through a function's role): alarm actions (CloudWatch), the configuration set's events and a
+    receipt rule's SNS action (SES), a subscription's dead-letter queue and its queue (SNS), bucket notifications
+    (S3), event rules' targets and dead-letter queues (EventBridge). Lambda's destinations and Scheduler's
+    dead-letter queues send through the function's or the schedule's role, as a function's own publish does."""
+    found: dict[tuple[str, str], set[str]] = {}
+
+    def add(principal: str, value: Any, source: str) -> None:
+        for target in _logical_ids(value):
+            if RESOURCES[target]["Type"] in ("AWS::SNS::Topic", "AWS::SQS::Queue"):
+                found.setdefault((principal, target), set()).add(source)
+
+    for name, resource in RESOURCES.items():
+        props, kind = resource.get("Properties") or {}, resource["Type"]
+        if kind == "AWS::CloudWatch::Alarm":
+            for actions in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+                add("cloudwatch.amazonaws.com", props.get(actions), name)
+        elif kind == "AWS::SES::ConfigurationSetEventDestination":
+            add("ses.amazonaws.com", (props["EventDestination"].get("SnsDestination") or {}).get("TopicARN"), name)
+        elif kind == "AWS::SES::ReceiptRule":
+            add("ses.amazonaws.com", [a.get("SNSAction") for a in props["Rule"].get("Actions") or []], name)
+        elif kind == "AWS::SNS::Subscription":
+            add("sns.amazonaws.com", props.get("RedrivePolicy"), name)
+            if props.get("Protocol") == "sqs":
+                add("sns.amazonaws.com", props.get("Endpoint"), name)
+        elif kind == "AWS::S3::Bucket":
+            add("s3.amazonaws.com", props.get("NotificationConfiguration"), name)
+        elif kind == "AWS::Events::Rule":
+            add("events.amazonaws.com", props.get("Targets"), name)
+        elif kind == "AWS::Serverless::Function":
+            for event in (props.get("Events") or {}).values():
+                if event["Type"] in ("Schedule", "EventBridgeRule"):
+                    add("events.amazonaws.com", event["Properties"].get("DeadLetterConfig"), name)
+    return found
+
+
+def _key_statements(target: str, principal: str) -> tuple[str, list[dict[str, Any]]]:
+    """The template's key that encrypts ``target`` and its policy's statements that let ``principal`` use it
+    (kms:GenerateDataKey* and kms:Decrypt, what SNS and SQS ask KMS for on the publisher's behalf)."""
+    key = (RESOURCES[target].get("Properties") or {}).get("KmsMasterKeyId")
+    assert isinstance(key, dict), f"{target} is encrypted with {key!r}, whose policy nobody can change"
+    [key_id] = _logical_ids(key)
+    if RESOURCES[key_id]["Type"] == "AWS::KMS::Alias":
+        [key_id] = _logical_ids(RESOURCES[key_id]["Properties"]["TargetKeyId"])
+    assert RESOURCES[key_id]["Type"] == "AWS::KMS::Key"
+    granting = []
+    for statement in RESOURCES[key_id]["Properties"]["KeyPolicy"]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        services = (statement.get("Principal") or {}).get("Service")
+        if statement["Effect"] == "Allow" and principal in (services if isinstance(services, list) else [services]) \
+                and {"kms:GenerateDataKey*", "kms:Decrypt"} <= set(actions):
+            granting.append(statement)
+    return key_id, granting
+
+
+def test_every_topic_and_queue_an_aws_service_publishes_to_uses_a_key_that_lets_that_service_encrypt():
+    # An AWS-managed key (alias/aws/sns, alias/aws/sqs) lets only principals of the account use it through the
+    # service; its policy cannot be changed, so CloudWatch, SES, SNS, S3 or EventBridge publishing to a topic or
+    # queue it encrypts is refused by KMS: the alarm goes to ALARM and nobody is paged. SSE-SQS asks nothing of KMS.
+    deliveries = _deliveries()
+    assert {("cloudwatch.amazonaws.com", "OperationsAlertTopic"), ("ses.amazonaws.com", "EmailEventsTopic"),
+            ("sns.amazonaws.com", "EmailEventsDeadLetterQueue")} <= set(deliveries)
+    refused = []
+    for principal, target in sorted(deliveries):
+        props = RESOURCES[target].get("Properties") or {}
+        if props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" not in props:
+            continue
+        key = props["KmsMasterKeyId"]
+        if not isinstance(key, dict) or not _key_statements(target, principal)[1]:
+            refused.append(f"{principal} -> {target} ({_names(key)})")
+    assert refused == [], f"KMS refuses these publishers: {refused}"
+
+
+def _sub(value: Any) -> str:
+    return value["Fn::Sub"] if isinstance(value, dict) else value
+
+
+def test_the_services_may_use_the_key_only_for_this_stacks_alarms_and_configuration_set_and_their_own_topic():
+    # aws:SourceAccount and aws:SourceArn keep another account's alarms or configuration sets from using the key
+    # through CloudWatch or SES (the confused deputy), and the topic's ARN in the encryption context keeps each to
+    # its topic; an alarm or a configuration set the pattern does not match would be refused as before
+    arns = {"AWS::CloudWatch::Alarm": ("cloudwatch", "alarm:", "AlarmName"),
+            "AWS::SES::ConfigurationSetEventDestination": ("ses", "configuration-set/", "ConfigurationSetName")}
+    checked = set()
+    for (principal, target), sources in _deliveries().items():
+        if RESOURCES[target]["Type"] != "AWS::SNS::Topic" or "KmsMasterKeyId" not in RESOURCES[target]["Properties"]:
+            continue
+        key_id, statements = _key_statements(target, principal)
+        assert RESOURCES[key_id]["Properties"]["EnableKeyRotation"] is True
+        assert any(_logical_ids(a["TargetKeyId"]) == {key_id} for a in _of("AWS::KMS::Alias").values())
+        assert len(statements) == 1, f"{key_id}: {len(statements)} statements let {principal} use it for {target}"
+        condition = statements[0]["Condition"]
+        assert condition["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+        topic = _sub(RESOURCES[target]["Properties"]["TopicName"])
+        assert _sub(condition["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]) == \
+            "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + topic, f"{principal} not kept to {target}"
+        pattern = _sub(condition["ArnLike"]["aws:SourceArn"])
+        for source in sources:
+            service, kind, field = arns[RESOURCES[source]["Type"]]
+            name = RESOURCES[source]["Properties"][field]
+            if isinstance(name, dict) and "Ref" in name:   # the configuration set's own name
+                name = RESOURCES[name["Ref"]]["Properties"]["Name"]
+            arn = f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{kind}{_sub(name)}"
+            assert fnmatch.fnmatchcase(arn, pattern), f"{source} ({arn}) is not in {pattern}"
+            checked.add(source)
+    assert {"EmailEventDestination", "WorkDeadLetterAlarm", "BotHandoffsAlarm"} <= checked
