@@ -2027,9 +2027,76 @@ def monitoring_monthly(custom_metrics: int) -> dict[str, Any]:
             "alarm_metrics_with_search": alarm_metrics(conditional=True)}
 
 
+# SNS asks KMS for a data key (GenerateDataKey, then Decrypt) for each principal publishing to a topic a key encrypts,
+# and reuses it up to 5 minutes: the SNS guide's R = B / D * (2 * P) a topic
+SNS_DATA_KEY_REUSE_SECONDS = 300
+
+
+def _topic_publishers() -> dict[str, list[str]]:
+    """The topics a customer-managed key of the template encrypts, and who publishes to each: CloudWatch for an
+    alarm's action, SES for the configuration set's events, a function by its name when its policy lets it
+    ``sns:Publish`` there (through its role: its requests count as its own principal's)."""
+    resources = _template()["Resources"]
+    keys = {name for name, r in resources.items() if r["Type"] in ("AWS::KMS::Key", "AWS::KMS::Alias")}
+    topics = {name for name, r in resources.items() if r["Type"] == "AWS::SNS::Topic"
+              and _refs_to(r["Properties"].get("KmsMasterKeyId")) & keys}
+    publishers: dict[str, set[str]] = {topic: set() for topic in topics}
+    for name, r in resources.items():
+        props = r.get("Properties") or {}
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            named = _refs_to([props.get(k) for k in ("AlarmActions", "OKActions", "InsufficientDataActions")])
+            for topic in named & topics:
+                publishers[topic].add("cloudwatch.amazonaws.com")
+        elif r["Type"] == "AWS::SES::ConfigurationSetEventDestination":
+            for topic in _refs_to(props["EventDestination"].get("SnsDestination")) & topics:
+                publishers[topic].add("ses.amazonaws.com")
+        elif r["Type"] == "AWS::Serverless::Function":
+            for policy in props.get("Policies") or []:
+                for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                    if "sns:Publish" in statement.get("Action", []):
+                        for topic in _refs_to(statement.get("Resource")) & topics:
+                            publishers[topic].add(name)
+    return {topic: sorted(found) for topic, found in publishers.items()}
+
+
+def _refs_to(value: Any) -> set[str]:
+    """The logical ids a value of the template names with !Ref or !GetAtt."""
+    from bench.harness import Tag
+    if isinstance(value, Tag):
+        if value.name in ("Ref", "GetAtt") and isinstance(value.value, str):
+            return {value.value.split(".")[0]}
+        return _refs_to(value.value)
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return set().union(*(_refs_to(v) for v in value))
+    return set()
+
+
+def keys_monthly() -> dict[str, Any]:
+    """The template's customer-managed keys a month ($1 each; with rotation on, each of a key's first two rotations,
+    a year apart, adds $1: ``usd_from_third_year``) and the most requests SNS makes of them, two for each publisher
+    of each topic they encrypt every 5 minutes, reached when it publishes at least that often (alarms seldom do;
+    SES's delivery events on a busy desk may). KMS's free 20,000 requests a month are not taken off."""
+    keys = sum(1 for r in _template()["Resources"].values() if r["Type"] == "AWS::KMS::Key")
+    publishers = _topic_publishers()
+    periods = MONTH_MINUTES * 60 // SNS_DATA_KEY_REUSE_SECONDS
+    requests = sum(2 * periods * len(found) for found in publishers.values())
+    usage = Usage()
+    usage.add("kms.key_months", keys)
+    usage.add("kms.requests", requests)
+    lines = bill(usage)["by_line"]
+    rotated = Usage()
+    rotated.add("kms.key_months", keys * 3)
+    return {"usd": float(round(sum(lines.values()), 2)), "keys": keys, "publishers": publishers,
+            "requests_at_most": requests, "by_line": {k: float(round(v, 2)) for k, v in lines.items()},
+            "usd_from_third_year": float(round(bill(rotated)["total"] + lines["kms.requests"], 2))}
+
+
 def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None,
                   ping_usd: Decimal | None = None, custom_metrics: int | None = None) -> dict[str, Any]:
-    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, the alarms,
+    """What the desk costs a month whatever its traffic: the sweep every minute, the stored secrets, the topics'
+    key (``keys_monthly``), the alarms,
     dashboard and custom metrics (``monitoring_monthly``, when ``custom_metrics`` is known), and per agent the
     inbox's socket: its connection minutes (``AGENT_HOURS_MONTH`` hours open), its reconnects (one each of those
     hours, at ``reconnect_usd`` each) and its pings (``PINGS_PER_AGENT_HOUR`` each hour, at ``ping_usd`` each)."""
@@ -2052,6 +2119,7 @@ def fixed_monthly(idle: dict[str, Any], reconnect_usd: Decimal | None = None,
     return {"sla_sweep_schedule": float(round(sweep_bill["total"], 2)),
             "sla_sweep_idle_ms": round(idle["billed_ms"], 1),
             "secrets_stored": float(round(secrets_bill["total"], 2)), "secrets": secrets,
+            "keys": keys_monthly(),
             **({"monitoring": monitoring_monthly(custom_metrics)} if custom_metrics is not None else {}),
             "inbox_connection_minutes": float(round(bill(minutes)["total"], 5)),
             "inbox_connection_minutes_per_agent_month": AGENT_HOURS_MONTH * 60,
@@ -2107,7 +2175,9 @@ def report(result: dict[str, Any]) -> str:
                      f"listed every {assumed['poll_every_s']['socket_open']} s besides while it is open")
     fixed = result["fixed_monthly_usd"]
     lines.append(f"  fixed per month: sweep schedule ${fixed['sla_sweep_schedule']}, "
-                 f"{fixed['secrets']} secrets ${fixed['secrets_stored']}")
+                 f"{fixed['secrets']} secrets ${fixed['secrets_stored']}, the topics' key ${fixed['keys']['usd']} "
+                 f"(at most {fixed['keys']['requests_at_most']:,} requests; "
+                 f"${fixed['keys']['usd_from_third_year']} once rotated twice)")
     if "monitoring" in fixed:
         watch = fixed["monitoring"]
         lines.append(f"  and monitoring ${watch['usd']}: {watch['alarm_metrics']} alarm metrics, {watch['dashboards']} "

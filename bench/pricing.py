@@ -66,6 +66,9 @@ PRICES: dict[str, Price] = {
     "cloudwatch.alarm_metric_months": Price(Decimal("0.10"), 1, "standard-resolution alarm metrics a month",
                                             "cloudwatch"),
     "cloudwatch.dashboard_months": Price(Decimal("3.00"), 1, "dashboards a month", "cloudwatch"),
+    "kms.key_months": Price(Decimal("1.00"), 1, "customer-managed keys a month (and each of a key's first two "
+                            "rotations, a year apart, adds one)", "kms"),
+    "kms.requests": Price(Decimal("0.03"), 10_000, "requests (symmetric keys)", "kms"),
 }
 
 # S3 operations priced as PUT (the "PUT, COPY, POST, LIST" tier); every other S3 operation is a GET-tier request.

@@ -380,6 +380,25 @@ def test_the_operators_side_is_a_fixed_cost_read_from_the_template_and_the_workl
     assert "monitoring" not in cost.fixed_monthly(idle)
 
 
+def test_the_topics_key_is_a_fixed_cost_with_at_most_the_requests_sns_makes_for_its_publishers():
+    import bench.cost as cost
+
+    # the template's customer-managed key encrypts the operations topic (CloudWatch publishes) and the email
+    # events' (SES publishes); no function publishes to either
+    keys = cost.keys_monthly()
+    assert keys["keys"] == 1
+    assert keys["publishers"] == {"OperationsAlertTopic": ["cloudwatch.amazonaws.com"],
+                                  "EmailEventsTopic": ["ses.amazonaws.com"]}
+    # SNS asks KMS twice (GenerateDataKey, Decrypt) per publisher each 5 minutes it publishes: 2 x 8,640 x 2
+    assert keys["requests_at_most"] == 2 * (30 * 24 * 12) * 2 == 34_560
+    assert keys["by_line"] == {"kms.key_months": 1.0, "kms.requests": round(34_560 * 0.03 / 10_000, 2)}
+    assert keys["usd"] == 1.1
+    # each of the key's first two yearly rotations adds $1 a month
+    assert keys["usd_from_third_year"] == 3.1
+    idle = {"billed_ms": 60.0, "quantities": {}, "requests": {}}
+    assert cost.fixed_monthly(idle)["keys"] == keys
+
+
 def test_an_agents_inbox_socket_is_open_its_hours_and_billed_by_the_minute():
     import bench.cost as cost
 
