@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shopdesk.channels import meta
+from shopdesk.ids import send_reference
 from tests.integration.helpers import agent, customer_writes, online
 from tests.support import FakeHttp, FakeTwilio, http_event, sample, signed_twilio, twilio_form
 
@@ -84,6 +88,34 @@ def _crash_first_delivery(desk, conv, *, after: bool = True, **env: str) -> None
         module.senders = real              # the next delivery is a fresh start of the function
 
 
+@contextmanager
+def _reply_record_refused(table: Any, conv: str) -> Iterator[None]:
+    """``record_send`` writes the provider id's marker but not the reply: DynamoDB refuses that second write (past
+    the SDK's retries), as it would if the function died between the two."""
+    real = table.update
+
+    def update(pk: str, sk: str, change: Any, **kwargs: Any) -> Any:
+        if pk == f"CONV#{conv}" and sk.startswith("MSG#") and "provider_id" in change.sets:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "UpdateItem")
+        return real(pk, sk, change, **kwargs)
+
+    table.update = update
+    try:
+        yield
+    finally:
+        del table.update                   # the next delivery finds DynamoDB answering again
+
+
+def _fail_reply_record_of_first_delivery(desk, conv, **env: str) -> None:
+    """The first delivery sends, and its record of the send reaches the marker only."""
+    with _reply_record_refused(desk.handler("dispatcher", **env).conversations.table, conv):
+        desk.drain_queue(desk.outbound_queue_url, "dispatcher", rounds=1, **env)
+
+
+def _marker(desk, provider: str, provider_id: str) -> dict[str, Any]:
+    return desk.item(f"EXTMSG#{provider}#{provider_id}") or {}
+
+
 # ------------------------------------------------------------------------------ Twilio: the lookup reconciles
 
 @pytest.fixture
@@ -144,6 +176,24 @@ def test_twilio_status_callback_carrying_our_reference_confirms_the_send_without
     assert out["provider_id"] == sid and out["status"] == "sent" and out["possibly_duplicate"] is False
 
 
+def test_twilio_status_callback_confirms_a_send_whose_record_reached_only_the_marker(desk, twilio):
+    conv = _sms_reply(desk)
+    env = {"TWILIO_API_BASE_URL": twilio.url}
+    _fail_reply_record_of_first_delivery(desk, conv, **env)
+    sid = twilio.created[0]["sid"]
+    assert _marker(desk, "twilio", sid)["recorded"] is True and "provider_id" not in _reply_item(desk, conv)
+    callback = twilio.requests[0]["form"]["StatusCallback"]
+    body = twilio_form(MessageSid=sid, MessageStatus="sent", SmsStatus="sent", To="+31611112222",
+                       From="+14155550100")
+    path, _, query = callback.removeprefix("https://desk.example.com").partition("?")
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signed_twilio(callback, body)}
+    assert desk.invoke("inbound_twilio", http_event("POST", path, body, headers, query=query))["statusCode"] == 200
+    assert _reply_item(desk, conv)["confirmed"] == {"0": sid}
+    out = _until_settled(desk, conv, **env)
+    assert len(twilio.requests) == 1 and twilio.lookups == []       # confirmed by the callback, not the lookup
+    assert out["provider_id"] == sid and out["status"] == "sent" and out["possibly_duplicate"] is False
+
+
 # ------------------------------------------------------------------------------ WhatsApp: receipts reconcile
 
 @pytest.fixture
@@ -192,6 +242,69 @@ def test_whatsapp_receipt_carrying_our_reference_confirms_the_send_a_crash_left_
     assert _outbound(desk, conv)[0]["status"] == "delivered"
 
 
+def test_whatsapp_statuses_confirm_a_send_whose_record_reached_only_the_marker(desk, graph):
+    conv = _whatsapp_reply(desk)
+    env = {"META_GRAPH_BASE_URL": graph.url, "DISPATCH_RECONCILE_SECONDS": "1"}
+    _fail_reply_record_of_first_delivery(desk, conv, **env)
+    # the marker says the send is recorded; the reply does not know its id
+    assert _marker(desk, "whatsapp_cloud", "wamid.ONCE")["recorded"] is True
+    reference = _reply_item(desk, conv)["sending"]["reference"]
+    assert "provider_id" not in _reply_item(desk, conv)
+    # Meta's statuses come back with our reference; each finds the reply and the first confirms the part
+    _whatsapp_status(desk, "wamid.ONCE", "sent", reference)
+    _whatsapp_status(desk, "wamid.ONCE", "delivered", reference)
+    assert _reply_item(desk, conv)["confirmed"] == {"0": "wamid.ONCE"}
+    out = _until_settled(desk, conv, **env)
+    assert len(graph.requests) == 1
+    assert out["provider_id"] == "wamid.ONCE" and out["status"] == "delivered" and out["possibly_duplicate"] is False
+
+
+def test_a_receipt_stale_for_the_reply_still_confirms_its_part_when_the_record_reached_only_the_markers(desk):
+    # Given a reply sent in two provider messages whose record reached the two markers but not the reply
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31611112222", "a photo please", "SMin31611112222")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "here"})
+    conversations = desk.handler("dispatcher").conversations
+    sk, _ = conversations.find_message(conv, lambda m: m.direction.value == "outbound")
+    assert conversations.record_intent(conv, sk, part=1, attempt=1, reference=send_reference(conv, sk, 1))
+    with _reply_record_refused(conversations.table, conv), pytest.raises(ClientError):
+        conversations.record_send(conv, sk, provider="twilio", provider_id="SMpart0", status="accepted",
+                                  attempts=1, other_ids=["SMpart1"])
+    # When the first part's "delivered" comes, then the second's (stale for the reply, delivered already)
+    assert conversations.apply_receipt("twilio", "SMpart0", "delivered", None,
+                                       reference=send_reference(conv, sk, 0)) == "applied"
+    assert conversations.apply_receipt("twilio", "SMpart1", "delivered", None,
+                                       reference=send_reference(conv, sk, 1)) == "stale"
+    # Then each confirmed its part: the next delivery finds the second part sent
+    reply = _reply_item(desk, conv)
+    assert reply["confirmed"] == {"0": "SMpart0", "1": "SMpart1"} and reply["status"] == "delivered"
+
+
+def test_a_receipt_for_a_recorded_reply_writes_the_marker_and_the_reply_only(desk):
+    # Given a reply whose send is recorded
+    online(desk, "alice")
+    conv = customer_writes(desk, "+31611112222", "where is it?", "SMin31611112222")
+    agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "on its way"})
+    conversations = desk.handler("dispatcher").conversations
+    sk, _ = conversations.find_message(conv, lambda m: m.direction.value == "outbound")
+    assert conversations.record_intent(conv, sk, part=0, attempt=1, reference=send_reference(conv, sk, 0))
+    conversations.record_send(conv, sk, provider="twilio", provider_id="SMrecorded", status="accepted",
+                              attempts=1)
+    writes: list[str] = []
+    real = conversations.table.update
+    conversations.table.update = lambda pk, sk, change, **kw: writes.append(pk) or real(pk, sk, change, **kw)
+    try:
+        # When its statuses come with our reference
+        for status in ("sent", "delivered", "read"):
+            conversations.apply_receipt("twilio", "SMrecorded", status, None,
+                                        reference=send_reference(conv, sk, 0))
+    finally:
+        del conversations.table.update
+    # Then each costs the marker's write and the reply's, no confirmation
+    assert writes == ["EXTMSG#twilio#SMrecorded", f"CONV#{conv}"] * 3
+    assert _reply_item(desk, conv)["confirmed"] == {} and _reply_item(desk, conv)["status"] == "read"
+
+
 def test_whatsapp_send_nobody_confirmed_goes_again_after_the_wait_flagged_for_the_agent(desk, graph):
     conv = _whatsapp_reply(desk)
     env = {"META_GRAPH_BASE_URL": graph.url, "DISPATCH_RECONCILE_SECONDS": "1"}
@@ -201,32 +314,55 @@ def test_whatsapp_send_nobody_confirmed_goes_again_after_the_wait_flagged_for_th
     assert out["provider_id"] == "wamid.ONCE" and out["possibly_duplicate"] is True   # ...and the agent sees so
 
 
-def test_messenger_echo_carrying_our_metadata_confirms_the_send_a_crash_left_unrecorded(desk):
+@pytest.fixture
+def messenger_graph():
     fake = FakeHttp((200, {"recipient_id": "5678", "message_id": "m_ONCE"}))
-    try:
-        body, sidecar = sample("meta_messenger", "text")
-        desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", body, {
-            "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
-        [conv] = agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[1]["items"]
-        assert agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice", {"text": "Hi!"})[0] == 202
-        env = {"META_GRAPH_BASE_URL": fake.url, "DISPATCH_RECONCILE_SECONDS": "600"}
-        _crash_first_delivery(desk, conv["id"], **env)
-        [sent] = fake.requests
-        reference = sent["json"]["message"]["metadata"]
-        # Messenger echoes the message with our metadata before the record is delivered again
-        echo = {"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [{
-            "sender": {"id": "1234567890"}, "recipient": {"id": "5678"}, "timestamp": int(time.time() * 1000),
-            "message": {"mid": "m_ONCE", "is_echo": True, "app_id": 1, "metadata": reference, "text": "Hi!"}}]}]}
-        raw = json.dumps(echo)
-        headers = {"content-type": "application/json",
-                   "x-hub-signature-256": meta.sign(raw.encode(), "test_app_secret")}
-        assert desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", raw, headers))[
-            "statusCode"] == 200
-        out = _until_settled(desk, conv["id"], **env)
-        assert len(fake.requests) == 1
-        assert out["provider_id"] == "m_ONCE" and out["status"] == "sent" and out["possibly_duplicate"] is False
-    finally:
-        fake.close()
+    yield fake
+    fake.close()
+
+
+def _messenger_reply(desk) -> str:
+    body, sidecar = sample("meta_messenger", "text")
+    desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", body, {
+        "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+    [conv] = agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[1]["items"]
+    assert agent(desk, "POST", f"/agent/conversations/{conv['id']}/replies", "alice", {"text": "Hi!"})[0] == 202
+    return conv["id"]
+
+
+def _messenger_echo(desk, mid: str, reference: str) -> None:
+    """Messenger echoes the message with our metadata (the Page's ``message_echoes`` field)."""
+    echo = {"object": "page", "entry": [{"id": "1234567890", "time": 1, "messaging": [{
+        "sender": {"id": "1234567890"}, "recipient": {"id": "5678"}, "timestamp": int(time.time() * 1000),
+        "message": {"mid": mid, "is_echo": True, "app_id": 1, "metadata": reference, "text": "Hi!"}}]}]}
+    raw = json.dumps(echo)
+    headers = {"content-type": "application/json", "x-hub-signature-256": meta.sign(raw.encode(), "test_app_secret")}
+    answer = desk.invoke("inbound_messenger", http_event("POST", "/webhooks/messenger", raw, headers))
+    assert answer["statusCode"] == 200
+
+
+def test_messenger_echo_carrying_our_metadata_confirms_the_send_a_crash_left_unrecorded(desk, messenger_graph):
+    conv = _messenger_reply(desk)
+    env = {"META_GRAPH_BASE_URL": messenger_graph.url, "DISPATCH_RECONCILE_SECONDS": "600"}
+    _crash_first_delivery(desk, conv, **env)
+    [sent] = messenger_graph.requests
+    # the echo comes before the record is delivered again
+    _messenger_echo(desk, "m_ONCE", sent["json"]["message"]["metadata"])
+    out = _until_settled(desk, conv, **env)
+    assert len(messenger_graph.requests) == 1
+    assert out["provider_id"] == "m_ONCE" and out["status"] == "sent" and out["possibly_duplicate"] is False
+
+
+def test_messenger_echo_confirms_a_send_whose_record_reached_only_the_marker(desk, messenger_graph):
+    conv = _messenger_reply(desk)
+    env = {"META_GRAPH_BASE_URL": messenger_graph.url, "DISPATCH_RECONCILE_SECONDS": "1"}
+    _fail_reply_record_of_first_delivery(desk, conv, **env)
+    [sent] = messenger_graph.requests
+    assert _marker(desk, "messenger", "m_ONCE")["recorded"] is True and "provider_id" not in _reply_item(desk, conv)
+    _messenger_echo(desk, "m_ONCE", sent["json"]["message"]["metadata"])
+    out = _until_settled(desk, conv, **env)
+    assert len(messenger_graph.requests) == 1
+    assert out["provider_id"] == "m_ONCE" and out["status"] == "sent" and out["possibly_duplicate"] is False
 
 
 # ------------------------------------------------------------------------------ Telegram: nothing to ask

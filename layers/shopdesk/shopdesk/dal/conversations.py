@@ -1358,7 +1358,11 @@ class Conversations:
         A receipt that carries our reference (``items.send_reference``) names the reply itself: when the send is
         not recorded yet (a receipt racing the dispatcher, or a dispatcher that stopped between the provider's
         answer and its record) the marker learns where the reply is and the reply learns the part's provider id
-        (``confirmed``), so the next delivery of the outbound record finds it instead of sending again."""
+        (``confirmed``), so the next delivery of the outbound record finds it instead of sending again. Whether the
+        send is recorded is the reply's to say, not the marker's: ``record_send`` writes the marker (``recorded``)
+        before the reply, and a failure between the two leaves a marker that says recorded on a reply with no
+        provider id. The reply's write returns the reply (as it is after, or as it was when stale), at no extra
+        request, and only a reply without a provider id and without this part confirmed costs the one more write."""
         rank = delivery_rank(status)
         where = parse_reference(reference)
         update = (Update().set("status", status).set("status_rank", rank).set("error", error)
@@ -1370,23 +1374,29 @@ class Conversations:
         try:
             marker = self.table.update(it.marker_pk(provider, provider_id), it.META, update, return_new=True) or {}
         except ConditionFailed:
-            return "stale"        # (with our reference, the receipt that got there first confirmed the part)
+            return "stale"        # (with our reference, the receipt that got there first confirmed the part, if
+                                  # the reply did not know it)
         if not marker.get("message_sk"):
             return "pending"      # the send is not recorded yet; record_send will apply it
-        if where and not marker.get("recorded") and (marker["conversation_id"], marker["message_sk"]) == where[:2]:
-            self.confirm_part(where[0], where[1], where[2], provider_id)
+        ours = where is not None and (marker["conversation_id"], marker["message_sk"]) == where[:2]
         message_update = (Update().set("status", status).set("status_rank", rank).set("error", error)
                           .when("attribute_exists(PK) AND (attribute_not_exists(status_rank) OR status_rank < :rank)",
                                 rank=rank))
+        outcome = "applied"
         try:
-            self.table.update(it.conv_pk(marker["conversation_id"]), marker["message_sk"], message_update)
-        except ConditionFailed:
-            return "stale"
-        return "applied"
+            reply = self.table.update(it.conv_pk(marker["conversation_id"]), marker["message_sk"], message_update,
+                                      return_new=ours, old_on_failure=ours)
+        except ConditionFailed as exc:
+            reply, outcome = exc.old, "stale"
+        reply = reply or {}
+        if where is not None and ours and reply and not reply.get("provider_id") \
+                and reply.get("confirmed", {}).get(str(where[2])) != provider_id:
+            self.confirm_part(where[0], where[1], where[2], provider_id)    # the reply does not know the part yet
+        return outcome
 
     def confirm_part(self, conversation_id: str, sk: str, part: int, provider_id: str) -> None:
-        """The provider confirmed a part of a reply whose send may not be recorded (a receipt with our reference).
-        Only while the reply is unrecorded: a recorded reply already knows its ids, and costs nothing more."""
+        """The provider confirmed a part of a reply whose send is not recorded (a receipt with our reference).
+        Only while the reply is unrecorded: a reply recorded meanwhile already knows its ids."""
         update = (Update().set(f"confirmed.{part}", provider_id)
                   .when("attribute_exists(confirmed) AND attribute_not_exists(provider_id)"))
         with suppress(ConditionFailed):

@@ -220,7 +220,12 @@ class TransactionCancelled(Exception):
 
 
 class ConditionFailed(Exception):
-    pass
+    """A write's condition failed; ``old``: the item that stopped it, when the write asked for it
+    (``Table.update``'s ``old_on_failure``), else None."""
+
+    def __init__(self, *args: Any, old: dict[str, Any] | None = None):
+        super().__init__(*args)
+        self.old = old
 
 
 class PartFailed(Exception):
@@ -292,15 +297,22 @@ class Table:
                 raise ConditionFailed from exc
             raise
 
-    def update(self, pk: str, sk: str, update: Update, *, return_new: bool = False) -> dict[str, Any] | None:
+    def update(self, pk: str, sk: str, update: Update, *, return_new: bool = False,
+               old_on_failure: bool = False) -> dict[str, Any] | None:
+        """Update an item; ConditionFailed when its condition failed. ``return_new``: the item as it is after;
+        ``old_on_failure``: a failed condition carries the item that stopped it (``ConditionFailed.old``), at no
+        extra request."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), **update.render()}
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
+        if old_on_failure:
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             response = self._client.update_item(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ConditionFailed from exc
+                old = exc.response.get("Item")
+                raise ConditionFailed(old=deserialize(old) if old else None) from exc
             raise
         attributes = response.get("Attributes")
         return deserialize(attributes) if attributes else None
