@@ -233,6 +233,45 @@ def test_the_privacy_requests_list_and_the_csat_comments_report_are_recorded(des
     assert "courier" not in json.dumps(records)
 
 
+def test_likely_duplicates_are_in_the_trail_of_each_customer_they_showed(desk):
+    from tests.integration.test_customers import _customer_id, _email
+    # Given a customer known by email, and one writing by SMS who gives that address
+    _email(desk, "Bo <bo@example.com>", "hello", "e-bo")
+    bo = _customer_id(desk, "email", "bo@example.com")
+    conv = routed(desk, "+31633000001", "SMdup1", "It's me, Bo: bo@example.com")
+    sms = customer_of(desk, conv)
+    # When alice reads the SMS customer's duplicates, then opens the conversation with its duplicates panel
+    [dup] = agent(desk, "GET", f"/agent/customers/{sms}/duplicates", "alice")[1]["items"]
+    assert dup["customer"]["id"] == bo
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query="include=duplicates")[0] == 200
+    # Then each read is on Bo's trail too (his name and address were shown), one record each with the request's id
+    for action in ("customer.duplicates", "conversation.opened"):
+        records = actions(desk, action, "actor=alice")
+        assert {r["customer_id"] for r in records} == {sms, bo}, action
+        assert len({r["request_id"] for r in records}) == 1 and all(r["details"]["customers"] == [bo] for r in records)
+    assert {r["action"] for r in trail(desk, f"customer_id={bo}&actor=alice")} >= {"customer.duplicates",
+                                                                                   "conversation.opened"}
+    # and a read that shows nobody is filed under the customer asked about alone
+    lone = routed(desk, "+31633000009", "SMdup2", "Hello")
+    assert agent(desk, "GET", f"/agent/customers/{customer_of(desk, lone)}/duplicates", "alice")[1]["items"] == []
+    [alone] = actions(desk, "customer.duplicates", f"customer_id={customer_of(desk, lone)}")
+    assert alone["details"] is None
+
+
+def test_the_audit_trail_read_is_recorded_naming_its_filters(desk):
+    # When an admin reads one customer's refused attempts of an actor in a period, and then the whole trail
+    query = "actor=vera&customer_id=u_01ABC&outcome=denied&from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z&lists=true"
+    assert admin(desk, "GET", "/admin/audit", query=query)[0] == 200
+    assert admin(desk, "GET", "/admin/audit")[0] == 200
+    # Then each read is a record naming its filters and how many it showed, under no customer
+    unfiltered, filtered = actions(desk, "audit.read", "actor=root")[:2]
+    assert filtered["details"] == {"actor": "vera", "customer": "u_01ABC", "outcome": "denied",
+                                   "from": "2026-12-01T00:00:00.000Z", "to": "2026-12-02T00:00:00.000Z",
+                                   "lists": True, "records": 0}
+    assert filtered["customer_id"] is None
+    assert unfiltered["details"] == {"records": 1}
+
+
 # ------------------------------------------------------------------------------ changes: before and after
 
 def test_label_and_routing_changes_are_recorded_with_before_and_after(catalogue):  # noqa: F811
@@ -324,3 +363,41 @@ def test_a_transcript_a_snooze_and_a_hand_off_note_are_recorded_with_what_they_d
     [handed] = actions(desk, "POST /agent/conversations/<conversation_id>/assignment", "actor=alice")
     assert handed["details"] == {"note": audit.fingerprint("over to you, Ada")}
     assert "over to you" not in json.dumps(handed)
+
+
+def test_a_reply_a_note_and_a_presence_change_are_recorded_with_what_they_did_and_whom_a_mention_let_in(desk):
+    from tests.integration.test_attachments import PNG, upload
+    from tests.integration.test_mentions import _shop
+    conv = _shop(desk)         # alice (team default) holds it; carol is in team billing, bob in default
+    path = f"/agent/conversations/{conv}"
+    assert agent(desk, "GET", path, "carol")[0] == 404
+    # When alice writes a note naming carol (of another team: it lets her in) and bob (of the team: it does not)
+    status, note = agent(desk, "POST", f"{path}/notes", "alice", {"text": "@carol diaz and @bob, the refund?"})
+    assert status == 201, note
+    # Then the note's record names the note, both agents mentioned, and carol as the one granted access
+    [noted] = actions(desk, "POST /agent/conversations/<conversation_id>/notes", "actor=alice")
+    assert noted["details"] == {"message": note["id"], "mentioned": ["bob", "carol"], "granted": ["carol"]}
+    assert noted["customer_id"] == customer_of(desk, conv) and "refund" not in json.dumps(noted)
+    assert agent(desk, "GET", path, "carol")[0] == 200
+    # and a note naming nobody records the note alone
+    assert agent(desk, "POST", f"{path}/notes", "alice", {"text": "called the carrier"})[0] == 201
+    plain = actions(desk, "POST /agent/conversations/<conversation_id>/notes", "actor=alice")[0]
+    assert set(plain["details"]) == {"message"} and plain["details"]["message"] != note["id"]
+    # When she replies with a file, and with text alone
+    file = upload(desk, "label.png", "image/png", PNG, conv)
+    status, with_file = agent(desk, "POST", f"{path}/replies", "alice", {"text": "Your label", "attachments": [file]})
+    assert status == 202, with_file
+    status, text = agent(desk, "POST", f"{path}/replies", "alice", {"text": "Anything else?"})
+    assert status == 202, text
+    # Then each reply's record names the message, its channel and how many files, never the words or the file name
+    plain, filed = actions(desk, "POST /agent/conversations/<conversation_id>/replies", "actor=alice")
+    assert filed["details"] == {"message": with_file["id"], "channel": "sms", "files": 1}
+    assert plain["details"] == {"message": text["id"], "channel": "sms", "files": 0}
+    assert "label" not in json.dumps(filed).lower() and "Anything" not in json.dumps(plain)
+    # When bob goes away and back online
+    for presence in ("away", "online"):
+        assert agent(desk, "PUT", "/agent/me/presence", "bob", {"presence": presence})[0] == 200
+    # Then each record says his presence before and after
+    back, away = actions(desk, "PUT /agent/me/presence", "actor=bob")[:2]
+    assert (away["before"], away["after"]) == ({"presence": "online"}, {"presence": "away"})
+    assert (back["before"], back["after"]) == ({"presence": "away"}, {"presence": "online"})

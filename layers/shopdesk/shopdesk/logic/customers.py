@@ -32,6 +32,9 @@ from shopdesk.privacy import audit
 from shopdesk.privacy.settings import PrivacyPolicies
 
 MAX_ACCESS_SCAN = 200        # conversations looked at to decide whether a caller may see a customer
+# the likely duplicates a read's audit record is filed under too (a record each; all are named in it), within a
+# search's bound (its 50 conversations' and 5 customers' records)
+DUPLICATES_FILED = 50
 
 OrdersOf = Callable[[list[Identity]], list[Any]]    # the orders of these addresses (the shop platform's)
 
@@ -189,7 +192,11 @@ class CustomerDesk:
             visible = opened(customer.id).union(*(opened(d.customer.id) for d in duplicates))
             duplicates = [Duplicate(d.customer, [(why, _seen_where(e, visible)) for why, e in d.evidence])
                           for d in duplicates]
-        return sorted(duplicates, key=lambda d: d.evidence[0][1].at, reverse=True)
+        duplicates.sort(key=lambda d: d.evidence[0][1].at, reverse=True)
+        if duplicates:      # their names and addresses were shown: the read is on each one's trail too, as a search
+            shown = [d.customer.id for d in duplicates]
+            audit.note(also_customers=shown[:DUPLICATES_FILED], customers=shown)
+        return duplicates
 
     @staticmethod
     def order_addresses(customer: Customer, seen: list[Evidence]) -> list[Identity]:

@@ -308,7 +308,10 @@ class Inbox:
         read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
         conv = self.access.check(caller, read.conversation)
         prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
-        return self.send_reply(conv, prepared, caller.id, read=read)
+        message = self.send_reply(conv, prepared, caller.id, read=read)
+        # the request's audit record: which message, on which channel, with how many files (never their words)
+        audit.note(message=message.id, channel=message.channel, files=len(message.attachments))
+        return message
 
     def prepare_reply(self, caller: Caller, conv: Conversation, text: str | None, channel: str | None = None,
                       canned_response_id: str | None = None, attachments: Sequence[FileRef] = ()) -> PreparedReply:
@@ -497,6 +500,7 @@ class Inbox:
     def note(self, caller: Caller, conversation_id: str, text: str) -> Message:
         conv = self._visible(caller, conversation_id)
         message = self.note_message(caller, conv.id, text)
+        audit.note(message=message.id)         # the request's audit record names the note, never its words
         if self.mentions is not None:          # @name notifies that agent (logic/mentions.py)
             return self.mentions.add_note(caller, conv, message)
         if not self.conversations.add_message(message):     # gone, or its customer's erase holds it
@@ -617,7 +621,9 @@ class Inbox:
         return agent
 
     def set_presence(self, agent_id: str, name: str | None, presence: Presence) -> Agent:
-        agent = self.agents.set_presence(self.me(agent_id, name).id, presence)
+        me = self.me(agent_id, name)                     # as the request admitted it: its presence before, no read
+        agent = self.agents.set_presence(me.id, presence)
+        audit.note(before={"presence": me.presence.value}, after={"presence": agent.presence.value})
         # offline: after the grace period the sweep returns the agent's open conversations to the queue
         grace = None
         if presence is Presence.OFFLINE:

@@ -9,7 +9,8 @@ oneself notifies nobody.
 
 A mentioned agent who could not see the conversation (another team, never assigned or granted) is granted
 it for good, like an agent it was transferred to (``shopdesk.logic.access``): they can read it, and act on it
-as any granted agent may. The note, the mention items and the grants are one transaction.
+as any granted agent may. The note, the mention items and the grants are one transaction; the note's audit record
+names the agents it mentioned and those it granted the conversation (``details.mentioned``, ``details.granted``).
 
 A mention is read when the agent opens the conversation (``GET /agent/conversations/{id}``: only the
 mentions they were shown, a newer one stays unread) or says so (``POST .../mentions/read``).
@@ -27,6 +28,7 @@ from shopdesk.dal.mentions import Mention, Mentions
 from shopdesk.errors import BadRequest
 from shopdesk.logic.access import Access, Caller, in_teams
 from shopdesk.models import Agent, Conversation, Direction, Message
+from shopdesk.privacy import audit
 
 MENTION_START = re.compile(r"(?<![\w.+\-@])@")     # an @ that does not continue a word or an address
 
@@ -91,6 +93,8 @@ class MentionDesk:
                                                        "mentions": [a.id for a in mentioned]}})
         grants = [a.id for a in mentioned if not may_see(a, conv)]
         self.mentions.add_note(conv, note, [a.id for a in mentioned], grants)
+        if mentioned:       # the note's audit record: whom it named, and whom it let in (as an assignee is)
+            audit.note(mentioned=sorted(a.id for a in mentioned), granted=sorted(grants))
         return note
 
     def list(self, caller: Caller, limit: int, cursor: str | None) -> tuple[list[tuple[Mention, Conversation]],

@@ -79,8 +79,13 @@ class PrivacyDesk:
               lists: bool = False) -> tuple[list[dict[str, Any]], str | None]:
         """``lists`` (with ``customer_id``): the lists that showed the customer too, which are filed under no one
         customer; they are found by reading the days in between, so ``from`` and ``to`` are bounded as a search by
-        time alone is."""
+        time alone is. The read's own audit record is a list's: under no customer, naming the filters given and how
+        many records it showed."""
         require(by, ADMIN)
+        asked = {name: value for name, value in (
+            ("actor", actor), ("customer", customer_id), ("outcome", outcome),
+            ("from", clock.iso(start) if start else None), ("to", clock.iso(end) if end else None),
+            ("lists", lists or None), ("next_page", cursor is not None or None)) if value is not None}
         if lists and not customer_id:
             raise BadRequest("lists needs customer_id: it adds the lists that showed that customer")
         if end is None and start is not None and start > clock.now():
@@ -95,10 +100,13 @@ class PrivacyDesk:
                              f"{MAX_DAYS_BY_TIME} days apart")
         merged_in = self.merged_in(customer_id) if customer_id else []
         try:
-            return self.trail.find(actor=actor, customer_id=customer_id, start=start, end=end, limit=limit,
-                                   cursor=cursor, outcome=outcome, merged_in=merged_in, lists=lists)
+            found, next_cursor = self.trail.find(actor=actor, customer_id=customer_id, start=start, end=end,
+                                                 limit=limit, cursor=cursor, outcome=outcome, merged_in=merged_in,
+                                                 lists=lists)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
+        audit.note(**asked, records=len(found))
+        return found, next_cursor
 
     def merged_in(self, customer_id: str) -> list[str]:
         """The customers merged into this one, and into those, as their merge records say (a merge undone since
