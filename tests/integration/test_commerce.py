@@ -187,6 +187,23 @@ def test_a_topic_we_do_not_use_is_acknowledged_once(desk: Any, shop: dict[str, s
     assert _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "duplicate"
 
 
+@pytest.mark.parametrize("given", [b"null", b"1e400"])
+def test_a_signed_order_or_customer_without_a_usable_id_is_refused_and_nothing_is_stored(
+        desk: Any, shop: dict[str, str], given: bytes) -> None:
+    body = b'{"id":' + given + b',"customer":"x","status":"processing","total":"1.00"}'
+    status, problem = _post(desk, shop, "inbound_woocommerce", "/webhooks/woocommerce", body, {
+        "X-WC-Webhook-Topic": "order.updated", "X-WC-Webhook-Delivery-ID": "d-" + given.decode(),
+        "X-WC-Webhook-Signature": sign(WC_TEST_SECRET, body)})
+    assert status == 400 and "order.updated body is not what WooCommerce sends: id must be" in json.dumps(problem)
+    body = b'{"id":' + given + b',"email":"a@example.com","phone":"+31611112222"}'
+    status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+        "X-Shopify-Topic": "customers/update", "X-Shopify-Webhook-Id": "w-" + given.decode(),
+        "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+    assert status == 400
+    items = desk.client("dynamodb").scan(TableName=desk.table_name)["Items"]
+    assert [i["PK"]["S"] for i in items if i["PK"]["S"].startswith(("ORDER#", "SHOPCUSTOMER#", "COMMERCE#"))] == []
+
+
 def test_unsigned_json_without_a_topic_is_refused(desk: Any, shop: dict[str, str]) -> None:
     body = b'{"id": 1}'
     status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -169,3 +170,51 @@ def test_a_signed_order_the_receiver_cannot_read_is_a_400_not_a_crash(body: byte
     headers = {"X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body), "X-Shopify-Topic": "orders/create"}
     with pytest.raises(BadRequest):         # before anything is stored: the store is never reached
         WebhookReceiver(store=None).shopify(body, headers, [SHOPIFY_TEST_SECRET])   # type: ignore[arg-type]
+
+
+class _NoStore:
+    """A store no refused body may reach (an AssertionError is no 400: the test fails)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the store was reached: {name}")
+
+
+_NOT_IDS = [("null", "null"), ("1e400", "1E+400"), ("12.5", "12.5"), ('"12a"', '"12a"'), ("true", "true"),
+            ("0", "0"), ("-4", "-4"), (str(2**64), str(2**64)), ("{}", "{}")]
+
+
+@pytest.mark.parametrize(("platform", "topic", "body"), [
+    ("shopify", "orders/updated", '{"id": %s, "created_at": "2026-01-01T00:00:00Z", "name": "#1001"}'),
+    ("shopify", "customers/update", '{"id": %s, "email": "a@example.com", "phone": "+31611112222"}'),
+    ("shopify", "fulfillments/create", '{"id": %s, "order_id": 5, "status": "success"}'),
+    ("shopify", "fulfillments/update", '{"id": 7, "order_id": %s, "status": "success"}'),
+    ("shopify", "refunds/create", '{"id": 7, "order_id": %s, "created_at": "2026-01-01T00:00:00Z"}'),
+    ("woocommerce", "order.updated", '{"id": %s, "number": "727", "customer": "x", "status": "processing"}'),
+    ("woocommerce", "order.deleted", '{"id": %s}'),
+    ("woocommerce", "customer.updated", '{"id": %s, "email": "a@example.com"}'),
+])
+@pytest.mark.parametrize(("given", "shown"), _NOT_IDS)
+def test_a_signed_body_whose_id_is_no_platform_id_is_a_400_naming_it(platform: str, topic: str, body: str,
+                                                                       given: str, shown: str) -> None:
+    from shopdesk.commerce.webhooks import WebhookReceiver
+    from shopdesk.errors import BadRequest
+    raw = (body % given).encode()
+    receiver = WebhookReceiver(store=_NoStore())      # type: ignore[arg-type]
+    field = "order_id" if '"order_id": %s' in body else "id"
+    with pytest.raises(BadRequest) as refused:
+        if platform == "shopify":
+            receiver.shopify(raw, {"X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, raw), "X-Shopify-Topic": topic},
+                             [SHOPIFY_TEST_SECRET])
+        else:
+            receiver.woocommerce(raw, {"X-WC-Webhook-Signature": sign(WC_TEST_SECRET, raw),
+                                       "X-WC-Webhook-Topic": topic}, WC_TEST_SECRET)
+    sends = "Shopify" if platform == "shopify" else "WooCommerce"
+    assert str(refused.value).startswith(f"{topic} body is not what {sends} sends: {field} ")
+    assert shown in str(refused.value)
+
+
+@pytest.mark.parametrize("given", ["1", "727", str(2**53 + 1), str(2**64 - 1), '"727"'])
+def test_an_id_is_an_integer_up_to_64_bits_or_its_digits(given: str) -> None:
+    from shopdesk.commerce.models import WebhookRecord
+    assert WebhookRecord.model_validate(json.loads(f'{{"id": {given}}}', parse_float=Decimal)).id == \
+        given.strip('"')

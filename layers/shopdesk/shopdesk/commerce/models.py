@@ -9,9 +9,12 @@ onto them and its own status is kept in ``platform_status``.
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Literal
+import json
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from shopdesk.clock import Instant
 from shopdesk.phone import shop_phone
@@ -19,6 +22,40 @@ from shopdesk.web import is_web_address
 
 Platform = Literal["shopify", "woocommerce"]
 Amount = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
+_DIGITS = re.compile(r"[1-9][0-9]{0,19}")
+_ID_LIMIT = 2**64      # WooCommerce's ids are unsigned 64-bit, Shopify's signed
+
+
+def platform_id(value: Any) -> str:
+    """A platform's id as a webhook's body carries it, as the string it is stored under: a positive integer
+    below 2^64 (both platforms send a JSON integer; a string of its digits is taken too). Anything else (null,
+    a fraction, 1e400, a word, true) is a ValueError naming what came."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    else:
+        number = 0
+    if not 0 < number < _ID_LIMIT:
+        shown = str(value) if isinstance(value, Decimal) else json.dumps(value, default=str)
+        raise ValueError(f"must be a positive integer below 2^64, not {shown[:40]}")
+    return str(number)
+
+
+PlatformId = Annotated[str, BeforeValidator(platform_id)]
+
+
+class WebhookRecord(BaseModel):
+    """What a webhook's body names its record by (an order, a customer): checked before the body is read, so a
+    body without a usable id is refused (400) instead of stored under "None" or "1E+400"."""
+
+    id: PlatformId
+
+
+class WebhookOrderPart(WebhookRecord):
+    """A fulfilment's or a refund's body: its own id and its order's."""
+
+    order_id: PlatformId
 
 
 class LineItem(BaseModel):

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from shopdesk import clock
 from shopdesk.bounds import bound, loads
 from shopdesk.commerce import ordering, shopify, woocommerce
-from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer
+from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer, WebhookOrderPart, WebhookRecord
 from shopdesk.dal.commerce import CommerceStore, Duplicate
 from shopdesk.errors import BadRequest, InvalidSignature
 
@@ -38,6 +38,8 @@ Result = Literal["applied", "stale", "duplicate", "ignored", "recorded", "ping"]
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/paid",
                         "orders/partially_fulfilled", "orders/edited")
+WOOCOMMERCE_TOPICS = ("order.created", "order.updated", "order.restored", "order.deleted", "customer.created",
+                      "customer.updated", "customer.restored")
 _WC_PING = re.compile(rb"^webhook_id=[0-9]+$")
 # A signed body of another shape (an object where a list is documented, an amount that is not a
 # number): a 400, never a 500 the platform would retry.
@@ -87,6 +89,18 @@ def _json(body: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise BadRequest("the body is not a JSON object")
     return parsed
+
+
+def _named(payload: dict[str, Any], shape: type[WebhookRecord] = WebhookRecord) -> None:
+    """The ids the body names its record by (``models.platform_id``); a ValueError naming the first that is not
+    one, or missing (the receiver's 400)."""
+    try:
+        shape.model_validate(payload)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        why = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{field} {why}") from None
 
 
 def _fits(record: Order | ShopCustomer | PrivacyRequest, topic: str) -> None:
@@ -154,18 +168,22 @@ class WebhookReceiver:
                     logger.exception("privacy request recorded, its job not started", extra={"delivery": delivery})
             return Outcome("recorded", topic, delivery)
         if topic in SHOPIFY_ORDER_TOPICS:
+            _named(payload)
             return self._order(topic, delivery, shopify.order_from_rest(payload))
         if topic in ("fulfillments/create", "fulfillments/update"):
+            _named(payload, WebhookOrderPart)
             fulfillment = shopify.fulfillment_from_rest(payload)
             incoming = ordering.partial_order("shopify", str(payload["order_id"]), name=payload.get("name"),
                                               created_at=fulfillment.created_at, fulfillment=fulfillment)
             return self._order(topic, delivery, incoming)
         if topic == "refunds/create":
+            _named(payload, WebhookOrderPart)
             refund = shopify.refund_from_rest(payload)
             incoming = ordering.partial_order("shopify", str(payload["order_id"]), name=None,
                                               created_at=refund.created_at, refund=refund)
             return self._order(topic, delivery, incoming)
         if topic in ("customers/create", "customers/update"):
+            _named(payload)
             customer = shopify.customer_from_rest(payload)
             _fits(customer, topic)
             applied = self.store.apply_customer(customer, delivery, topic)
@@ -204,6 +222,8 @@ class WebhookReceiver:
             raise BadRequest(f"{topic} body is not what WooCommerce sends: {exc}") from exc
 
     def _woocommerce(self, topic: str, delivery: str, payload: dict[str, Any]) -> Outcome:
+        if topic in WOOCOMMERCE_TOPICS:
+            _named(payload)
         if topic in ("order.created", "order.updated", "order.restored"):
             return self._order(topic, delivery, woocommerce.order_from_rest(payload))
         if topic == "order.deleted":
