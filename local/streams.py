@@ -185,8 +185,11 @@ def failed_position(invocation: Invocation, batch: list[dict[str, Any]], report_
 
 class ShardReader:
     """One shard read once for every mapping of it: a mapping that has nothing buffered makes the GetRecords,
-    and the records it gets are buffered for the others. A mapping is caught up only after a read of its own
-    found nothing, with nothing buffered for it."""
+    and the records it gets are buffered for the others. A mapping is caught up only after a read found nothing,
+    with nothing buffered for it: its own, or one another mapping made less than POLL_SECONDS before it asked,
+    which answers it with nothing new as of when that read started (each mapping polling on its own made a
+    GetRecords four times a second per mapping, most of them finding nothing: the shard is now read about four
+    times a second in all, as each mapping still sees)."""
 
     def __init__(self, stream_arn: str, shard_id: str, starting_position: str, aws: Aws) -> None:
         self.stream_arn = stream_arn
@@ -197,6 +200,7 @@ class ShardReader:
         self._iterator: str | None = None
         self._unparsed = False
         self._buffers: dict[int, list[dict[str, Any]]] = {}
+        self._found_nothing: tuple[float, int] | None = None     # the last read's start and reader, if it found nothing
 
     def subscribe(self) -> int:
         with self._lock:
@@ -211,6 +215,10 @@ class ShardReader:
             if self._buffers[key]:
                 records, self._buffers[key] = self._buffers[key], []
                 return records, None
+            if self._found_nothing is not None:
+                started, reader = self._found_nothing
+                if reader != key and time.monotonic() - started < POLL_SECONDS:
+                    return [], started
             streams = self.aws.client("dynamodbstreams")
             events = getattr(getattr(streams, "meta", None), "events", None)
             if events is not None and not self._unparsed:      # botocore keeps one per client (shared)
@@ -231,6 +239,7 @@ class ShardReader:
             for other, buffer in self._buffers.items():
                 if other != key:
                     buffer.extend(records)
+            self._found_nothing = None if records else (asked, key)
             return records, asked
 
 

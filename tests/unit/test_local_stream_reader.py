@@ -82,3 +82,30 @@ def test_an_answer_is_walked_for_binary_values_only_when_it_holds_one():
     assert _BINARY.search(b'{"Records": [{"dynamodb": {"NewImage": {"v": {"B": "AAH/"}}}}]}')
     assert _BINARY.search(b'{"k": {"BS":["AA=="]}}')
     assert not _BINARY.search(b'{"ok": {"BOOL": true}, "t": {"S": "a \\"B\\": b"}, "n": {"N": "1"}}')
+
+
+def test_a_read_that_found_nothing_answers_every_mapping_that_asks_within_a_poll(monkeypatch):
+    from local import streams as module
+
+    now = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    streams = FakeStreams()
+    reader = ShardReader("arn:stream", "shard-1", "LATEST", FakeAws(streams))
+    a, b, c = reader.subscribe(), reader.subscribe(), reader.subscribe()
+    # Given a read by one mapping that found nothing
+    assert reader.read(a) == ([], 100.0)
+    # When the others ask within the same poll interval
+    now[0] += module.POLL_SECONDS / 2
+    # Then that read answers them (nothing new as of when it started), and no GetRecords more is made
+    assert reader.read(b) == ([], 100.0) and reader.read(c) == ([], 100.0)
+    assert streams.reads == 1
+    # And a record written meanwhile is read by the first mapping to ask once the interval is over, for all
+    streams.write(1)
+    now[0] += module.POLL_SECONDS / 2
+    records, asked = reader.read(b)
+    assert [r["eventID"] for r in records] == ["e0"] and asked == now[0] and streams.reads == 2
+    assert [r["eventID"] for r in reader.read(a)[0]] == ["e0"] and [r["eventID"] for r in reader.read(c)[0]] == ["e0"]
+    # And a read that found records answers no one: the next mapping to ask reads for itself
+    assert reader.read(a) == ([], now[0]) and streams.reads == 3
+    # And a mapping's own empty read never answers it again: asking at once reads the shard
+    assert reader.read(a) == ([], now[0]) and streams.reads == 4
