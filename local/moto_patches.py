@@ -40,7 +40,7 @@ patch adds the same headers moto gives every other request of a matching origin.
 preflight with every CORS rule of the bucket, refusing it when any rule names other origins; S3 uses the
 first rule that matches (the media bucket has one rule for the widget's origins and one for the inbox's).
 
-Seven patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
+Eight patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
 its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a host: the list is
 read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB read (GetItem,
 BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic serialiser, field by
@@ -69,7 +69,9 @@ malformed one is refused each time as before). A Query measures each item once f
 (the size is kept for that query only). moto's projection (a ProjectionExpression, and the index's projection of an
 INCLUDE or KEYS_ONLY index) converts the whole item to plain values and back once per path it names, deep-copying each
 value on the way: for three names of a conversation, more than answering with the whole item. It converts only the
-attributes each path starts at, with moto's own functions, so the answer is the same.
+attributes each path starts at, with moto's own functions, so the answer is the same. And moto lists its handler
+class's functions (``inspect.getmembers``) at every request to find the action's method: the list is kept per class,
+made again when the class or a base gains or loses an attribute.
 """
 
 from __future__ import annotations
@@ -166,6 +168,7 @@ def apply() -> None:
     _untracked_models()
     _expressions_copied_by_pickling()
     _projections_read_what_they_name()
+    _method_names_listed_once()
     _applied = True
 
 
@@ -314,6 +317,27 @@ def _present(value: Any) -> Any:
     if isinstance(value, list):
         return [_present(v) for v in value]
     return value
+
+
+def _method_names_listed_once() -> None:
+    """moto finds the method of each request's action among its handler class's functions, which it lists at every
+    request (``inspect.getmembers``: every attribute of the class and its bases, sorted). The list is kept per class
+    and made again when the class or a base gains or loses an attribute (the count of each one's own, read per
+    request); a method replaced by another keeps its name, and ``getattr`` still finds the one there now."""
+    from moto.core import responses
+
+    listed = responses.method_names_from_class
+    kept: dict[type, tuple[tuple[int, ...], list[str]]] = {}
+
+    def method_names_from_class(clazz):  # type: ignore[no-untyped-def]
+        found = kept.get(clazz)
+        if found is None or found[0] != tuple(len(vars(c)) for c in clazz.__mro__):
+            names = listed(clazz)       # (listing adds an empty __annotations__ to a class that had none)
+            found = kept[clazz] = (tuple(len(vars(c)) for c in clazz.__mro__), names)
+        return list(found[1])
+
+    method_names_from_class.__wrapped__ = listed  # type: ignore[attr-defined]
+    responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
 
 
 def _modules_listed_once() -> None:

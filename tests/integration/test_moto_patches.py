@@ -748,3 +748,37 @@ def test_a_narrowed_query_measures_each_item_once(moto_endpoint, monkeypatch):
         ":p": {"S": "c1"}}, Limit=3)
     assert [i["SK"]["S"] for i in page["Items"]] == ["MSG#0", "MSG#1", "MSG#2"] and "LastEvaluatedKey" in page
     assert measured.count("QSK") == 4       # three taken and the one that ended the page, once each (moto: 7)
+
+
+def test_a_handler_s_method_names_are_listed_once_and_again_when_its_class_changes(moto_endpoint, monkeypatch):
+    import inspect
+
+    from moto.core import responses, utils
+    from moto.dynamodb.responses import DynamoHandler
+
+    listed: list[Any] = []
+    getmembers = inspect.getmembers
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        listed.append(args[0])
+        return getmembers(*args, **kwargs)
+
+    monkeypatch.setattr(inspect, "getmembers", counting)
+    ddb = _client(moto_endpoint)
+    ddb.create_table(TableName="listed-once", KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    # When a handler serves many requests
+    for n in range(5):
+        ddb.put_item(TableName="listed-once", Item={"PK": {"S": f"k{n}"}})
+        assert ddb.get_item(TableName="listed-once", Key={"PK": {"S": f"k{n}"}})["Item"] == {"PK": {"S": f"k{n}"}}
+    # Then its class's methods were listed once at most (moto: at every request)
+    assert listed.count(DynamoHandler) <= 1
+    # And the list is moto's, and follows a method added to or taken from the class (a subclass's too)
+    assert responses.method_names_from_class(DynamoHandler) == utils.method_names_from_class(DynamoHandler)
+    monkeypatch.setattr(DynamoHandler, "made_up_action", lambda self: "{}", raising=False)
+    assert "made_up_action" in responses.method_names_from_class(DynamoHandler)
+    monkeypatch.delattr(DynamoHandler, "made_up_action")
+    assert responses.method_names_from_class(DynamoHandler) == utils.method_names_from_class(DynamoHandler)
+    monkeypatch.setattr(responses.BaseResponse, "made_up_base_action", lambda self: "{}", raising=False)
+    assert "made_up_base_action" in responses.method_names_from_class(DynamoHandler)
