@@ -37,6 +37,7 @@ from local.runtime import Invocation, Runtime
 log = logging.getLogger("streams")
 
 POLL_SECONDS = 0.25
+READ_LIMIT = 1000           # GetRecords' most
 _MISSING = object()
 
 
@@ -186,10 +187,11 @@ def failed_position(invocation: Invocation, batch: list[dict[str, Any]], report_
 class ShardReader:
     """One shard read once for every mapping of it: a mapping that has nothing buffered makes the GetRecords,
     and the records it gets are buffered for the others. A mapping is caught up only after a read found nothing,
-    with nothing buffered for it: its own, or one another mapping made less than POLL_SECONDS before it asked,
-    which answers it with nothing new as of when that read started (each mapping polling on its own made a
-    GetRecords four times a second per mapping, most of them finding nothing: the shard is now read about four
-    times a second in all, as each mapping still sees)."""
+    with nothing buffered for it. A read that reached the shard's end (fewer records than its limit) answers
+    another mapping that asks, its buffer empty, less than POLL_SECONDS after the read started: nothing new as of
+    that start (each mapping polling on its own made a GetRecords four times a second per mapping, most of them
+    finding nothing: the shard is now read about four times a second in all, as each mapping still sees, and a
+    busy shard's records reach a mapping in fuller batches). A mapping's own read never answers it again."""
 
     def __init__(self, stream_arn: str, shard_id: str, starting_position: str, aws: Aws) -> None:
         self.stream_arn = stream_arn
@@ -200,7 +202,7 @@ class ShardReader:
         self._iterator: str | None = None
         self._unparsed = False
         self._buffers: dict[int, list[dict[str, Any]]] = {}
-        self._found_nothing: tuple[float, int] | None = None     # the last read's start and reader, if it found nothing
+        self._read_to_end: tuple[float, int] | None = None     # the last read's start and reader, if it reached the end
 
     def subscribe(self) -> int:
         with self._lock:
@@ -215,8 +217,8 @@ class ShardReader:
             if self._buffers[key]:
                 records, self._buffers[key] = self._buffers[key], []
                 return records, None
-            if self._found_nothing is not None:
-                started, reader = self._found_nothing
+            if self._read_to_end is not None:
+                started, reader = self._read_to_end
                 if reader != key and time.monotonic() - started < POLL_SECONDS:
                     return [], started
             streams = self.aws.client("dynamodbstreams")
@@ -229,7 +231,7 @@ class ShardReader:
                 self._iterator = streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=self.shard_id,
                                                             ShardIteratorType=self.starting_position)["ShardIterator"]
             asked = time.monotonic()
-            answer = streams.get_records(ShardIterator=self._iterator, Limit=1000)
+            answer = streams.get_records(ShardIterator=self._iterator, Limit=READ_LIMIT)
             self._iterator = answer["NextShardIterator"]
             if RAW_RECORDS in answer:
                 sent, binary = answer[RAW_RECORDS]
@@ -239,7 +241,7 @@ class ShardReader:
             for other, buffer in self._buffers.items():
                 if other != key:
                     buffer.extend(records)
-            self._found_nothing = None if records else (asked, key)
+            self._read_to_end = (asked, key) if len(records) < READ_LIMIT else None
             return records, asked
 
 

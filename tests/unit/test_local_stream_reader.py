@@ -84,7 +84,7 @@ def test_an_answer_is_walked_for_binary_values_only_when_it_holds_one():
     assert not _BINARY.search(b'{"ok": {"BOOL": true}, "t": {"S": "a \\"B\\": b"}, "n": {"N": "1"}}')
 
 
-def test_a_read_that_found_nothing_answers_every_mapping_that_asks_within_a_poll(monkeypatch):
+def test_a_read_that_reached_the_end_answers_every_mapping_that_asks_within_a_poll(monkeypatch):
     from local import streams as module
 
     now = [100.0]
@@ -104,8 +104,17 @@ def test_a_read_that_found_nothing_answers_every_mapping_that_asks_within_a_poll
     now[0] += module.POLL_SECONDS / 2
     records, asked = reader.read(b)
     assert [r["eventID"] for r in records] == ["e0"] and asked == now[0] and streams.reads == 2
+    # And that read, which found one record and so reached the end, answers the others after their buffers
     assert [r["eventID"] for r in reader.read(a)[0]] == ["e0"] and [r["eventID"] for r in reader.read(c)[0]] == ["e0"]
-    # And a read that found records answers no one: the next mapping to ask reads for itself
-    assert reader.read(a) == ([], now[0]) and streams.reads == 3
-    # And a mapping's own empty read never answers it again: asking at once reads the shard
-    assert reader.read(a) == ([], now[0]) and streams.reads == 4
+    streams.write(1)
+    assert reader.read(a) == ([], now[0]) and reader.read(c) == ([], now[0]) and streams.reads == 2
+    # And a mapping's own read never answers it again: asking at once reads the shard
+    records, asked = reader.read(b)
+    assert [r["eventID"] for r in records] == ["e1"] and streams.reads == 3
+    # And a read that stopped at its limit answers no one: there may be more
+    monkeypatch.setattr(module, "READ_LIMIT", 2)
+    streams.write(3)
+    now[0] += module.POLL_SECONDS
+    assert len(reader.read(b)[0]) == 2 and streams.reads == 4
+    assert [r["eventID"] for r in reader.read(a)[0]] == ["e1", "e2", "e3"]       # its buffer: e1, then the two
+    assert [r["eventID"] for r in reader.read(a)[0]] == ["e4"] and streams.reads == 5
