@@ -276,6 +276,66 @@ describe("Store", () => {
     expect(store.state.gone).toBeNull();
   });
 
+  it("says a list that failed to load is not loaded (never empty), keeps what it showed, and reads it again", async () => {
+    let down = 0; // how many list reads fail from now on
+    const { api, calls } = fakeApi({
+      conversations: vi.fn(async (q: { view: string }) => {
+        calls.push(`list ${q.view}`);
+        if (down > 0) {
+          down -= 1;
+          throw new ApiError(503, "Busy for a moment: nothing was changed, retry", {});
+        }
+        return { items: q.view === "mine" ? [conv("c1"), conv("c2")] : [conv("c1"), conv("c2"), conv("c3")], next_cursor: null };
+      }),
+    });
+    const store = new Store(api, { error: (d) => `Something went wrong: ${d}` });
+    vi.spyOn(Math, "random").mockReturnValue(0); // backoff of 1 s, 2 s, 4 s …
+    await store.loadList();
+    expect(store.state.listFailed).toBe(false);
+    // Given three reads that fail: the view changes, and its list cannot be read
+    down = 3;
+    store.setView("all");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.state.listFailed).toBe(true);
+    expect(store.state.loading).toBe(false);
+    expect(store.state.toast?.text).toContain("Busy for a moment"); // said once, not at every retry
+    const toast = store.state.toast?.id;
+    // Then it is read again by itself, 1 s then 2 s later (both fail), and the third time after 4 s shows it
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual(["list all"]);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(calls).toEqual(["list all"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(["list all", "list all"]);
+    expect(store.state.toast?.id).toBe(toast);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(store.state.listFailed).toBe(false);
+    expect(store.state.items.map((c) => c.id)).toEqual(["c1", "c2", "c3"]);
+    // and no more reads after that
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toEqual([]);
+    store.retryList(); // (the tab shown again, the socket open: only after a failure)
+    expect(calls).toEqual([]);
+
+    // A refresh failing keeps the list shown; a failed read is retried at once on a notice (or the socket opening)
+    down = 1;
+    store.setFilters({ status: "open" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.state.listFailed).toBe(true);
+    expect(store.state.items.map((c) => c.id)).toEqual(["c1", "c2", "c3"]); // what was shown stays
+    calls.length = 0;
+    store.applyChange({ type: "change", cursor: "x", kind: "message", message_id: "m", conversation_id: "c9", at: "" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls).toEqual(["list all"]);
+    expect(store.state.listFailed).toBe(false);
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toEqual([]); // the backoff's read was called off
+    vi.mocked(Math.random).mockRestore();
+  });
+
   it("moves the keyboard cursor within the list", async () => {
     const { api } = fakeApi();
     const store = new Store(api);

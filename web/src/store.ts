@@ -21,7 +21,7 @@ import {
 } from "./api";
 import { Drafts, isEmptyDraft, type Draft } from "./drafts";
 import { stillShown, toggled, unknownLabels } from "./labels";
-import type { LiveState } from "./live";
+import { backoffDelay, type LiveState } from "./live";
 import { byRisk, byUrgency, matches, type Filters } from "./urgency";
 
 export const PAGE = 50;
@@ -69,6 +69,9 @@ export interface State {
   items: Conversation[];
   nextCursor: string | null;
   loading: boolean;
+  /** The last read of the list failed: what it shows (if anything) may be out of date, and it is read again by
+   * itself (with backoff), on the next change notice, as the tab is shown again and as the socket opens. */
+  listFailed: boolean;
   counts: Partial<Record<View, number>>;
   selected: number; // the keyboard cursor in the (filtered) list
   openId: string | null;
@@ -96,6 +99,7 @@ export class Store {
     items: [],
     nextCursor: null,
     loading: true, // until the first list (it waits for the live updates' position: see Live's onStart)
+    listFailed: false,
     counts: {},
     selected: 0,
     openId: null,
@@ -126,6 +130,9 @@ export class Store {
   private listeners = new Set<Listener>();
   private changeListeners = new Set<(change: Change) => void>();
   private listVersion = 0;
+  /** The list's next read after a failed one, and how many failed in a row (its backoff). */
+  private listRetry: ReturnType<typeof setTimeout> | null = null;
+  private listFailures = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** What the change notices since the last refetch call for. */
   private due = { list: false, counts: false, open: false };
@@ -272,13 +279,46 @@ export class Store {
       const page = await this.api.conversations(this.query(null));
       if (version !== this.listVersion) return;
       this.set({ items: page.items, nextCursor: page.next_cursor ?? null, selected: 0, picked: stillShown(this.state.picked, page.items) });
+      this.listRead();
       // the first list on screen: what bench/inbox.py reports as first_load_ms
       if (!performance.getEntriesByName("shopdesk:list").length) performance.mark("shopdesk:list");
     } catch (error) {
-      if (version === this.listVersion) this.fail(error);
+      if (version === this.listVersion) this.listFailedAgain(error);
     } finally {
       if (version === this.listVersion) this.set({ loading: false });
     }
+  }
+
+  /** A read of the list failed: said once in a toast (the list says it as long as it lasts), what was shown stays,
+   * and the list is read again after 1 s, 2 s, 4 s … up to 30 s (`backoffDelay`). */
+  private listFailedAgain(error: unknown): void {
+    if (!this.listFailures) this.fail(error);
+    this.set({ listFailed: true });
+    if (this.listRetry) clearTimeout(this.listRetry);
+    this.listRetry = setTimeout(() => {
+      this.listRetry = null;
+      this.retryList();
+    }, backoffDelay(this.listFailures));
+    this.listFailures += 1;
+  }
+
+  /** The list was read: no retry is due. */
+  private listRead(): void {
+    if (this.listRetry) clearTimeout(this.listRetry);
+    this.listRetry = null;
+    this.listFailures = 0;
+    if (this.state.listFailed) this.set({ listFailed: false });
+  }
+
+  /** Nothing more to do by itself (the app is closing: signed out). */
+  stop(): void {
+    if (this.listRetry) clearTimeout(this.listRetry);
+    this.listRetry = null;
+  }
+
+  /** Read the list again now if its last read failed (the tab shown again, the socket open again); else nothing. */
+  retryList(): void {
+    if (this.state.listFailed) void this.loadList();
   }
 
   async loadMore(): Promise<void> {
@@ -328,6 +368,7 @@ export class Store {
       const nextCursor = tail.length ? this.state.nextCursor : (page.next_cursor ?? null);
       const selectedId = this.visible()[this.state.selected]?.id;
       this.set({ items: [...page.items, ...tail], nextCursor, now: Date.now() });
+      this.listRead();
       this.keepSelection(selectedId);
     } catch {
       /* a failed background refresh is retried by the next notice or poll */
@@ -402,8 +443,8 @@ export class Store {
     if (change.kind === "conversation" || change.kind === "mention") {
       due.list = true;
       due.counts = true;
-    } else if (change.kind === "message" && listed) {
-      due.list = true;
+    } else if ((change.kind === "message" && listed) || this.state.listFailed) {
+      due.list = true; // (any notice, while the list's last read failed)
     }
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {

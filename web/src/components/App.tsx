@@ -70,12 +70,16 @@ function SignedIn(props: {
       onChange: (change) => store.applyChange(change),
       onReload: () => void store.refresh(),
       onStart: () => void store.start(), // after Live's position: a change the first load misses is caught up
-      onState: (state) => store.set({ live: state }),
+      onState: (state) => {
+        store.set({ live: state });
+        if (state === "live") store.retryList(); // a list that failed to load: at once, not at its next backoff
+      },
     });
     void live.start();
     const clock = setInterval(() => store.set({ now: Date.now() }), 30_000); // SLA time left moves on
     return () => {
       live.stop();
+      store.stop();
       clearInterval(clock);
     };
   }, [store]);

@@ -48,4 +48,30 @@ describe("ConversationList", () => {
     expect(store.state.filters).toEqual({});
     expect(store.visible()).toHaveLength(3);
   });
+
+  it("says a list that could not be read is not loaded, never that there are no conversations", () => {
+    // Given the badge says Mine 3 and the view's list could not be read
+    const store = new Store({} as Api);
+    store.set({ items: [], loading: false, counts: { mine: 3 }, listFailed: true });
+    const show = () =>
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <ConversationList listRef={{ current: null }} onOpen={() => undefined} />
+        </AppContext.Provider>,
+        root(),
+      );
+    show();
+    const said = () => [...root().querySelectorAll(".list-pane > .empty")].map((p) => p.textContent);
+    expect(said()).toEqual(["The conversations could not be loaded. Trying again… Try now"]);
+    expect(root().querySelector(".list-failed")?.getAttribute("role")).toBe("alert");
+    // with conversations shown from before: they stay, said to be out of date
+    store.set({ items: [testConversation("c1")] });
+    show();
+    expect(said()).toEqual(["The list could not be refreshed and may be out of date. Trying again… Try now"]);
+    expect(root().querySelectorAll("ul.conversations li:not(.list-end)")).toHaveLength(1);
+    // once read, nothing of it is left; an empty view says so
+    store.set({ items: [], listFailed: false });
+    show();
+    expect(said()).toEqual(["No conversations here."]);
+  });
 });

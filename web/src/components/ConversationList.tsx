@@ -89,7 +89,16 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
           </label>
         </div>
       </details>
-      {!list.length && !state.loading && (
+      {state.listFailed && (
+        // never "No conversations" for a list that could not be read: what was shown stays, said to be stale
+        <p class="empty list-failed" role="alert">
+          {t(state.items.length ? "listStale" : "listFailed")}{" "}
+          <button class="btn btn-small" onClick={() => store.retryList()} disabled={state.loading}>
+            {t("listRetry")}
+          </button>
+        </p>
+      )}
+      {!list.length && !state.loading && !state.listFailed && (
         <p class="empty">
           {narrowed ? (
             <>
