@@ -1,7 +1,9 @@
 """Request bodies that name only fields the route knows: ``body: KnownFields[RoutingSettings]``. A field the model
 does not have, at the top or in any object inside (a retention, a masking pattern, a calendar's window), is a 422
 naming it (pydantic's ``extra_forbidden``), so an admin's typo is refused rather than ignored while the answer says
-the settings were saved.
+the settings were saved. A number is a JSON number: an integer field takes a JSON integer only, a number field an
+integer or a decimal; ``true``, ``"30"`` or (for an integer) ``30.5`` and ``30.0`` are a 422 naming the field
+(``int_type``, ``float_type``), where pydantic's lax mode would read ``true`` as 1 and save it.
 
 The models themselves stay as they are: many are also read from stored items, which may hold fields an older
 version wrote and a later one removed, and must go on loading. The body is checked against a copy of its model
@@ -17,7 +19,7 @@ from types import UnionType
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from pydantic import BaseModel, GetCoreSchemaHandler, create_model
+from pydantic import BaseModel, GetCoreSchemaHandler, Strict, create_model
 from pydantic_core import core_schema
 
 Model = TypeVar("Model")
@@ -27,7 +29,7 @@ _forbidding: dict[type[BaseModel], type[BaseModel]] = {}
 
 def forbidding(model: type[BaseModel]) -> type[BaseModel]:
     """``model``'s copy (a subclass: its validators too) that refuses a field it does not know, with each model
-    its fields hold replaced by its forbidding copy."""
+    its fields hold replaced by its forbidding copy and each number it holds taking JSON numbers only."""
     if model in _forbidding:
         return _forbidding[model]
     _forbidding[model] = model            # a model holding itself: checked as it is, not copied forever
@@ -47,6 +49,8 @@ def forbidding(model: type[BaseModel]) -> type[BaseModel]:
 def _forbidding_type(annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return forbidding(annotation)
+    if annotation is int or annotation is float:      # not bool, not str; float: an int too
+        return Annotated[annotation, Strict()]
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is None or not args:
         return annotation
