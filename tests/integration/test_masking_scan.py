@@ -208,7 +208,7 @@ def test_what_writers_still_holding_the_old_patterns_store_after_the_save_is_mas
     desk.invoke("sla_sweep", {})
     desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
     assert "123456782" not in _texts(_ours(desk, conv, 7392004))
-    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:privacy")[1]["items"]
+    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:masking")[1]["items"]
                 if r["action"] == "masking.applied" and r["details"].get("settles")]
     assert second["details"]["settles"] == saved["masking_job_id"]
     assert second["details"]["requested_by"] == "system:masking" and second["details"]["messages_masked"] == 1

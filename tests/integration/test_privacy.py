@@ -2074,7 +2074,7 @@ def test_what_writers_still_holding_the_old_retention_write_after_a_save_gets_it
     assert all(int(m["ttl"]) == int((clock.parse_iso(m["created_at"]) + timedelta(days=30)).timestamp())
                for m in messages())
     # the audit trail names it, and the save it follows
-    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:privacy")[1]["items"]
+    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:retention")[1]["items"]
                 if r["action"] == "retention.applied" and r["details"].get("settles")]
     assert second["details"]["settles"] == saved["retention_job_id"]
     assert second["details"]["requested_by"] == "system:retention" and second["details"]["messages"] >= 1

@@ -600,7 +600,9 @@ class PrivacyWorker:
             self.conversations.set_timer(job_pk(job_id), SETTLE_TIMERS[kind], clock.iso(due))
         self.store.finish(job_id, "done", counts=counts)
         settles = {"settles": job["settles"]} if job.get("settles") else {}
-        self.trail.record(actor="system:privacy", action=f"{kind}.applied",
+        # a second pass is its own actor's (system:retention, system:masking: ``SETTLERS``), as the inactive
+        # customers' erases are system:retention's, so ``GET /admin/audit?actor=system:retention`` finds it
+        self.trail.record(actor=job["requested_by"] if settles else "system:privacy", action=f"{kind}.applied",
                           details={"job_id": job_id, "requested_by": job["requested_by"], **settles, **counts,
                                    **applied})
         logger.info(f"{kind} applied", extra={"job_id": job_id, **settles, **counts})
