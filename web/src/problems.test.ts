@@ -28,6 +28,12 @@ describe("problemWords", () => {
     expect(problemWords(busy, translator("en"))).toContain("nothing was saved");
   });
 
+  it("says a read that met the store busy (503 store_busy) read nothing and may be sent again", () => {
+    const busy = new ApiError(503, "busy for a moment: nothing was read; try again", { status: 503, code: "store_busy" });
+    expect(problemWords(busy, translator("en"))).toBe("shopdesk is busy for a moment: nothing was read. Try again in a few seconds.");
+    expect(problemWords(busy, translator("pt"))).toContain("nada foi lido");
+  });
+
   it("leaves the API's words for a refusal it does not name, or names without words here", () => {
     expect(problemWords(refusal({ detail: "x" }), translator("es"))).toBeNull();
     expect(problemWords(refusal({ code: "something_new" }), translator("es"))).toBeNull();

@@ -277,6 +277,7 @@ export const en = {
   "problem.deactivated": "An admin took you off the desk: ask one to put you back.",
   "problem.no_email": "The customer has no email address (they have not written by email nor proven one in the chat): a transcript goes only by email.",
   "problem.busy": "Someone else was saving the same settings at that moment: nothing was saved. Try again.",
+  "problem.store_busy": "shopdesk is busy for a moment: nothing was read. Try again in a few seconds.",
   "problem.changed_meanwhile": "The conversation changed meanwhile: reload it and try again.",
   "problem.nothing_to_change": "The conversation has this priority, team and skills already: nothing to change. A note alone goes in the notes.",
   "problem.label_moves_team": "The label {label} moves the conversation to {team}, and only its assignee, supervisors and admins may change its team: ask one of them.",

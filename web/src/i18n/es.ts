@@ -278,6 +278,7 @@ export const es: Catalogue = {
   "problem.deactivated": "Un administrador te retiró del equipo: pide a uno que te vuelva a incorporar.",
   "problem.no_email": "El cliente no tiene dirección de email (no ha escrito por email ni ha verificado una en el chat): la transcripción solo se envía por email.",
   "problem.busy": "Otra persona guardaba la misma configuración en ese momento: no se guardó nada. Vuelve a intentarlo.",
+  "problem.store_busy": "shopdesk está ocupado un momento: no se leyó nada. Vuelve a intentarlo en unos segundos.",
   "problem.changed_meanwhile": "La conversación cambió mientras tanto: recárgala y vuelve a intentarlo.",
   "problem.nothing_to_change": "La conversación ya tiene esta prioridad, este equipo y estas habilidades: no hay nada que cambiar. Una nota sola va en las notas.",
   "problem.label_moves_team": "La etiqueta {label} pasa la conversación a {team}, y solo quien la tiene asignada, los supervisores y los administradores pueden cambiar su equipo: pide a uno de ellos.",

@@ -281,6 +281,7 @@ export const pt: Catalogue = {
   "problem.deactivated": "Um administrador tirou você da equipe: peça a um que o reincorpore.",
   "problem.no_email": "O cliente não tem endereço de email (não escreveu por email nem confirmou um no chat): a transcrição só vai por email.",
   "problem.busy": "Outra pessoa salvava as mesmas configurações nesse momento: nada foi salvo. Tente de novo.",
+  "problem.store_busy": "O shopdesk está ocupado por um momento: nada foi lido. Tente de novo em alguns segundos.",
   "problem.changed_meanwhile": "A conversa mudou nesse meio-tempo: recarregue-a e tente de novo.",
   "problem.nothing_to_change": "A conversa já tem esta prioridade, esta equipe e estas habilidades: nada a mudar. Uma nota sozinha vai nas notas.",
   "problem.label_moves_team": "A etiqueta {label} passa a conversa para {team}, e só quem a atende, os supervisores e os administradores podem mudar sua equipe: peça a um deles.",

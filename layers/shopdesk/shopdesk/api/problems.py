@@ -21,6 +21,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from shopdesk import bounds
@@ -70,6 +71,11 @@ UNAVAILABLE = Kind(503, "unavailable", "Service unavailable", "Busy for a moment
 
 KINDS: dict[int, Kind] = {k.status: k for k in (BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT,
                                                  UNSUPPORTED_MEDIA_TYPE, INVALID_REQUEST, RATE_LIMITED, UNAVAILABLE)}
+
+# What AWS answers (after the SDK's own retries) when the store is throttled or unavailable for a moment: a read
+# that met it is a 503 ``store_busy``, as the other "busy for a moment, retry" answers, not a function error.
+STORE_BUSY = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                        "ServiceUnavailable", "InternalServerError"})
 
 # The domain's errors and the status each one answers (a function may add its own with ``install(extra=...)``).
 STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, BadRequest: 400, PermissionError: 403,
@@ -196,6 +202,16 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
         content_type = app.current_event.headers.get("content-type", "")
         return answer(UNSUPPORTED_MEDIA_TYPE, f"the body must be JSON (application/json), not {content_type!r}",
                       _headers())
+
+    @app.exception_handler(ClientError)
+    def _store_busy(exc: ClientError) -> Response:
+        # only a read (GET): it changed nothing, so sending it again is safe; a write that met it may have done part
+        # of its work, and stays a function error (a 500 and the function's error alarm)
+        code = exc.response.get("Error", {}).get("Code")
+        if code not in STORE_BUSY or app.current_event.http_method not in ("GET", "HEAD"):
+            raise exc
+        logger.warning("a read met the store busy", extra={"code": code, "operation": exc.operation_name})
+        return answer(UNAVAILABLE, "busy for a moment: nothing was read; try again", _headers(), code="store_busy")
 
     for error, status in {**STATUS, **(extra or {})}.items():
         app.exception_handler(error)(_answer(KINDS[status], _headers))

@@ -1,0 +1,56 @@
+"""The store throttled or unavailable for a moment (DynamoDB's ServiceUnavailable or throughput exceeded, after the
+SDK's own retries): a read is the documented 503 ``/problems/unavailable`` (code ``store_busy``: nothing was read, send
+it again), as the inbox retries it, never a plain 500; a write that met it stays a function error (it may have done
+part of its work), and any other refusal of AWS is not made a 503."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from shopdesk.dal import aws
+from tests.integration.helpers import agent, customer_writes
+from tests.support import http_event
+
+
+@pytest.fixture
+def store_down(desk, monkeypatch):
+    """``store_down(code)``: every DynamoDB call from now on is refused with that error code."""
+    client = aws.client("dynamodb")
+
+    def down(code: str) -> None:
+        def refuse(operation, kwargs):
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+        monkeypatch.setattr(client, "_make_api_call", refuse)
+    return down
+
+
+@pytest.mark.parametrize("code", ["ServiceUnavailable", "ProvisionedThroughputExceededException",
+                                  "ThrottlingException"])
+def test_a_read_that_meets_the_store_busy_is_a_503_to_send_again(desk, store_down, code):
+    conv = customer_writes(desk, "+31612349001", "Where is my order?", "SMbusy1")
+    assert agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[0] == 200
+    store_down(code)
+    for path, query in (("/agent/conversations", "view=mine"), (f"/agent/conversations/{conv}", ""),
+                        ("/agent/counts", "")):
+        status, problem = agent(desk, "GET", path, "alice", query=query)
+        assert status == 503, (path, status, problem)
+        assert problem["type"] == "/problems/unavailable" and problem["code"] == "store_busy", problem
+        assert problem["detail"] == "busy for a moment: nothing was read; try again", problem
+    # the admin API too
+    event = http_event("GET", "/admin/agents", None, {}, claims={"cognito:username": "lead",
+                                                                  "cognito:groups": "[admins]"})
+    result = desk.invoke("admin_api", event)
+    assert result["statusCode"] == 503 and json.loads(result["body"])["code"] == "store_busy", result
+
+
+def test_a_write_or_another_refusal_is_not_said_to_be_safe_to_send_again(desk, store_down):
+    customer_writes(desk, "+31612349002", "Hello", "SMbusy2")
+    store_down("ServiceUnavailable")
+    with pytest.raises(ClientError):            # a function error (500), as before: it may have done part of its work
+        agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "away"})
+    store_down("AccessDeniedException")
+    with pytest.raises(ClientError):
+        agent(desk, "GET", "/agent/conversations", "alice", query="view=mine")
