@@ -294,10 +294,11 @@ describe("settings a supervisor may read but not change", () => {
     expect(buttons()).toContain("+ New");
   });
 
-  it("agents: a supervisor reads an agent's settings, with no Save", async () => {
+  it("agents: a supervisor reads an agent's settings (Show, not Edit), with no Save", async () => {
     showAs(["supervisors"], "agents");
-    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: bob"]')).not.toBeNull());
-    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: bob"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Show: bob"]')).not.toBeNull());
+    expect(root().querySelector('button[aria-label^="Edit"]')).toBeNull(); // no control that says it edits
+    root().querySelector<HTMLButtonElement>('button[aria-label="Show: bob"]')!.click();
     await vi.waitFor(() => expect(root().querySelector('form[aria-label="bob"]')).not.toBeNull());
     expect(root().querySelector<HTMLFieldSetElement>('form[aria-label="bob"] fieldset')!.disabled).toBe(true);
     expect(buttons()).not.toContain("Save");

@@ -146,7 +146,8 @@ const text = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLIn
 const versionKey = (item: { id: string; version: number } | null) => (item ? `${item.id}@${item.version}` : "");
 
 function AgentsAdmin() {
-  const { store, t } = useApp();
+  const { store, t, who } = useApp();
+  const admin = isAdmin(who); // a supervisor reads an agent's settings: Show, not Edit
   const [agents, reload] = useList<AdminAgent>(() => store.api.adminAgents());
   const { teams } = useStore(store);
   const [editing, setEditing] = useState<AdminAgent | null>(null);
@@ -180,9 +181,15 @@ function AgentsAdmin() {
               <td>{teamNames(teams, a.teams)}</td>
               <td>{a.deactivated_at ? <span class="chip load-over">{t("agent.offDesk")}</span> : t(`presence.${a.presence}`)}</td>
               <td>
-                <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
-                  ✎
-                </button>
+                {admin ? (
+                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
+                    ✎
+                  </button>
+                ) : (
+                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("show")}: ${a.id}`}>
+                    {t("show")}
+                  </button>
+                )}
               </td>
             </tr>
           ))}

@@ -329,6 +329,7 @@ export const en = {
   skills: "Skills (comma separated)",
   routingNote: "Note on the timeline",
   edit: "Edit",
+  show: "Show",
   save: "Save",
   saved: "Saved",
   cancel: "Cancel",

@@ -330,6 +330,7 @@ export const es: Catalogue = {
   skills: "Habilidades (separadas por comas)",
   routingNote: "Nota en el historial",
   edit: "Editar",
+  show: "Ver",
   save: "Guardar",
   saved: "Guardado",
   cancel: "Cancelar",

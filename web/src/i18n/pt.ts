@@ -333,6 +333,7 @@ export const pt: Catalogue = {
   skills: "Habilidades (separadas por vírgulas)",
   routingNote: "Nota no histórico",
   edit: "Editar",
+  show: "Ver",
   save: "Salvar",
   saved: "Salvo",
   cancel: "Cancelar",
