@@ -157,9 +157,10 @@ def test_privacy_requests_are_recorded_once_and_listed_for_admins(desk: Any, sho
     status, listing = admin("[admins]")
     assert status == 200 and len(listing["items"]) == 1
     request = listing["items"][0]
-    assert request["topic"] == "customers/redact" and request["orders"] == ["299938", "280263", "220458"]
-    assert request["customer"] == {"id": "191167", "email": "john@example.com", "phone": "555-625-1199"}
-    # (nobody of ours has John's address: nothing to erase, and the request says so rather than stay open)
+    # (nobody of ours has John's address: nothing to erase, and the request says so rather than stay open, keeping
+    # a hash of each identifier, not John's address, his orders or the payload)
+    assert request["topic"] == "customers/redact" and request["orders"] == [] and request["customer"] is None
+    assert set(request["identifiers"]) == {"id", "email", "phone"} and "john@example.com" not in json.dumps(request)
     assert request["status"] == "nothing_held" and request["job_id"] is None
     assert admin("[supervisors]")[0] == 403
 
@@ -671,3 +672,79 @@ def test_an_erase_stripping_the_request_keeps_what_another_of_its_jobs_wrote_mea
                                            ExpressionAttributeValues={":pk": {"S": "PRIVACY"}})["Items"]
     assert item["jobs"]["M"][by_text]["M"]["status"]["S"] == "done"
     assert json.loads(item["body"]["S"])["customer"] is None
+
+
+def _commerce_items(desk: Any) -> list[dict[str, Any]]:
+    """Every item of the commerce cache (orders, shop customers, their pointers), as stored."""
+    items = desk.client("dynamodb").scan(TableName=desk.table_name)["Items"]
+    return [i for i in items if i["PK"]["S"].split("#")[0] in ("ORDER", "SHOPCUSTOMER", "COMMERCE")]
+
+
+def test_a_redact_deletes_the_shops_customer_record_and_orders_when_nobody_of_ours_is_named(
+        desk: Any, shop: dict[str, str]) -> None:
+    # Given the shop's customer record (known only from customers/create) and an order it placed with an email
+    assert shopify_sample(desk, shop, "customers_create_phone_only")[0] == 200
+    record = json.loads(commerce_sample("shopify", "customers_create_phone_only")[0])
+    assert shopify_sample(desk, shop, "orders_create")[0] == 200
+    assert desk.item(f"SHOPCUSTOMER#shopify#{record['id']}") and desk.item(f"ORDER#shopify#{ORDER_ID}")
+    assert _commerce_items(desk)
+    # When Shopify asks to redact that customer (by id and phone), naming the order (placed with another email)
+    status, answer = _shopify_privacy(desk, shop, "customers/redact",
+                                      {"id": record["id"], "email": None, "phone": record["phone"]}, "redact-cache",
+                                      orders_to_redact=[int(ORDER_ID)])
+    assert (status, answer["status"]) == (200, "recorded")
+    # Then no customer of ours is held, and nothing of the shop's records of them is left: record, order, pointers
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "nothing_held"
+    assert _commerce_items(desk) == []
+
+
+def test_a_redact_deletes_the_orders_it_names_beside_the_customer_it_erases(desk: Any, shop: dict[str, str]) -> None:
+    # Given a customer of ours by SMS, and an order in the cache placed with another email (jon@example.com)
+    customer_writes(desk, "+14155550177", "Hi, about my order", "SMorder1")
+    ours = desk.item("IDENTITY#phone#+14155550177")["customer_id"]
+    assert shopify_sample(desk, shop, "orders_create")[0] == 200
+    # When Shopify's redact names that phone and the order
+    _shopify_privacy(desk, shop, "customers/redact", {"id": 5550177, "email": None, "phone": "+14155550177"},
+                     "redact-order", orders_to_redact=[int(ORDER_ID)])
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then the customer is erased and the order, its pointers from its email and number, are gone too
+    assert desk.item(f"CUSTOMER#{ours}") is None
+    assert desk.item(f"ORDER#shopify#{ORDER_ID}") is None
+    assert _commerce_items(desk) == []
+    assert _privacy_requests(desk, shop)[0]["status"] == "done"
+
+
+@pytest.mark.parametrize("topic", ["customers/redact", "customers/data_request"])
+def test_a_request_about_nobody_of_ours_keeps_only_hashes(desk: Any, shop: dict[str, str], topic: str) -> None:
+    import hashlib
+    # When Shopify names someone the desk never heard of
+    email, phone = "nobody.here@example.com", "+14155550199"
+    _shopify_privacy(desk, shop, topic, {"id": 5550199, "email": email, "phone": phone}, "about-nobody",
+                     data_request={"id": 7777})
+    # Then the request says nothing is held, and keeps neither address, nor the payload: a hash of each
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "nothing_held"
+    items = desk.client("dynamodb").query(TableName=desk.table_name, KeyConditionExpression="PK = :pk",
+                                          ExpressionAttributeValues={":pk": {"S": "PRIVACY"}})["Items"]
+    for kept in (json.dumps(items), json.dumps(request)):
+        assert email not in kept and phone.removeprefix("+") not in kept and "5550199" not in kept, kept
+    assert request["customer"] is None and request["orders"] == [] and request["payload"] == {"erased": True}
+    assert request["identifiers"]["email"] == "sha256:" + hashlib.sha256(email.encode()).hexdigest()
+    if topic == "customers/data_request":           # what the shop answers Shopify with stays
+        assert request["data_request_id"] == "7777"
+
+
+def test_a_done_data_request_keeps_only_hashes(desk: Any, shop: dict[str, str]) -> None:
+    # Given Jane's two customers, and Shopify's data request naming them
+    email, phone, _, _ = _one_person_twice(desk)
+    _shopify_privacy(desk, shop, "customers/data_request", {"id": 5550077, "email": email, "phone": phone},
+                     "data-done", data_request={"id": 9998})
+    # When both exports are done
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done"
+    # Then the request keeps what it was, its jobs, and a hash of each identifier: neither address
+    assert email not in json.dumps(request) and phone.removeprefix("+") not in json.dumps(request)
+    assert request["data_request_id"] == "9998" and len(request["jobs"]) == 2
+    assert set(request["identifiers"]) == {"email", "phone", "id"}

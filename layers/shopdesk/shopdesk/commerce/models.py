@@ -245,6 +245,19 @@ class PrivacyRequest(BaseModel):
         return {kind: "sha256:" + hashlib.sha256(value.encode()).hexdigest() for kind, value in named.items() if value}
 
 
+STRIPPED_STATUSES = ("done", "nothing_held")     # a request's work is over: its body is stripped
+
+
+def stripped_body(body: str) -> str:
+    """A privacy request's stored body once its work is over (an erase, every export done, nobody of ours named):
+    what it was and when, and a hash of each identifier it named; never the identifiers, the orders
+    or the payload."""
+    parsed = json.loads(body or "{}")
+    kept = {k: parsed.get(k) for k in ("id", "platform", "topic", "shop_domain", "received_at", "status",
+                                        "data_request_id", "identifiers")}
+    return json.dumps({**kept, "payload": {"erased": True}, "customer": None, "orders": []})
+
+
 def request_status(jobs: list[RequestJob]) -> str:
     """A request's status from its customers' jobs: running while any runs, then failed if any failed, open if any
     was never started, done only when every one is done; nothing_held when none of them is held any more."""

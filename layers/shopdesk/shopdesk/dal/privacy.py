@@ -21,7 +21,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.bounds import key_part
-from shopdesk.commerce.models import RequestJob, request_status
+from shopdesk.commerce.models import STRIPPED_STATUSES, RequestJob, request_status, stripped_body
 from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
@@ -258,9 +258,16 @@ class PrivacyJobStore:
     def mark_request(self, key: Sequence[str], status: str, job_id: str | None = None) -> None:
         """What became of a shop platform's privacy request: with ``job_id``, that job's ``status`` on the request's
         entry of its customer, and the request's own status from all of them (``request_status``); without, the
-        request's status (``nothing_held``)."""
+        request's status (``nothing_held``). A request whose work is over keeps no identifier in clear
+        (``stripped_body``)."""
         if job_id is None:
-            self.table.update(key[0], key[1], Update().when("attribute_exists(PK)").set("status", status))
+            item = self.table.get(key[0], key[1])
+            if item is None:
+                return
+            update = Update().when("attribute_exists(PK)").set("status", status)
+            if status in STRIPPED_STATUSES:
+                update.set("body", stripped_body(str(item.get("body") or "")))
+            self.table.update(key[0], key[1], update)
             return
         job = self.get(job_id)
         if job is None or not job.get("customer_id"):
@@ -271,6 +278,11 @@ class PrivacyJobStore:
         """Customers of ours a request names, before any of their jobs starts (``open``), or one found gone when its
         job was to start (``nothing_held``): the request is done only when each of them is."""
         self._request_entries(key, {c: {"job_id": None, "status": status} for c in customer_ids})
+
+    def request_job(self, key: Sequence[str], job_id: str, status: str) -> None:
+        """A request answered by one job about no customer (a ``shop/redact``'s): the job and its status."""
+        self.table.update(key[0], key[1], Update().when("attribute_exists(PK)").set("job_id", job_id)
+                          .set("status", status))
 
     def _request_entries(self, key: Sequence[str], entries: dict[str, dict[str, Any]], *, first: str | None = None,
                          attempts: int = 8) -> None:
@@ -284,6 +296,8 @@ class PrivacyJobStore:
                                                         for c, e in entries.items()}}
             status = request_status([RequestJob(customer_id=c, **e) for c, e in jobs.items()])
             update = versioned(Update().set("jobs", jobs).set("status", status), int(item.get("version") or 0))
+            if status in STRIPPED_STATUSES:         # every export done, or nobody left: the addresses go
+                update.set("body", stripped_body(str(item.get("body") or "")))
             if first and not item.get("job_id"):
                 update.set("job_id", first)
             try:

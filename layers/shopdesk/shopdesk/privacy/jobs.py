@@ -77,7 +77,7 @@ from shopdesk.privacy.export import archive, audit_of, events_of
 from shopdesk.privacy.reapply import reapply_step
 from shopdesk.privacy.remask import remask_step
 from shopdesk.privacy.settings import CACHE_SECONDS, ttl_after
-from shopdesk.privacy.subject import MAX_CUSTOMERS, Subject, conversation_uploads, gather
+from shopdesk.privacy.subject import MAX_CUSTOMERS, Subject, conversation_uploads, gather, shop_records
 
 logger = Logger(child=True)
 
@@ -267,6 +267,8 @@ class PrivacyJobs:
             return []
         key = privacy_request_key(request)
         named = self.named(request)
+        if kind == "erase":         # the shop's own records of them, whether or not a customer of ours is named
+            self.redact_shop_records(request)
         if not named:
             self.store.mark_request(key, "nothing_held")
             return []
@@ -280,6 +282,23 @@ class PrivacyJobs:
             except Conflict:        # merged since it was found: left open, for an admin (the others start)
                 logger.warning("privacy request's job not started", extra={"customer_id": customer_id})
         return started
+
+    def redact_shop_records(self, request: PrivacyRequest) -> int:
+        """A redact's part in the order cache (``subject.shop_records``): the platform's customer record of its id,
+        every order it names (``orders_to_redact``) and the orders and shop customers of the email and phone it names,
+        with their pointers, deleted before the request says what became of it. How many items went. An error goes to
+        the caller (the webhook receiver logs it) and the request stays ``open``: no job starts."""
+        if self.shop is None:
+            return 0
+        raw_phone = str((request.customer or {}).get("phone") or "").strip()
+        raw_email = str((request.customer or {}).get("email") or "").strip()
+        addresses = [("email", request.email() or ""), ("email", raw_email), ("phone", request.phone() or ""),
+                     ("phone", raw_phone)]
+        data = SubjectData(self.shop.table)
+        records = shop_records(data, request.platform, request.platform_customer_id(), addresses, request.orders)
+        deleted = data.delete(records.items)
+        logger.info("privacy request's shop records deleted", extra={"delivery": request.id, "items": deleted})
+        return deleted
 
     def named(self, request: PrivacyRequest) -> list[str]:
         """Every customer of ours an identifier of the request finds: its email, its phone (E.164, a national number

@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shopdesk.dal import items as it
+from shopdesk.dal.commerce import order_pk, shop_customer_pk
 from shopdesk.dal.customers import mention_pk, seen_sk
 from shopdesk.dal.privacy import Files, Key, SubjectData
 from shopdesk.dal.unsupported import RETENTION_SECONDS as UNSUPPORTED_SECONDS
@@ -171,6 +172,24 @@ def _pointers_of_records(data: SubjectData, subject: Subject) -> None:
                 refs = [p for p in rows if p.get("order_id") or p.get("customer_id")]
                 if all((p["PK"], p["SK"]) in subject.items for p in refs):
                     subject.add([p for p in rows if p.get("type") == "order_lookup"])
+
+
+def shop_records(data: SubjectData, platform: str, customer_id: str | None, addresses: Iterable[tuple[str, str]],
+                 order_ids: Iterable[str]) -> Subject:
+    """What the order cache holds of someone the shop platform asks to redact, whether or not a customer of ours has
+    their addresses: the platform's customer record of its id, the orders the request names, the orders and shop
+    customers their emails and phones point to (with those pointers and lookup records), and every other pointer to
+    those records (``_pointers_of_records``: an order's number, the other email it was placed with)."""
+    subject = Subject(customer_id or "")
+    keys = [(shop_customer_pk(platform, customer_id), it.META)] if customer_id else []
+    subject.add(data.by_keys(keys + [(order_pk(platform, order_id), it.META) for order_id in order_ids]))
+    found = [(kind, str(record.get(kind) or "")) for record in subject.of_type("shop_customer")
+             for kind in ("email", "phone")]
+    for kind, address in dict.fromkeys([*addresses, *found]):
+        if address:
+            subject.add(data.commerce(kind, address))
+    _pointers_of_records(data, subject)
+    return subject
 
 
 def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files: Files | None = None,
