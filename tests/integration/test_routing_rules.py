@@ -183,6 +183,42 @@ def test_a_silence_release_that_read_the_conversation_before_a_reply_releases_no
     assert _owner(desk, conv) == "alice" and desk.item("AGENT#alice")["active"] == 1
 
 
+def test_a_reply_stamped_before_its_assignment_but_written_after_it_keeps_the_conversation(desk, monkeypatch):
+    # Given a conversation waiting in its team's queue, and alice's reply stamped (created_at) just before the
+    # router assigns it to her, but written after that assignment
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+    from shopdesk.logic import timeline
+
+    admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_after_silence_seconds": 900})
+    conv = customer_writes(desk, "+31630000019", "hi", "SMw8")
+    desk.drain_queue(desk.work_queue_url, "router")
+    online(desk, "alice")
+    conversations = Conversations(Table(desk.table_name), 16)
+    real, stale = Conversations.add_outbound, {}
+
+    def assigned_meanwhile(self, conv_, message, **kw):
+        if not stale:
+            clock.set_offset(1)                                  # the router's assignment commits after the stamp
+            desk.drain_queue(desk.work_queue_url, "router")
+            stale["read"] = conversations.get_meta(conv)         # the sweep's runner reads it, still unanswered
+            kw.pop("clocks", None)                               # its clocks read is stale: written as the fallback
+        return real(self, conv_, message, **kw)
+
+    monkeypatch.setattr(Conversations, "add_outbound", assigned_meanwhile)
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On it"})[0] < 300
+    item = desk.item(f"CONV#{conv}")
+    assert item["assignee"] == "alice" and item["last_outbound_at"] < item["assigned_at"]
+    # When her silence timer comes due, Then it releases nothing: she answered after she got it
+    clock.set_offset(1 + 16 * 60)
+    assert desk.invoke("sla_sweep", {})["released"] == 0
+    assert _owner(desk, conv) == "alice"
+    # and a release that read the conversation before her reply is refused by its condition too
+    assert not conversations.release(stale["read"], "alice", timeline.assignee_silent(conv, "alice"), pass_over=True)
+    assert _owner(desk, conv) == "alice" and desk.item("AGENT#alice")["active"] == 1
+
+
 def test_a_reply_in_time_costs_the_sweep_no_release_it_would_have_refused(desk, monkeypatch):
     from shopdesk import clock
     admin_call(desk, "PUT", "/admin/routing", "[admins]", {"reassign_after_silence_seconds": 900})

@@ -765,8 +765,9 @@ class Conversations:
     def release(self, conv: Conversation, agent_id: str, note: Message, *, pass_over: bool) -> bool:
         """Take a conversation back from an agent into the queue (silence, offline), freeing their
         capacity; False when it is no longer theirs. ``pass_over`` (silence): also False when a reply was
-        written since it was assigned (``last_outbound_at`` not before ``assigned_at``): a reply leaves the
-        assignee's silence timer in place, and this condition is what makes it release nothing."""
+        written since it was assigned (``replied_at``, its write time, not before ``assigned_at``; items written
+        before it: ``last_outbound_at``): a reply leaves the assignee's silence timer in place, and this condition is
+        what makes it release nothing."""
         now = clock.now_iso()
         update = (Update().remove("assignee").remove("InboxPK").set("waiting_since", now).set("changed_by", "system")
                   .set("QueuePK", it.queue_pk(conv.team)).set("QueueSK", it.queue_sk(conv.priority, now, conv.id))
@@ -774,8 +775,9 @@ class Conversations:
                   .when("assignee = :agent AND #status = :open", agent=agent_id, open="open"))
         if pass_over:
             update.append("passed_over", [agent_id])
-            update.when("attribute_not_exists(last_outbound_at) OR attribute_not_exists(assigned_at) "
-                        "OR last_outbound_at < assigned_at")
+            update.when("attribute_not_exists(assigned_at) OR replied_at < assigned_at OR "
+                        "(attribute_not_exists(replied_at) AND "
+                        "(attribute_not_exists(last_outbound_at) OR last_outbound_at < assigned_at))")
         try:
             self.table.transact([
                 self.table.update_op(it.conv_pk(conv.id), it.META, update),
@@ -1049,8 +1051,11 @@ class Conversations:
                   .set("last_outbound_by", message.author or "system").remove("awaiting_since")
                   .when(f"attribute_exists(PK) AND {NOT_ERASING}"))
         put = self.table.put_op(it.message_item(self.retention.stamp(message)))
-        # an assignee's silence timer stays: its runner finds this reply (``last_outbound_at``) and releases nothing;
-        # deleting it here cost every reply two write units, mostly for a timer that was never set
+        # an assignee's silence timer stays: its runner finds this reply (``replied_at``) and releases nothing;
+        # deleting it here cost every reply two write units, mostly for a timer that was never set. ``replied_at`` is
+        # the write's time, taken last: ``created_at`` was stamped before the clocks' read (and its retries), so an
+        # assignment that commits meanwhile is later than the stamp and earlier than this write
+        update.set("replied_at", clock.now_iso())
         if clocks is not None:
             read, moved = clocks
             self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put], read=read)

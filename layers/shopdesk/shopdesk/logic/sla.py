@@ -351,9 +351,11 @@ FAILED_METRIC = "TimersFailed"
 
 def answered_since_assigned(conv: Conversation) -> bool:
     """A reply was written since the conversation was last assigned: its assignee's silence timer releases nothing.
-    A reply leaves the timer in place (one write fewer a reply); the release is conditioned on the same."""
-    return (conv.last_outbound_at is not None and conv.assigned_at is not None
-            and conv.last_outbound_at >= conv.assigned_at)
+    A reply leaves the timer in place (one write fewer a reply); the release is conditioned on the same. The reply's
+    write time (``replied_at``) counts, not its ``created_at``: a reply stamped before the router's assignment and
+    written after it answers that assignment. Items written before it have ``last_outbound_at`` only."""
+    replied = conv.replied_at or conv.last_outbound_at
+    return replied is not None and conv.assigned_at is not None and replied >= conv.assigned_at
 
 
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,

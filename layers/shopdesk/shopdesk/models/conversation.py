@@ -111,6 +111,7 @@ class Conversation(BaseModel):
     sla_warned: dict[str, str] = Field(default_factory=dict, exclude=True)    # target -> due time: SLA warned
     last_inbound_at: Instant | None = Field(default=None, exclude=True)    # the customer's last message
     last_outbound_at: Instant | None = Field(default=None, exclude=True)   # a person's last reply
+    replied_at: Instant | None = Field(default=None, exclude=True)   # when that reply was written (not stamped)
     assigned_at: Instant | None = Field(default=None, exclude=True)        # when its assignee got it
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
