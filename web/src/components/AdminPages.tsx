@@ -58,7 +58,11 @@ export function AdminPages({ section, item }: { section: string; item?: string }
   const { t, navigate, who } = useApp();
   const supervisor = isSupervisor(who);
   const sections = supervisor ? [...SECTIONS, ...(isAdmin(who) ? ADMIN_ONLY : []), ...PERSONAL] : PERSONAL;
-  if (!sections.some((s) => s.id === section)) return <p>{t("notAllowed")}</p>;
+  if (!sections.some((s) => s.id === section)) {
+    // a page that exists for others is refused; one that exists for nobody is said not to exist
+    const exists = [...SECTIONS, ...ADMIN_ONLY, ...PERSONAL].some((s) => s.id === section);
+    return <p>{t(exists ? "notAllowed" : "noSuchPage")}</p>;
+  }
   return (
     <div class="admin">
       <nav class="admin-nav" aria-label={t("settings")}>

@@ -32,4 +32,21 @@ describe("the pages", () => {
     root().querySelector<HTMLFormElement>("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
     await vi.waitFor(() => expect(root().querySelector(".toasts")?.textContent).toContain(detail));
   });
+
+  it("name what the skip link skips to: the conversations in the inbox, else the page", () => {
+    const store = new Store({ conversations: () => new Promise(() => undefined) } as unknown as Api);
+    const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
+    const skip = (route: Parameters<typeof Pages>[0]["route"]) => {
+      render(
+        <AppContext.Provider value={context}>
+          <Pages route={route} />
+        </AppContext.Provider>,
+        root(),
+      );
+      return root().querySelector("a.skip")?.textContent;
+    };
+    expect(skip({ page: "settings", section: "bogus" })).toBe("Skip to Settings");
+    expect(skip({ page: "reports" })).toBe("Skip to Reports");
+    expect(skip({ page: "board" })).toBe("Skip to Supervisor board");
+  });
 });

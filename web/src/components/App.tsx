@@ -110,10 +110,12 @@ function SignedIn(props: {
  * only in the inbox: a refusal on the settings, reports or board pages is said in words too. */
 export function Pages({ route }: { route: Route }) {
   const { t, who } = useApp();
+  // the skip link names what it skips to: the conversations in the inbox, else the page
+  const main = route.page === "inbox" ? t("conversations") : t(route.page);
   return (
     <>
       <a class="skip" href="#main">
-        {t("conversations")}
+        {t("skipTo", { page: main })}
       </a>
       <TopBar route={route} />
       <main id="main" class={`page page-${route.page}`}>

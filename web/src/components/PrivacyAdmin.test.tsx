@@ -61,6 +61,15 @@ describe("who gets the pages", () => {
       expect(text()).toBe("Your account may not see this page.");
     }
   });
+
+  it("a page that exists for nobody is said not to exist, not refused", () => {
+    for (const groups of [["admins"], ["supervisors"], []]) {
+      show("bogus", {}, groups);
+      expect(text()).toBe("There is no such page.");
+    }
+    show("agents", {}, []); // (an agent: a page of supervisors and admins)
+    expect(text()).toBe("Your account may not see this page.");
+  });
 });
 
 describe("the audit log", () => {
@@ -96,6 +105,8 @@ describe("the audit log", () => {
     await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(2));
     expect(audit).toHaveBeenLastCalledWith({ cursor: "next-page" });
     expect(text()).not.toContain("Show more");
+    // the focus is on the first row Show more loaded (the button is gone), not at the top of the page
+    await vi.waitFor(() => expect(document.activeElement).toBe(root().querySelectorAll("table tbody tr")[1]));
 
     type(labelled("Who"), "alice");
     type(labelled("Customer id"), "c_7");

@@ -68,6 +68,15 @@ export function AuditAdmin() {
   const [message, setMessage] = useState<Shown | null>(null);
   const asked = useRef(auditQuery(filter));
   const latest = useRef(0); // an answer to an earlier request (the first, unfiltered load) never replaces a later one
+  // after Show more, the first row it loaded takes the focus (the button goes with the last page; focus would fall to
+  // the top of the page)
+  const table = useRef<HTMLTableElement>(null);
+  const focusRow = useRef<number | null>(null);
+  useEffect(() => {
+    const at = focusRow.current;
+    focusRow.current = null;
+    if (at !== null) table.current?.querySelectorAll<HTMLElement>("tbody tr")[at]?.focus();
+  }, [records]);
   const load = async (more: boolean) => {
     setMessage(null);
     const mine = ++latest.current;
@@ -76,6 +85,7 @@ export function AuditAdmin() {
       if (mine !== latest.current) return;
       const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
       if (mine !== latest.current) return;
+      if (more && page.items.length) focusRow.current = records?.length ?? 0;
       setRecords(more ? [...(records ?? []), ...page.items] : page.items);
       setListsOf(asked.current.lists ? asked.current.customer_id : undefined);
       setCursor(page.next_cursor ?? null);
@@ -169,7 +179,7 @@ export function AuditAdmin() {
       <Said message={message} />
       {records && !records.length && !cursor && <p class="muted">{t("audit.none")}</p>}
       {records && records.length > 0 && (
-        <table class="audit" aria-label={t("admin.audit")}>
+        <table class="audit" aria-label={t("admin.audit")} ref={table}>
           <thead>
             <tr>
               <th scope="col">{t("audit.when")}</th>
@@ -213,7 +223,7 @@ function AuditRow(props: { record: AuditRecord; when: string; agents: readonly A
   const details = Object.entries(r.details ?? {});
   const denied = r.outcome === "denied";
   return (
-    <tr>
+    <tr tabIndex={-1}>
       <td>
         <time dateTime={r.at}>{when}</time>
       </td>

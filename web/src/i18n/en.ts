@@ -474,6 +474,8 @@ export const en = {
   noCustomer: "No customer has that identity.",
   setTier: "Set tier",
   notAllowed: "Your account may not see this page.",
+  noSuchPage: "There is no such page.",
+  skipTo: "Skip to {page}",
   "assist.title": "Suggested articles",
   "assist.none": "No article matches the customer's latest messages.",
   "assist.insert": "Insert",

@@ -475,6 +475,8 @@ export const es: Catalogue = {
   noCustomer: "Ningún cliente tiene esa identidad.",
   setTier: "Fijar nivel",
   notAllowed: "Tu cuenta no puede ver esta página.",
+  noSuchPage: "Esta página no existe.",
+  skipTo: "Saltar a {page}",
   "assist.title": "Artículos sugeridos",
   "assist.none": "Ningún artículo coincide con los últimos mensajes del cliente.",
   "assist.insert": "Insertar",

@@ -478,6 +478,8 @@ export const pt: Catalogue = {
   noCustomer: "Nenhum cliente tem essa identidade.",
   setTier: "Definir nível",
   notAllowed: "Sua conta não pode ver esta página.",
+  noSuchPage: "Esta página não existe.",
+  skipTo: "Pular para {page}",
   "assist.title": "Artigos sugeridos",
   "assist.none": "Nenhum artigo corresponde às últimas mensagens do cliente.",
   "assist.insert": "Inserir",
