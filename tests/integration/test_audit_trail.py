@@ -258,6 +258,29 @@ def test_likely_duplicates_are_in_the_trail_of_each_customer_they_showed(desk):
     assert alone["details"] is None
 
 
+def test_reopening_a_conversation_files_it_under_its_customers_duplicates_once_a_window(desk):
+    from tests.integration.test_customers import _customer_id, _email
+    # Given an SMS customer who gave the address of a customer known by email: a likely duplicate
+    _email(desk, "Bo <bo@example.com>", "hello", "e-bo2")
+    bo = _customer_id(desk, "email", "bo@example.com")
+    conv = routed(desk, "+31633000002", "SMdup3", "It's me, Bo: bo@example.com")
+    sms = customer_of(desk, conv)
+    opening = "include=customer,duplicates"
+    # When alice opens the conversation with its panels three times within the window
+    for _ in range(3):
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query=opening)[0] == 200
+    # Then each opening is on the customer's trail, and on Bo's once: one write a reopening, not one per duplicate
+    assert len(actions(desk, "conversation.opened", f"customer_id={sms}&actor=alice")) == 3
+    [filed] = actions(desk, "conversation.opened", f"customer_id={bo}&actor=alice")
+    assert filed["details"]["customers"] == [bo]
+    # and another agent's opening, or alice's past the window, is filed under Bo again
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "root", query=opening, groups="[admins]")[0] == 200
+    assert len(actions(desk, "conversation.opened", f"customer_id={bo}")) == 2
+    clock.set_offset(audit.REPEAT_WINDOW_SECONDS + 1)
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice", query=opening)[0] == 200
+    assert len(actions(desk, "conversation.opened", f"customer_id={bo}&actor=alice")) == 2
+
+
 def test_the_audit_trail_read_is_recorded_naming_its_filters(desk):
     # When an admin reads one customer's refused attempts of an actor in a period, and then the whole trail
     query = "actor=vera&customer_id=u_01ABC&outcome=denied&from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z&lists=true"

@@ -195,7 +195,7 @@ class CustomerDesk:
         duplicates.sort(key=lambda d: d.evidence[0][1].at, reverse=True)
         if duplicates:      # their names and addresses were shown: the read is on each one's trail too, as a search
             shown = [d.customer.id for d in duplicates]
-            audit.note(also_customers=shown[:DUPLICATES_FILED], customers=shown)
+            audit.note(also_shown=shown[:DUPLICATES_FILED], customers=shown)
         return duplicates
 
     @staticmethod

@@ -73,15 +73,21 @@ SEEN_KEPT = 10_000          # reads remembered per function instance (the oldest
 
 
 def note(*, customer_id: str | None = None, conversation_id: str | None = None, before: Any = None,
-         after: Any = None, also_customers: list[str] | None = None, **details: Any) -> None:
+         after: Any = None, also_customers: list[str] | None = None, also_shown: list[str] | None = None,
+         **details: Any) -> None:
     """Add to the audit record of the request being served (nothing outside a request). ``also_customers``: other
     customers the action concerns as much (a merge's other side): the record is written under each of them too,
-    so it is found by any of their ids."""
+    so it is found by any of their ids. ``also_shown``: other customers a read showed besides (a customer's likely
+    duplicates): the record is written under each of them too, but once per actor, read and window
+    (``REPEAT_WINDOW_SECONDS``), as a repeated read is: the inbox reopening a conversation with its duplicates
+    panel files it again under its own customer only, not one more write per duplicate each time."""
     notes = _notes.get()
     if notes is None:
         return
     if also_customers:
         notes["also_customers"] = [*notes.get("also_customers", []), *also_customers]
+    if also_shown:
+        notes["also_shown"] = [*notes.get("also_shown", []), *also_shown]
     for name, value in (("customer_id", customer_id), ("conversation_id", conversation_id), ("before", before),
                         ("after", after)):
         if value is not None:
@@ -326,15 +332,24 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             return response             # the inbox reading again what this actor's record of the window covers
         http = event.request_context.http
         customer_id = notes.get("customer_id") or params.get("customer_id")
-        for concerned in dict.fromkeys([customer_id, *notes.get("also_customers", [])]):
+        target = "/".join(f"{k}={v}" for k, v in params.items()) or None
+        concerning = dict.fromkeys([customer_id, *notes.get("also_customers", [])])
+        # customers shown besides: each filed under once per actor, read and window (a read that has no ``read``
+        # key, such as the duplicates panel's own route, counts by its action and target)
+        shown = {c: f"{read or f'{action} {target}'} shown:{c}" for c in notes.get("also_shown", [])
+                 if c not in concerning}
+        shown = {c: key for c, key in shown.items() if not trail().seen(caller.id, key)}
+        for concerned in [*concerning, *shown]:
             trail().record(
                 actor=caller.id, roles=list(caller.roles), action=action, status=response.status_code,
-                target="/".join(f"{k}={v}" for k, v in params.items()) or None, customer_id=concerned,
+                target=target, customer_id=concerned,
                 conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
                 before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),
                 source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
         if read:
             trail().saw(caller.id, read)
+        for key in shown.values():
+            trail().saw(caller.id, key)
         return response
 
     app.use(middlewares=[middleware])
