@@ -1436,7 +1436,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "export" | "erase" | "retention" | "masking";
+            kind: "export" | "erase" | "retention" | "masking" | "shop_redact";
             /** Customer Id */
             customer_id?: string | null;
             /**

@@ -927,6 +927,7 @@ export const en = {
   "privacy.job.erase": "Erase of {id}",
   "privacy.job.retention": "Retention given to what is stored",
   "privacy.job.masking": "Masking patterns applied to what is stored",
+  "privacy.job.shop_redact": "The shop's orders and customer records deleted (shop/redact)",
   "privacy.status.running": "running…",
   "privacy.status.done": "done",
   "privacy.status.failed": "failed",

@@ -928,6 +928,7 @@ export const es: Catalogue = {
   "privacy.job.erase": "Borrado de {id}",
   "privacy.job.retention": "Retención aplicada a lo guardado",
   "privacy.job.masking": "Patrones de enmascarado aplicados a lo guardado",
+  "privacy.job.shop_redact": "Pedidos y clientes de la tienda borrados (shop/redact)",
   "privacy.status.running": "en curso…",
   "privacy.status.done": "terminado",
   "privacy.status.failed": "fallido",

@@ -931,6 +931,7 @@ export const pt: Catalogue = {
   "privacy.job.erase": "Apagamento de {id}",
   "privacy.job.retention": "Retenção aplicada ao que está guardado",
   "privacy.job.masking": "Padrões de mascaramento aplicados ao que está guardado",
+  "privacy.job.shop_redact": "Pedidos e clientes da loja apagados (shop/redact)",
   "privacy.status.running": "em andamento…",
   "privacy.status.done": "concluído",
   "privacy.status.failed": "falhou",

@@ -80,7 +80,7 @@ class LastLook(BaseModel):
 
 class JobOut(BaseModel):
     job_id: str
-    kind: Literal["export", "erase", "retention", "masking"]
+    kind: Literal["export", "erase", "retention", "masking", "shop_redact"]
     customer_id: str | None = None
     status: Literal["running", "done", "failed"]
     created_at: str | None = None

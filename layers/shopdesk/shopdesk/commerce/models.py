@@ -214,7 +214,8 @@ class PrivacyRequest(BaseModel):
     customer: dict[str, str | None] | None = None
     orders: list[str] = Field(default_factory=list)
     data_request_id: str | None = None
-    # open (nothing started: an admin acts on it), running, done, failed (the jobs', ``request_status``),
+    # open (a customer's job not started), running, done, failed (the jobs', ``request_status``; a shop/redact's:
+    # its shop_redact job's),
     # nothing_held (no customer of ours has an identifier it names)
     status: str = "open"
     job_id: str | None = None                # the first export or erase it started

@@ -328,6 +328,31 @@ class CommerceStore:
                 for i in page.items], page.cursor
 
 
+@dataclass(frozen=True)
+class ShopCache:
+    """Everything the commerce cache holds of one platform's shop: its orders, their pointers, its customer records
+    and the lookup markers (``ORDER#<p>#…``, ``SHOPCUSTOMER#<p>#…``, ``COMMERCE#<p>#…``), found a page of a Scan at a
+    time: what a ``shop/redact`` deletes. Delivery markers (ids only), refund guards (minutes) and privacy requests
+    are not the shop's data about anyone and stay until their own expiry."""
+
+    table: Table
+    platform: str
+
+    PREFIXES = ("ORDER", "SHOPCUSTOMER", "COMMERCE")
+
+    def page(self, cursor: str | None, limit: int) -> tuple[list[tuple[str, str]], str | None]:
+        """The keys of the shop's items among ``limit`` items of the table read; the cursor to go on from (None: the
+        table's end)."""
+        page = self.table.scan(filter=" OR ".join(f"begins_with(#pk, :p{i})" for i in range(len(self.PREFIXES))),
+                               names={"#pk": "PK"}, values={f":p{i}": f"{prefix}#{self.platform}#"
+                                                 for i, prefix in enumerate(self.PREFIXES)},
+                               limit=limit, cursor=cursor)
+        return [(str(i["PK"]), str(i["SK"])) for i in page.items], page.cursor
+
+    def delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        self.table.batch_delete(keys)
+
+
 CACHED_KINDS = ("order", "shop_customer")         # the commerce cache's items with the platform's texts in them
 _CACHED_FILTER = "#type IN (:order, :shop_customer)"
 

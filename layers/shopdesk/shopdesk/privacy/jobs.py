@@ -14,6 +14,13 @@ timer in the due index at ``SETTLE_SECONDS`` after the save; the sweep runs it (
 second retention job (``system:retention``, ``settles``: the first) that walks again once every cache has expired,
 and that one leaves no timer.
 
+A ``shop_redact`` job (no customer) answers Shopify's ``shop/redact``, sent 48 hours after the shop uninstalled the
+app: it deletes everything the commerce cache holds of the shop (orders, their pointers, the shop's customer
+records, lookup markers: ``dal.commerce.ShopCache``), a page of the table's Scan at a time (group ``shop_redact``),
+its position on the job, then marks the request ``done`` and writes ``shop.redact.done``. The desk's own customers,
+conversations and audit trail are the merchant's records, got through the desk's own channels, not the shop
+platform's: they stay, under the retention settings and the admins' erase.
+
 A ``masking`` job (no customer) masks what is already stored with the masking patterns an admin just added or changed
 (``privacy/remask.py``: messages, notes, previews, names, survey comments, the commerce cache), the same way: a
 slice per invocation over the table's Scan (group ``masking``), its position on the job, and a second pass
@@ -59,7 +66,7 @@ from shopdesk import clock
 from shopdesk.analytics import Lake
 from shopdesk.commerce.masking import RecordMasking
 from shopdesk.commerce.models import PrivacyRequest, request_status
-from shopdesk.dal.commerce import CommerceStore, privacy_request_key
+from shopdesk.dal.commerce import CommerceStore, ShopCache, privacy_request_key
 from shopdesk.dal.conversations import Conversations, Later
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.media import UPLOAD_SECONDS, conversation_files, upload_issued, visitor_uploads
@@ -84,7 +91,12 @@ logger = Logger(child=True)
 Kind = Literal["export", "erase"]
 RETENTION_GROUP = "retention"     # the retention jobs' message group: one walk at a time
 MASKING_GROUP = "masking"         # the masking jobs': one scan at a time
-WALKS = {"retention": RETENTION_GROUP, "masking": MASKING_GROUP}     # the jobs that walk the table, no customer
+SHOP_GROUP = "shop_redact"       # a shop/redact's deletion of the commerce cache
+WALKS = {"retention": RETENTION_GROUP, "masking": MASKING_GROUP,     # the jobs that walk the table, no customer
+         "shop_redact": SHOP_GROUP}
+SHOP_COUNTS = {"ORDER": "orders", "SHOPCUSTOMER": "shop_customers", "COMMERCE": "pointers"}   # by the key's prefix
+SHOP_PAGE = 200                 # items of the table read a page of a shop/redact's Scan
+SHOP_RESERVE_SECONDS = 20       # a shop/redact's slice stops with this much of the invocation left
 DOWNLOAD_SECONDS = 900          # the export's link: fifteen minutes
 ARCHIVE_DAYS = 1                # the export bucket's lifecycle (template.yaml, ExportBucket) deletes archives after it
 ERASED_MEANWHILE = "the customer was erased while their export ran: its archive was deleted"
@@ -203,12 +215,19 @@ class PrivacyJobs:
         ``settles`` as for a retention job."""
         return self.start_walk("masking", by, settles=settles)
 
-    def start_walk(self, kind: str, by: str, *, settles: str | None = None) -> dict[str, Any]:
+    def start_walk(self, kind: str, by: str, *, settles: str | None = None, request: tuple[str, str] | None = None,
+                   platform: str | None = None) -> dict[str, Any]:
+        """``request``: the shop platform's privacy request it answers (a ``shop_redact``: ``platform``'s), which
+        names the job and says ``running`` before it can run."""
         job = {"id": new_id("j_"), "kind": kind, "status": "running", "requested_by": by,
                "created_at": clock.iso(clock.now())}
         if settles:
             job["settles"] = settles
+        if request is not None:
+            job.update(request=list(request), platform=platform)
         self.store.create(job)
+        if request is not None:
+            self.store.request_job(request, job["id"], "running")
         self.queue.send({"job_id": job["id"]}, group=WALKS[kind], dedup_id=job["id"])
         return {"job_id": job["id"]}
 
@@ -259,9 +278,12 @@ class PrivacyJobs:
     def from_platform(self, request: PrivacyRequest) -> list[str]:
         """The platform's request about a customer starts the same job for every customer of ours it names
         (``named``); none when shopdesk holds nothing about them (the request says so: ``nothing_held``), or it is
-        not about a customer (``shop/redact`` stays open for an admin). Every customer is written on the request
+        not about a customer (``shop/redact``: the shop's part of the commerce cache deleted, ``redact_shop``). Every
+        customer is written on the request
         before any job starts, so the request is done only when each of their jobs is. A data request gets one
         export, and so one archive, per customer."""
+        if request.topic == "shop/redact":
+            return self.redact_shop(request)
         kind = PLATFORM_KINDS.get(request.topic)
         if kind is None:
             return []
@@ -299,6 +321,13 @@ class PrivacyJobs:
         deleted = data.delete(records.items)
         logger.info("privacy request's shop records deleted", extra={"delivery": request.id, "items": deleted})
         return deleted
+
+    def redact_shop(self, request: PrivacyRequest) -> list[str]:
+        """Shopify's ``shop/redact`` (48 hours after the shop uninstalled the app): a ``shop_redact`` job deletes
+        what the commerce cache holds of the shop; the request follows it (``running``, then ``done``)."""
+        job = self.start_walk("shop_redact", f"system:{request.platform}", request=privacy_request_key(request),
+                              platform=request.platform)
+        return [str(job["job_id"])]
 
     def named(self, request: PrivacyRequest) -> list[str]:
         """Every customer of ours an identifier of the request finds: its email, its phone (E.164, a national number
@@ -396,6 +425,8 @@ class PrivacyWorker:
             return self._retention(job_id, job, time_left)
         if job["kind"] == "masking":
             return self._masking(job_id, job, time_left)
+        if job["kind"] == "shop_redact":
+            return self._shop_redact(job_id, job, time_left)
         merged_into = self.store.merged_into(job["customer_id"])
         if merged_into:                     # since the job was asked for: what it would find is the survivor's now
             return self._merged_meanwhile(job_id, job, merged_into)
@@ -601,6 +632,33 @@ class PrivacyWorker:
                                        since=job.get("position"), counts=job.get("counts"), time_left=time_left)
         return self._walked(job_id, job, counts, position, "masking",
                             {"patterns": [p.name for p in self.trail.policies.current().patterns]})
+
+    def _shop_redact(self, job_id: str, job: dict[str, Any], time_left: Callable[[], float] | None) -> str:
+        """One slice of a ``shop/redact``'s deletion: pages of the table's Scan from the job's position, each page's
+        items of the shop's cache deleted, until done or the invocation's time runs low (the next slice queued). Done:
+        the request ``done``, and ``shop.redact.done`` with how many orders, shop customers and pointers went."""
+        if self.conversations is None or self.queue is None:
+            raise RuntimeError("a shop_redact job needs the table and the privacy queue")
+        cache = ShopCache(self.conversations.table, str(job["platform"]))
+        counts = {name: int((job.get("counts") or {}).get(name, 0)) for name in SHOP_COUNTS.values()}
+        position, pages = job.get("position"), 0
+        while not pages or (position and (time_left is None or time_left() >= SHOP_RESERVE_SECONDS)):
+            pages += 1
+            keys, position = cache.page(position, SHOP_PAGE)
+            cache.delete(keys)
+            for pk, _ in keys:
+                counts[SHOP_COUNTS[pk.split("#", 1)[0]]] += 1
+        if position:
+            self.store.progress(job_id, position=position, counts=counts)
+            self.queue.send({"job_id": job_id}, group=SHOP_GROUP,
+                            dedup_id=f"{job_id}-{hashlib.sha256(position.encode()).hexdigest()[:32]}")
+            return "continued"
+        self.store.finish(job_id, "done", counts=counts)
+        self.store.request_job(job["request"], job_id, "done")
+        self.trail.record(actor="system:privacy", action="shop.redact.done",
+                          details={"job_id": job_id, "requested_by": job["requested_by"], **counts})
+        logger.info("shop redacted", extra={"job_id": job_id, **counts})
+        return "done"
 
     def _walked(self, job_id: str, job: dict[str, Any], counts: dict[str, int], position: str | None, kind: str,
                 applied: dict[str, Any]) -> str:
