@@ -143,6 +143,7 @@ class Settings:
             "SesFromAddress": self.ses_from_address,
             "CommercePlatform": self.commerce_platform,
             "ShopifyAdminBaseUrl": f"{self.base_url}/_sandbox/shopify",
+            "ShopifyShopDomain": "shopdesk-demo.myshopify.com",     # the sandbox's shop (local/commerce.py SHOP_DOMAIN)
             "WooCommerceBaseUrl": f"{self.base_url}/_sandbox/woocommerce",
             "DispatchBackoffBaseSeconds": "1",
             "AnalyticsEngine": "duckdb",        # reports read the lake's objects in moto's S3 with DuckDB

@@ -748,3 +748,71 @@ def test_a_done_data_request_keeps_only_hashes(desk: Any, shop: dict[str, str]) 
     assert email not in json.dumps(request) and phone.removeprefix("+") not in json.dumps(request)
     assert request["data_request_id"] == "9998" and len(request["jobs"]) == 2
     assert set(request["identifiers"]) == {"email", "phone", "id"}
+
+
+def _signed_from(desk: Any, shop: dict[str, str], topic: str, body: dict[str, Any], delivery: str,
+                 header_shop: str) -> tuple[int, Any]:
+    raw = json.dumps(body).encode()
+    return _post(desk, shop, "inbound_shopify", "/webhooks/shopify", raw, {
+        "Content-Type": "application/json", "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": delivery,
+        "X-Shopify-Shop-Domain": header_shop, "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, raw)})
+
+
+@pytest.mark.parametrize(("header_shop", "body_shop"), [
+    ("some-other-store.myshopify.com", "some-other-store.myshopify.com"),
+    ("example-shop.myshopify.com", "some-other-store.myshopify.com"),      # the body names another shop
+    ("some-other-store.myshopify.com", "example-shop.myshopify.com"),      # the header does
+])
+def test_a_signed_privacy_request_of_another_shop_erases_nobody_and_is_kept_as_such(
+        desk: Any, shop: dict[str, str], header_shop: str, body_shop: str) -> None:
+    ours = {**shop, "SHOPIFY_SHOP_DOMAIN": "Example-Shop.myshopify.com"}
+    # Given a customer of ours who texts from +14155550133
+    customer_writes(desk, "+14155550133", "Hello from my phone", "SMother1")
+    customer_id = desk.item("IDENTITY#phone#+14155550133")["customer_id"]
+    # When a redact signed with the app's secret, but about another shop the app is installed on, names that phone
+    status, answer = _signed_from(desk, ours, "customers/redact", {
+        "shop_id": 1, "shop_domain": body_shop, "customer": {"id": 42, "email": None, "phone": "+14155550133"},
+        "orders_to_redact": []}, "redact-other-shop", header_shop)
+    # Then it is answered (Shopify retries anything else) but starts nothing: the customer stays
+    assert (status, answer["status"]) == (200, "ignored"), answer
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert desk.item(f"CUSTOMER#{customer_id}") is not None
+    # and the request is listed as another shop's, with a hash of the phone and not the phone
+    [request] = _privacy_requests(desk, ours)
+    assert request["status"] == "other_shop" and request["jobs"] == [] and request["customer"] is None
+    assert "4155550133" not in json.dumps(request) and set(request["identifiers"]) == {"id", "phone"}
+    # (a redelivery is a duplicate)
+    assert _signed_from(desk, ours, "customers/redact", {"shop_domain": body_shop}, "redact-other-shop",
+                        header_shop)[1]["status"] == "duplicate"
+
+
+def test_a_signed_order_or_customer_of_another_shop_is_not_stored(desk: Any, shop: dict[str, str]) -> None:
+    ours = {**shop, "SHOPIFY_SHOP_DOMAIN": "example-shop.myshopify.com"}
+    # When the samples (signed by jsmith.myshopify.com) reach a desk serving example-shop.myshopify.com
+    for name in ("orders_create", "customers_create_phone_only"):
+        body, meta = commerce_sample("shopify", name)
+        assert meta["http"]["headers"]["X-Shopify-Shop-Domain"] != "example-shop.myshopify.com"
+        status, answer = _post(desk, ours, "inbound_shopify", "/webhooks/shopify", body, meta["http"]["headers"])
+        # Then each is acknowledged and nothing of it is stored
+        assert (status, answer["status"]) == (200, "ignored"), (name, answer)
+    assert _commerce_items(desk) == []
+    # while the same order from our own shop is applied
+    body, meta = commerce_sample("shopify", "orders_create")
+    headers = {**meta["http"]["headers"], "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
+               "X-Shopify-Webhook-Id": "ours-1"}
+    assert _post(desk, ours, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "applied"
+    assert desk.item(f"ORDER#shopify#{ORDER_ID}") is not None
+
+
+def test_a_privacy_request_of_our_own_shop_still_erases(desk: Any, shop: dict[str, str]) -> None:
+    ours = {**shop, "SHOPIFY_SHOP_DOMAIN": "example-shop.myshopify.com"}
+    customer_writes(desk, "+14155550134", "Hello from my phone", "SMours1")
+    customer_id = desk.item("IDENTITY#phone#+14155550134")["customer_id"]
+    status, answer = _signed_from(desk, ours, "customers/redact", {
+        "shop_id": 1, "shop_domain": "example-shop.myshopify.com",
+        "customer": {"id": 43, "email": None, "phone": "+14155550134"}, "orders_to_redact": []}, "redact-ours",
+        "example-shop.myshopify.com")
+    assert (status, answer["status"]) == (200, "recorded")
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert desk.item(f"CUSTOMER#{customer_id}") is None
+    assert _privacy_requests(desk, ours)[0]["status"] == "done"

@@ -108,7 +108,8 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
         table = Table(settings.table_name)
         on_privacy = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table),
                                  shop=store).from_platform
-    receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy)
+    receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy,
+                               shop_domain=settings.shopify_shop_domain if platform == "shopify" else "")
     app = APIGatewayHttpResolver()
     install_webhook_errors(app)
 

@@ -7,7 +7,9 @@ is stored unless the signature holds. Each delivery id (``X-Shopify-Webhook-Id``
 re-delivery is a no-op; updates are merged newest-wins (``ordering.merge``), so deliveries may come in
 any order. An order or a customer record is stored with its texts masked (``commerce.masking``), its email and phone
 as sent (the identity rules read them). Shopify's privacy topics become privacy requests, kept until the shop acts on
-them.
+them. A Shopify delivery that names another shop than the desk's (``X-Shopify-Shop-Domain`` or the body's
+``shop_domain``: an app installed on several stores signs them all with one secret) is acknowledged and ignored: its
+marker stored, nothing else, and a privacy request kept as ``other_shop`` with a hash of each identifier only.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from shopdesk.errors import BadRequest, InvalidSignature
 logger = Logger(child=True)
 
 Result = Literal["applied", "stale", "duplicate", "ignored", "recorded", "ping"]
+OTHER_SHOP = "other_shop"        # a privacy request about another shop's customer: nothing started
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/paid",
                         "orders/partially_fulfilled", "orders/edited")
@@ -103,10 +106,31 @@ def _named(payload: dict[str, Any], shape: type[WebhookRecord] = WebhookRecord) 
         raise ValueError(f"{field} {why}") from None
 
 
+def _domain(value: str) -> str:
+    """A shop's myshopify.com domain as compared: lower-cased, without a scheme or a trailing slash."""
+    return value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+
+
 def _fits(record: Order | ShopCustomer | PrivacyRequest, topic: str) -> None:
     """A record is stored as its JSON in one item: one larger than an item holds is refused (400)."""
     if len(record.model_dump_json()) > RECORD_BYTES:
         raise BadRequest(f"{topic}: {record.id[:64]} is larger than one item can hold")
+
+
+def _privacy_request(topic: str, delivery: str, payload: dict[str, Any], shop: str | None) -> PrivacyRequest:
+    """A privacy topic's body as the request kept, with a hash of each identifier (what an erase leaves of them)."""
+    customer = payload.get("customer") or None
+    request = PrivacyRequest(
+        id=delivery, platform="shopify", topic=topic, shop_domain=payload.get("shop_domain") or shop,
+        received_at=clock.now(),
+        customer={k: (str(customer[k]) if customer.get(k) is not None else None)
+                  for k in ("id", "email", "phone")} if isinstance(customer, dict) else None,
+        orders=[str(o) for o in payload.get("orders_to_redact") or payload.get("orders_requested") or []],
+        data_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
+        payload=bound(json.loads(json.dumps(payload, default=str))).value)
+    request.identifiers = request.hashed()
+    _fits(request, topic)
+    return request
 
 
 Contact = Callable[[str | None, str | None, str | None], None]     # (email, phone, order name)
@@ -120,6 +144,18 @@ class WebhookReceiver:
     store: CommerceStore
     on_contact: Contact | None = None
     on_privacy: Callable[[PrivacyRequest], list[str]] | None = None    # starts the exports or erases it asks for
+    shop_domain: str = ""       # the desk's shop (SHOPIFY_SHOP_DOMAIN): another's deliveries are ignored; "": no check
+
+    def _other_shop(self, headers: Mapping[str, str], payload: dict[str, Any]) -> str | None:
+        """The shop a Shopify delivery names when it is not the desk's (the header or the body's ``shop_domain``,
+        either); None when each one given is ours."""
+        ours = _domain(self.shop_domain)
+        if not ours:
+            return None
+        for given in (_header(headers, "X-Shopify-Shop-Domain"), payload.get("shop_domain")):
+            if given is not None and _domain(str(given)) != ours:
+                return str(given)[:255]
+        return None
 
     def _contact(self, email: str | None, phone: str | None, order: str | None) -> None:
         if self.on_contact is None or not (email and phone):
@@ -139,25 +175,31 @@ class WebhookReceiver:
         delivery = _delivery_id(_header(headers, "X-Shopify-Webhook-Id"), body)
         payload = _json(body)
         try:
+            other = self._other_shop(headers, payload)
+            if other is not None:
+                return self._elsewhere(topic, delivery, payload, other)
             return self._shopify(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"))
         except Duplicate:
             return Outcome("duplicate", topic, delivery)
         except _NOT_WHAT_WE_READ as exc:
             raise BadRequest(f"{topic} body is not what Shopify sends: {exc}") from exc
 
+    def _elsewhere(self, topic: str, delivery: str, payload: dict[str, Any], shop: str) -> Outcome:
+        """A signed delivery about another shop: acknowledged (Shopify retries anything else) and ignored. Its marker
+        is stored (a redelivery is a duplicate); a privacy request is kept as ``other_shop``, with what it was and a
+        hash of each identifier, never the identifiers, orders or payload, and starts nothing."""
+        logger.warning("delivery of another shop ignored", extra={"topic": topic, "delivery": delivery, "shop": shop})
+        if topic not in PRIVACY_TOPICS:
+            self.store.record_delivery(delivery, topic)
+            return Outcome("ignored", topic, delivery)
+        request = _privacy_request(topic, delivery, payload, shop)
+        self.store.record_privacy(request.model_copy(update={
+            "status": OTHER_SHOP, "shop_domain": shop, "customer": None, "orders": [], "payload": {"erased": True}}))
+        return Outcome("ignored", topic, delivery)
+
     def _shopify(self, topic: str, delivery: str, payload: dict[str, Any], shop: str | None) -> Outcome:
         if topic in PRIVACY_TOPICS:
-            customer = payload.get("customer") or None
-            request = PrivacyRequest(
-                id=delivery, platform="shopify", topic=topic, shop_domain=payload.get("shop_domain") or shop,
-                received_at=clock.now(),
-                customer={k: (str(customer[k]) if customer.get(k) is not None else None)
-                          for k in ("id", "email", "phone")} if isinstance(customer, dict) else None,
-                orders=[str(o) for o in payload.get("orders_to_redact") or payload.get("orders_requested") or []],
-                data_request_id=str((payload.get("data_request") or {}).get("id") or "") or None,
-                payload=bound(json.loads(json.dumps(payload, default=str))).value)
-            request.identifiers = request.hashed()       # what an erase leaves of them (``PrivacyRequest``)
-            _fits(request, topic)
+            request = _privacy_request(topic, delivery, payload, shop)
             self.store.record_privacy(request)
             logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
             if self.on_privacy is not None:
