@@ -211,3 +211,12 @@ def test_an_erase_whose_last_look_at_uploads_keeps_failing_says_it_is_not_comple
     assert late not in {o["Key"] for o in desk.client("s3").list_objects_v2(Bucket=media).get("Contents", [])}
     trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
     assert [r["details"]["files"] for r in trail if r["action"] == "customer.erase.last_look"] == [1]
+    # And a second delivery of the done look (an SQS duplicate past its deduplication, a redrive) keeps the first
+    # look's result and writes no second record
+    sqs.send_message(QueueUrl=queue, MessageBody=message["Body"], MessageGroupId=customer,
+                     MessageDeduplicationId=f"{job['job_id']}-again")
+    run_jobs(desk)
+    again = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1]
+    assert _look(again) == _look(seen), again
+    trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+    assert [r["details"]["files"] for r in trail if r["action"] == "customer.erase.last_look"] == [1]

@@ -14,7 +14,7 @@ from tests.integration import test_commerce
 from tests.integration.helpers import customer_writes
 from tests.integration.test_commerce import _post, _privacy_requests, shopify_sample
 from tests.integration.test_privacy import scan
-from tests.support import http_event
+from tests.support import FakeContext, http_event
 
 sandbox, shop = test_commerce.sandbox, test_commerce.shop      # the commerce sandbox and its environment (fixtures)
 
@@ -72,3 +72,24 @@ def test_shop_redact_deletes_the_shops_cache_and_keeps_the_desks_own_customers(d
     # And a redelivery of the same request starts nothing again
     assert _shop_redact(desk, shop, "shop-redact-1")[1]["status"] == "duplicate"
     assert desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy") == 0
+
+
+def test_a_shop_redact_with_little_time_per_invocation_goes_on_slice_by_slice_until_the_cache_is_gone(
+        desk: Any, shop: dict[str, str], monkeypatch: Any) -> None:
+    # Given the shop's orders cached, and invocations with time for no more than the one page a slice reads at least
+    for sample in ("orders_create", "customers_create_phone_only", "orders_fulfilled_multi_fulfillment"):
+        assert shopify_sample(desk, shop, sample)[0] == 200
+    table = scan(desk)
+    cached = [i for i in table if i["PK"].startswith(SHOP_PREFIXES)]
+    monkeypatch.setattr("shopdesk.privacy.jobs.SHOP_PAGE", 3)
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", staticmethod(lambda: 0))
+    # When Shopify sends shop/redact
+    assert _shop_redact(desk, shop, "shop-redact-2")[1]["status"] == "recorded"
+    slices = desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    # Then the job went on over several invocations, a page each, and deleted all of it once
+    assert slices >= len(table) // 3
+    assert [i for i in scan(desk) if i["PK"].startswith(SHOP_PREFIXES)] == []
+    [request] = _privacy_requests(desk, shop)
+    job = _admin(desk, shop, f"/admin/privacy/jobs/{request['job_id']}")
+    assert (request["status"], job["status"]) == ("done", "done")
+    assert sum(job["counts"].values()) == len(cached)

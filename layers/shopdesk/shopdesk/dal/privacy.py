@@ -255,6 +255,19 @@ class PrivacyJobStore:
             update.set(name, value)
         self.table.update(job_pk(job_id), it.META, update)
 
+    def look_done(self, job_id: str, look: dict[str, Any], **fields: Any) -> bool:
+        """An erase's last look is done (``last_look``, with ``fields``), unless an earlier run of it was: a look
+        delivered again keeps the first one's result. False when it was done already: nothing written."""
+        update = Update().when("attribute_exists(PK) AND (attribute_not_exists(last_look) OR "
+                               "last_look.#status <> :done)", done="done").set("last_look", look)
+        for name, value in fields.items():
+            update.set(name, value)
+        try:
+            self.table.update(job_pk(job_id), it.META, update)
+        except ConditionFailed:
+            return False
+        return True
+
     def mark_request(self, key: Sequence[str], status: str, job_id: str | None = None) -> None:
         """What became of a shop platform's privacy request: with ``job_id``, that job's ``status`` on the request's
         entry of its customer, and the request's own status from all of them (``request_status``); without, the

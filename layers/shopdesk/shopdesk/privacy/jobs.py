@@ -49,7 +49,8 @@ dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`
 An erase is not over when its job is ``done``: its last look at the conversations' uploads comes ten minutes later
 (``erase_uploads``). The job says where that is in ``last_look`` (``pending``, then ``done`` with how many files it
 deleted, or ``failed`` once the queue's last attempt failed: the message goes on to the DLQ and its alarm, an audit
-record says so, and a redrive that then succeeds makes it ``done``); ``status`` keeps its three values.
+record says so, and a redrive that then succeeds makes it ``done``; a look delivered again once it is ``done`` keeps
+the first one's result and writes no second record); ``status`` keeps its three values.
 """
 
 from __future__ import annotations
@@ -526,8 +527,9 @@ class PrivacyWorker:
             raise
         # the web-chat visitors' ids, an online identifier of the erased, are kept only until this last look
         forget = {"erased_visitors": []} if job.get("erased_visitors") else {}
-        self.store.progress(job_id, last_look={"status": "done", "finished_at": clock.iso(clock.now()),
-                                               "files": files}, **forget)
+        if not self.store.look_done(job_id, {"status": "done", "finished_at": clock.iso(clock.now()), "files": files},
+                                    **forget):
+            return "skipped"        # a run delivered again after one that was done: its result and record stand
         self.trail.record(actor="system:privacy", action="customer.erase.last_look", customer_id=job["customer_id"],
                           details={"job_id": job_id, "files": files})
         return "uploads_erased"
