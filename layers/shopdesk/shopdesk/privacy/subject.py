@@ -322,10 +322,12 @@ def _written_elsewhere(data: SubjectData, subject: Subject, media_bucket: str | 
 
 def sent_ids(message: dict[str, Any]) -> list[tuple[str, str]]:
     """Each provider id a message is known by, ``(provider, id)``: its ``provider_id`` and, for a reply sent as
-    several provider messages, each part's (``part_ids``, the first of them the ``provider_id``); each has a marker."""
+    several provider messages, each part's (``part_ids``, the first of them the ``provider_id``); each has a marker.
+    A reply whose send record reached the markers but not the reply knows its parts only from the receipts that
+    carried our reference (``confirmed``: part -> id): those ids have markers too."""
     if not message.get("provider"):
         return []
-    ids = (message.get("provider_id"), *(message.get("part_ids") or []))
+    ids = (message.get("provider_id"), *(message.get("part_ids") or []), *(message.get("confirmed") or {}).values())
     return [(str(message["provider"]), str(pid)) for pid in dict.fromkeys(ids) if pid]
 
 
