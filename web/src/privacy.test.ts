@@ -108,7 +108,7 @@ describe("a 422 at its fields", () => {
     expect(fieldErrors({ detail: "nope" }).fields.size).toBe(0);
   });
 
-  it("says in words what a field's pattern allows, not the regular expression; other refusals as the API says them", () => {
+  it("says in words what a field's pattern allows, not the regular expression; other refusals as the API says them, as sentences", () => {
     const name = "String should match pattern '^[A-Za-z][A-Za-z0-9 _-]{0,31}$'";
     expect(refusalWords(name, translator("en"))).toBe(
       "Letters (A–Z, without accents), digits, spaces, _ and -, starting with a letter; at most 32 characters.",
@@ -116,7 +116,10 @@ describe("a 422 at its fields", () => {
     expect(refusalWords(name, translator("es"))).toContain("empezando por una letra");
     expect(refusalWords("String should match pattern '^[a-z]{2}$'", translator("en"))).toBe("Not in the form this field takes.");
     const other = "Input should be less than or equal to 3650";
-    expect(refusalWords(other, translator("pt"))).toBe(other);
+    expect(refusalWords(other, translator("pt"))).toBe(`${other}.`); // as a sentence
+    // a validator's own words without pydantic's "Value error, " before them
+    const regex = "Value error, not a valid regular expression: unterminated character set at position 9";
+    expect(refusalWords(regex, translator("en"))).toBe("Not a valid regular expression: unterminated character set at position 9.");
   });
 });
 

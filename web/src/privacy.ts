@@ -3,6 +3,7 @@
 import type { AuditRecord, CsatSettings, PrivacyJob, PrivacySettings } from "./api";
 import { formatFull } from "./format";
 import { counted, type Locale, type MessageKey, type Translate } from "./i18n";
+import { sentence } from "./problems";
 
 /** A `datetime-local` value ("2026-12-05T09:30", the admin's own time) as an ISO instant; "" for none. */
 export function isoFromLocal(value: string): string {
@@ -103,10 +104,11 @@ const PATTERN_WORDS: Record<string, MessageKey> = {
 };
 
 /** A field's refusal in the admin's words: a pattern not matched ("String should match pattern '^[A-Za-z]…$'")
- *  says what the field takes instead of the regular expression; the other refusals stay as the API says them. */
+ *  says what the field takes instead of the regular expression; the other refusals as the API says them, as a sentence
+ *  (without pydantic's "Value error, "). */
 export function refusalWords(msg: string, t: Translate): string {
   const pattern = /^String should match pattern '(.*)'$/s.exec(msg)?.[1];
-  if (pattern === undefined) return msg;
+  if (pattern === undefined) return sentence(msg);
   return t(PATTERN_WORDS[pattern] ?? "refused.pattern");
 }
 

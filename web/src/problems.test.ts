@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, type Api } from "./api";
 import { translator } from "./i18n";
-import { changedMeanwhile, problemWords } from "./problems";
+import { changedMeanwhile, failureWords, problemWords, sentence } from "./problems";
 import { Store } from "./store";
 
 const refusal = (body: unknown) => new ApiError(409, "the API's English words", body);
@@ -32,6 +32,15 @@ describe("problemWords", () => {
     const busy = new ApiError(503, "busy for a moment: nothing was read; try again", { status: 503, code: "store_busy" });
     expect(problemWords(busy, translator("en"))).toBe("shopdesk is busy for a moment: nothing was read. Try again in a few seconds.");
     expect(problemWords(busy, translator("pt"))).toContain("nada foi lido");
+  });
+
+  it("says a refusal (4xx) in the API's words as a sentence, and only a fault as something that went wrong", () => {
+    const en = translator("en");
+    expect(failureWords(new ApiError(400, "from is after to", { detail: "from is after to" }), en)).toBe("From is after to.");
+    expect(failureWords(new ApiError(500, "Internal Server Error", null), en)).toBe("Something went wrong: Internal Server Error");
+    expect(failureWords(new ApiError(0, "network error", null), en)).toBe("Something went wrong: network error");
+    expect(sentence("Value error, not a valid regular expression")).toBe("Not a valid regular expression.");
+    expect(sentence("Done already.")).toBe("Done already.");
   });
 
   it("leaves the API's words for a refusal it does not name, or names without words here", () => {

@@ -31,3 +31,21 @@ export function changedMeanwhile(error: unknown): boolean {
   const code = error.body && typeof error.body === "object" ? (error.body as { code?: unknown }).code : undefined;
   return code === undefined || code === null || code === "changed_meanwhile";
 }
+
+/** A message of the API's as a sentence to show: without pydantic's "Value error, " before a validator's own words,
+ *  starting with a capital, ending with a full stop. */
+export function sentence(msg: string): string {
+  const words = msg.replace(/^Value error, /, "").trim();
+  if (!words) return words;
+  const capital = words[0]!.toUpperCase() + words.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
+}
+
+/** What to say of a failed request: a refusal (a 4xx) in the API's own words, as a sentence, or the agent's if the
+ *  API names it (`problemWords`); "Something went wrong: …" only for what is not a refusal (a fault, the network). */
+export function failureWords(error: unknown, t: Translate): string {
+  const named = problemWords(error, t);
+  if (named) return named;
+  if (error instanceof ApiError && error.status >= 400 && error.status < 500) return sentence(error.message);
+  return t("error", { detail: error instanceof Error ? error.message : String(error) });
+}

@@ -178,6 +178,6 @@ export function routedTeams(s: Pick<RoutingSettings, "default_team" | "team_by_c
 export function routingRefusalWords(msg: string, t: Translate): string {
   const team = /^'(.*)' is not a team of this desk\b/s.exec(msg)?.[1];
   if (team !== undefined) return t("routing.refused.team", { team });
-  if (/the template must say when we will answer: add \{eta\}$/.test(msg)) return t("routing.refused.eta");
+  if (/[Tt]he template must say when we will answer: add \{eta\}\.?$/.test(msg)) return t("routing.refused.eta"); // (as a sentence too)
   return msg;
 }

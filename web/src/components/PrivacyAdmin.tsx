@@ -13,7 +13,7 @@ import { useApp } from "../context";
 import { useStore } from "../store";
 import { agentName, formatFull } from "../format";
 import { counted, isMessageKey, type CountedKey } from "../i18n";
-import { problemWords } from "../problems";
+import { failureWords } from "../problems";
 import {
   auditQuery,
   changes,
@@ -38,8 +38,8 @@ import { Said } from "./Said";
 import { TypeToConfirm } from "./TypeToConfirm";
 import { useSettingsForm, type Shown } from "./useSettingsForm";
 
-/** The words of a failure: a problem's detail, or the error's message. */
-const detailOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The audit log's customer, named by email or phone, is nobody (an erased customer's phone). */
+class NoCustomer extends Error {}
 
 /** The API's refusals of one field, under it (and named by it: `aria-describedby`). */
 export function FieldErrors({ id, errors }: { id: string; errors: string[] | undefined }) {
@@ -91,7 +91,8 @@ export function AuditAdmin() {
       setCursor(page.next_cursor ?? null);
     } catch (error) {
       if (mine !== latest.current) return;
-      setMessage({ kind: "error", text: t("error", { detail: detailOf(error) }) });
+      // a filter refused (from after to) in the API's words, a customer not found in the admin's: not "went wrong"
+      setMessage({ kind: "error", text: error instanceof NoCustomer ? error.message : failureWords(error, t) });
       if (!more) {
         setRecords(null); // what is listed would look like the answer to the filter that failed
         setCursor(null);
@@ -103,7 +104,7 @@ export function AuditAdmin() {
     const name = q.customer_id;
     if (!name || nameKind(name) === "id") return q;
     const [found] = (await store.api.findCustomers(nameKind(name) === "email" ? { email: name } : { phone: name })).items;
-    if (!found) throw new Error(t("privacy.noCustomer"));
+    if (!found) throw new NoCustomer(t("privacy.noCustomer"));
     return { ...q, customer_id: found.id };
   };
   useEffect(() => {
@@ -315,7 +316,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
       }
     } catch (error) {
       const missing = error instanceof ApiError && error.status === 404;
-      setMessage({ kind: "error", text: missing ? t("privacy.noCustomer") : t("error", { detail: detailOf(error) }) });
+      setMessage({ kind: "error", text: missing ? t("privacy.noCustomer") : failureWords(error, t) });
     }
   };
   useEffect(() => {
@@ -338,7 +339,7 @@ export function PrivacyAdmin({ customerId = "" }: { customerId?: string }) {
       }
     } catch (error) {
       // a customer merged into another, or erased already: said in the admin's words, with whom to erase instead
-      setMessage({ kind: "error", text: problemWords(error, t) ?? t("error", { detail: detailOf(error) }) });
+      setMessage({ kind: "error", text: failureWords(error, t) });
     }
   };
   return (

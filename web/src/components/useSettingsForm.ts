@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api";
 import { useApp } from "../context";
 import { fieldErrors, refusalWords } from "../privacy";
-import { changedMeanwhile } from "../problems";
+import { changedMeanwhile, failureWords } from "../problems";
 
 export type Shown = { kind: "ok" | "error"; text: string };
 
@@ -47,7 +47,6 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
       setForm(spec.toForm(now));
       setMessage({ kind: "ok", text: t("saved") });
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
       const conflict = changedMeanwhile(error);
       const all = fieldErrors(error instanceof ApiError ? error.body : null);
       for (const { path, message } of spec.place?.(error) ?? []) all.fields.set(path, [...(all.fields.get(path) ?? []), message]);
@@ -59,9 +58,9 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
         else unshown.push(...worded(messages).map((m) => `${path}: ${m}`));
       }
       setRefused({ fields, rest: spec.shows("") ? worded(all.rest) : [] });
-      let text = t("error", { detail }); // no refusal by field: what the API said
+      let text = failureWords(error, t); // no refusal by field: what the API said (a 4xx as it is, in a sentence)
       if (conflict) text = t("conflict"); // in the admin's words only, not the API's English
-      else if (unshown.length) text = t("error", { detail: unshown.join("; ") }); // not those shown in the form
+      else if (unshown.length) text = unshown.join(" "); // a 422's, not those shown in the form
       else if (fields.size || all.rest.length) text = t("refused.fields"); // every one shown in the form
       setMessage({ kind: "error", text });
       if (conflict) await reload();
