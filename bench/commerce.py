@@ -184,6 +184,7 @@ def webhooks(endpoint: str, orders: int) -> dict[str, Any]:
     boto_client("secretsmanager", endpoint).put_secret_value(SecretId=secret, SecretString=json.dumps(
         {"access_token": TOKEN, "client_secret": CLIENT_SECRET, "previous_client_secret": ""}))
     handler = load_handler("inbound_shopify", stack.env("inbound_shopify"))
+    domain = stack.env("inbound_shopify")["SHOPIFY_SHOP_DOMAIN"]     # the desk's shop: another shop's are ignored
     shop = Shop(lambda: datetime.now(UTC))
     template = next(iter(shop.orders.values()))
     deliveries: list[tuple[str, str, bytes, str]] = []       # scenario, topic, body, webhook id
@@ -209,7 +210,7 @@ def webhooks(endpoint: str, orders: int) -> dict[str, Any]:
                            "id": 80_000 + n, "email": f"w{n}@example.com", "phone": "+13035550000",
                            "updated_at": "2026-11-21T10:00:00Z"}), str(uuid.uuid4()))]
     deliveries += [("privacy", "customers/redact", shopify_wire({
-        "shop_id": 1, "shop_domain": "bench.myshopify.com", "customer": {"id": n, "email": f"p{n}@example.com"},
+        "shop_id": 1, "shop_domain": domain, "customer": {"id": n, "email": f"p{n}@example.com"},
         "orders_to_redact": [n]}), str(uuid.uuid4())) for n in range(max(1, orders // 5))]
 
     observed: list[tuple[str, int, Counter[str], str]] = []
@@ -217,7 +218,7 @@ def webhooks(endpoint: str, orders: int) -> dict[str, Any]:
         for scenario, topic, body, webhook_id in deliveries:
             event = http_event("POST", "/webhooks/shopify", body.decode(), {
                 "content-type": "application/json", "x-shopify-topic": topic, "x-shopify-webhook-id": webhook_id,
-                "x-shopify-hmac-sha256": _sign(body), "x-shopify-shop-domain": "bench.myshopify.com"})
+                "x-shopify-hmac-sha256": _sign(body), "x-shopify-shop-domain": domain})
             before = counter.snapshot()
             result = handler.lambda_handler(event, FakeContext())
             answer = json.loads(result["body"])
