@@ -90,6 +90,43 @@ def test_a_send_failed_hand_over_whose_router_was_killed_before_its_event_is_pub
     assert conversation(desk, conv)["status"] == "open"
 
 
+@pytest.mark.usefixtures("bot")
+def test_a_send_failed_hand_over_whose_router_was_killed_before_its_clocks_ran_again_has_them_run_by_the_retry(
+        desk, twilio, published, monkeypatch):  # noqa: F811
+    from shopdesk.bot import converse
+    from shopdesk.logic.business_time import ConversationClocks
+    conv = customer_writes(desk, "+31650300004", "How long does standard delivery take?", "SMbotev4")
+    route_records(desk)
+    twilio.script = [REFUSED]
+    dispatch(desk, twilio)
+    # Given the router killed between the send_failed hand-back (open, in the queue) and its clocks' move
+    real, kills = converse.sla_engine.apply, []
+
+    def apply(*args, **kwargs):
+        if not kills:
+            kills.append(1)
+            raise Killed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(converse.sla_engine, "apply", apply)
+    with pytest.raises(Killed):
+        route_records(desk)
+    item = desk.item(f"CONV#{conv}")
+    assert item["status"] == "open" and item["bot"]["handoff_reason"] == "send_failed"
+    assert ConversationClocks.model_validate_json(item["clocks_json"]).paused
+    # When the queue delivers the dispatcher's report again
+    route_records(desk)
+    # Then the retry runs the clocks from the answer that never went, as the first run would have
+    item = desk.item(f"CONV#{conv}")
+    clocks = ConversationClocks.model_validate_json(item["clocks_json"])
+    assert clocks.paused is False and item["sla"]["first_response_due_at"] > clock.iso(clock.now()), clocks
+    assert [kind for kind, _ in published if kind == "BotHandedOff"] == ["BotHandedOff"]
+    # and a third delivery moves nothing
+    version = item["clocks_version"]
+    route_records(desk)
+    assert desk.item(f"CONV#{conv}")["clocks_version"] == version
+
+
 def test_an_answer_whose_router_was_killed_before_its_event_is_published_by_the_retry(bot, killed_at_publish,
                                                                                     published, capsys):
     kinds, kills = killed_at_publish

@@ -217,14 +217,18 @@ class Bot:
         return self._answer(conv, message, message_sk, text, decision, settings,
                             read if read is not None and read.conversation.id == conv.id else None)
 
-    def _handed_over_for(self, conv: Conversation, message_sk: str) -> bool:
+    def _handed_over_for(self, conv: Conversation, message_sk: str,
+                         finish: Callable[[Conversation], None] | None = None) -> bool:
         """The work of the message ``message_sk`` handed this conversation over already (its record runs again: a
-        retry after the router died, a redrive): the hand-over's event is published again, as it was (its time the
-        hand-over's), since the run that wrote it may have died before its publish. At least once: consumers dedupe
-        on the conversation's id and ``at``."""
+        retry after the router died, a redrive): ``finish`` does again what that run did after its write (it may
+        have died before), then the hand-over's event is published again, as it was (its time the hand-over's),
+        since the run that wrote it may have died before its publish. At least once: consumers dedupe on the
+        conversation's id and ``at``."""
         state = conv.bot
         if state is None or state.state != "handed_off" or state.handed_for != message_sk.rsplit("#", 1)[-1]:
             return False
+        if finish is not None:
+            finish(conv)
         logger.info("bot hand-over's event published again by its retry", extra={"conversation_id": conv.id})
         self._publish("BotHandedOff", conv, handoff_reason=state.handoff_reason, at=state.at)
         return True
@@ -366,7 +370,7 @@ class Bot:
         if message is None or not waited_on(message) or message.status not in ("failed", "undelivered"):
             return None
         conv = self.conversations.get_meta(conversation_id)
-        if self._handed_over_for(conv, message_sk):
+        if self._handed_over_for(conv, message_sk, finish=self._clocks_run_again):
             return None
         if conv.bot is None or conv.bot.state != "answering" or conv.assignee \
                 or conv.status not in (ConversationStatus.PENDING, ConversationStatus.OPEN):
@@ -374,6 +378,16 @@ class Bot:
         if self._hand_off(conv, "send_failed", None, message.id) is not Outcome.HANDED_OFF:
             return None
         return conv
+
+    def _clocks_run_again(self, conv: Conversation) -> None:
+        """A ``send_failed`` hand-back's clocks move, for its retry: a run that died between the hand-back and the
+        clocks' write (``_hand_off``) left the conversation open in its queue with its clocks paused, no deadline to
+        answer it by, for good. They run from ``handed_off_at`` (the answer that never went), as that run would have
+        had them; nothing is written when they run already."""
+        if conv.status is not ConversationStatus.OPEN or not conv.handed_off_at:
+            return
+        answered = conv.handed_off_at
+        sla_engine.apply(self.conversations, conv.id, lambda clocks: _run_again(clocks, answered), self.book)
 
     def _hand_off(self, conv: Conversation, reason: str, decision: Decision | None, handed_for: str) -> Outcome:
         """A person takes the conversation, for ``reason``; ``handed_for``: the message whose work hands over (the
@@ -467,6 +481,15 @@ def _stand_still(clocks: ConversationClocks, at: datetime) -> bool | None:
     if clocks.paused:
         return False
     clocks.on_status(ConversationStatus.PENDING, at)
+    return None
+
+
+def _run_again(clocks: ConversationClocks, at: datetime) -> bool | None:
+    """The clocks running from ``at``, as the conversation waits on a person; False (nothing to write) when they run
+    already: the hand-over's work run again after its clocks' write."""
+    if not clocks.paused:
+        return False
+    clocks.on_status(ConversationStatus.OPEN, at)
     return None
 
 

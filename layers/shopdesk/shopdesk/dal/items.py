@@ -194,6 +194,7 @@ def conversation_from_item(item: dict[str, Any], messages: list[Message] | None 
         risk_raised=dict(item.get("sla_risk") or {}), sla_warned=dict(item.get("sla_warned") or {}),
         last_inbound_at=item.get("last_inbound_at"), last_outbound_at=item.get("last_outbound_at"),
         replied_at=item.get("replied_at"), assigned_at=item.get("assigned_at"),
+        handed_off_at=item.get("handed_off_at"),
         customer=CustomerRef.model_validate(item["customer"]), channel=item["channel"],
         route=ReplyRoute.model_validate((item.get("routes") or {}).get(item["channel"]) or item["route"]),
         routes={ch: ReplyRoute.model_validate(r) for ch, r in (item.get("routes") or {}).items()},

@@ -113,6 +113,7 @@ class Conversation(BaseModel):
     last_outbound_at: Instant | None = Field(default=None, exclude=True)   # a person's last reply
     replied_at: Instant | None = Field(default=None, exclude=True)   # when that reply was written (not stamped)
     assigned_at: Instant | None = Field(default=None, exclude=True)        # when its assignee got it
+    handed_off_at: Instant | None = Field(default=None, exclude=True)      # the bot's hand-over (dal.bot)
     customer: CustomerRef
     channel: str                                   # the channel the customer last wrote from
     route: ReplyRoute                              # where a reply goes by default
