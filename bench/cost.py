@@ -659,6 +659,9 @@ class Inboxes:
       shows what the API answered (the message
       written, the conversation changed) and the action's notices do the rest, as anyone else's change does
       (store.changed; it refetches only while it has no open socket, and these inboxes are live).
+    - an open conversation that shows attachment links is read again (``GET /agent/conversations/{id}``) 30 s
+      before its soonest link expires, every 270 s with five-minute links (store.renewLinks); this workload's
+      messages carry no files, so it adds no request here.
 
     Each agent's list is the "mine" view, here holding only the conversations of the workload the agent has
     (a busier inbox lists more, and a list read costs more read units with it)."""

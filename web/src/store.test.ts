@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type Api, type Conversation } from "./api";
-import { Store } from "./store";
+import { linkExpiry, Store } from "./store";
 import { testConversation } from "./testConversation";
 
 const conv = testConversation;
@@ -334,6 +334,49 @@ describe("Store", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(calls).toEqual([]); // the backoff's read was called off
     vi.mocked(Math.random).mockRestore();
+  });
+
+  it("reads the open conversation again before its attachment links expire, and only then", async () => {
+    // links signed as S3 signs them: at the read, for 300 s
+    const signed = (at: Date) => {
+      const amz = at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+      return `https://files.example.com/a/invoice.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=${amz}&X-Amz-Expires=300&X-Amz-Signature=x`;
+    };
+    vi.setSystemTime(new Date("2026-12-07T05:00:33Z"));
+    expect(linkExpiry(signed(new Date()))).toBe(Date.parse("2026-12-07T05:05:33Z"));
+    const withFile = (id: string) => {
+      const file = { url: signed(new Date()), content_type: "text/plain", filename: "invoice.txt" };
+      const message = { id: "m1", direction: "outbound", channel: "sms", text: "Your invoice", status: "sent", attachments: [file],
+                        created_at: "", attempts: 1, possibly_duplicate: false, sender_unproven: false, stuck: false };
+      return conv(id, { messages: id === "c2" ? [message] : [] } as Partial<Conversation>);
+    };
+    const { api, calls } = fakeApi({
+      conversation: vi.fn(async (id: string) => {
+        calls.push(`get ${id}`);
+        return withFile(id);
+      }),
+    });
+    const store = new Store(api);
+    await store.openConversation("c2");
+    const first = store.state.open?.messages?.[0]?.attachments[0]?.url;
+    calls.length = 0;
+    // 30 s before the link expires (not before), one read of the conversation: new links shown
+    await vi.advanceTimersByTimeAsync(269_000);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual(["get c2"]);
+    expect(store.state.open?.messages?.[0]?.attachments[0]?.url).not.toBe(first);
+    // and again for those, 270 s later
+    await vi.advanceTimersByTimeAsync(270_000);
+    expect(calls).toEqual(["get c2", "get c2"]);
+    // a conversation without links, or none open, costs nothing
+    await store.openConversation("c1");
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(calls).toEqual(["get c2", "get c2", "get c1"]);
+    await store.openConversation("c2");
+    await store.openConversation(null);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(calls).toEqual(["get c2", "get c2", "get c1", "get c2"]);
   });
 
   it("moves the keyboard cursor within the list", async () => {

@@ -33,6 +33,42 @@ const DELIVERY_RANK: Record<string, number> = {
   delivered: 40, undelivered: 45, failed: 45, read: 50, received: 50,
 };
 
+/** When a presigned link stops working (ms since the epoch): its X-Amz-Date plus X-Amz-Expires (SigV4), else its
+ * Expires (SigV2); null for a link that says neither. */
+export function linkExpiry(url: string): number | null {
+  let params: URLSearchParams;
+  try {
+    params = new URL(url).searchParams;
+  } catch {
+    return null;
+  }
+  const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(params.get("X-Amz-Date") ?? "");
+  const expires = Number(params.get("X-Amz-Expires"));
+  if (date && expires > 0) {
+    const [, y, mo, d, h, mi, se] = date.map(Number) as number[];
+    return Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) + expires * 1000;
+  }
+  const v2 = Number(params.get("Expires"));
+  return v2 > 0 ? v2 * 1000 : null;
+}
+
+/** The attachment links a conversation shows: the soonest to stop working, and for how long it was signed. */
+export function soonestLink(conv: Conversation): { at: number; lifetime: number } | null {
+  let soonest: { at: number; lifetime: number } | null = null;
+  for (const m of conv.messages ?? []) {
+    for (const a of m.attachments ?? []) {
+      const at = a.url ? linkExpiry(a.url) : null;
+      if (at === null || (soonest && soonest.at <= at)) continue;
+      const lifetime = Number(new URL(a.url!).searchParams.get("X-Amz-Expires")) * 1000 || 300_000;
+      soonest = { at, lifetime };
+    }
+  }
+  return soonest;
+}
+
+/** How long before a link stops working the open conversation is read again for new ones. */
+export const RENEW_EARLY_MS = 30_000;
+
 /** Every delivery state a message can show. */
 export const DELIVERY_STATUSES = Object.keys(DELIVERY_RANK);
 
@@ -314,6 +350,8 @@ export class Store {
   stop(): void {
     if (this.listRetry) clearTimeout(this.listRetry);
     this.listRetry = null;
+    if (this.linkRenewal) clearTimeout(this.linkRenewal);
+    this.linkRenewal = null;
   }
 
   /** Read the list again now if its last read failed (the tab shown again, the socket open again); else nothing. */
@@ -511,6 +549,7 @@ export class Store {
       const conv = await read(id);
       if (this.state.openId === id && mine === this.openReads) {
         this.set({ open: keepReceipts(conv, this.state.open), now: Date.now() });
+        this.renewLinks(conv);
       }
     } catch (error) {
       if (this.state.openId !== id || mine !== this.openReads) return;
@@ -522,6 +561,25 @@ export class Store {
         this.notify("error", this.words.gone?.() ?? this.words.error(error.message));
       } else this.fail(error);
     }
+  }
+
+  /** The open conversation's attachment links are presigned for minutes (five: docs/security.md): it is read again
+   * (one GET, nothing else) RENEW_EARLY_MS before its soonest link stops working, while it is still the one open, so
+   * no link is shown past its expiry. A conversation without links costs nothing; any read of it puts the renewal
+   * after its new links. The time left is counted from the link's own lifetime when this browser's clock and the
+   * server's disagree, and never sooner than 15 s after a read. */
+  private linkRenewal: ReturnType<typeof setTimeout> | null = null;
+
+  private renewLinks(conv: Conversation): void {
+    if (this.linkRenewal) clearTimeout(this.linkRenewal);
+    this.linkRenewal = null;
+    const soonest = soonestLink(conv);
+    if (!soonest) return;
+    const left = Math.min(soonest.at - Date.now(), soonest.lifetime);
+    this.linkRenewal = setTimeout(() => {
+      this.linkRenewal = null;
+      if (this.state.openId === conv.id) void this.refreshOpen();
+    }, Math.max(15_000, left - RENEW_EARLY_MS));
   }
 
   /** The conversation after the open one in the list (or the first), for "next conversation". */
