@@ -455,7 +455,8 @@ def _sub(value: Any) -> str:
 def test_the_services_may_use_the_key_only_for_this_stacks_alarms_and_configuration_set_and_their_own_topic():
     # aws:SourceAccount and aws:SourceArn keep another account's alarms or configuration sets from using the key
     # through CloudWatch or SES (the confused deputy), and the topic's ARN in the encryption context keeps each to
-    # its topic; an alarm or a configuration set the pattern does not match would be refused as before
+    # its topic (any alarm of this account: an operator's own too); a configuration set the pattern does not match
+    # would be refused as before
     arns = {"AWS::CloudWatch::Alarm": ("cloudwatch", "alarm:", "AlarmName"),
             "AWS::SES::ConfigurationSetEventDestination": ("ses", "configuration-set/", "ConfigurationSetName")}
     checked = set()
@@ -481,3 +482,19 @@ def test_the_services_may_use_the_key_only_for_this_stacks_alarms_and_configurat
             assert fnmatch.fnmatchcase(arn, pattern), f"{source} ({arn}) is not in {pattern}"
             checked.add(source)
     assert {"EmailEventDestination", "WorkDeadLetterAlarm", "BotHandoffsAlarm"} <= checked
+
+
+def test_an_operators_own_alarm_on_the_operations_topic_may_use_its_key_and_another_accounts_may_not():
+    # README tells operators to subscribe the on-call to the operations topic; an alarm of theirs (any name) that
+    # notifies it must not be refused by the topic's key, silently, as this stack's were before their statement
+    [statement] = [s for s in RESOURCES["NotificationsKey"]["Properties"]["KeyPolicy"]["Statement"]
+                   if s["Sid"] == "AlarmsPublishToTheOperationsTopic"]
+    pattern = _sub(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+    here = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+    assert fnmatch.fnmatchcase(here + "checkout-latency", pattern), pattern
+    assert fnmatch.fnmatchcase(here + "shopdesk-prod-WorkDeadLetter", pattern), pattern
+    assert not fnmatch.fnmatchcase("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:111122223333:alarm:x", pattern)
+    # still this account's only, and only to the operations topic
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert _sub(statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]).endswith(
+        ":shopdesk-${Stage}-operations")
