@@ -295,6 +295,35 @@ def test_the_audit_trail_read_is_recorded_naming_its_filters(desk):
     assert unfiltered["details"] == {"records": 1}
 
 
+def test_a_reply_sent_again_and_a_template_are_recorded_with_their_message_channel_and_files(desk):
+    from tests.integration.test_dispatch import _refused_for_good
+    from tests.support import FakeTwilio, http_event, sample
+    # Given alice's reply the provider refused for good
+    twilio = FakeTwilio()
+    try:
+        conv, failed = _refused_for_good(desk, twilio)
+    finally:
+        twilio.close()
+    # When she sends it again
+    status, again = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")
+    assert status == 202, again
+    # Then its record names the new message, its channel and how many files, as a reply's does
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/replies/<message_id>/retry", "actor=alice")
+    assert record["details"] == {"message": again["id"], "channel": "sms", "files": 0}, record
+    # And a WhatsApp template sent to a customer past the 24 hours is recorded alike
+    body, sidecar = sample("meta_whatsapp", "text")
+    desk.invoke("inbound_whatsapp", http_event("POST", "/webhooks/whatsapp", body, {
+        "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+    listed = agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[1]["items"]
+    [whatsapp] = [c["id"] for c in listed if c["id"] != conv]
+    status, sent = agent(desk, "POST", f"/agent/conversations/{whatsapp}/templates", "alice",
+                         {"name": "order_update", "language": "en_US", "parameters": ["#1001", "shipped"]})
+    assert status == 202, sent
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/templates", "actor=alice")
+    assert record["details"] == {"message": sent["id"], "channel": "whatsapp", "files": 0}, record
+    assert "shipped" not in json.dumps(record)
+
+
 # ------------------------------------------------------------------------------ changes: before and after
 
 def test_label_and_routing_changes_are_recorded_with_before_and_after(catalogue):  # noqa: F811
@@ -329,6 +358,10 @@ def test_a_macro_applied_is_recorded_with_what_it_changed_on_each_conversation(w
         assert after["snoozed_until"] == desk.item(f"CONV#{conv}")["snoozed_until"]
         assert [c["change"] for c in record["details"]["applied"][conv]] == [
             "reply", "labels_added", "priority", "note", "status"]
+        # and its reply as every reply's record names it: the message, its channel, how many files
+        [reply] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", "sam", groups="[supervisors]")[1][
+            "messages"] if m["direction"] == "outbound"]
+        assert record["details"]["replies"][conv] == {"message": reply["id"], "channel": "sms", "files": 0}
     assert record["details"]["refused"] == {"c_01MISSING00000000000000000": 404}
     assert record["details"]["version"] == 1
     assert "Told them it shipped" not in json.dumps(record)

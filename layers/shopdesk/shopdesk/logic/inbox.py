@@ -309,8 +309,7 @@ class Inbox:
         conv = self.access.check(caller, read.conversation)
         prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
         message = self.send_reply(conv, prepared, caller.id, read=read)
-        # the request's audit record: which message, on which channel, with how many files (never their words)
-        audit.note(message=message.id, channel=message.channel, files=len(message.attachments))
+        audit.note(**audited_reply(message))
         return message
 
     def prepare_reply(self, caller: Caller, conv: Conversation, text: str | None, channel: str | None = None,
@@ -387,8 +386,10 @@ class Inbox:
             # two presses at once (two tabs, two agents): both read no new reply; one may send it
             raise Conflict("this reply is being sent again already; if that one fails too, send it again"
                            ).with_code("sent_again_already")
-        return self._queue(conv, route, caller.id, text=failed.text, payload=payload, kind=failed.kind or "text",
-                           attachments=failed.attachments, resume=resume)
+        again = self._queue(conv, route, caller.id, text=failed.text, payload=payload, kind=failed.kind or "text",
+                            attachments=failed.attachments, resume=resume)
+        audit.note(**audited_reply(again))
+        return again
 
     def upload(self, caller: Caller, conversation_id: str | None, filename: str, content_type: str,
                size: int, channel: str | None = None) -> dict[str, object]:
@@ -449,8 +450,10 @@ class Inbox:
             raise BadRequest(f"template {name!r} takes {template.parameters} parameters, got {len(parameters)}")
         payload = {"template": {"name": name, "language": language, "parameters": parameters,
                                 "provider_ref": template.twilio_content_sid}}
-        return self._queue(conv, route, caller.id, text=template.render(parameters), payload=payload,
+        sent = self._queue(conv, route, caller.id, text=template.render(parameters), payload=payload,
                            kind="template")
+        audit.note(**audited_reply(sent))
+        return sent
 
     def _route(self, conv: Conversation, channel: str | None) -> ReplyRoute:
         """Where an agent's message goes: the channel the customer last wrote on, or another of theirs here; one
@@ -632,6 +635,12 @@ class Inbox:
         if presence is Presence.ONLINE:
             enqueue_refill(self.work, agent.id, "agent-online")
         return agent
+
+
+def audited_reply(message: Message) -> dict[str, Any]:
+    """What a reply's audit record says of it (a reply, one sent again, a template, a macro's): which message, on
+    which channel, with how many files; never their words or names (docs/security.md, section 9)."""
+    return {"message": message.id, "channel": message.channel, "files": len(message.attachments)}
 
 
 def _unique(files: list[Attachment]) -> list[Attachment]:

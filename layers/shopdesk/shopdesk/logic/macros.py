@@ -39,7 +39,7 @@ from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.compose import Composer, Plan, Refused
-from shopdesk.logic.inbox import Inbox, PreparedReply, QueueUnavailable
+from shopdesk.logic.inbox import Inbox, PreparedReply, QueueUnavailable, audited_reply
 from shopdesk.logic.render import TemplateInvalid
 from shopdesk.logic.reroute import check_team
 from shopdesk.logic.sla_engine import PolicyBook
@@ -278,8 +278,8 @@ class MacroDesk:
 def _audit_applied(macro: Macro, outcomes: list[Outcome], written: dict[str, Plan]) -> None:
     """The request's audit record: per conversation applied (by id), what the macro changed as it was and is
     (labels, priority, team, status, assignee) and the changes it made in order (``applied``, as the timeline lists
-    them: ids and values, a note or a reply without its words), the macro's version, and the refused ones with
-    their status."""
+    them: ids and values, a note or a reply without its words), each reply queued as every reply's record names it
+    (``replies``: message, channel, files), the macro's version, and the refused ones with their status."""
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     applied: dict[str, Any] = {}
@@ -289,8 +289,9 @@ def _audit_applied(macro: Macro, outcomes: list[Outcome], written: dict[str, Pla
             before[outcome.conversation_id], after[outcome.conversation_id] = plan.audited()
             applied[outcome.conversation_id] = plan.said
     refused = {o.conversation_id: o.status for o in outcomes if o.result == "refused"}
+    replies = {o.conversation_id: audited_reply(o.reply) for o in outcomes if o.reply is not None}
     audit.note(before=before or None, after=after or None, version=macro.version, applied=applied,
-               **({"refused": refused} if refused else {}))
+               **({"replies": replies} if replies else {}), **({"refused": refused} if refused else {}))
 
 
 def retired_labels(macro: Macro, known: dict[str, Label]) -> list[str]:
