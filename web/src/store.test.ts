@@ -379,6 +379,83 @@ describe("Store", () => {
     expect(calls).toEqual(["get c2", "get c2", "get c1", "get c2"]);
   });
 
+  it("says an opened conversation that failed to load is not loaded (never Loading… for good), and reads it again", async () => {
+    let down = 0; // how many reads of the conversation fail from now on
+    const { api, calls } = fakeApi({
+      conversation: vi.fn(async (id: string) => {
+        calls.push(`get ${id}`);
+        if (down > 0) {
+          down -= 1;
+          throw new ApiError(503, "busy for a moment: nothing was read; try again", { code: "store_busy" });
+        }
+        return conv(id, { messages: [] });
+      }),
+    });
+    const store = new Store(api, { error: (d) => `Something went wrong: ${d}` });
+    vi.spyOn(Math, "random").mockReturnValue(0); // backoff of 1 s, 2 s, 4 s …
+    await store.loadList();
+    // Given three reads that fail: the agent opens c2 (/c/c2) and it cannot be read
+    down = 3;
+    calls.length = 0;
+    await store.openConversation("c2");
+    expect(calls).toEqual(["get c2"]);
+    expect(store.state.open).toBeNull();
+    expect(store.state.openFailed).toBe(true);
+    expect(store.state.openId).toBe("c2"); // still the one open (not closed, as a 404 is)
+    expect(store.state.toast?.text).toContain("busy for a moment"); // said once, not at every retry
+    const toast = store.state.toast?.id;
+    // Then it is read again by itself, 1 s then 2 s later (both fail), and the third time after 4 s shows it
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual(["get c2"]);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(calls).toEqual(["get c2"]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toEqual(["get c2", "get c2"]);
+    expect(store.state.toast?.id).toBe(toast);
+    await vi.advanceTimersByTimeAsync(4_000);
+    expect(store.state.openFailed).toBe(false);
+    expect(store.state.open?.id).toBe("c2");
+    // and no more reads after that, nor on the tab shown again or the socket open
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    store.retryOpen();
+    expect(calls).toEqual([]);
+
+    // A refresh that fails keeps what is shown (said to be out of date); a notice of any conversation reads it at once
+    down = 1;
+    await store.refreshOpen();
+    expect(store.state.openFailed).toBe(true);
+    expect(store.state.open?.id).toBe("c2");
+    calls.length = 0;
+    store.applyChange({ type: "change", cursor: "x", kind: "message", message_id: "m", conversation_id: "c9", at: "" });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(calls.filter((c) => c.startsWith("get"))).toEqual(["get c2"]);
+    expect(store.state.openFailed).toBe(false);
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toEqual([]); // the backoff's read was called off
+
+    // The tab shown again (or the socket open) reads a failed one at once; opening another calls its retry off
+    down = 1;
+    await store.refreshOpen();
+    calls.length = 0;
+    store.retryOpen();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual(["get c2"]);
+    expect(store.state.openFailed).toBe(false);
+    down = 1;
+    await store.openConversation("c3");
+    expect(store.state.openFailed).toBe(true);
+    down = 0;
+    await store.openConversation("c1");
+    expect(store.state.openFailed).toBe(false);
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toEqual([]);
+    vi.mocked(Math.random).mockRestore();
+  });
+
   it("moves the keyboard cursor within the list", async () => {
     const { api } = fakeApi();
     const store = new Store(api);

@@ -112,6 +112,9 @@ export interface State {
   selected: number; // the keyboard cursor in the (filtered) list
   openId: string | null;
   open: Conversation | null;
+  /** The last read of the open conversation failed (not a 404: that closes it): what it shows (if anything) may be
+   * out of date, and it is read again as the list is (`listFailed`). */
+  openFailed: boolean;
   agents: Agent[];
   teams: NamedTeam[]; // every team by name, to show a team's name for its id
   templates: Template[];
@@ -140,6 +143,7 @@ export class Store {
     selected: 0,
     openId: null,
     open: null,
+    openFailed: false,
     agents: [],
     teams: [],
     templates: [],
@@ -169,6 +173,9 @@ export class Store {
   /** The list's next read after a failed one, and how many failed in a row (its backoff). */
   private listRetry: ReturnType<typeof setTimeout> | null = null;
   private listFailures = 0;
+  /** The same for the open conversation. */
+  private openRetry: ReturnType<typeof setTimeout> | null = null;
+  private openFailures = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** What the change notices since the last refetch call for. */
   private due = { list: false, counts: false, open: false };
@@ -352,6 +359,7 @@ export class Store {
     this.listRetry = null;
     if (this.linkRenewal) clearTimeout(this.linkRenewal);
     this.linkRenewal = null;
+    this.openRead();
   }
 
   /** Read the list again now if its last read failed (the tab shown again, the socket open again); else nothing. */
@@ -484,6 +492,7 @@ export class Store {
     } else if ((change.kind === "message" && listed) || this.state.listFailed) {
       due.list = true; // (any notice, while the list's last read failed)
     }
+    if (this.state.openFailed) due.open = true; // (any notice, while the open conversation's last read failed)
     if (this.refreshTimer) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
@@ -521,6 +530,7 @@ export class Store {
   }
 
   async openConversation(id: string | null): Promise<void> {
+    if (id !== this.state.openId) this.openRead(); // another one's retry is called off
     if (!id) {
       this.set({ openId: null, open: null });
       return;
@@ -549,6 +559,7 @@ export class Store {
       const conv = await read(id);
       if (this.state.openId === id && mine === this.openReads) {
         this.set({ open: keepReceipts(conv, this.state.open), now: Date.now() });
+        this.openRead();
         this.renewLinks(conv);
       }
     } catch (error) {
@@ -559,8 +570,39 @@ export class Store {
         this.set({ openId: null, open: null, gone: id, items: this.state.items.filter((c) => c.id !== id) });
         this.drafts.delete(id); // an unsent reply to it has nowhere to go (and may quote the erased customer)
         this.notify("error", this.words.gone?.() ?? this.words.error(error.message));
-      } else this.fail(error);
+      } else this.openFailedAgain(error);
     }
+  }
+
+  /** A read of the open conversation failed (a fault, the store busy, the network): as the list's, said once in a
+   * toast, what was shown stays (the conversation says it may be out of date; none shown: that it could not be
+   * loaded, never "Loading…" for good), and it is read again after 1 s, 2 s, 4 s … up to 30 s (`backoffDelay`), at
+   * once on the next change notice, as the tab is shown or focused and as the socket opens (`retryOpen`). */
+  private openFailedAgain(error: unknown): void {
+    if (!this.openFailures) this.fail(error);
+    this.set({ openFailed: true });
+    if (this.openRetry) clearTimeout(this.openRetry);
+    this.openRetry = setTimeout(() => {
+      this.openRetry = null;
+      this.retryOpen();
+    }, backoffDelay(this.openFailures));
+    this.openFailures += 1;
+  }
+
+  /** The open conversation was read (or another one opened, or none): no retry is due. */
+  private openRead(): void {
+    if (this.openRetry) clearTimeout(this.openRetry);
+    this.openRetry = null;
+    this.openFailures = 0;
+    if (this.state.openFailed) this.set({ openFailed: false });
+  }
+
+  /** Read the open conversation again now if its last read failed (with its side panels when it never showed);
+   * else nothing. */
+  retryOpen(): void {
+    const id = this.state.openId;
+    if (!id || !this.state.openFailed) return;
+    void this.readOpen(this.state.open?.id === id ? this.api.conversation : this.api.openConversation);
   }
 
   /** The open conversation's attachment links are presigned for minutes (five: docs/security.md): it is read again

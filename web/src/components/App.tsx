@@ -72,7 +72,11 @@ function SignedIn(props: {
       onStart: () => void store.start(), // after Live's position: a change the first load misses is caught up
       onState: (state) => {
         store.set({ live: state });
-        if (state === "live") store.retryList(); // a list that failed to load: at once, not at its next backoff
+        if (state === "live") {
+          // a list or open conversation that failed to load: at once, not at its next backoff
+          store.retryList();
+          store.retryOpen();
+        }
       },
     });
     void live.start();

@@ -16,14 +16,25 @@ import { handoffReason } from "./TryBot";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
   const { store, t } = useApp();
-  const { open, agents, teams } = useStore(store);
+  const { open, openFailed, agents, teams } = useStore(store);
   const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);
-  if (!open) return <p class="empty">{t("loading")}</p>;
+  // a read that failed is said (and read again by itself: Store.retryOpen), never "Loading…" for good; what was
+  // shown stays, said to be out of date
+  const failed = openFailed && (
+    <p class="empty open-failed" role="alert">
+      {t(open ? "openStale" : "openFailed")}{" "}
+      <button class="btn btn-small" onClick={() => store.retryOpen()}>
+        {t("listRetry")}
+      </button>
+    </p>
+  );
+  if (!open) return failed || <p class="empty">{t("loading")}</p>;
   const name = customerLabel(open.customer, t("customerUnknown"));
   const bot = (open as ConversationData & { bot?: BotState | null }).bot;
   return (
     <div class="conversation">
       <div class="conversation-main">
+        {failed}
         <header class="conversation-head">
           <div>
             {/* on a narrow screen the list and the conversation take turns: the way back (wide: both are shown) */}

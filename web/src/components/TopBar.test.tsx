@@ -41,6 +41,27 @@ describe("TopBar", () => {
     await vi.waitFor(() => expect(presence()).toBe("offline"));
   });
 
+  it("reads an open conversation whose last read failed again as the tab is focused, and only then", async () => {
+    const conversation = vi.fn(async (id: string) => ({ id, messages: [] }));
+    const store = new Store({ me: vi.fn(async () => alice("online")), conversation, openConversation: conversation,
+                              search: () => new Promise(() => undefined) } as unknown as Api);
+    store.set({ me: alice("online"), live: "live", openId: "c2", open: null, openFailed: true });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <TopBar route={{ page: "inbox", conversationId: "c2" }} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 60)); // the bar's effects have run
+    window.dispatchEvent(new Event("focus"));
+    await vi.waitFor(() => expect(store.state.open?.id).toBe("c2"));
+    expect(conversation).toHaveBeenCalledTimes(1);
+    expect(store.state.openFailed).toBe(false);
+    window.dispatchEvent(new Event("focus")); // read: nothing more
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(conversation).toHaveBeenCalledTimes(1);
+  });
+
   it("takes the agent's drafts away as they sign out", () => {
     sessionStorage.clear();
     const store = new Store({ search: () => new Promise(() => undefined) } as unknown as Api, undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));

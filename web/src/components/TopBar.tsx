@@ -13,12 +13,13 @@ export function TopBar({ route }: { route: Route }) {
   const { store, t, who, auth, navigate, locale, setLocale } = useApp();
   const { me, live, teams } = useStore(store);
   // the agent's own presence and load: no change notice carries them, and another tab (or an admin) may have changed
-  // them; read again as this tab is shown or focused (and the list, if its last read failed)
+  // them; read again as this tab is shown or focused (and the list and the open conversation, if their last read failed)
   useEffect(() => {
     const again = () => {
       if (document.hidden) return;
       store.refreshMe();
       store.retryList(); // a list whose last read failed
+      store.retryOpen(); // an open conversation whose last read failed
     };
     document.addEventListener("visibilitychange", again);
     window.addEventListener("focus", again);

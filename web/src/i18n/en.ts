@@ -85,6 +85,8 @@ export const en = {
   listFailed: "The conversations could not be loaded. Trying again…",
   listStale: "The list could not be refreshed and may be out of date. Trying again…",
   listRetry: "Try now",
+  openFailed: "The conversation could not be loaded. Trying again…",
+  openStale: "The conversation could not be refreshed and may be out of date. Trying again…",
   loadMore: "Load more",
   customerUnknown: "Unknown customer",
   pickConversation: "Choose a conversation, or press j and Enter.",

@@ -1,0 +1,54 @@
+// @vitest-environment happy-dom
+// An opened conversation whose read failed says so with Try now, never "Loading…" for good.
+import { render } from "preact";
+import { describe, expect, it, vi } from "vitest";
+import type { Api } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { testConversation } from "../testConversation";
+import { Conversation } from "./Conversation";
+
+const root = eachRoot();
+
+describe("Conversation", () => {
+  it("says a conversation that could not be read is not loaded, with Try now, and Loading… only while it is read", () => {
+    const conversation = vi.fn(() => new Promise<never>(() => undefined));
+    // (every other read of the panels stays on its way)
+    const api = new Proxy({ conversation, openConversation: conversation } as Record<string, unknown>, {
+      get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)),
+    });
+    const store = new Store(api as unknown as Api);
+    const show = () =>
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <Conversation onOpen={() => undefined} />
+        </AppContext.Provider>,
+        root(),
+      );
+    // Given /c/c2 opened and its read on its way: Loading…
+    store.set({ openId: "c2", open: null, openFailed: false });
+    show();
+    expect(root().textContent).toBe("Loading…");
+    // When its read failed: said, as an alert, with Try now (which reads it again, with its panels: it never showed)
+    store.set({ openFailed: true });
+    show();
+    const alert = root().querySelector(".open-failed");
+    expect(alert?.getAttribute("role")).toBe("alert");
+    expect(alert?.textContent).toBe("The conversation could not be loaded. Trying again… Try now");
+    expect(root().textContent).not.toContain("Loading…");
+    (alert?.querySelector("button") as HTMLButtonElement).click();
+    expect(conversation).toHaveBeenCalledWith("c2");
+    // Shown from before, a refresh that failed: it stays, said to be out of date, above it
+    store.set({ open: testConversation("c2", { messages: [] }), openFailed: true });
+    show();
+    expect(root().querySelector(".conversation-main > .open-failed")?.textContent).toBe(
+      "The conversation could not be refreshed and may be out of date. Trying again… Try now",
+    );
+    expect(root().querySelector("#conversation-title")).not.toBeNull();
+    // once read, nothing of it is left
+    store.set({ openFailed: false });
+    show();
+    expect(root().querySelector(".open-failed")).toBeNull();
+  });
+});
