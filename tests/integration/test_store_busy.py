@@ -54,3 +54,16 @@ def test_a_write_or_another_refusal_is_not_said_to_be_safe_to_send_again(desk, s
     store_down("AccessDeniedException")
     with pytest.raises(ClientError):
         agent(desk, "GET", "/agent/conversations", "alice", query="view=mine")
+
+
+def test_another_services_throttling_on_a_read_is_not_the_stores(desk, monkeypatch):
+    """Bedrock throttling the suggestion's embedding (kb/embedder.py invoke_model) on a GET is not the store being
+    busy: it stays a function error, never a 503 store_busy saying nothing was read."""
+    conv = customer_writes(desk, "+31612349003", "Where is my order?", "SMbusy3")
+    app = desk.handler("agent_api")
+
+    def throttled(who, conversation):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "InvokeModel")
+    monkeypatch.setattr(app.assistant, "for_conversation", throttled)
+    with pytest.raises(ClientError):
+        agent(desk, "GET", f"/agent/conversations/{conv}/assist", "alice")

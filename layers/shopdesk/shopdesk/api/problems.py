@@ -76,6 +76,11 @@ KINDS: dict[int, Kind] = {k.status: k for k in (BAD_REQUEST, UNAUTHORIZED, FORBI
 # that met it is a 503 ``store_busy``, as the other "busy for a moment, retry" answers, not a function error.
 STORE_BUSY = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
                         "ServiceUnavailable", "InternalServerError"})
+# DynamoDB's item operations: a ClientError names its operation, not its service, and no other service the desk
+# calls (Bedrock, S3, SQS, ...) has one of these names, so their refusals with the same codes stay function errors.
+STORE_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "PutItem", "UpdateItem",
+                              "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement",
+                              "BatchExecuteStatement", "ExecuteTransaction"})
 
 # The domain's errors and the status each one answers (a function may add its own with ``install(extra=...)``).
 STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409, BadRequest: 400, PermissionError: 403,
@@ -207,8 +212,10 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
     def _store_busy(exc: ClientError) -> Response:
         # only a read (GET): it changed nothing, so sending it again is safe; a write that met it may have done part
         # of its work, and stays a function error (a 500 and the function's error alarm)
+        # and only DynamoDB's: Bedrock's or S3's throttling on a GET is not the store's, and stays a function error
         code = exc.response.get("Error", {}).get("Code")
-        if code not in STORE_BUSY or app.current_event.http_method not in ("GET", "HEAD"):
+        if (code not in STORE_BUSY or app.current_event.http_method not in ("GET", "HEAD")
+                or exc.operation_name not in STORE_OPERATIONS):
             raise exc
         logger.warning("a read met the store busy", extra={"code": code, "operation": exc.operation_name})
         return answer(UNAVAILABLE, "busy for a moment: nothing was read; try again", _headers(), code="store_busy")
