@@ -67,3 +67,26 @@ def test_another_services_throttling_on_a_read_is_not_the_stores(desk, monkeypat
     monkeypatch.setattr(app.assistant, "for_conversation", throttled)
     with pytest.raises(ClientError):
         agent(desk, "GET", f"/agent/conversations/{conv}/assist", "alice")
+
+
+@pytest.mark.parametrize(("function", "prefix"), [("agent_api", "/agent"), ("admin_api", "/admin"),
+                                                  ("reports_api", "/reports"), ("webchat", "/widget")])
+def test_every_read_lists_the_store_busy_503_in_its_document(desk, function, prefix):
+    # every GET of every API can answer it (problems.install), so each one's document says so, as it says its other
+    # answers: schemathesis checks the answers against it, and the inbox's types are made from it
+    result = desk.invoke(function, http_event("GET", f"{prefix}/openapi.json"))
+    assert result["statusCode"] == 200, result
+    document = json.loads(result["body"])
+    reads = [(path, operation) for path, operations in document["paths"].items()
+             for method, operation in operations.items() if method in ("get", "head")]
+    assert reads
+    for path, operation in reads:
+        busy = operation["responses"].get("503")
+        assert busy, (path, sorted(operation["responses"]))
+        assert busy["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}, path
+        assert "store_busy" in busy["description"], (path, busy["description"])
+    # and no write says it: a write that met the store busy stays a function error
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("get", "head") and "503" in operation["responses"]:
+                assert "store_busy" not in operation["responses"]["503"]["description"], (method, path)

@@ -2354,6 +2354,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     read_mentions_agent_conversations__conversation_id__mentions_read_post: {
@@ -3167,6 +3176,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     customer_duplicates_agent_customers__customer_id__duplicates_get: {
@@ -3223,6 +3241,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3452,6 +3479,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_orders_agent_conversations__conversation_id__orders_get: {
@@ -3510,7 +3546,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4277,6 +4313,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     view_counts_agent_conversations_counts_get: {
@@ -4322,6 +4367,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4371,6 +4425,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_teams_agent_teams_get: {
@@ -4416,6 +4479,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4543,6 +4615,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     me_agent_me_get: {
@@ -4588,6 +4669,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4719,6 +4809,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     assist_answer_agent_assist_answer_post: {
@@ -4848,7 +4947,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4917,6 +5016,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_labels_agent_labels_get: {
@@ -4964,6 +5072,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_macros_agent_macros_get: {
@@ -5009,6 +5126,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

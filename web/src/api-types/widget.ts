@@ -594,7 +594,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1027,7 +1027,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -222,6 +222,26 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
 
     for error, status in {**STATUS, **(extra or {})}.items():
         app.exception_handler(error)(_answer(KINDS[status], _headers))
+    _document_store_busy(app)
+
+
+# How a read's document says it: alone, or after the route's own 503.
+STORE_BUSY_DESCRIPTION = ("code store_busy: the store was throttled or unavailable for a moment; nothing was read, "
+                          "send it again")
+
+
+def _document_store_busy(app: APIGatewayHttpResolver) -> None:
+    """Every read (GET, HEAD) documented so far lists the 503 ``store_busy`` that ``install`` answers on any read:
+    each route's document says every status it answers (a route that lists a 503 of its own keeps it, the words
+    of both in its description). Called by ``install``, after the app's routes."""
+    for route in (*app._static_routes, *app._dynamic_routes):
+        if route.method not in ("GET", "HEAD") or not route.include_in_schema or route.responses is None:
+            continue
+        own = route.responses.get(503)
+        description = f"{own['description']}; or {STORE_BUSY_DESCRIPTION}" if own else \
+            f"Busy for a moment ({STORE_BUSY_DESCRIPTION})"
+        route.responses = {**route.responses, 503: {**(own or {}), "description": description,
+                                                    "content": {PROBLEM_JSON: {"model": Problem}}}}
 
 
 def _answer(kind: Kind, headers: Callable[[], dict[str, str] | None]) -> Callable[[Exception], Response]:
