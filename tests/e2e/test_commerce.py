@@ -3,16 +3,22 @@ tracking, an order action goes through the sandbox's Admin API, and the samples 
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from tests.commerce_support import commerce_sample, sample_names
+from tests.e2e.conftest import SAMPLE_SECRETS
 from tests.support import twilio_form
 
+from local.commerce import SHOP_DOMAIN
 from shopdesk.channels import twilio
+from shopdesk.commerce.webhooks import sign
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fresh_inboxes")]
 
 AUTH_TOKEN = "fake-twilio-auth-token"  # the local stack's documented default
+PLACEHOLDER_SHOP = "{shop}.myshopify.com"    # Shopify's docs' example of a compliance webhook names no shop
 
 
 def text_in(stack, phone: str, body: str, sid: str) -> str:
@@ -101,15 +107,55 @@ def test_forged_commerce_webhooks_are_refused_with_401(stack):
 
 
 def test_commerce_samples_replayed_byte_for_byte_with_their_own_signatures(samples_stack):
+    # Each Shopify sample was sent by another store (jsmith, chaoscodes, ...), which the stack's shop check ignores:
+    # X-Shopify-Shop-Domain is not signed, so it names the stack's shop and the body goes byte for byte, signed as it
+    # came, through the real parsing and into the cache; never "ignored".
+    answers = {}
     for name in sample_names("shopify"):
         body, meta = commerce_sample("shopify", name)
-        answer = samples_stack.post("/webhooks/shopify", data=body, headers=meta["http"]["headers"])
+        if json.loads(body).get("shop_domain") == PLACEHOLDER_SHOP:
+            continue        # below: its signed body names Shopify's docs placeholder, not a shop
+        headers = {**meta["http"]["headers"], "X-Shopify-Shop-Domain": SHOP_DOMAIN}
+        answer = samples_stack.post("/webhooks/shopify", data=body, headers=headers)
         assert answer.status == 200, (name, answer.text)
-        again = samples_stack.post("/webhooks/shopify", data=body, headers=meta["http"]["headers"])
+        answers[name] = answer.json()["status"]
+        again = samples_stack.post("/webhooks/shopify", data=body, headers=headers)
         assert again.json()["status"] == "duplicate", name
+    # stale: several samples are the same order, an older version of it after a newer one
+    assert set(answers.values()) == {"applied", "stale"}, answers
+
+    # customers/redact's body names "{shop}.myshopify.com" (the docs' placeholder), signed: byte for byte it is not
+    # the stack's shop and is ignored, kept as other_shop; with the body naming the stack's shop (signed again with
+    # the samples' secret) it is parsed and recorded as a privacy request of ours
+    body, meta_redact = commerce_sample("shopify", "customers_redact")
+    assert json.loads(body)["shop_domain"] == PLACEHOLDER_SHOP
+    headers = {**meta_redact["http"]["headers"], "X-Shopify-Shop-Domain": SHOP_DOMAIN}
+    answer = samples_stack.post("/webhooks/shopify", data=body, headers=headers)
+    assert (answer.status, answer.json()["status"]) == (200, "ignored"), answer.text
+    ours = body.replace(PLACEHOLDER_SHOP.encode(), SHOP_DOMAIN.encode())
+    headers = {**headers, "X-Shopify-Hmac-Sha256": sign(SAMPLE_SECRETS["SHOPIFY_WEBHOOK_SECRET"], ours),
+               "X-Shopify-Webhook-Id": meta_redact["http"]["headers"]["X-Shopify-Webhook-Id"] + "-ours"}
+    answer = samples_stack.post("/webhooks/shopify", data=ours, headers=headers)
+    assert (answer.status, answer.json()["status"]) == (200, "recorded"), answer.text
+
+    # and another shop's delivery, as it came (its own X-Shopify-Shop-Domain), is still ignored
+    body, meta = commerce_sample("shopify", "orders_create")
+    headers = {**meta["http"]["headers"], "X-Shopify-Webhook-Id": meta["http"]["headers"]["X-Shopify-Webhook-Id"]
+               + "-elsewhere"}
+    assert headers["X-Shopify-Shop-Domain"] != SHOP_DOMAIN
+    answer = samples_stack.post("/webhooks/shopify", data=body, headers=headers)
+    assert (answer.status, answer.json()["status"]) == (200, "ignored"), answer.text
+
     for name in sample_names("woocommerce"):
         body, meta = commerce_sample("woocommerce", name)
         answer = samples_stack.post("/webhooks/woocommerce", data=body, headers=meta["http"]["headers"])
         assert answer.status == 200, (name, answer.text)
+        assert answer.json()["status"] != "ignored", (name, answer.text)
     admin = samples_stack.get("/admin/privacy-requests", token=samples_stack.token("alice"))
-    assert admin.status == 200 and [r["topic"] for r in admin.json()["items"]] == ["customers/redact"]
+    assert admin.status == 200
+    requests = {r["id"]: r for r in admin.json()["items"]}
+    redact = meta_redact["http"]["headers"]["X-Shopify-Webhook-Id"]
+    assert sorted(requests) == [redact, redact + "-ours"], requests
+    assert requests[redact]["status"] == "other_shop", requests
+    assert requests[redact + "-ours"]["status"] != "other_shop", requests
+    assert requests[redact + "-ours"]["shop_domain"] == SHOP_DOMAIN, requests
