@@ -40,3 +40,30 @@ def test_a_list_that_failed_to_load_says_so_and_shows_itself_once_the_store_answ
     expect(alert).to_have_count(0)
     expect(page.get_by_text("No conversations here.")).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_a_conversation_that_failed_to_load_says_so_and_shows_itself_once_the_store_answers(stack, open_inbox):
+    # Given alice's inbox, live, listing a conversation of hers
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550272", "Where is my refund?")
+    page = open_inbox("alice")
+    item = page.get_by_role("list", name="Conversations").get_by_role("listitem").filter(has_text="+14155550272")
+    expect(item).to_be_visible()
+    expect(page.get_by_role("status", name="Live updates: connected")).to_have_text("Live")
+    # When DynamoDB refuses every query for a while and she opens it (/c/<id>)
+    assert stack.post("/_local/aws/faults", json={"operation": "dynamodb:Query", "error": "ServiceUnavailable",
+                                                  "times": 1000}).status < 300
+    try:
+        item.get_by_role("button").click()
+        # Then it says the conversation could not be loaded (never "Loading…" for good), the socket still open
+        alert = page.get_by_role("alert").filter(has_text="The conversation could not be loaded")
+        expect(alert).to_be_visible()
+        expect(page.get_by_text("Loading…")).to_have_count(0)
+        expect(page.get_by_role("status", name="Live updates: connected")).to_have_text("Live")
+    finally:
+        stack.delete("/_local/aws/faults")
+    # And once the store answers again, it shows itself with no click, no reload and no new message
+    expect(page.get_by_role("heading", name="+14155550272")).to_be_visible(timeout=20_000)
+    expect(alert).to_have_count(0)
+    assert re.search(r"/c/[^/]+$", page.url), page.url
+    assert page.errors == []  # type: ignore[attr-defined]
