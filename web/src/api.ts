@@ -113,6 +113,12 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+
+  /** Worth sending again as it is: no answer (status 0), the API busy or failing, or asked to wait; a refusal
+   * (400, 403, 404 …) would be refused again. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
 }
 
 /** The words an answer's body gives: problem `detail` (a string, or 422 field errors), else `message`. */

@@ -336,6 +336,51 @@ describe("Store", () => {
     vi.mocked(Math.random).mockRestore();
   });
 
+  it("reads a refused list again only when asked: a 403 or a 400 is said and not retried, a 429 is", async () => {
+    let answer: ApiError | null = null; // what list reads meet from now on
+    const { api, calls } = fakeApi({
+      conversations: vi.fn(async (q: { view: string }) => {
+        calls.push(`list ${q.view}`);
+        if (answer) throw answer;
+        return { items: [conv("c1")], next_cursor: null };
+      }),
+    });
+    const store = new Store(api, { error: (d) => `Something went wrong: ${d}`, problem: (e) => `Refused: ${(e as Error).message}` });
+    vi.spyOn(Math, "random").mockReturnValue(0); // backoff of 1 s, 2 s, 4 s …
+    await store.loadList();
+    // Given the agent left team t1: its queue's read is refused
+    answer = new ApiError(403, "not a member of team t1", {});
+    store.setView("unassigned");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.state.listFailed).toBe(true);
+    expect(store.state.listRefused).toBe("Refused: not a member of team t1");
+    expect(store.state.toast?.text).toBe("Refused: not a member of team t1");
+    // Then nothing reads it again by itself: no backoff, no notice, no tab shown again
+    calls.length = 0;
+    await vi.advanceTimersByTimeAsync(120_000);
+    store.applyChange({ type: "change", cursor: "x", kind: "message", message_id: "m", conversation_id: "c9", at: "" });
+    await vi.advanceTimersByTimeAsync(200);
+    store.retryList();
+    expect(calls).toEqual([]);
+    // but Try now does; a 400 is not retried either
+    answer = new ApiError(400, "bad filter", {});
+    store.retryList(true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toEqual(["list unassigned"]);
+    expect(store.state.listRefused).toBe("Refused: bad filter");
+    // A 429 (and a 5xx, or no answer) is read again after 1 s, and shown when it answers
+    answer = new ApiError(429, "slow down", {});
+    store.retryList(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.state.listRefused).toBe(null);
+    calls.length = 0;
+    answer = null;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toEqual(["list unassigned"]);
+    expect(store.state.listFailed).toBe(false);
+    vi.mocked(Math.random).mockRestore();
+  });
+
   it("reads the open conversation again before its attachment links expire, and only then", async () => {
     // links signed as S3 signs them: at the read, for 300 s
     const signed = (at: Date) => {

@@ -108,6 +108,9 @@ export interface State {
   /** The last read of the list failed: what it shows (if anything) may be out of date, and it is read again by
    * itself (with backoff), on the next change notice, as the tab is shown again and as the socket opens. */
   listFailed: boolean;
+  /** The API refused the list's last read (a 4xx but 429: a 403 of a team the agent left, a 400), in its words:
+   * reading it again would be refused again (and recorded as denied), so nothing reads it by itself; Try now does. */
+  listRefused: string | null;
   counts: Partial<Record<View, number>>;
   selected: number; // the keyboard cursor in the (filtered) list
   openId: string | null;
@@ -139,6 +142,7 @@ export class Store {
     nextCursor: null,
     loading: true, // until the first list (it waits for the live updates' position: see Live's onStart)
     listFailed: false,
+    listRefused: null,
     counts: {},
     selected: 0,
     openId: null,
@@ -235,9 +239,13 @@ export class Store {
   }
 
   private fail(error: unknown): void {
+    this.notify("error", this.failureText(error));
+  }
+
+  private failureText(error: unknown): string {
     const detail = error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
     // a refusal the API names, in the agent's language; else its own words
-    this.notify("error", this.words.problem?.(error) ?? this.words.error(detail));
+    return this.words.problem?.(error) ?? this.words.error(detail);
   }
 
   /** Run an action; its API error is shown in words. Resolves true when it succeeded. */
@@ -333,11 +341,18 @@ export class Store {
   }
 
   /** A read of the list failed: said once in a toast (the list says it as long as it lasts), what was shown stays,
-   * and the list is read again after 1 s, 2 s, 4 s … up to 30 s (`backoffDelay`). */
+   * and the list is read again after 1 s, 2 s, 4 s … up to 30 s (`backoffDelay`) when sending it again may work
+   * (`retryable`); a refusal is said and left to the agent (`listRefused`). */
   private listFailedAgain(error: unknown): void {
     if (!this.listFailures) this.fail(error);
-    this.set({ listFailed: true });
     if (this.listRetry) clearTimeout(this.listRetry);
+    this.listRetry = null;
+    if (error instanceof ApiError && !error.retryable) {
+      this.listFailures = 0;
+      this.set({ listFailed: true, listRefused: this.failureText(error) });
+      return;
+    }
+    this.set({ listFailed: true, listRefused: null });
     this.listRetry = setTimeout(() => {
       this.listRetry = null;
       this.retryList();
@@ -350,7 +365,7 @@ export class Store {
     if (this.listRetry) clearTimeout(this.listRetry);
     this.listRetry = null;
     this.listFailures = 0;
-    if (this.state.listFailed) this.set({ listFailed: false });
+    if (this.state.listFailed) this.set({ listFailed: false, listRefused: null });
   }
 
   /** Nothing more to do by itself (the app is closing: signed out). */
@@ -362,9 +377,10 @@ export class Store {
     this.openRead();
   }
 
-  /** Read the list again now if its last read failed (the tab shown again, the socket open again); else nothing. */
-  retryList(): void {
-    if (this.state.listFailed) void this.loadList();
+  /** Read the list again now if its last read failed (the tab shown again, the socket open again); else nothing.
+   * A refused read only when the agent asks (`asked`: Try now). */
+  retryList(asked = false): void {
+    if (this.state.listFailed && (asked || !this.state.listRefused)) void this.loadList();
   }
 
   async loadMore(): Promise<void> {
@@ -489,8 +505,8 @@ export class Store {
     if (change.kind === "conversation" || change.kind === "mention") {
       due.list = true;
       due.counts = true;
-    } else if ((change.kind === "message" && listed) || this.state.listFailed) {
-      due.list = true; // (any notice, while the list's last read failed)
+    } else if ((change.kind === "message" && listed) || (this.state.listFailed && !this.state.listRefused)) {
+      due.list = true; // (any notice, while the list's last read failed, unless it was refused)
     }
     if (this.state.openFailed) due.open = true; // (any notice, while the open conversation's last read failed)
     if (this.refreshTimer) return;

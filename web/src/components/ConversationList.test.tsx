@@ -73,5 +73,14 @@ describe("ConversationList", () => {
     store.set({ items: [], listFailed: false });
     show();
     expect(said()).toEqual(["No conversations here."]);
+    // a refused read says why, and no "Trying again…": nothing reads it again by itself
+    store.set({ listFailed: true, listRefused: "You are not a member of team t1." });
+    show();
+    expect(said()).toEqual(["The conversations could not be loaded. You are not a member of team t1. Try now"]);
+    store.set({ items: [testConversation("c1")] });
+    show();
+    expect(said()).toEqual([
+      "The list could not be refreshed and may be out of date. You are not a member of team t1. Try now",
+    ]);
   });
 });

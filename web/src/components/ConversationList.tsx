@@ -92,8 +92,10 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
       {state.listFailed && (
         // never "No conversations" for a list that could not be read: what was shown stays, said to be stale
         <p class="empty list-failed" role="alert">
-          {t(state.items.length ? "listStale" : "listFailed")}{" "}
-          <button class="btn btn-small" onClick={() => store.retryList()} disabled={state.loading}>
+          {state.listRefused
+            ? t(state.items.length ? "listRefusedStale" : "listRefused", { reason: state.listRefused })
+            : t(state.items.length ? "listStale" : "listFailed")}{" "}
+          <button class="btn btn-small" onClick={() => store.retryList(true)} disabled={state.loading}>
             {t("listRetry")}
           </button>
         </p>

@@ -85,6 +85,8 @@ export const en = {
   listFailed: "The conversations could not be loaded. Trying again…",
   listStale: "The list could not be refreshed and may be out of date. Trying again…",
   listRetry: "Try now",
+  listRefused: "The conversations could not be loaded. {reason}",
+  listRefusedStale: "The list could not be refreshed and may be out of date. {reason}",
   openFailed: "The conversation could not be loaded. Trying again…",
   openStale: "The conversation could not be refreshed and may be out of date. Trying again…",
   loadMore: "Load more",

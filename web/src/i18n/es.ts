@@ -86,6 +86,8 @@ export const es: Catalogue = {
   listFailed: "No se pudieron cargar las conversaciones. Se intenta de nuevo…",
   listStale: "No se pudo actualizar la lista y puede estar desfasada. Se intenta de nuevo…",
   listRetry: "Intentar ahora",
+  listRefused: "No se pudieron cargar las conversaciones. {reason}",
+  listRefusedStale: "No se pudo actualizar la lista y puede estar desfasada. {reason}",
   openFailed: "No se pudo cargar la conversación. Se intenta de nuevo…",
   openStale: "No se pudo actualizar la conversación y puede estar desfasada. Se intenta de nuevo…",
   loadMore: "Cargar más",

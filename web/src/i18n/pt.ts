@@ -89,6 +89,8 @@ export const pt: Catalogue = {
   listFailed: "Não foi possível carregar as conversas. Tentando de novo…",
   listStale: "Não foi possível atualizar a lista, que pode estar desatualizada. Tentando de novo…",
   listRetry: "Tentar agora",
+  listRefused: "Não foi possível carregar as conversas. {reason}",
+  listRefusedStale: "Não foi possível atualizar a lista, que pode estar desatualizada. {reason}",
   openFailed: "Não foi possível carregar a conversa. Tentando de novo…",
   openStale: "Não foi possível atualizar a conversa, que pode estar desatualizada. Tentando de novo…",
   loadMore: "Carregar mais",
