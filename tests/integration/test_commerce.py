@@ -4,6 +4,7 @@ and miss against the commerce sandbox) and order actions (allowed, refused, the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -777,10 +778,13 @@ def test_a_signed_privacy_request_of_another_shop_erases_nobody_and_is_kept_as_s
     assert (status, answer["status"]) == (200, "ignored"), answer
     desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
     assert desk.item(f"CUSTOMER#{customer_id}") is not None
-    # and the request is listed as another shop's, with a hash of the phone and not the phone
+    # and the request is listed as another shop's, with nothing of the person: not the phone, nor a hash of it (another
+    # shop's customer is none of the desk's business, and an unsalted phone hash is undone by trying every number)
     [request] = _privacy_requests(desk, ours)
     assert request["status"] == "other_shop" and request["jobs"] == [] and request["customer"] is None
-    assert "4155550133" not in json.dumps(request) and set(request["identifiers"]) == {"id", "phone"}
+    assert "4155550133" not in json.dumps(request) and request["identifiers"] == {}, request
+    hashed = hashlib.sha256(b"+14155550133").hexdigest()
+    assert not [i for i in desk.client("dynamodb").scan(TableName=desk.table_name)["Items"] if hashed in json.dumps(i)]
     # (a redelivery is a duplicate)
     assert _signed_from(desk, ours, "customers/redact", {"shop_domain": body_shop}, "redact-other-shop",
                         header_shop)[1]["status"] == "duplicate"
@@ -816,3 +820,156 @@ def test_a_privacy_request_of_our_own_shop_still_erases(desk: Any, shop: dict[st
     desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
     assert desk.item(f"CUSTOMER#{customer_id}") is None
     assert _privacy_requests(desk, ours)[0]["status"] == "done"
+
+
+# ------------------------------------------------------------------------------ privacy requests whose work fails
+
+@pytest.fixture
+def refuse(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``refuse(service, operation, code)``: that AWS operation refused with ``code`` (after the SDK's retries), every
+    other call made as before; ``refuse(None)`` lets them through again."""
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal import aws
+    refused: dict[str, tuple[str, str]] = {}
+
+    def install(service: str | None, operation: str = "", code: str = "ThrottlingException") -> None:
+        if service is None:
+            refused.clear()
+            return
+        client = aws.client(service)
+        if service not in refused:
+            real = client._make_api_call
+
+            def call(name: str, kwargs: dict[str, Any]) -> Any:
+                if refused.get(service, ("", ""))[0] == name:
+                    raise ClientError({"Error": {"Code": refused[service][1], "Message": "injected"}}, name)
+                return real(name, kwargs)
+            monkeypatch.setattr(client, "_make_api_call", call)
+        refused[service] = (operation, code)
+    return install
+
+
+@pytest.fixture
+def metered(desk: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Powertools reads the service dimension from the environment when it writes a line: the template's (Globals)."""
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        monkeypatch.setenv(name, desk.env[name])
+
+
+def _not_started(out: str) -> list[float]:
+    """The ``PrivacyRequestsNotStarted`` figures written (EMF lines on stdout), each as the template's alarm reads it:
+    its namespace, and the dimensions the line has, with their values."""
+    from pathlib import Path
+
+    from local.template import load_template
+    resources = load_template(Path(__file__).resolve().parents[2] / "template.yaml")["Resources"]
+    [alarm] = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+               and r["Properties"].get("MetricName") == "PrivacyRequestsNotStarted"]
+    figures = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    lines = [f for f in figures if "PrivacyRequestsNotStarted" in f]
+    for line in lines:
+        [emitted] = line["_aws"]["CloudWatchMetrics"]
+        assert emitted["Namespace"] == alarm["Namespace"]
+        assert emitted["Dimensions"] == [[d["Name"] for d in alarm["Dimensions"]]]
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {d: line[d] for d in emitted["Dimensions"][0]}
+    return [v for line in lines for v in line["PrivacyRequestsNotStarted"]]
+
+
+def _audit_of(desk: Any, actor: str) -> list[dict[str, Any]]:
+    from urllib.parse import quote
+    event = http_event("GET", "/admin/audit", query=f"actor={quote(actor)}",
+                       claims={"cognito:username": "root", "cognito:groups": "[admins]"})
+    return list(json.loads(desk.invoke("admin_api", event)["body"])["items"])
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "ServiceUnavailable"])
+def test_a_redact_whose_shop_records_cannot_be_deleted_fails_its_delivery_until_a_retry_deletes_them(
+        desk: Any, shop: dict[str, str], refuse: Any, metered: None, capsys: pytest.CaptureFixture[str],
+        code: str) -> None:
+    # Given the shop's customer record and an order of theirs in the cache
+    assert shopify_sample(desk, shop, "customers_create_phone_only")[0] == 200
+    record = json.loads(commerce_sample("shopify", "customers_create_phone_only")[0])
+    assert shopify_sample(desk, shop, "orders_create")[0] == 200
+    capsys.readouterr()
+    # When Shopify's redact of them comes while DynamoDB refuses the deletes
+    refuse("dynamodb", "BatchWriteItem", code)
+    redact = {"id": record["id"], "email": None, "phone": record["phone"]}
+    status, _ = _shopify_privacy(desk, shop, "customers/redact", redact, "redact-refused",
+                                 orders_to_redact=[int(ORDER_ID)])
+    # Then the delivery fails (Shopify retries it), counted for the alarm, its marker not left as done
+    assert status == 503
+    assert _not_started(capsys.readouterr().out) == [1.0]
+    assert desk.item("EXTHOOK#shopify#redact-refused")["not_started"]
+    assert _privacy_requests(desk, shop)[0]["status"] == "open"
+    assert _commerce_items(desk)
+    # and Shopify's retry, once the table answers, deletes them: not a duplicate
+    refuse(None)
+    status, answer = _shopify_privacy(desk, shop, "customers/redact", redact, "redact-refused",
+                                      orders_to_redact=[int(ORDER_ID)])
+    assert (status, answer["status"]) == (200, "recorded")
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "nothing_held" and _commerce_items(desk) == []
+    assert _not_started(capsys.readouterr().out) == []
+    # and one more delivery of it is a duplicate
+    assert _shopify_privacy(desk, shop, "customers/redact", redact, "redact-refused",
+                            orders_to_redact=[int(ORDER_ID)])[1]["status"] == "duplicate"
+    # and each delivery's arrival, and the answer nothing held, are on the trail: the request's id, no address
+    trail = _audit_of(desk, "system:shopify")
+    assert sorted(r["action"] for r in trail) == ["privacy.request.nothing_held", "privacy.request.received",
+                                                 "privacy.request.received"]
+    assert {(r["target"], r["details"]["topic"]) for r in trail} == {("redact-refused", "customers/redact")}
+    assert record["phone"].removeprefix("+") not in json.dumps(trail) and str(record["id"]) not in json.dumps(trail)
+
+
+def test_a_shop_redact_whose_job_cannot_be_queued_fails_its_delivery_until_a_retry_starts_it(
+        desk: Any, shop: dict[str, str], refuse: Any, metered: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert shopify_sample(desk, shop, "orders_create")[0] == 200
+    capsys.readouterr()
+    body = json.dumps({"shop_id": 954889, "shop_domain": "example-shop.myshopify.com"}).encode()
+    headers = {"Content-Type": "application/json", "X-Shopify-Topic": "shop/redact",
+               "X-Shopify-Webhook-Id": "shop-redact-refused", "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
+               "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)}
+    # When the privacy queue refuses the shop_redact job
+    refuse("sqs", "SendMessage", "ServiceUnavailable")
+    status, _ = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)
+    # Then the delivery fails, counted, and no job is left running with nothing to run it
+    assert status == 503
+    assert _not_started(capsys.readouterr().out) == [1.0]
+    assert desk.item("EXTHOOK#shopify#shop-redact-refused")["not_started"]
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "failed"
+    job = desk.item(f"PRIVACYJOB#{request['job_id']}")
+    assert job["status"] == "failed"
+    # and the retry starts the job, which deletes the shop's cache
+    refuse(None)
+    status, answer = _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)
+    assert (status, answer["status"]) == (200, "recorded")
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert _privacy_requests(desk, shop)[0]["status"] == "done" and _commerce_items(desk) == []
+
+
+def test_a_data_request_whose_export_cannot_be_queued_fails_its_delivery_until_a_retry_starts_it(
+        desk: Any, shop: dict[str, str], refuse: Any, metered: None, capsys: pytest.CaptureFixture[str]) -> None:
+    customer_writes(desk, "+14155550188", "Hi, what do you hold about me?", "SMexport1")
+    ours = desk.item("IDENTITY#phone#+14155550188")["customer_id"]
+    capsys.readouterr()
+    asked = {"id": 5550188, "email": None, "phone": "+14155550188"}
+    # When the privacy queue refuses the export
+    refuse("sqs", "SendMessage", "ThrottlingException")
+    status, _ = _shopify_privacy(desk, shop, "customers/data_request", asked, "export-refused",
+                                 data_request={"id": 8888})
+    # Then the delivery fails, counted, and the request says its job failed
+    assert status == 503
+    assert _not_started(capsys.readouterr().out) == [1.0]
+    assert desk.item("EXTHOOK#shopify#export-refused")["not_started"]
+    assert _privacy_requests(desk, shop)[0]["status"] == "failed"
+    # and the retry starts the export, which runs to done
+    refuse(None)
+    status, answer = _shopify_privacy(desk, shop, "customers/data_request", asked, "export-refused",
+                                      data_request={"id": 8888})
+    assert (status, answer["status"]) == (200, "recorded")
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done"
+    assert [(j["customer_id"], j["status"]) for j in request["jobs"]] == [(ours, "done")]

@@ -352,7 +352,18 @@ def test_a_timer_the_sweep_failed_to_run_pages_and_is_on_the_dashboard():
     assert graphed[:4] == ["shopdesk", FAILED_METRIC, "service", "shopdesk"]
 
 
-# ------------------------------------------------------------------------------ a provider's total outage
+def test_a_privacy_request_whose_work_did_not_start_pages():
+    from shopdesk.commerce.webhooks import NOT_STARTED_METRIC
+
+    # the figure the Shopify webhook writes when a privacy request's work failed to start (tests/integration/
+    # test_commerce.py checks the line's namespace and dimensions against this alarm); the first pages: Shopify
+    # retries the delivery, and someone must know why it keeps failing before its retries run out
+    [alarm] = [a for a in _alarms().values() if a.get("MetricName") == NOT_STARTED_METRIC]
+    assert alarm["Namespace"] == "shopdesk" and alarm["Dimensions"] == [{"Name": "service", "Value": "shopdesk"}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"], alarm["Threshold"],
+            alarm["ComparisonOperator"]) == ("Sum", 300, 1, 0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert _refs(alarm["AlarmActions"]) == {"OperationsAlertTopic"}
 
 def _provider_alarm() -> dict[str, Any]:
     [alarm] = [a for a in _alarms().values() if any(

@@ -101,7 +101,7 @@ def test_no_function_may_change_or_delete_an_audit_record_and_only_those_that_wr
     functions = _of("AWS::Serverless::Function")
     writers = _audit_writers()
     assert writers == {"AgentApiFunction", "AdminApiFunction", "PrivacyFunction", "SlaSweepFunction",
-                       "ReportsApiFunction", "WebchatFunction"}
+                       "ReportsApiFunction", "WebchatFunction", "InboundShopifyFunction"}
     for name in functions:
         denied = _denied_on_audit_keys(name)
         assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied, name

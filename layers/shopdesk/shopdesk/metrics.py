@@ -13,9 +13,11 @@ and ``BotHandoffs`` (reason: one of the fixed ``bot.HANDOFF_REASONS``, ``one_of`
 ``BotResolved`` (why: ``confirmed`` by the router, ``no_reply`` by the sweep's timer), each by the write that made the
 change, so a work item that runs again counts nothing; ``RoutingWorkNotSent`` (work: ``inbound``, ``csat`` or
 ``drain``, and in all; ``logic.work.count_not_sent``) by the webhooks, a message's or a rating's work the work queue
-refused after it was stored, and by the sweep, its re-sends and drains refused (all left for the sweep). The
-template's alarms read some of them (provider failure rate, timers without a runner or failed, events lost, routing
-work not sent, the bot's hand-overs per answer); the dashboard shows the bot's and the routing work refused and
+refused after it was stored, and by the sweep, its re-sends and drains refused (all left for the sweep);
+``PrivacyRequestsNotStarted`` by the Shopify webhook, a privacy request whose work could not start (its delivery a 503
+for Shopify to retry: ``commerce.webhooks``). The template's alarms read some of them (provider failure rate, timers
+without a runner or failed, events lost, routing work not sent, privacy requests not started, the bot's hand-overs per
+answer); the dashboard shows the bot's and the routing work refused and
 re-sent.
 
 A dimension's values are few and fixed (channels, providers, reasons, functions): each distinct one is a custom

@@ -14,7 +14,7 @@ from shopdesk.commerce import CommerceRefused, CommerceUnavailable
 from shopdesk.commerce.actions import ActionDone, ConfirmationRequired, OrderActionInvalid
 from shopdesk.commerce.lookup import FoundOrder, OrderPanel
 from shopdesk.commerce.models import Address, Fulfillment, LineItem, PrivacyRequest, Refund, RefundLine, Tracking
-from shopdesk.commerce.webhooks import Outcome
+from shopdesk.commerce.webhooks import Outcome, PrivacyNotStarted
 from shopdesk.errors import BadRequest, InvalidSignature
 from shopdesk.models import Identity
 
@@ -130,7 +130,8 @@ def install_action_errors(app: APIGatewayHttpResolver) -> None:
 
 
 def install_webhook_errors(app: APIGatewayHttpResolver) -> None:
-    """401 for a bad signature (Shopify's rule, nothing stored), 400 for a signed body that is malformed."""
+    """401 for a bad signature (Shopify's rule, nothing stored), 400 for a signed body that is malformed, 503 for a
+    privacy request whose work could not start (Shopify sends it again; counted where it failed)."""
 
     @app.exception_handler(InvalidSignature)
     def _unauthorized(exc: InvalidSignature) -> Response:
@@ -141,6 +142,10 @@ def install_webhook_errors(app: APIGatewayHttpResolver) -> None:
     def _bad_request(exc: BadRequest) -> Response:
         logger.warning("malformed commerce webhook", extra={"reason": str(exc)})
         return Response(400, content_types.APPLICATION_JSON, {"message": str(exc)})
+
+    @app.exception_handler(PrivacyNotStarted)
+    def _not_started(exc: PrivacyNotStarted) -> Response:
+        return Response(503, content_types.APPLICATION_JSON, {"message": str(exc)})
 
 
 def webhook_answer(outcome: Outcome) -> Response:

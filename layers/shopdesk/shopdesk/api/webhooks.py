@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -22,6 +22,9 @@ from shopdesk.dal.table import Table
 from shopdesk.errors import BadRequest, Conflict, InvalidSignature
 from shopdesk.logic.webhooks import WebhookProcessor, raw_body, receive_meta
 from shopdesk.models import WebhookItem
+
+if TYPE_CHECKING:
+    from shopdesk.privacy.audit import AuditTrail
 
 logger = Logger(child=True)
 
@@ -80,9 +83,11 @@ def meta_webhook(path: str, parse: Callable[[dict[str, Any]], list[WebhookItem]]
     return app
 
 
-def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayHttpResolver:
+def commerce_webhook(platform: Literal["shopify", "woocommerce"],
+                     trail: Callable[[Table], AuditTrail] | None = None) -> APIGatewayHttpResolver:
     """POST /webhooks/<platform>: a signed order, fulfilment, refund, customer or privacy delivery, applied in
     order; an applied record carrying an email and a phone is evidence for agents, never a link (logic/merge.py).
+    ``trail``: the audit trail a privacy request's arrival is recorded in (Shopify's function writes it).
     Imported here, not at the top: the channel webhooks that share this module never load the commerce code."""
     from shopdesk import phone
     from shopdesk.api.commerce import install_webhook_errors, webhook_answer
@@ -107,7 +112,7 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"]) -> APIGatewayH
         from shopdesk.privacy.jobs import PrivacyJobs
         table = Table(settings.table_name)
         on_privacy = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table),
-                                 shop=store).from_platform
+                                 shop=store, trail=trail(table) if trail else None).from_platform
     receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy,
                                shop_domain=settings.shopify_shop_domain if platform == "shopify" else "")
     app = APIGatewayHttpResolver()

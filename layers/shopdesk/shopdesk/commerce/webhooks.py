@@ -7,7 +7,10 @@ is stored unless the signature holds. Each delivery id (``X-Shopify-Webhook-Id``
 re-delivery is a no-op; updates are merged newest-wins (``ordering.merge``), so deliveries may come in
 any order. An order or a customer record is stored with its texts masked (``commerce.masking``), its email and phone
 as sent (the identity rules read them). Shopify's privacy topics become privacy requests, kept until the shop acts on
-them. A Shopify delivery that names another shop than the desk's (``X-Shopify-Shop-Domain`` or the body's
+them. A privacy request whose work could not start (the table or the privacy queue refusing: the cached records not
+deleted, a job not queued) fails its delivery with a 503, its delivery marker noted ``not_started`` so that Shopify's
+retry is not a duplicate but runs the same request again, and is counted in ``PrivacyRequestsNotStarted``, which pages
+(template.yaml). A Shopify delivery that names another shop than the desk's (``X-Shopify-Shop-Domain`` or the body's
 ``shop_domain``: an app installed on several stores signs them all with one secret) is acknowledged and ignored: its
 marker stored, nothing else, and a privacy request kept as ``other_shop`` with a hash of each identifier only.
 """
@@ -27,12 +30,12 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from shopdesk import clock
+from shopdesk import clock, metrics
 from shopdesk.bounds import bound, loads
 from shopdesk.commerce import ordering, shopify, woocommerce
 from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer, WebhookOrderPart, WebhookRecord
 from shopdesk.dal.commerce import CommerceStore, Duplicate
-from shopdesk.errors import BadRequest, InvalidSignature
+from shopdesk.errors import BadRequest, InvalidSignature, ShopdeskError
 
 logger = Logger(child=True)
 
@@ -48,6 +51,12 @@ _WC_PING = re.compile(rb"^webhook_id=[0-9]+$")
 # number): a 400, never a 500 the platform would retry.
 _NOT_WHAT_WE_READ = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, ValidationError)
 RECORD_BYTES = 300_000       # an order's or customer's JSON in its item (400 KB with the keys and the rest)
+NOT_STARTED_METRIC = "PrivacyRequestsNotStarted"   # a privacy request whose work could not start: its delivery a 503
+
+
+class PrivacyNotStarted(ShopdeskError):
+    """A privacy request recorded whose work could not start: the delivery is answered 503 and Shopify sends it again
+    (its marker is taken away, so the retry is not a duplicate)."""
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -180,6 +189,11 @@ class WebhookReceiver:
                 return self._elsewhere(topic, delivery, payload, other)
             return self._shopify(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"))
         except Duplicate:
+            if topic in PRIVACY_TOPICS and self.on_privacy is not None:
+                request = self.store.privacy_retry(delivery)
+                if request is not None:         # recorded before, its work never started: started now
+                    self._start(request)
+                    return Outcome("recorded", topic, delivery)
             return Outcome("duplicate", topic, delivery)
         except _NOT_WHAT_WE_READ as exc:
             raise BadRequest(f"{topic} body is not what Shopify sends: {exc}") from exc
@@ -202,12 +216,7 @@ class WebhookReceiver:
             request = _privacy_request(topic, delivery, payload, shop)
             self.store.record_privacy(request)
             logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
-            if self.on_privacy is not None:
-                try:        # recorded: an admin sees it and can start the job by hand if this fails
-                    jobs = self.on_privacy(request)
-                    logger.info("privacy request started its jobs", extra={"topic": topic, "job_ids": jobs})
-                except Exception:
-                    logger.exception("privacy request recorded, its job not started", extra={"delivery": delivery})
+            self._start(request)
             return Outcome("recorded", topic, delivery)
         if topic in SHOPIFY_ORDER_TOPICS:
             _named(payload)
@@ -234,6 +243,28 @@ class WebhookReceiver:
             return Outcome("applied" if applied else "stale", topic, delivery)
         self.store.record_delivery(delivery, topic)
         return Outcome("ignored", topic, delivery)
+
+    def _start(self, request: PrivacyRequest) -> None:
+        """The recorded request's work (``on_privacy``). When it fails (the shop's records of the person not deleted,
+        a job not queued): counted (``PrivacyRequestsNotStarted``, which pages), its delivery marker noted
+        ``not_started`` so that Shopify's retry of the 503 runs the same request again, not a duplicate, and
+        PrivacyNotStarted raised (503). A marker that could not be noted is logged: that retry is then a duplicate,
+        and the alarm is what tells the operator; the request shows open or failed to admins."""
+        if self.on_privacy is None:
+            return
+        try:
+            jobs = self.on_privacy(request)
+        except Exception as exc:
+            logger.exception("privacy request recorded, its work not started: 503 for Shopify to retry",
+                             extra={"topic": request.topic, "delivery": request.id})
+            metrics.count(NOT_STARTED_METRIC)
+            try:
+                self.store.privacy_not_started(request)
+            except Exception:
+                logger.exception("privacy request's marker not noted as not started: its retry is a duplicate",
+                                 extra={"delivery": request.id})
+            raise PrivacyNotStarted(f"{request.topic} {request.id}: its work could not start; send it again") from exc
+        logger.info("privacy request started its jobs", extra={"topic": request.topic, "job_ids": jobs})
 
     def _order(self, topic: str, delivery: str, incoming: Order) -> Outcome:
         _fits(incoming, topic)

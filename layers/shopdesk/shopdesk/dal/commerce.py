@@ -159,6 +159,27 @@ class CommerceStore:
         except TransactionCancelled as exc:
             raise Duplicate(delivery_id) from exc
 
+    def privacy_not_started(self, request: PrivacyRequest) -> None:
+        """A privacy request recorded whose work could not start: its delivery marker says so (``not_started``, the
+        request's sort key), so that the platform's retry is not a duplicate but runs it again (``privacy_retry``)."""
+        self.table.update(delivery_pk(self.platform, request.id), "META", Update().when("attribute_exists(PK)")
+                          .set("not_started", privacy_request_key(request)[1]))
+
+    def privacy_retry(self, delivery_id: str) -> PrivacyRequest | None:
+        """A redelivery of a privacy request whose work did not start: the request as recorded then (one retry takes
+        it: the marker's ``not_started`` goes in a conditional write), else None (a duplicate)."""
+        marker = self.table.get(delivery_pk(self.platform, delivery_id), "META")
+        sort = (marker or {}).get("not_started")
+        item = self.table.get(PRIVACY_PK, str(sort)) if sort else None
+        if item is None:
+            return None
+        try:
+            self.table.update(delivery_pk(self.platform, delivery_id), "META",
+                              Update().when("not_started = :sort", sort=sort).remove("not_started"))
+        except ConditionFailed:
+            return None
+        return PrivacyRequest.model_validate_json(item["body"])
+
     def apply_order(self, incoming: Order, merge: Callable[[Order | None, Order], Order | None], *,
                     delivery_id: str | None, topic: str) -> Order | None:
         """What the platform said of an order (a webhook's body, a read-through), masked, merged into the stored

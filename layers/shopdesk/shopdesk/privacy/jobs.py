@@ -127,6 +127,7 @@ class PrivacyJobs:
     files: Files | None = None
     export_bucket: str = ""
     shop: CommerceStore | None = None     # the order cache: the platform's customer records (``named``)
+    trail: AuditTrail | None = None       # a platform's request arriving, and one about nobody held (``from_platform``)
 
     def start(self, kind: Kind, customer_id: str, by: str, *, noted: bool = True,
               request: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -229,7 +230,13 @@ class PrivacyJobs:
         self.store.create(job)
         if request is not None:
             self.store.request_job(request, job["id"], "running")
-        self.queue.send({"job_id": job["id"]}, group=WALKS[kind], dedup_id=job["id"])
+        try:
+            self.queue.send({"job_id": job["id"]}, group=WALKS[kind], dedup_id=job["id"])
+        except Exception:           # never running with nothing to run it: failed, and the caller told
+            self.store.finish(job["id"], "failed", error="the job could not be queued; ask again")
+            if request is not None:
+                self.store.request_job(request, job["id"], "failed")
+            raise
         return {"job_id": job["id"]}
 
     def status(self, job_id: str) -> dict[str, Any]:
@@ -282,7 +289,10 @@ class PrivacyJobs:
         not about a customer (``shop/redact``: the shop's part of the commerce cache deleted, ``redact_shop``). Every
         customer is written on the request
         before any job starts, so the request is done only when each of their jobs is. A data request gets one
-        export, and so one archive, per customer."""
+        export, and so one archive, per customer. An error (the table or the queue refusing) goes to the caller: the
+        webhook answers 503 and Shopify sends the request again. The trail records the request's arrival and a
+        request about nobody held (``system:<platform>``, the topic and the request's id, no identifier)."""
+        self._noted(request, "privacy.request.received")
         if request.topic == "shop/redact":
             return self.redact_shop(request)
         kind = PLATFORM_KINDS.get(request.topic)
@@ -294,6 +304,7 @@ class PrivacyJobs:
             self.redact_shop_records(request)
         if not named:
             self.store.mark_request(key, "nothing_held")
+            self._noted(request, "privacy.request.nothing_held")
             return []
         self.store.request_customers(key, named)
         started = []
@@ -306,11 +317,17 @@ class PrivacyJobs:
                 logger.warning("privacy request's job not started", extra={"customer_id": customer_id})
         return started
 
+    def _noted(self, request: PrivacyRequest, action: str) -> None:
+        if self.trail is not None:
+            self.trail.record(actor=f"system:{request.platform}", action=action, target=request.id,
+                              details={"topic": request.topic})
+
     def redact_shop_records(self, request: PrivacyRequest) -> int:
         """A redact's part in the order cache (``subject.shop_records``): the platform's customer record of its id,
         every order it names (``orders_to_redact``) and the orders and shop customers of the email and phone it names,
         with their pointers, deleted before the request says what became of it. How many items went. An error goes to
-        the caller (the webhook receiver logs it) and the request stays ``open``: no job starts."""
+        the caller (the webhook answers 503, Shopify sends the request again) and the request stays ``open``: no job
+        starts."""
         if self.shop is None:
             return 0
         raw_phone = str((request.customer or {}).get("phone") or "").strip()
