@@ -12,7 +12,7 @@ deleted, a job not queued) fails its delivery with a 503, its delivery marker no
 retry is not a duplicate but runs the same request again, and is counted in ``PrivacyRequestsNotStarted``, which pages
 (template.yaml). A Shopify delivery that names another shop than the desk's (``X-Shopify-Shop-Domain`` or the body's
 ``shop_domain``: an app installed on several stores signs them all with one secret) is acknowledged and ignored: its
-marker stored, nothing else, and a privacy request kept as ``other_shop`` with a hash of each identifier only.
+marker stored, nothing else, and a privacy request kept as ``other_shop`` with nothing of the person.
 """
 
 from __future__ import annotations
@@ -200,15 +200,17 @@ class WebhookReceiver:
 
     def _elsewhere(self, topic: str, delivery: str, payload: dict[str, Any], shop: str) -> Outcome:
         """A signed delivery about another shop: acknowledged (Shopify retries anything else) and ignored. Its marker
-        is stored (a redelivery is a duplicate); a privacy request is kept as ``other_shop``, with what it was and a
-        hash of each identifier, never the identifiers, orders or payload, and starts nothing."""
+        is stored (a redelivery is a duplicate); a privacy request is kept as ``other_shop``, with what it was and
+        nothing of the person (no identifier, nor a hash of one: another shop's customer is not the desk's, and an
+        unsalted phone hash is undone by trying every number), no orders or payload, and starts nothing."""
         logger.warning("delivery of another shop ignored", extra={"topic": topic, "delivery": delivery, "shop": shop})
         if topic not in PRIVACY_TOPICS:
             self.store.record_delivery(delivery, topic)
             return Outcome("ignored", topic, delivery)
         request = _privacy_request(topic, delivery, payload, shop)
         self.store.record_privacy(request.model_copy(update={
-            "status": OTHER_SHOP, "shop_domain": shop, "customer": None, "orders": [], "payload": {"erased": True}}))
+            "status": OTHER_SHOP, "shop_domain": shop, "customer": None, "orders": [], "identifiers": {},
+            "payload": {"erased": True}}))
         return Outcome("ignored", topic, delivery)
 
     def _shopify(self, topic: str, delivery: str, payload: dict[str, Any], shop: str | None) -> Outcome:
