@@ -27,8 +27,9 @@ def store_down(desk, monkeypatch):
     return down
 
 
-@pytest.mark.parametrize("code", ["ServiceUnavailable", "ProvisionedThroughputExceededException",
-                                  "ThrottlingException"])
+@pytest.mark.parametrize("code", ["ServiceUnavailable", "ServiceUnavailableException", "InternalServerError",
+                                  "InternalFailure", "ProvisionedThroughputExceededException",
+                                  "ThrottlingException", "RequestLimitExceeded"])
 def test_a_read_that_meets_the_store_busy_is_a_503_to_send_again(desk, store_down, code):
     conv = customer_writes(desk, "+31612349001", "Where is my order?", "SMbusy1")
     assert agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[0] == 200

@@ -75,7 +75,10 @@ KINDS: dict[int, Kind] = {k.status: k for k in (BAD_REQUEST, UNAUTHORIZED, FORBI
 # What AWS answers (after the SDK's own retries) when the store is throttled or unavailable for a moment: a read
 # that met it is a 503 ``store_busy``, as the other "busy for a moment, retry" answers, not a function error.
 STORE_BUSY = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                        "ServiceUnavailable", "InternalServerError"})
+                        "ServiceUnavailable", "InternalServerError",
+                        # the same two as AWS's shared front end names them on the wire
+                        # (com.amazon.coral.availability#ServiceUnavailableException, coral.service#InternalFailure)
+                        "ServiceUnavailableException", "InternalFailure"})
 # DynamoDB's item operations: a ClientError names its operation, not its service, and no other service the desk
 # calls (Bedrock, S3, SQS, ...) has one of these names, so their refusals with the same codes stay function errors.
 STORE_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "PutItem", "UpdateItem",
