@@ -922,6 +922,39 @@ def test_a_redact_whose_shop_records_cannot_be_deleted_fails_its_delivery_until_
     assert record["phone"].removeprefix("+") not in json.dumps(trail) and str(record["id"]) not in json.dumps(trail)
 
 
+def test_a_redact_whose_shop_records_cannot_be_deleted_still_erases_the_customer_and_its_retry_starts_no_second(
+        desk: Any, shop: dict[str, str], refuse: Any, metered: None, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a customer of ours who texts from the phone of the shop's customer record, and that record cached
+    assert shopify_sample(desk, shop, "customers_create_phone_only")[0] == 200
+    record = json.loads(commerce_sample("shopify", "customers_create_phone_only")[0])
+    assert shopify_sample(desk, shop, "orders_create")[0] == 200
+    customer_writes(desk, record["phone"], "Please forget me", "SMredactfirst1")
+    customer_id = desk.item(f"IDENTITY#phone#{record['phone']}")["customer_id"]
+    # When Shopify's redact of them comes while DynamoDB refuses the cache's deletes
+    refuse("dynamodb", "BatchWriteItem")
+    redact = {"id": record["id"], "email": None, "phone": record["phone"]}
+    status, _ = _shopify_privacy(desk, shop, "customers/redact", redact, "redact-erase-first",
+                                 orders_to_redact=[int(ORDER_ID)])
+    # Then the delivery fails (Shopify sends it again), but the customer's erase has started all the same
+    assert status == 503
+    [request] = _privacy_requests(desk, shop)
+    [entry] = request["jobs"]
+    assert (entry["customer_id"], entry["status"], request["status"]) == (customer_id, "running", "running"), request
+    refuse(None)
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    assert desk.item(f"CUSTOMER#{customer_id}") is None
+    assert _privacy_requests(desk, shop)[0]["status"] == "done"
+    # and Shopify's retry deletes the shop's records of them (the stored request is stripped by then: the delivery
+    # names them), starting no second erase
+    status, answer = _shopify_privacy(desk, shop, "customers/redact", redact, "redact-erase-first",
+                                      orders_to_redact=[int(ORDER_ID)])
+    assert (status, answer["status"]) == (200, "recorded"), answer
+    assert _commerce_items(desk) == []
+    [request] = _privacy_requests(desk, shop)
+    assert request["jobs"] == [entry | {"status": "done"}] and request["status"] == "done", request
+    assert not desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+
+
 def test_a_shop_redact_whose_job_cannot_be_queued_fails_its_delivery_until_a_retry_starts_it(
         desk: Any, shop: dict[str, str], refuse: Any, metered: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert shopify_sample(desk, shop, "orders_create")[0] == 200

@@ -192,7 +192,10 @@ class WebhookReceiver:
             if topic in PRIVACY_TOPICS and self.on_privacy is not None:
                 request = self.store.privacy_retry(delivery)
                 if request is not None:         # recorded before, its work never started: started now
-                    self._start(request)
+                    # as recorded (its key), naming what this delivery names: a request whose erases ended meanwhile
+                    # is kept stripped of its identifiers, which deleting the shop's records of them still needs
+                    sent = _privacy_request(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"))
+                    self._start(request.model_copy(update={"customer": sent.customer, "orders": sent.orders}))
                     return Outcome("recorded", topic, delivery)
             return Outcome("duplicate", topic, delivery)
         except _NOT_WHAT_WE_READ as exc:

@@ -292,6 +292,11 @@ class PrivacyJobStore:
         job was to start (``nothing_held``): the request is done only when each of them is."""
         self._request_entries(key, {c: {"job_id": None, "status": status} for c in customer_ids})
 
+    def request_jobs(self, key: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The request's ``jobs`` as stored (customer id: job_id, status); {} for a request none was written on."""
+        item = self.table.get(key[0], key[1])
+        return {str(c): dict(e) for c, e in dict((item or {}).get("jobs") or {}).items()}
+
     def request_job(self, key: Sequence[str], job_id: str, status: str) -> None:
         """A request answered by one job about no customer (a ``shop/redact``'s): the job and its status."""
         self.table.update(key[0], key[1], Update().when("attribute_exists(PK)").set("job_id", job_id)

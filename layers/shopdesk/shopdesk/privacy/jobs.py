@@ -287,11 +287,12 @@ class PrivacyJobs:
         """The platform's request about a customer starts the same job for every customer of ours it names
         (``named``); none when shopdesk holds nothing about them (the request says so: ``nothing_held``), or it is
         not about a customer (``shop/redact``: the shop's part of the commerce cache deleted, ``redact_shop``). Every
-        customer is written on the request
-        before any job starts, so the request is done only when each of their jobs is. A data request gets one
-        export, and so one archive, per customer. An error (the table or the queue refusing) goes to the caller: the
-        webhook answers 503 and Shopify sends the request again. The trail records the request's arrival and a
-        request about nobody held (``system:<platform>``, the topic and the request's id, no identifier)."""
+        customer is written on the request before any job starts, so the request is done only when each of their
+        jobs is; a redact's erases start before the shop's records of them are deleted (``redact_shop_records``). A
+        data request gets one export, and so one archive, per customer. An error (the table or the queue refusing)
+        goes to the caller: the webhook answers 503 and Shopify sends the request again, which starts no job that
+        runs or ran (the request's ``jobs``). The trail records the request's arrival and a request about nobody held
+        (``system:<platform>``, the topic and the request's id, no identifier)."""
         self._noted(request, "privacy.request.received")
         if request.topic == "shop/redact":
             return self.redact_shop(request)
@@ -299,22 +300,34 @@ class PrivacyJobs:
         if kind is None:
             return []
         key = privacy_request_key(request)
-        named = self.named(request)
-        if kind == "erase":         # the shop's own records of them, whether or not a customer of ours is named
-            self.redact_shop_records(request)
+        # a retry of a delivery that failed after its jobs started (the shop's records not deleted): those jobs
+        # stand, and their customers count as named even once an erase removed them; a job that could not be queued
+        # (failed) starts again
+        held = self.store.request_jobs(key)
+        named = list(dict.fromkeys([*held, *self.named(request)]))
         if not named:
+            if kind == "erase":     # the shop's own records of them
+                self.redact_shop_records(request)
             self.store.mark_request(key, "nothing_held")
             self._noted(request, "privacy.request.nothing_held")
             return []
-        self.store.request_customers(key, named)
-        started = []
-        for customer_id in named:
+        running = {c: str(e["job_id"]) for c, e in held.items()
+                   if e.get("job_id") and e.get("status") in ("running", "done")}
+        fresh = [c for c in named if c not in running]
+        if fresh:
+            self.store.request_customers(key, fresh)
+        started = list(running.values())
+        for customer_id in fresh:
             try:
                 started.append(str(self.start(kind, customer_id, f"system:{request.platform}", request=key)["job_id"]))
             except NotFound:        # erased since it was found: nothing of theirs is held
                 self.store.request_customers(key, [customer_id], "nothing_held")
             except Conflict:        # merged since it was found: left open, for an admin (the others start)
                 logger.warning("privacy request's job not started", extra={"customer_id": customer_id})
+        if kind == "erase":
+            # the shop's own records of them, after their erases started: a failure here (the table refusing, time
+            # running out with many orders) fails the delivery, and Shopify's retry deletes them, no job started twice
+            self.redact_shop_records(request)
         return started
 
     def _noted(self, request: PrivacyRequest, action: str) -> None:
@@ -325,9 +338,8 @@ class PrivacyJobs:
     def redact_shop_records(self, request: PrivacyRequest) -> int:
         """A redact's part in the order cache (``subject.shop_records``): the platform's customer record of its id,
         every order it names (``orders_to_redact``) and the orders and shop customers of the email and phone it names,
-        with their pointers, deleted before the request says what became of it. How many items went. An error goes to
-        the caller (the webhook answers 503, Shopify sends the request again) and the request stays ``open``: no job
-        starts."""
+        with their pointers. How many items went. An error goes to the caller (the webhook answers 503, Shopify sends
+        the request again: its retry deletes them, the erases it started stand)."""
         if self.shop is None:
             return 0
         raw_phone = str((request.customer or {}).get("phone") or "").strip()
