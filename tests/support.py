@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -232,3 +233,25 @@ def ses_recipients(message: Any) -> list[str]:
     every recipient."""
     destinations = getattr(message, "destinations", None) or {}
     return destinations.get("ToAddresses", []) if isinstance(destinations, dict) else list(destinations)
+
+
+def template_refs(value: Any) -> set[str]:
+    """The logical ids a template value refers to: Ref, GetAtt, and ``${Name}`` / ``${Name.Attr}`` in a Sub string and
+    its variables (pseudo parameters such as ``AWS::Region`` come out as ``AWS``; callers keep what they look for)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".")[0])
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found |= set(re.findall(r"\$\{([A-Za-z0-9]+)", text))
+                found |= template_refs(inner[1] if isinstance(inner, list) else {})
+            else:
+                found |= template_refs(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= template_refs(inner)
+    return found

@@ -12,31 +12,14 @@ from typing import Any
 import pytest
 
 from local.template import load_template
+from tests.support import template_refs
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 
 
-def _refs(value: Any) -> set[str]:
-    """Logical ids a value refers to (Ref, GetAtt, and ${Name} in Sub strings)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                found.add(inner)
-            elif key == "Fn::GetAtt":
-                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".")[0])
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) else inner
-                found |= set(re.findall(r"\$\{([A-Za-z0-9]+)", text))
-                found |= _refs(inner[1] if isinstance(inner, list) else {})
-            else:
-                found |= _refs(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= _refs(inner)
-    return found
+_refs = template_refs
 
 
 def _alarms() -> dict[str, dict[str, Any]]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from typing import Any
 
 from local.template import load_template
-from tests.support import ROOT
+from tests.support import ROOT, template_refs
 
 RESOURCES = load_template(ROOT / "template.yaml")["Resources"]
 
@@ -356,22 +355,7 @@ def test_only_the_privacy_function_scans_the_table_for_the_masking_job_and_no_in
 
 def _logical_ids(value: Any) -> set[str]:
     """The resources a value names (Ref, GetAtt, ${Name} and ${Name.Attr} in a Sub string)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                found.add(inner)
-            elif key == "Fn::GetAtt":
-                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".")[0])
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) else inner
-                found |= set(re.findall(r"\$\{([A-Za-z0-9]+)[.}]", text))
-            else:
-                found |= _logical_ids(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= _logical_ids(inner)
-    return {name for name in found if name in RESOURCES}
+    return {name for name in template_refs(value) if name in RESOURCES}
 
 
 def _deliveries() -> dict[tuple[str, str], set[str]]:
