@@ -1,7 +1,8 @@
 """Every number of the admin settings bodies takes a JSON number only: an integer field a JSON integer (not true,
 not "30", not 30.5), a number field an integer or a decimal (not true, not "0.5"). Pydantic's lax mode read ``true``
 as 1 and ``"30"`` as 30, so a retention of ``true`` was saved as 1 day and the retention job expired everything
-stored. Each is a 422 naming the field, and nothing is saved; the same field with a number saves."""
+stored. Each is a 422 naming the field, and nothing is saved; the same field with a number saves. A yes or no takes
+a JSON true or false only (not 1, not "yes"), the same way."""
 
 from __future__ import annotations
 
@@ -145,3 +146,61 @@ def test_a_settings_number_given_as_true_a_string_or_a_decimal_is_a_422_naming_i
     for name in in_body(field):
         value = value[name]
     assert value == good
+
+
+# A yes or no is a JSON true or false only: pydantic's lax mode read 1, "yes", "on" and "true" as true (and 0, "no",
+# "off" as false) and saved them. Route, the field (its path in the model), a value it takes.
+BOOLEANS: list[tuple[str, tuple[str, ...], bool]] = [
+    ("/admin/routing", ("reassign_on_breach",), True),
+    ("/admin/routing", ("acknowledgements",), False),
+    ("/admin/routing", ("transcript_on_resolve",), True),
+    ("/admin/bot", ("enabled",), True),
+    ("/admin/csat", ("enabled",), True),
+    ("/admin/csat", ("comment_prompt",), False),
+]
+
+
+def booleans(model: Any, path: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every bool field ``model`` holds, by its path (a map's or list's member as ``*``)."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return {found for name, info in model.model_fields.items()
+                for found in booleans(info.annotation, (*path, name))}
+    if model is bool:
+        return {path}
+    origin, args = get_origin(model), get_args(model)
+    if origin is Annotated:
+        return booleans(args[0], path)
+    if origin in (UnionType, Union, list, tuple, set, frozenset):
+        return {found for a in args for found in booleans(a, path if origin in (UnionType, Union) else (*path, "*"))}
+    if origin is dict:
+        return booleans(args[1], (*path, "*"))
+    return set()
+
+
+def test_the_table_names_every_yes_or_no_of_every_settings_body():
+    assert {(route, field) for route, field, _ in BOOLEANS} == \
+        {(route, field) for route, (model, _) in ROUTES.items() for field in booleans(model)}
+
+
+@pytest.mark.parametrize(("route", "field", "good"), BOOLEANS, ids=[f"{r}:{'.'.join(f)}" for r, f, _ in BOOLEANS])
+def test_a_settings_yes_or_no_given_as_a_number_or_a_string_is_a_422_naming_it_and_nothing_is_saved(
+        desk, route, field, good):
+    # Given the settings saved once, so a version is there to compare
+    status, saved = call(desk, "PUT", route, ROUTES[route][1] or body_with(route, field, good))
+    assert status == 200, saved
+    before = version_of(desk, route)
+    for value in [1, 0, "yes", "true", "on", "false", 1.0]:
+        # When an admin sends the field as a number or a string that pydantic's lax mode reads as true or false
+        status, problem = call(desk, "PUT", route, body_with(route, field, value), claims=ADMIN)
+        # Then a 422 names the field as not a JSON true or false, and nothing is saved
+        assert status == 422, (value, problem)
+        named = in_body(field)
+        assert [e["type"] for e in problem["errors"] if tuple(e["loc"]) == ("body", *named)] == ["bool_type"], \
+            (value, problem)
+        assert ".".join(named) in problem["detail"], problem
+        assert version_of(desk, route) == before, value
+    # And the same field given as true or false saves, each way
+    for value in (good, not good):
+        status, saved = call(desk, "PUT", route, body_with(route, field, value))
+        assert status == 200, saved
+        assert saved[field[-1]] is value

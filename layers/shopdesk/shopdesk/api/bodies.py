@@ -3,7 +3,9 @@ does not have, at the top or in any object inside (a retention, a masking patter
 naming it (pydantic's ``extra_forbidden``), so an admin's typo is refused rather than ignored while the answer says
 the settings were saved. A number is a JSON number: an integer field takes a JSON integer only, a number field an
 integer or a decimal; ``true``, ``"30"`` or (for an integer) ``30.5`` and ``30.0`` are a 422 naming the field
-(``int_type``, ``float_type``), where pydantic's lax mode would read ``true`` as 1 and save it.
+(``int_type``, ``float_type``), where pydantic's lax mode would read ``true`` as 1 and save it. A yes or no is a
+JSON ``true`` or ``false``: ``1``, ``0``, ``"yes"``, ``"on"`` or ``"true"`` are a 422 naming the field (``bool_type``),
+where lax mode would read them as true or false.
 
 The models themselves stay as they are: many are also read from stored items, which may hold fields an older
 version wrote and a later one removed, and must go on loading. The body is checked against a copy of its model
@@ -29,7 +31,8 @@ _forbidding: dict[type[BaseModel], type[BaseModel]] = {}
 
 def forbidding(model: type[BaseModel]) -> type[BaseModel]:
     """``model``'s copy (a subclass: its validators too) that refuses a field it does not know, with each model
-    its fields hold replaced by its forbidding copy and each number it holds taking JSON numbers only."""
+    its fields hold replaced by its forbidding copy, each number it holds taking JSON numbers only and each bool JSON
+    true or false only."""
     if model in _forbidding:
         return _forbidding[model]
     _forbidding[model] = model            # a model holding itself: checked as it is, not copied forever
@@ -49,7 +52,7 @@ def forbidding(model: type[BaseModel]) -> type[BaseModel]:
 def _forbidding_type(annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return forbidding(annotation)
-    if annotation is int or annotation is float:      # not bool, not str; float: an int too
+    if annotation is int or annotation is float or annotation is bool:     # not str; float: an int too
         return Annotated[annotation, Strict()]
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is None or not args:
