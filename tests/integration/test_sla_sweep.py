@@ -300,3 +300,79 @@ def test_a_timer_whose_send_sqs_refuses_stays_due_is_counted_and_the_sweep_goes_
     assert desk.item("PRIVACYJOB#pj_tf", "DEADLINE#erase_uploads") is None
     got = desk.client("sqs").receive_message(QueueUrl=desk.env["PRIVACY_QUEUE_URL"], MaxNumberOfMessages=10)
     assert [json.loads(m["Body"]) for m in got.get("Messages", [])] == [{"job_id": "pj_tf", "uploads": True}]
+
+
+def test_a_timer_that_keeps_failing_runs_again_after_1_2_4_up_to_60_minutes_and_pages_at_each_failure(desk, capsys):
+    import json
+    from datetime import datetime, timedelta
+
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.events import EventBus
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from shopdesk.logic import sla
+
+    # Given a timer whose runner raises every time (a dependency down for hours)
+    conversations = Conversations(Table(desk.table_name), 16)
+    start = datetime.fromisoformat("2026-11-23T10:00:00+00:00")
+    at(start.isoformat())
+    conversations.set_timer("CUSTOMER#c_failing", "inactive_customer", clock.now_iso())
+    bus, work = EventBus(desk.env["EVENT_BUS_NAME"]), Queue(desk.work_queue_url)
+    runs: list[str] = []
+    down = {"on": True}
+
+    def runner(owner: str) -> None:
+        runs.append(clock.now_iso())
+        if down["on"]:
+            raise ConnectionError("the dependency is down")
+
+    capsys.readouterr()
+    # When the sweep runs every minute for three hours and more
+    for minute in range(184):
+        at((start + timedelta(minutes=minute, seconds=5)).isoformat())
+        sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": runner})
+    # Then the runner was called after 1, 2, 4, 8, 16, 32, 60 and 60 minutes: 9 calls, not 184
+    assert [r[11:16] for r in runs] == ["10:00", "10:01", "10:03", "10:07", "10:15", "10:31", "11:03", "12:03",
+                                        "13:03"]
+    # and every failure was counted as the alarm reads it (the first paging at once)
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert sum(f["TimersFailed"][0] if isinstance(f["TimersFailed"], list) else f["TimersFailed"]
+               for f in figures if "TimersFailed" in f) == 9
+    # and the timer is still due, its failures counted on the item
+    item = desk.item("CUSTOMER#c_failing", "DEADLINE#inactive_customer")
+    assert (item["state"], int(item["failures"]), item["due_at"][:19]) == ("pending", 9, "2026-11-23T14:02:55")
+    assert item["DueSK"] == f"{item['due_at']}#c_failing#inactive_customer"
+    # And once the dependency is back, its next run finishes it
+    down["on"] = False
+    at("2026-11-23T14:03:05+00:00")
+    sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": runner})
+    assert len(runs) == 10
+    assert desk.item("CUSTOMER#c_failing", "DEADLINE#inactive_customer") is None
+
+
+def test_a_timer_set_again_starts_from_no_failures_and_one_that_runs_writes_no_retry(desk, monkeypatch):
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.events import EventBus
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from shopdesk.logic import sla
+
+    conversations = Conversations(Table(desk.table_name), 16)
+    at("2026-11-23T10:00:00+00:00")
+    bus, work = EventBus(desk.env["EVENT_BUS_NAME"]), Queue(desk.work_queue_url)
+    moved: list[str] = []
+    real = Conversations.retry_timer
+    monkeypatch.setattr(Conversations, "retry_timer", lambda self, t, due: (moved.append(due), real(self, t, due)))
+    # Given a timer that failed once
+    conversations.set_timer("CUSTOMER#c_again", "inactive_customer", clock.now_iso())
+    sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": lambda owner: 1 / 0})
+    assert [m[:19] for m in moved] == ["2026-11-23T10:00:50"]
+    assert int(desk.item("CUSTOMER#c_again", "DEADLINE#inactive_customer")["failures"]) == 1
+    # When its owner sets it again
+    conversations.set_timer("CUSTOMER#c_again", "inactive_customer", clock.now_iso())
+    # Then it starts from no failures
+    assert "failures" not in desk.item("CUSTOMER#c_again", "DEADLINE#inactive_customer")
+    # And a run that succeeds moves nothing: the timer is only finished
+    sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": lambda owner: None})
+    assert len(moved) == 1
+    assert desk.item("CUSTOMER#c_again", "DEADLINE#inactive_customer") is None

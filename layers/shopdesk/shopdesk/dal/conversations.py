@@ -67,6 +67,7 @@ class Deadline:
     escalated_to: str | None = None
     risk: float | None = None              # a risk warning's chance and team (logic.breach_risk)
     team: str | None = None
+    failures: int = 0                      # a timer's runs in a row that raised (``Conversations.retry_timer``)
 
 
 @dataclass(frozen=True)
@@ -1711,6 +1712,17 @@ class Conversations:
         with suppress(ConditionFailed):
             self.table.put(item, condition="DueSK = :due", values={":due": timer.due_sk})
 
+    def retry_timer(self, timer: Deadline, due_at: str) -> None:
+        """A run timer's runner raised: the same timer due again at ``due_at``, its failures in a row counted, in
+        one write (``failures``), unless it was set again meanwhile. A timer set again (a fresh put) starts from
+        no failures."""
+        update = (Update().set("due_at", due_at)
+                  .set("DueSK", it.due_sk(due_at, timer.conversation_id, timer.target))
+                  .add("failures", 1).set("failed_at", clock.now_iso())
+                  .when("DueSK = :due", due=timer.due_sk))
+        with suppress(ConditionFailed):
+            self.table.update(timer.pk, timer.sk, update)
+
 
 def _clock_read(item: dict[str, Any]) -> ClockRead:
     from shopdesk.logic.business_time import ConversationClocks
@@ -1751,7 +1763,8 @@ def _deadline_from(row: dict[str, Any]) -> Deadline:
                     # a breach flagged before announcements said what they are: an announcement all the same
                     announce=row.get("announce") or ("breach" if state == "breached" else None),
                     detected_at=row.get("detected_at") or row.get("breached_at"), escalated_to=row.get("escalated_to"),
-                    risk=float(row["risk"]) if row.get("risk") is not None else None, team=row.get("team"))
+                    risk=float(row["risk"]) if row.get("risk") is not None else None, team=row.get("team"),
+                    failures=int(row.get("failures", 0)))
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
                     key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
     released, timers_run, late = _run_timers(conversations, agents, timers, workers, book, bus, on_timer,
-                                             time_left) if timers else (0, [], 0)
+                                             time_left, now) if timers else (0, [], 0)
 
     def step(chunk: list[list[Deadline]]) -> list[_Flagged]:
         if time_left is not None and time_left() < RESERVE_SECONDS:
@@ -345,8 +345,17 @@ def _in_parallel(action: Callable[[list[T]], None], items: list[T], size: int, w
 BUILT_IN_TIMERS = frozenset({"assignee_silence", "agent_offline", SNOOZE_TIMER, "bot_resolve"})
 NO_RUNNER = -1                          # a timer nothing here runs: left due, counted in NO_RUNNER_METRIC
 NO_RUNNER_METRIC = "TimersWithoutRunner"
-FAILED = -2                             # a timer whose run raised: left due, counted in FAILED_METRIC
+FAILED = -2                             # a timer whose run raised: due again later, counted in FAILED_METRIC
 FAILED_METRIC = "TimersFailed"
+RETRY_MAX_MINUTES = 60                  # a failing timer runs again after 1, 2, 4 ... minutes, never more than this
+RETRY_EARLY = timedelta(seconds=10)     # counted from the sweep's start, less this: the sweep that many minutes
+                                        # later finds it due even when it starts a little early
+
+
+def retry_delay(failures: int) -> timedelta:
+    """How long a timer whose run raised for the ``failures``-th time in a row waits before its next run: 1, 2, 4,
+    8, 16, 32 minutes, then 60 for as long as it keeps failing."""
+    return timedelta(minutes=min(2 ** min(max(failures, 1) - 1, 6), RETRY_MAX_MINUTES))
 
 
 def answered_since_assigned(conv: Conversation) -> bool:
@@ -361,7 +370,8 @@ def answered_since_assigned(conv: Conversation) -> bool:
 def _run_timers(conversations: Conversations, agents: Agents | None, timers: list[Deadline], workers: int,
                 book: PolicyBook | None = None, bus: EventBus | None = None,
                 on_timer: Mapping[str, Callable[[str], object]] | None = None,
-                time_left: Callable[[], float] | None = None) -> tuple[int, list[Deadline], int]:
+                time_left: Callable[[], float] | None = None,
+                started: datetime | None = None) -> tuple[int, list[Deadline], int]:
     """Routing timers: an assignee silent too long loses the conversation to the next agent; an
     agent offline past the grace period gives their open conversations back to the queue; a snooze
     that ends opens its conversation again (logic.snooze); a bot answer the customer did not come back
@@ -369,18 +379,28 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
     by name, with the conversation's id (a delayed satisfaction survey: ``shopdesk.csat.survey``); one that answers
     ``Later`` is moved to then. A run timer is finished only if it was not set again while it ran.
     Each timer on its own: one whose run raises (SQS or the bus refusing a runner's send in an outage, DynamoDB
-    past its retries) stays due as it was, so the next sweep runs it again, and is logged and counted
-    (``TimersFailed``, which pages: template.yaml, ``TimersFailedAlarm``); the other timers, the breaches and the
-    drains go on. Returns the conversations released, the timers run (to be finished) and how many were left due
-    for the next sweep because ``time_left()`` ran low."""
+    past its retries) is logged and counted at every failure (``TimersFailed``, which pages: template.yaml,
+    ``TimersFailedAlarm``) and stays due, moved back by ``retry_delay`` (1, 2, 4 ... up to 60 minutes from the
+    sweep's ``started``, less ``RETRY_EARLY``) with its failures counted on the item in that one write
+    (``Conversations.retry_timer``), so a timer that keeps failing does not call a failing dependency every minute;
+    a run that succeeds writes nothing more than the finish. The other timers, the breaches and the drains go on.
+    Returns the conversations released, the timers run (to be finished) and how many were left due for the next
+    sweep because ``time_left()`` ran low."""
     def run(timer: Deadline) -> int | None:
         if time_left is not None and time_left() < RESERVE_SECONDS:
             return None                     # still due: the next sweep runs it
         try:
             return run_one(timer)
         except Exception as exc:
+            again = clock.iso((started or clock.now()) + retry_delay(timer.failures + 1) - RETRY_EARLY)
             logger.warning("timer failed: left due for the next sweep", exc_info=True, extra={
-                "target": timer.target, "conversation_id": timer.conversation_id, "error_type": type(exc).__name__})
+                "target": timer.target, "conversation_id": timer.conversation_id, "error_type": type(exc).__name__,
+                "failures": timer.failures + 1, "due_again_at": again})
+            try:
+                conversations.retry_timer(timer, again)
+            except Exception:               # DynamoDB refusing too: still due as it was, the next sweep tries again
+                logger.warning("failed timer not moved", exc_info=True, extra={
+                    "target": timer.target, "conversation_id": timer.conversation_id})
             return FAILED
 
     def run_one(timer: Deadline) -> int:
