@@ -421,6 +421,32 @@ def test_a_transcript_a_snooze_and_a_hand_off_note_are_recorded_with_what_they_d
     assert "over to you" not in json.dumps(handed)
 
 
+def test_a_transcript_whose_timeline_entry_was_not_written_is_recorded_without_it(desk, monkeypatch):
+    conv = _email_conversation(desk, "Ada <ada.b@customer.example>", "trail-81")
+    transcripts = desk.handler("agent_api").transcripts
+    mail = transcripts.send_mail
+
+    def sent_then_erasing(*args: Any) -> str:
+        # the customer's erase starts while the email goes: the timeline takes no entry from then on
+        provider_id = mail(*args)
+        desk.client("dynamodb").update_item(TableName=desk.table_name, Key={"PK": {"S": f"CONV#{conv}"},
+                                            "SK": {"S": "META"}}, UpdateExpression="SET erasing = :t",
+                                            ExpressionAttributeValues={":t": {"BOOL": True}})
+        return provider_id
+
+    monkeypatch.setattr(transcripts, "send_mail", sent_then_erasing)
+    # When alice emails the transcript and its entry cannot be written on the timeline
+    status, sent = agent(desk, "POST", f"/agent/conversations/{conv}/transcript", "alice")
+    assert status == 202, sent
+    # Then its record says the email went, and names no timeline entry, since none was written
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/transcript", "actor=alice")
+    transcript = record["details"]["transcript"]
+    assert set(transcript) == {"channel", "language", "messages", "provider_id"}, transcript
+    assert transcript["provider_id"] and transcript["messages"] == sent["messages"]
+    assert not [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and transcript["provider_id"] in json.dumps(
+        i, default=str)]
+
+
 def test_a_reply_a_note_and_a_presence_change_are_recorded_with_what_they_did_and_whom_a_mention_let_in(desk):
     from tests.integration.test_attachments import PNG, upload
     from tests.integration.test_mentions import _shop

@@ -166,8 +166,13 @@ class Transcripts:
                                                                   "at": note.created_at.astimezone(UTC).isoformat()}}})
         # the request's audit record (an agent's, or the resolve's that sent it) says how it went (by email; the
         # timeline's entry, ``message``, names the address until the customer's erase), and how much it held:
-        # nothing derived from the address, which a hash would keep for anyone guessing it after the erase
-        audit.note(transcript={"channel": "email", "message": note.id, "language": language, "messages": count,
-                               "provider_id": provider_id})
-        self.conversations.add_message(note)
+        # nothing derived from the address, which a hash would keep for anyone guessing it after the erase. The
+        # entry is named only when it was written: a conversation gone, or held by its customer's erase, takes none
+        # (the email went all the same)
+        added = self.conversations.add_message(note)
+        if not added:
+            logger.warning("transcript sent, its timeline entry not written (the conversation is gone or being "
+                           "erased)", extra={"conversation_id": conv.id})
+        audit.note(transcript={"channel": "email", **({"message": note.id} if added else {}), "language": language,
+                               "messages": count, "provider_id": provider_id})
         return TranscriptSent(to=to, language=language, messages=count, provider_id=provider_id)
