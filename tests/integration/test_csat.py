@@ -493,3 +493,91 @@ def test_a_delayed_survey_whose_send_the_queue_refused_stays_due_is_counted_and_
     assert [m["id"] for m in _kinds(desk, conv, "csat_survey")] == [survey["id"]]
     assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is None
     assert [r["state"] for r in _records(desk, conv)] == ["asked"]
+
+
+def test_a_delayed_survey_whose_next_run_meets_the_table_refusing_is_never_left_queued(desk, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.queues import Queue
+
+    _settings(desk, delay_s=600)
+    conv = _resolved_sms_conversation(desk, "+31612340232", "SMcs32")
+    outbound_sent(desk)
+    # Given a delayed survey recorded, its send refused by the outbound queue (still queued, its timer due)
+    down = {"queue": True, "table": False}
+    send, get_message = Queue.send, Conversations.get_message
+
+    def refusing_send(self, body, *args, **kwargs):
+        if down["queue"] and self.url == desk.outbound_queue_url:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return send(self, body, *args, **kwargs)
+
+    def refusing_get(self, *args, **kwargs):
+        if down["table"]:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}},
+                              "GetItem")
+        return get_message(self, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", refusing_send)
+    monkeypatch.setattr(Conversations, "get_message", refusing_get)
+    clock.set_offset(601)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    [survey] = _kinds(desk, conv, "csat_survey")
+    assert survey["status"] == "queued"
+    # When the timer's next run meets the table refusing the survey's read (not the queue's refusal)
+    down.update(queue=False, table=True)
+    clock.set_offset(661)
+    capsys.readouterr()
+    desk.invoke("sla_sweep", _SCHEDULED)
+    # Then the timer stays due and the failure is counted, the survey still queued, not left so for good
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is not None
+    assert any('"TimersFailed"' in line for line in capsys.readouterr().out.splitlines())
+    assert _kinds(desk, conv, "csat_survey")[0]["status"] == "queued"
+    # And once the table answers, a later run sends that survey, once, and finishes the timer
+    down["table"] = False
+    clock.set_offset(661 + 120)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert outbound_sent(desk) == [survey["id"]]
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is None
+
+
+def test_a_delayed_survey_whose_run_meets_the_table_refusing_stays_due_and_goes_out_later(desk, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.csat import Surveys
+
+    _settings(desk, delay_s=600)
+    conv = _resolved_sms_conversation(desk, "+31612340233", "SMcs33")
+    outbound_sent(desk)
+    # Given the table refusing the conversation's read when the survey's time comes
+    down = {"on": True}
+    resolution = Surveys.resolution
+
+    def refusing(self, conversation_id):
+        if down["on"]:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "GetItem")
+        return resolution(self, conversation_id)
+
+    monkeypatch.setattr(Surveys, "resolution", refusing)
+    clock.set_offset(601)
+    capsys.readouterr()
+    # When the sweep runs
+    desk.invoke("sla_sweep", _SCHEDULED)
+    # Then nothing is sent, the survey is still scheduled with its timer due, and the failure counted
+    assert _kinds(desk, conv, "csat_survey") == []
+    assert [r["state"] for r in _records(desk, conv)] == ["scheduled"]
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is not None
+    assert any('"TimersFailed"' in line for line in capsys.readouterr().out.splitlines())
+    # And once the table answers, the next run sends it, once
+    down["on"] = False
+    clock.set_offset(661)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    [survey] = _kinds(desk, conv, "csat_survey")
+    assert outbound_sent(desk) == [survey["id"]]
+    assert [r["state"] for r in _records(desk, conv)] == ["asked"]
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is None

@@ -179,21 +179,21 @@ class SurveyDesk:
     def send_scheduled(self, conversation_id: str) -> Outcome:
         """The sweep's ``csat_survey`` timer: ask now, unless the conversation was reopened meanwhile (its cycle's
         record is then not the scheduled one) or the survey went out already. A survey recorded by an earlier run
-        whose send the outbound queue refused (still ``queued``) is sent now. Raises only ``SurveyUnsent`` (the
-        survey recorded, its send refused): the sweep leaves the timer due, counts it, and its next run sends it."""
+        whose send the outbound queue refused (still ``queued``) is sent now. Any failure raises: ``SurveyUnsent``
+        (the survey recorded, its send refused) or the error itself (a read or write the table refused, the
+        settings, the survey's words), so the sweep leaves the timer due, counts it (``TimersFailed``, which pages)
+        and runs it again later: a survey is never left ``scheduled`` or ``queued`` with its timer finished. Only a
+        conversation that is gone (its customer erased, retention) ends the timer with nothing asked."""
         try:
             resolution = self.surveys.resolution(conversation_id)
-            record = self.surveys.record(conversation_id, resolution.cycle) or {}
-            if record.get("state") == "asked" and record.get("message_id") and record.get("asked_at"):
-                return self._unsent(resolution, record)
-            if resolution.conversation.status is not ConversationStatus.RESOLVED or record.get("state") != "scheduled":
-                return "already"
-            return self._ask(self.settings(), resolution, scheduled=True)
-        except SurveyUnsent:
-            raise
-        except Exception:
-            logger.exception("scheduled csat survey not sent", extra={"conversation_id": conversation_id})
+        except KeyError:
             return "not_asked"
+        record = self.surveys.record(conversation_id, resolution.cycle) or {}
+        if record.get("state") == "asked" and record.get("message_id") and record.get("asked_at"):
+            return self._unsent(resolution, record)
+        if resolution.conversation.status is not ConversationStatus.RESOLVED or record.get("state") != "scheduled":
+            return "already"
+        return self._ask(self.settings(), resolution, scheduled=True)
 
     def _schedule(self, settings: CsatSettings, resolution: Resolution) -> Outcome:
         conv = resolution.conversation
