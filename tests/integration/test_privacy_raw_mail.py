@@ -220,3 +220,49 @@ def test_an_erase_whose_last_look_at_uploads_keeps_failing_says_it_is_not_comple
     assert _look(again) == _look(seen), again
     trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
     assert [r["details"]["files"] for r in trail if r["action"] == "customer.erase.last_look"] == [1]
+
+
+def test_an_erase_whose_last_look_s_last_attempt_is_killed_says_it_is_overdue_not_pending(desk, refused_deletes):
+    from shopdesk import clock
+    from shopdesk.privacy.jobs import LOOK_OVERDUE_SECONDS, UPLOADS_SECONDS
+    from tests.integration.test_csat import _SCHEDULED
+    media = desk.env["MEDIA_BUCKET"]
+    # Given a customer's erase, done, and a file an agent's link put under its conversation after it, which S3 will
+    # not delete
+    assert _deliver(desk, _eml(sender="Kim <kim@customer.example>", message_id="<k1@customer.example>"),
+                    "k1")["stored"] == 1
+    customer = _customer(desk, "kim@customer.example")
+    [conv] = {i["PK"].removeprefix("CONV#") for i in scan(desk) if i["PK"].startswith("CONV#")}
+    job = _erase(desk, customer)
+    due = _look(job)["due_at"]
+    late = f"media/outbound/{conv}/alice/late.png"
+    desk.client("s3").put_object(Bucket=media, Key=late, Body=b"Kim's label")
+    refused_deletes["keys"] = {late}
+    # When the sweep queues its last look, four attempts fail and the fifth is killed (out of time) before it can
+    # say so: the queue takes the message off to its dead-letter queue all the same
+    clock.set_offset(UPLOADS_SECONDS + 60)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for attempt in range(1, 6):
+        [message] = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                        MessageSystemAttributeNames=["All"])["Messages"]
+        if attempt < 5:
+            result = desk.invoke("privacy", sqs_event([message], arn))
+            assert result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    # Then while the queue's attempts may still be going it is pending
+    clock.set_offset(UPLOADS_SECONDS + 1800)
+    seen = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1]
+    assert (seen["status"], _look(seen)) == ("done", {"status": "pending", "due_at": due}), seen
+    # and an hour past its due time it says it is overdue (not complete), with when it was due, not pending for good
+    clock.set_offset(UPLOADS_SECONDS + LOOK_OVERDUE_SECONDS + 60)
+    seen = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1]
+    assert (seen["status"], _look(seen)) == ("done", {"status": "overdue", "due_at": due}), seen
+    # And once the operator redrives it and S3 deletes again, it is done
+    refused_deletes["keys"] = set()
+    sqs.send_message(QueueUrl=queue, MessageBody=message["Body"], MessageGroupId=customer,
+                     MessageDeduplicationId=f"{job['job_id']}-redriven")
+    run_jobs(desk)
+    seen = admin(desk, "GET", f"/admin/privacy/jobs/{job['job_id']}")[1]
+    assert _look(seen) == {"status": "done", "finished_at": _look(seen)["finished_at"], "files": 1}, seen

@@ -244,6 +244,16 @@ describe("an export or erase job", () => {
     const es = lastLookWords(erase({ status: "done", files: 1 }), translator("es"), "es");
     expect(es?.text).toContain("eliminó 1 archivo.");
   });
+
+  it("says a done erase whose last look never came is overdue and not complete, as an error", () => {
+    const erase = (last_look?: PrivacyJob["last_look"]) => job("done", { kind: "erase", last_look });
+    const overdue = { status: "overdue", due_at: "2026-12-07T09:40:00Z" } as const;
+    const en = lastLookWords(erase(overdue), translator("en"), "en", "UTC");
+    expect(en).toEqual({ text: expect.stringMatching(/^Not complete: .*was due at .*9:40.* has not come\./), failed: true });
+    expect(en?.text).not.toContain("Not complete yet");
+    expect(lastLookWords(erase(overdue), translator("es"), "es", "UTC")?.text).toMatch(/^No está completo: .*no se ha hecho/);
+    expect(lastLookWords(erase(overdue), translator("pt"), "pt", "UTC")?.text).toMatch(/^Não está completo: .*não aconteceu/);
+  });
 });
 
 describe("names of customers to erase", () => {

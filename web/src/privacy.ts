@@ -248,7 +248,8 @@ export async function followJob(
 
 /** What a done erase says of its last look at the files uploaded after it (ten minutes on): null when it has none
  *  (an export, an erase with nothing to look at, one done before jobs said so). The erase is not complete until then
- *  (pending), or until the operator runs it again (failed: shown as an error), whatever its status says. */
+ *  (pending), or until the operator runs it again (failed, or overdue: still not come an hour past its time; both
+ *  shown as an error), whatever its status says. */
 export function lastLookWords(
   job: PrivacyJob,
   t: Translate,
@@ -264,6 +265,7 @@ export function lastLookWords(
     return { text: t("privacy.lastLook.failed", { error: look.error ?? "" }), failed: true };
   }
   const at = look.due_at ? formatFull(look.due_at, locale, timeZone) : "";
+  if (look.status === "overdue") return { text: t("privacy.lastLook.overdue", { at }), failed: true };
   return { text: t("privacy.lastLook.pending", { at }), failed: false };
 }
 

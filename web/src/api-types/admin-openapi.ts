@@ -1516,13 +1516,13 @@ export interface components {
         LastLook: {
             /**
              * Status
-             * @description pending: the erase's last look at its conversations' uploads is still to come (due_at); done: it came (files: how many it deleted); failed: its last attempt failed (error), the operator is alerted and can redrive it: until then the erase is not complete
+             * @description pending: the erase's last look at its conversations' uploads is still to come (due_at); done: it came (files: how many it deleted); failed: its last attempt failed (error), the operator is alerted and can redrive it: until then the erase is not complete; overdue: still not come an hour past due_at (its last attempt killed before it could say failed, or never queued): not complete, the operator is alerted (the privacy dead-letter queue's or the sweep's alarm) and can redrive it
              * @enum {string}
              */
-            status: "pending" | "done" | "failed";
+            status: "pending" | "done" | "failed" | "overdue";
             /**
              * Due At
-             * @description pending: when it comes (ten minutes after the erase was done)
+             * @description pending or overdue: when it comes or came due (ten minutes after the erase was done)
              */
             due_at?: string | null;
             /** Finished At */

@@ -943,6 +943,7 @@ export const en = {
   "privacy.lastLook.done.one": "Its last look at files uploaded after the erase deleted {count} file.",
   "privacy.lastLook.done.other": "Its last look at files uploaded after the erase deleted {count} files.",
   "privacy.lastLook.failed": "Not complete: its last look at files uploaded after the erase failed ({error}). The operator is alerted and can run it again.",
+  "privacy.lastLook.overdue": "Not complete: its last look at files uploaded after the erase was due at {at} and has not come. The operator is alerted and can run it again.",
   "privacy.eraseTitle": "Erase {name}?",
   "privacy.eraseText": "Everything about customer {id} is removed: conversations, messages, files, search entries. This cannot be undone.",
   "privacy.eraseType": "Type the customer id ({id}) to confirm",

@@ -944,6 +944,7 @@ export const es: Catalogue = {
   "privacy.lastLook.done.one": "Su última revisión de los archivos subidos después del borrado eliminó {count} archivo.",
   "privacy.lastLook.done.other": "Su última revisión de los archivos subidos después del borrado eliminó {count} archivos.",
   "privacy.lastLook.failed": "No está completo: su última revisión de los archivos subidos después del borrado falló ({error}). El operador recibe una alerta y puede ejecutarla de nuevo.",
+  "privacy.lastLook.overdue": "No está completo: su última revisión de los archivos subidos después del borrado debía hacerse a las {at} y no se ha hecho. El operador recibe una alerta y puede ejecutarla de nuevo.",
   "privacy.eraseTitle": "¿Borrar a {name}?",
   "privacy.eraseText": "Se elimina todo lo del cliente {id}: conversaciones, mensajes, archivos, entradas de búsqueda. No se puede deshacer.",
   "privacy.eraseType": "Escribe el id del cliente ({id}) para confirmar",

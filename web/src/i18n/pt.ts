@@ -947,6 +947,7 @@ export const pt: Catalogue = {
   "privacy.lastLook.done.one": "A última verificação dos arquivos enviados depois da exclusão eliminou {count} arquivo.",
   "privacy.lastLook.done.other": "A última verificação dos arquivos enviados depois da exclusão eliminou {count} arquivos.",
   "privacy.lastLook.failed": "Não está completo: a última verificação dos arquivos enviados depois da exclusão falhou ({error}). O operador é alertado e pode executá-la de novo.",
+  "privacy.lastLook.overdue": "Não está completo: a última verificação dos arquivos enviados depois da exclusão era às {at} e não aconteceu. O operador é alertado e pode executá-la de novo.",
   "privacy.eraseTitle": "Apagar {name}?",
   "privacy.eraseText": "Tudo sobre o cliente {id} é removido: conversas, mensagens, arquivos, entradas de pesquisa. Não pode ser desfeito.",
   "privacy.eraseType": "Digite o id do cliente ({id}) para confirmar",

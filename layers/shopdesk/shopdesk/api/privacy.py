@@ -68,11 +68,14 @@ class JobStarted(BaseModel):
 
 
 class LastLook(BaseModel):
-    status: Literal["pending", "done", "failed"] = Field(description=(
+    status: Literal["pending", "done", "failed", "overdue"] = Field(description=(
         "pending: the erase's last look at its conversations' uploads is still to come (due_at); done: it came "
         "(files: how many it deleted); failed: its last attempt failed (error), the operator is alerted and can "
-        "redrive it: until then the erase is not complete"))
-    due_at: str | None = Field(None, description="pending: when it comes (ten minutes after the erase was done)")
+        "redrive it: until then the erase is not complete; overdue: still not come an hour past due_at (its last "
+        "attempt killed before it could say failed, or never queued): not complete, the operator is alerted (the "
+        "privacy dead-letter queue's or the sweep's alarm) and can redrive it"))
+    due_at: str | None = Field(None, description=(
+        "pending or overdue: when it comes or came due (ten minutes after the erase was done)"))
     finished_at: str | None = None
     files: int | None = None
     error: str | None = None

@@ -249,7 +249,10 @@ class PrivacyJobs:
         if job["status"] == "done" and isinstance(job.get("last_look"), dict):    # an erase's look at its uploads
             look = dict(job["last_look"])
             if look.get("status") == "pending" and job.get("finished_at"):
-                look["due_at"] = clock.iso(clock.parse_iso(job["finished_at"]) + timedelta(seconds=UPLOADS_SECONDS))
+                due = clock.parse_iso(job["finished_at"]) + timedelta(seconds=UPLOADS_SECONDS)
+                look["due_at"] = clock.iso(due)
+                if clock.now() > due + timedelta(seconds=LOOK_OVERDUE_SECONDS):
+                    look["status"] = "overdue"      # its last attempt killed before it could say so, or never queued
             answer["last_look"] = look
         if _gave_up(job):             # its last attempt was killed before it could say so (it ran out of time)
             answer.update(status="failed", finished_at=job["gives_up_at"],
@@ -734,6 +737,11 @@ SETTLERS = {"retention": SETTLER, "masking": "system:masking"}
 # function's Timeout, 60 s: template.yaml) that read the message before the erase deleted it ends well within.
 UPLOADS_TIMER = "erase_uploads"
 UPLOADS_SECONDS = UPLOAD_SECONDS + 300
+# A last look still pending this long after it was due did not come and will not by itself: the sweep queues it at
+# ``due_at`` (a refused send is run again 1, 2, 4 ... minutes on) and the privacy queue's five attempts, 360 s apart
+# (template.yaml), end within about half an hour; a last attempt killed (out of time) before it could say ``failed``,
+# or a look never queued, leaves it pending. The job's answer says ``overdue`` then (``PrivacyJobs.status``).
+LOOK_OVERDUE_SECONDS = 3600
 VISITOR = "webchat"         # a web-chat visitor's identity kind (``channels.webchat.IDENTITY_KIND``)
 
 
