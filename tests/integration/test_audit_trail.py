@@ -324,6 +324,38 @@ def test_a_reply_sent_again_and_a_template_are_recorded_with_their_message_chann
     assert "shipped" not in json.dumps(record)
 
 
+def test_a_reply_the_outbound_queue_refused_is_recorded_as_failed_with_its_message_channel_and_files(desk,
+                                                                                                      monkeypatch):
+    conv = routed(desk, "+14155550177", "SMtrail31", "where is my parcel?")
+    # Given the outbound queue refusing every message (SQS: the queue does not exist)
+    outbound = desk.handler("agent_api").inbox.outbound
+    monkeypatch.setattr(outbound, "url", outbound.url + "-gone")
+    # When alice replies
+    status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                            {"text": "It left the warehouse today"})
+    # Then the answer says the reply is marked failed
+    assert status == 503 and "marked failed" in problem["detail"], problem
+    [failed] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+                if m["direction"] == "outbound"]
+    assert failed["status"] == "failed"
+    # and its record says so: the answer's status, the message it stored, its channel and files, not its words
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/replies", "actor=alice")
+    assert record["status"] == 503 and record["outcome"] == "failed", record
+    assert record["details"] == {"message": failed["id"], "channel": "sms", "files": 0}, record
+    assert record["conversation_id"] == conv and record["customer_id"] == customer_of(desk, conv)
+    assert "warehouse" not in json.dumps(record)
+    # and it is an allowed action, not a refused attempt, to the trail's filter
+    assert record["id"] in [r["id"] for r in trail(desk, "actor=alice&outcome=allowed")]
+    assert record["id"] not in [r["id"] for r in trail(desk, "actor=alice&outcome=denied")]
+    # When the queue answers again and she sends it again, that reply is recorded as every reply is
+    monkeypatch.undo()
+    status, again = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")
+    assert status == 202, again
+    [record] = actions(desk, "POST /agent/conversations/<conversation_id>/replies/<message_id>/retry", "actor=alice")
+    assert (record["status"], record["outcome"]) == (202, "allowed")
+    assert record["details"] == {"message": again["id"], "channel": "sms", "files": 0}
+
+
 # ------------------------------------------------------------------------------ changes: before and after
 
 def test_label_and_routing_changes_are_recorded_with_before_and_after(catalogue):  # noqa: F811

@@ -951,11 +951,11 @@ export interface components {
             status?: number | null;
             /**
              * Outcome
-             * @description denied: a refused access attempt (status 403 or 404, ``reason`` says which; action <METHOD> <route>); allowed: every other record
+             * @description denied: a refused access attempt (status 403 or 404, ``reason`` says which; action <METHOD> <route>); failed: an allowed action that changed data, then failed (status the error answered: a reply stored, then refused by the outbound queue, 503; ``details`` names what it stored); allowed: every other record
              * @default allowed
              * @enum {string}
              */
-            outcome: "allowed" | "denied";
+            outcome: "allowed" | "denied" | "failed";
             /**
              * Reason
              * @description why a denied attempt was refused: forbidden (403: the caller's role or scope), deactivated (403: an admin took the caller off the desk, whatever their token), not_visible (404: it exists, but the caller may not see it), not_found (404: no conversation or customer of that id); the caller got the same answer for both 404s

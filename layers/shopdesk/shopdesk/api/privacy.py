@@ -26,9 +26,10 @@ class AuditRecordOut(BaseModel):
     user_agent: str | None = None
     request_id: str | None = None
     status: int | None = None
-    outcome: Literal["allowed", "denied"] = Field("allowed", description=(
+    outcome: Literal["allowed", "denied", "failed"] = Field("allowed", description=(
         "denied: a refused access attempt (status 403 or 404, ``reason`` says which; action <METHOD> <route>); "
-        "allowed: every other record"))
+        "failed: an allowed action that changed data, then failed (status the error answered: a reply stored, then "
+        "refused by the outbound queue, 503; ``details`` names what it stored); allowed: every other record"))
     reason: Literal["forbidden", "deactivated", "not_visible", "not_found"] | None = Field(None, description=(
         "why a denied attempt was refused: forbidden (403: the caller's role or scope), deactivated (403: an admin "
         "took the caller off the desk, whatever their token), not_visible (404: it "

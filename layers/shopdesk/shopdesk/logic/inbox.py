@@ -492,6 +492,7 @@ class Inbox:
             self.conversations.record_attempt(
                 conv.id, it.message_sk(message), attempts=0, failed=True,
                 error={"code": None, "message": "The reply could not be queued for sending; send it again"})
+            audit.failed(503, **audited_reply(message))     # the request's record says so (a macro's goes on)
             raise QueueUnavailable("the reply could not be queued; it is marked failed") from exc
         return message
 

@@ -1,9 +1,10 @@
 """The audit trail: who did what, when, from where, to whom, with before and after where it applies.
 
 One place writes it for the agent and admin APIs: ``install`` puts a middleware on the app's resolver that,
-after a route succeeded, appends one record when the route changes data (every method but GET) or reveals
-personal data (the GET routes an app names: a customer's profile, a customer found by address, duplicates, a
-search, the privacy requests), or reveals it only with some options or answers (the routes an app names as
+after a route succeeded (or changed data and then failed, as the use case says with ``failed``: a record with
+``outcome: "failed"`` and the status it answered), appends one record when the route changes data (every method but
+GET) or reveals personal data (the GET routes an app names: a customer's profile, a customer found by address,
+duplicates, a search, the privacy requests), or reveals it only with some options or answers (the routes an app names as
 ``revealing``: a conversation, a list with customers on its page, the CSAT comments report), when the use case
 says it did (``revealed``, ``listed``) and it is no read repeated within its window (below).
 The use cases add what only they know with ``note``: the customer and conversation concerned (the access check
@@ -66,7 +67,8 @@ _notes: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("
 # cursor).
 MAX_READ_FILTERED = 1000
 NOT_AUDITED = ""            # a non-GET route that changes and reveals nothing: name it with this
-ALLOWED, DENIED = "allowed", "denied"    # a record's outcome (``allowed`` is not stored: every record but a refusal)
+ALLOWED, DENIED = "allowed", "denied"    # a record's outcome (``allowed`` is not stored: every record but a refusal
+FAILED = "failed"                        # and one that failed after it changed data: ``failed``, an allowed one)
 DENIED_PER_MINUTE = 30      # an actor's refused attempts recorded one by one in a minute; the rest are counted
 REPEAT_WINDOW_SECONDS = 900  # a repeated read (the inbox refetching) is recorded once per actor, thing and window
 SEEN_KEPT = 10_000          # reads remembered per function instance (the oldest forgotten first: recorded again)
@@ -94,6 +96,16 @@ def note(*, customer_id: str | None = None, conversation_id: str | None = None, 
             notes[name] = value
     if details:
         notes.setdefault("details", {}).update(details)
+
+
+def failed(status: int, **details: Any) -> None:
+    """The request changed data, then failed, and answers ``status`` (a reply stored, then refused by the outbound
+    queue: marked failed, 503): its record is written all the same, with ``outcome: "failed"``, the status and
+    ``details`` beside what the request noted. A request that goes on and succeeds (a macro whose one reply was not
+    queued) is recorded as it answers, without these."""
+    notes = _notes.get()
+    if notes is not None:
+        notes["failed"] = {"status": status, "details": details}
 
 
 def fingerprint(text: str) -> str:
@@ -191,8 +203,8 @@ class AuditTrail:
         tests: list[Callable[[dict[str, Any]], bool]] = []
         if actor and customer_id:
             tests.append(lambda r: r.get("actor") == actor)
-        if outcome:
-            tests.append(lambda r: r.get("outcome", ALLOWED) == outcome)
+        if outcome:         # a failed action was allowed: not a refusal
+            tests.append(lambda r: (r.get("outcome") == DENIED) == (outcome == DENIED))
         if lists and customer_id:
             tests.append(lambda r: _names_any(r, {customer_id, *merged_in}))
 
@@ -307,29 +319,13 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
                      for m, route, pattern, action, only_revealing in every
                      if m == method and (found := pattern.match(path))), None)
 
-    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-        event = app.current_event
-        match = matched(event)
-        if match is None:
-            return next_middleware(app)
-        route, params, action, only_revealing = match
-        token = _notes.set({})
-        try:
-            try:
-                response = next_middleware(app)
-            except Exception as exc:        # answered by the app's exception handlers: a refusal is recorded first
-                denied(event, route, params, _notes.get() or {}, [exc, *(_notes.get() or {}).get("refusals", [])])
-                raise
-            notes = _notes.get() or {}
-        finally:
-            _notes.reset(token)
-        denied(event, route, params, notes, notes.get("refusals", []))
-        if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
-            return response
+    def recorded(event: Any, params: dict[str, str], action: str, notes: dict[str, Any], status: int,
+                 outcome: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+        """The request's record, under each customer it concerns (and those it showed besides)."""
         caller = who(event)
         read = notes.get("read")
         if read and notes.get("repeat") and trail().seen(caller.id, read):
-            return response             # the inbox reading again what this actor's record of the window covers
+            return                      # the inbox reading again what this actor's record of the window covers
         http = event.request_context.http
         customer_id = notes.get("customer_id") or params.get("customer_id")
         target = "/".join(f"{k}={v}" for k, v in params.items()) or None
@@ -341,15 +337,42 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
         shown = {c: key for c, key in shown.items() if not trail().seen(caller.id, key)}
         for concerned in [*concerning, *shown]:
             trail().record(
-                actor=caller.id, roles=list(caller.roles), action=action, status=response.status_code,
+                actor=caller.id, roles=list(caller.roles), action=action, status=status,
                 target=target, customer_id=concerned,
                 conversation_id=notes.get("conversation_id") or params.get("conversation_id"),
-                before=notes.get("before"), after=notes.get("after"), details=notes.get("details"),
-                source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
+                before=notes.get("before"), after=notes.get("after"), details=details or notes.get("details"),
+                source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id,
+                outcome=outcome)
         if read:
             trail().saw(caller.id, read)
         for key in shown.values():
             trail().saw(caller.id, key)
+
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        event = app.current_event
+        match = matched(event)
+        if match is None:
+            return next_middleware(app)
+        route, params, action, only_revealing = match
+        token = _notes.set({})
+        try:
+            try:
+                response = next_middleware(app)
+            except Exception as exc:        # answered by the app's exception handlers: a refusal is recorded first
+                notes = _notes.get() or {}
+                denied(event, route, params, notes, [exc, *notes.get("refusals", [])])
+                failure = notes.get("failed")
+                if action and not only_revealing and failure:   # it changed data, then failed: recorded as such
+                    recorded(event, params, action, notes, failure["status"], FAILED,
+                             {**(notes.get("details") or {}), **failure["details"]})
+                raise
+            notes = _notes.get() or {}
+        finally:
+            _notes.reset(token)
+        denied(event, route, params, notes, notes.get("refusals", []))
+        if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
+            return response
+        recorded(event, params, action, notes, response.status_code)
         return response
 
     app.use(middlewares=[middleware])
