@@ -313,7 +313,7 @@ def test_the_keyboard_path(stack, open_inbox):
 
 def test_a_supervisor_changes_a_calendar_and_sees_a_version_conflict(stack, open_inbox):
     page = open_inbox("alice")
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("link", name="Calendars").click()
     form = page.get_by_role("form", name="Calendar")
     form.get_by_label("Id", exact=True).fill("browser-hours")
@@ -365,7 +365,7 @@ def test_every_page_passes_the_accessibility_scan(stack, browser, open_inbox):
     page.get_by_role("link", name="Supervisor board").click()
     expect(page.get_by_role("heading", name="Waiting per team")).to_be_visible()
     assert axe_violations(page) == [], "board"
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     for section in ("Agents", "Teams", "Calendars", "SLA policies", "Routing", "Customers"):
         page.get_by_role("navigation", name="Settings").get_by_role("link", name=section).click()
         expect(page.get_by_role("heading", level=1, name=section)).to_be_visible()

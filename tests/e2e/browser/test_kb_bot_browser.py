@@ -16,7 +16,7 @@ QUESTION = "¿Plantáis un árbol por cada pedido?"
 
 
 def settings_page(page: Page, name: str) -> None:
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("navigation", name="Settings").get_by_role("link", name=name, exact=True).click()
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
 

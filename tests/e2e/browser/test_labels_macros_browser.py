@@ -110,7 +110,7 @@ def test_a_label_from_the_conversation_menu_and_the_label_filter(stack, open_inb
     expect(conversation_item(page, "+14155550242")).to_have_count(1)
 
     # The Labels settings page lists it, and passes the accessibility scan
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="Labels").click()
     expect(page.get_by_role("heading", level=1, name="Labels")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Returns")

@@ -17,7 +17,7 @@ def conversation_item(page: Page, text: str):
 
 
 def settings_section(page: Page, name: str) -> None:
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("navigation", name="Settings").get_by_role("link", name=name, exact=True).click()
     expect(page.get_by_role("heading", level=1, name=name)).to_be_visible()
 
@@ -82,7 +82,7 @@ def test_an_agent_writes_a_personal_macro_and_applies_it(stack, open_inbox):
     send_sms(stack, phone, "Is my order late?")
     conversation_id = stack.wait_for(lambda: held_by(stack, "bob", phone), timeout=30)
     page = open_inbox("bob")                             # bob is an agent: his own tools only
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     nav = page.get_by_role("navigation", name="Settings")
     expect(nav.get_by_role("link")).to_have_count(2)
     nav.get_by_role("link", name="My macros").click()
