@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from typing import Any
 
 from local.template import load_template
@@ -482,3 +483,68 @@ def test_an_operators_own_alarm_on_the_operations_topic_may_use_its_key_and_anot
     assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
     assert _sub(statement["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"]).endswith(
         ":shopdesk-${Stage}-operations")
+
+
+def _http_routes() -> list[tuple[str, str, str, str | None]]:
+    """(API, method, path, the route's own authorizer) of every HTTP API route the functions declare."""
+    return [(e["Properties"]["ApiId"]["Ref"], e["Properties"]["Method"], e["Properties"]["Path"],
+             (e["Properties"].get("Auth") or {}).get("Authorizer"))
+            for function in _of("AWS::Serverless::Function").values()
+            for e in (function.get("Events") or {}).values() if e["Type"] == "HttpApi"]
+
+
+def _socket_routes() -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["ApiId"]["Ref"], r["RouteKey"]): r for r in _of("AWS::ApiGatewayV2::Route").values()}
+
+
+def test_only_the_webhooks_the_widget_and_the_api_documents_are_reached_without_an_agents_token():
+    # the agents' HTTP API checks the pool's JWT on every route by default: a route opts out (Authorizer NONE) only
+    # for a provider's webhook (its signature is checked) or a public OpenAPI document and its Swagger page
+    auth = RESOURCES["HttpApi"]["Properties"]["Auth"]
+    assert auth.get("DefaultAuthorizer") == "AgentJwt"
+    jwt = auth["Authorizers"]["AgentJwt"]
+    assert jwt["IdentitySource"] == "$request.header.Authorization"
+    assert jwt["JwtConfiguration"] == {
+        "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${AgentUserPool}"},
+        "audience": [{"Ref": "AgentUserPoolClient"}]}
+    documents = {f"/{api}/{page}" for api in ("agent", "admin", "reports") for page in ("openapi.json", "swagger")}
+    routes = _http_routes()
+    assert {api for api, *_ in routes} == {"HttpApi", "WidgetApi"}
+    for api, method, path, authorizer in routes:
+        if api == "WidgetApi":       # the widget's own API: its function checks the origin and the visitor's tokens
+            assert path.startswith("/widget/") and authorizer is None, f"{method} {path}"
+        elif authorizer is None:
+            assert path.startswith(("/agent/", "/admin/", "/reports/")), f"{method} {path}"
+        else:
+            assert authorizer == "NONE" and (path.startswith("/webhooks/") or path in documents), \
+                f"{method} {path} is reached without a token"
+    assert {path for _, _, path, authorizer in routes if authorizer == "NONE"} >= documents
+    # the agents' socket: $connect goes through the authorizer function, which checks the same pool and client
+    connect = _socket_routes()[("LiveApi", "$connect")]
+    assert (connect["AuthorizationType"], connect["AuthorizerId"]) == ("CUSTOM", {"Ref": "LiveAuthorizer"})
+    authorizer = RESOURCES["LiveAuthorizer"]["Properties"]
+    assert authorizer["ApiId"] == {"Ref": "LiveApi"} and authorizer["AuthorizerType"] == "REQUEST"
+    assert authorizer["IdentitySource"] == ["route.request.querystring.token"]
+    assert "${LiveAuthorizerFunction.Arn}" in authorizer["AuthorizerUri"]["Fn::Sub"]
+    env = RESOURCES["LiveAuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["TOKEN_ISSUER"] == jwt["JwtConfiguration"]["issuer"]
+    assert [env["TOKEN_AUDIENCE"]] == jwt["JwtConfiguration"]["audience"]
+
+
+def _routes_with_keys() -> list[tuple[str, str, str, str | None]]:
+    """Every route of every API: the HTTP APIs' and the WebSocket APIs' route keys."""
+    return _http_routes() + [(api, "", key, r.get("AuthorizationType")) for (api, key), r in _socket_routes().items()]
+
+
+def test_the_local_stacks_own_routes_and_code_are_never_deployed():
+    # the local gateway answers /_local/... (a token for any agent, the desk's clock, the outbox, fault injection)
+    # itself; the template names no such route, and nothing it deploys is or imports the local stack
+    paths = [path for _, _, path, _ in _routes_with_keys()]
+    assert paths and not [p for p in paths if "_local" in p]
+    code = [f["CodeUri"] for f in _of("AWS::Serverless::Function").values()] + \
+           [layer["ContentUri"] for layer in _of("AWS::Serverless::LayerVersion").values()]
+    assert all(c.startswith(("functions/", "layers/")) for c in code), code
+    importing = [str(path.relative_to(ROOT)) for folder in code for path in (ROOT / folder).rglob("*.py")
+                 if re.search(r"^\s*(from|import)\s+local\b", path.read_text(encoding="utf-8"), re.MULTILINE)]
+    assert importing == []
+
