@@ -376,3 +376,64 @@ def test_a_timer_set_again_starts_from_no_failures_and_one_that_runs_writes_no_r
     sla.sweep(conversations, bus, work, 16, on_timer={"inactive_customer": lambda owner: None})
     assert len(moved) == 1
     assert desk.item("CUSTOMER#c_again", "DEADLINE#inactive_customer") is None
+
+
+def test_a_timer_whose_finish_dynamodb_refuses_stays_due_is_counted_runs_again_and_the_sweep_goes_on(
+        office, monkeypatch, capsys, caplog):
+    import json
+
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.events import EventBus
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from shopdesk.logic import sla
+
+    desk = office
+    conversations = Conversations(Table(desk.table_name), 16)
+    bus, work = EventBus(desk.env["EVENT_BUS_NAME"]), Queue(desk.work_queue_url)
+    # Given a first response that falls due and two timers whose runs succeed
+    at("2026-11-23T08:00:00+00:00")                            # Monday 09:00 Berlin
+    customer_writes(desk, "+31611000921", "Where is my parcel?", "SMff1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    conversations.set_timer("CUSTOMER#c_kept", "inactive_customer", "2026-11-23T09:30:00+00:00")
+    conversations.set_timer("CUSTOMER#c_gone", "inactive_customer", "2026-11-23T09:30:00+00:00")
+    runs: list[tuple[str, str]] = []
+    # and DynamoDB refusing the write that finishes one of them, after its run
+    down = {"on": True}
+    real = Conversations.finish_timer
+
+    def finish_timer(self, timer):
+        if down["on"] and timer.conversation_id == "c_kept":
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}},
+                              "DeleteItem")
+        return real(self, timer)
+
+    monkeypatch.setattr(Conversations, "finish_timer", finish_timer)
+    at("2026-11-23T10:00:30+00:00")
+    capsys.readouterr()
+    caplog.clear()
+    # When the sweep runs
+    report = sla.sweep(conversations, bus, work, 16,
+                       on_timer={"inactive_customer": lambda owner: runs.append((owner, clock.now_iso()[11:19]))})
+    # Then it goes on: the breach announced, the other timer finished, the teams' queues drained
+    assert sorted(runs) == [("c_gone", "10:00:30"), ("c_kept", "10:00:30")]
+    assert report.breached == 1
+    assert desk.item("CUSTOMER#c_gone", "DEADLINE#inactive_customer") is None
+    got = desk.client("sqs").receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10)
+    assert any(json.loads(m["Body"]).get("team") for m in got.get("Messages", []))
+    # and the unfinished timer is logged, counted as a failed run and left due, a minute on
+    assert any(r.getMessage() == "timer not finished: left due for the next sweep" and r.target == "inactive_customer"
+               for r in caplog.records)
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [f["TimersFailed"] for f in figures if "TimersFailed" in f] in ([1.0], [[1.0]])
+    item = desk.item("CUSTOMER#c_kept", "DEADLINE#inactive_customer")
+    assert (item["state"], int(item["failures"]), item["due_at"][:19]) == ("pending", 1, "2026-11-23T10:01:20")
+    # And once DynamoDB takes the write again, the next sweep runs it again (its run harmless twice) and finishes it
+    down["on"] = False
+    at("2026-11-23T10:01:30+00:00")
+    sla.sweep(conversations, bus, work, 16,
+              on_timer={"inactive_customer": lambda owner: runs.append((owner, clock.now_iso()[11:19]))})
+    assert sorted(runs)[-1] == ("c_kept", "10:01:30") and len(runs) == 3
+    assert desk.item("CUSTOMER#c_kept", "DEADLINE#inactive_customer") is None

@@ -124,11 +124,19 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     _announce(bus, alerts, events, workers)
     _in_parallel(conversations.finish_deadlines, breached + warned, 25, workers)
 
+    unfinished: list[Deadline] = []
+
     def finish(run: list[Deadline]) -> None:
         for timer in run:
-            conversations.finish_timer(timer)
+            try:
+                conversations.finish_timer(timer)
+            except Exception as exc:        # as a run that raised: due again later, counted; the sweep goes on
+                _left_due(conversations, timer, exc, now, "timer not finished: left due for the next sweep")
+                unfinished.append(timer)
 
     _in_parallel(finish, timers_run, 5, workers)
+    if unfinished:
+        metrics.count(FAILED_METRIC, len(unfinished))
     teams = sorted(book.teams() if book else {"default"})
     _drain(work, teams)
     at_risk = announce_risks(conversations, bus, risks) if risks else 0     # counted once they went out
@@ -358,6 +366,22 @@ def retry_delay(failures: int) -> timedelta:
     return timedelta(minutes=min(2 ** min(max(failures, 1) - 1, 6), RETRY_MAX_MINUTES))
 
 
+def _left_due(conversations: Conversations, timer: Deadline, exc: Exception, started: datetime, message: str) -> None:
+    """A timer whose run raised, or whose finish after its run did (``message`` says which): logged, and due again
+    ``retry_delay`` after the sweep's ``started`` (less ``RETRY_EARLY``) with its failures counted on the item
+    (``Conversations.retry_timer``); the caller counts it in ``FAILED_METRIC``. DynamoDB refusing that write too
+    leaves it due as it was, for the next sweep."""
+    again = clock.iso(started + retry_delay(timer.failures + 1) - RETRY_EARLY)
+    logger.warning(message, exc_info=True, extra={
+        "target": timer.target, "conversation_id": timer.conversation_id, "error_type": type(exc).__name__,
+        "failures": timer.failures + 1, "due_again_at": again})
+    try:
+        conversations.retry_timer(timer, again)
+    except Exception:
+        logger.warning("failed timer not moved", exc_info=True, extra={
+            "target": timer.target, "conversation_id": timer.conversation_id})
+
+
 def answered_since_assigned(conv: Conversation) -> bool:
     """A reply was written since the conversation was last assigned: its assignee's silence timer releases nothing.
     A reply leaves the timer in place (one write fewer a reply); the release is conditioned on the same. The reply's
@@ -383,7 +407,9 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
     ``TimersFailedAlarm``) and stays due, moved back by ``retry_delay`` (1, 2, 4 ... up to 60 minutes from the
     sweep's ``started``, less ``RETRY_EARLY``) with its failures counted on the item in that one write
     (``Conversations.retry_timer``), so a timer that keeps failing does not call a failing dependency every minute;
-    a run that succeeds writes nothing more than the finish. The other timers, the breaches and the drains go on.
+    a run that succeeds writes nothing more than the finish (``sweep``; a finish the table refuses is a failed run too:
+    ``_left_due``, and the timer runs again, which every runner takes harmlessly). The other timers, the breaches and
+    the drains go on.
     Returns the conversations released, the timers run (to be finished) and how many were left due for the next
     sweep because ``time_left()`` ran low."""
     def run(timer: Deadline) -> int | None:
@@ -392,15 +418,7 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
         try:
             return run_one(timer)
         except Exception as exc:
-            again = clock.iso((started or clock.now()) + retry_delay(timer.failures + 1) - RETRY_EARLY)
-            logger.warning("timer failed: left due for the next sweep", exc_info=True, extra={
-                "target": timer.target, "conversation_id": timer.conversation_id, "error_type": type(exc).__name__,
-                "failures": timer.failures + 1, "due_again_at": again})
-            try:
-                conversations.retry_timer(timer, again)
-            except Exception:               # DynamoDB refusing too: still due as it was, the next sweep tries again
-                logger.warning("failed timer not moved", exc_info=True, extra={
-                    "target": timer.target, "conversation_id": timer.conversation_id})
+            _left_due(conversations, timer, exc, started or clock.now(), "timer failed: left due for the next sweep")
             return FAILED
 
     def run_one(timer: Deadline) -> int:
