@@ -548,3 +548,103 @@ def test_the_local_stacks_own_routes_and_code_are_never_deployed():
                  if re.search(r"^\s*(from|import)\s+local\b", path.read_text(encoding="utf-8"), re.MULTILINE)]
     assert importing == []
 
+
+
+def _allowed(function: str) -> list[dict[str, Any]]:
+    """A function's Allow statements, those of a conditional policy (``!If``: either branch) included."""
+    def walk(policy: Any) -> list[dict[str, Any]]:
+        if isinstance(policy, dict) and "Fn::If" in policy:
+            return [s for branch in policy["Fn::If"][1:] for s in walk(branch)]
+        if isinstance(policy, dict) and "Ref" in policy:
+            document = None if policy["Ref"] == "AWS::NoValue" else RESOURCES[policy["Ref"]]["Properties"]
+            return [] if document is None else walk(document["PolicyDocument"])
+        assert isinstance(policy, dict) and "Statement" in policy, f"{function}: {policy!r} is no policy document"
+        return policy["Statement"]
+    policies = RESOURCES[function]["Properties"].get("Policies") or []
+    return [s for p in policies for s in walk(p) if s["Effect"] == "Allow"]
+
+
+_DDB_READ = {"dynamodb:GetItem", "dynamodb:Query"}
+_DDB_WRITE = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+_ATHENA = {"athena:GetQueryExecution", "athena:GetQueryResults", "athena:StartQueryExecution",
+           "athena:StopQueryExecution", "glue:GetDatabase", "glue:GetPartitions", "glue:GetTable",
+           "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"}
+_WEBHOOK = _DDB_READ | _DDB_WRITE | {"dynamodb:DeleteItem", "secretsmanager:GetSecretValue", "sqs:SendMessage"}
+# What each function may do, and which of the stack's secrets it may read: a permission a function is given is added
+# here on purpose, or this fails
+PERMISSIONS: dict[str, tuple[set[str], set[str]]] = {
+    "InboundTwilioFunction": (_WEBHOOK | {"sqs:ChangeMessageVisibility"}, {"TwilioSecret", "HashKeySecret"}),
+    "InboundWhatsAppFunction": (_WEBHOOK, {"MetaSecret"}),
+    "InboundMessengerFunction": (_WEBHOOK | {"s3:DeleteObject"}, {"MetaSecret"}),
+    "InboundInstagramFunction": (_WEBHOOK | {"s3:DeleteObject"}, {"MetaSecret"}),
+    "InboundTelegramFunction": (_WEBHOOK | {"s3:DeleteObject"}, {"TelegramSecret"}),
+    "InboundEmailFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "s3:DeleteObject", "s3:GetObject",
+                                                        "s3:PutObject", "sqs:SendMessage"}, set()),
+    "InboundShopifyFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                                                          "secretsmanager:GetSecretValue", "sqs:SendMessage"},
+                               {"ShopifySecret"}),
+    "InboundWooCommerceFunction": ({"dynamodb:GetItem"} | _DDB_WRITE | {"dynamodb:BatchGetItem",
+                                                                        "secretsmanager:GetSecretValue"},
+                                   {"WooCommerceSecret"}),
+    "WebchatFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "s3:GetObject", "s3:PutObject",
+                                                  "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
+                        {"WebchatSecret"}),
+    "WidgetLiveFunction": ({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem",
+                            "secretsmanager:GetSecretValue"}, {"WebchatSecret"}),
+    "RouterFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "bedrock:InvokeModel",
+                                                 "comprehend:DetectSentiment", "events:PutEvents", "s3:DeleteObject",
+                                                 "s3:PutObject", "secretsmanager:GetSecretValue", "sqs:SendMessage"},
+                       {"TwilioSecret", "MetaSecret", "TelegramSecret", "ShopifySecret", "WooCommerceSecret"}),
+    "DispatcherFunction": ({"dynamodb:GetItem", "dynamodb:UpdateItem", "s3:GetObject", "secretsmanager:GetSecretValue",
+                            "ses:SendEmail", "ses:SendRawEmail", "sqs:ChangeMessageVisibility", "sqs:SendMessage"},
+                           {"TwilioSecret", "MetaSecret", "TelegramSecret"}),
+    "AgentApiFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "aoss:APIAccessAll",
+                                                   "bedrock:InvokeModel", "s3:GetObject", "s3:PutObject",
+                                                   "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
+                         {"ShopifySecret", "WooCommerceSecret"}),
+    "AdminApiFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchWriteItem", "dynamodb:DeleteItem",
+                                                   "bedrock:InvokeModel", "execute-api:ManageConnections",
+                                                   "s3:GetLifecycleConfiguration", "s3:GetObject",
+                                                   "s3:PutLifecycleConfiguration", "sqs:SendMessage"}, set()),
+    "ReportsApiFunction": (_ATHENA | _DDB_READ | {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+                           set()),
+    "PrivacyFunction": (_ATHENA | _DDB_READ | {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem",
+                                               "dynamodb:Scan", "dynamodb:UpdateItem", "s3:DeleteObject",
+                                               "secretsmanager:GetSecretValue", "sqs:SendMessage"}, {"HashKeySecret"}),
+    "SlaSweepFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+                                                   "dynamodb:DeleteItem", "events:PutEvents",
+                                                   "execute-api:ManageConnections", "sns:Publish", "sqs:SendMessage"},
+                         set()),
+    "LiveAuthorizerFunction": (set(), set()),
+    "LiveConnectionsFunction": ({"dynamodb:BatchWriteItem", "dynamodb:GetItem", "execute-api:ManageConnections"},
+                                set()),
+    "LiveFanoutFunction": ({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:Query",
+                            "execute-api:ManageConnections", "sqs:SendMessage"}, set()),
+    "LabelIndexerFunction": ({"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"}, set()),
+    "AnalyticsWriterFunction": ({"firehose:PutRecordBatch", "sqs:SendMessage"}, set()),
+    "SearchIndexerFunction": ({"aoss:APIAccessAll", "sqs:SendMessage"}, set()),
+}
+
+
+def test_each_function_may_do_only_what_its_row_lists_on_named_resources():
+    functions = _of("AWS::Serverless::Function")
+    assert set(functions) == set(PERMISSIONS)
+    secrets = set(_of("AWS::SecretsManager::Secret"))
+    for name, function in functions.items():
+        assert "Role" not in function, f"{name} has a role of its own: its Policies are not all it may do"
+        statements = _allowed(name)
+        actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+        assert not [a for a in actions if "*" in a], f"{name} is allowed a wildcard action"
+        assert actions == PERMISSIONS[name][0], f"{name}: {sorted(actions ^ PERMISSIONS[name][0])}"
+        assert {s for s in secrets if f"'{s}'" in _names(statements)} == PERMISSIONS[name][1], name
+        for s in statements:
+            resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+            kinds = {a.split(":")[0] for a in s["Action"]}
+            if "*" in resources:          # only what IAM cannot scope to a resource, and mail from the shop's addresses
+                assert set(s["Action"]) == {"comprehend:DetectSentiment"} or (
+                    kinds == {"ses"} and "'ses:FromAddress'" in _names(s.get("Condition"))), f"{name}: {s}"
+            if kinds & {"dynamodb"}:       # the desk's table, its indexes and its stream only
+                assert kinds == {"dynamodb"}, f"{name}: {s}"
+                assert all(template_refs(r) == {"DeskTable"} for r in resources), f"{name}: {s}"
+            if kinds & {"secretsmanager"}:
+                assert all(isinstance(r, dict) and r.get("Ref") in secrets for r in resources), f"{name}: {s}"
