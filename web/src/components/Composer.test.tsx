@@ -389,4 +389,50 @@ describe("Composer", () => {
     expect(option?.textContent).toContain("Hola, las devoluciones son gratis 30 días.");
     expect(option?.textContent).not.toContain("returns are free");
   });
+
+  it("keeps what the agent typed while a reply or note was on its way: only what was sent leaves the box", async () => {
+    // Given replies and notes the API answers only when the test says
+    const answers: (() => void)[] = [];
+    const sent: unknown[][] = [];
+    const later = (...args: unknown[]) => {
+      sent.push(args);
+      return new Promise((resolve) => answers.push(() => resolve({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false })));
+    };
+    const slow = new Store({ reply: later, note: later } as unknown as Api);
+    slow.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(slow)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    const writeNote = (text: string) => {
+      noteBox().value = text;
+      noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+      rerender();
+    };
+    type("It ships today.");
+    writeNote("told them");
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await vi.waitFor(() => expect(sent).toHaveLength(2));
+
+    // When the agent writes the next reply and note before the API answers the first ones
+    replyBox().value = "";
+    type("Tracking follows by SMS.");
+    writeNote("and asked for a photo");
+    answers.forEach((answer) => answer());
+    await vi.runAllTimersAsync();
+    rerender();
+
+    // Then those are still in the boxes, to send, and nothing more went
+    expect(replyBox().value).toBe("Tracking follows by SMS.");
+    expect(noteBox().value).toBe("and asked for a photo");
+    expect(sent).toHaveLength(2);
+    render(null, root);
+    vi.runAllTimers();
+    expect(slow.drafts.get("c1")).toMatchObject({ text: "Tracking follows by SMS.", note: "and asked for a photo" });
+  });
 });

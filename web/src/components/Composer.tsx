@@ -75,15 +75,18 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     setBusy(true);
     // files alone are a reply too (no text then)
     const body = text.trim() ? assist.body(text) : "";
-    const [id, sent] = [conv.id, text];
-    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), uploads.ready);
+    const [id, sent, files] = [conv.id, text, uploads.ready];
+    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), files);
     setBusy(false);
     if (!ok) return;
     store.forgetSent(id, "text", sent); // kept as it was (the agent went on, or came back to it): no draft to send again
     if (stillShown(id)) {
-      setText("");
-      assist.reset();
-      setPending([]);
+      // only what went leaves the boxes: what the agent wrote or attached while it was on its way stays, to send next
+      if (shown.current.text === sent) {
+        setText("");
+        assist.reset();
+      }
+      setPending((now) => now.filter((p) => !(p.file && files.includes(p.file))));
     }
   };
   const dropped = (e: DragEvent | ClipboardEvent) => {
@@ -101,7 +104,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     setBusy(false);
     if (!ok) return;
     store.forgetSent(id, "note", sent);
-    if (stillShown(id)) setNote("");
+    if (stillShown(id)) setNote((now) => (now === sent ? "" : now));
   };
   const ctrlEnter = (send: () => void) => (e: KeyboardEvent) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
