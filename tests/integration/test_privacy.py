@@ -663,6 +663,39 @@ def test_a_customer_the_admin_api_answers_404_for_is_a_denied_record_hidden_or_m
         for m, p in (("GET", ""), ("PUT", ""), ("POST", "/export"), ("POST", "/erase")))
 
 
+def test_a_supervisor_s_lookup_that_finds_a_customer_hidden_from_them_is_a_denied_record_without_the_address(desk):
+    _, customer = _another_team(desk)
+    # (and an email address of theirs: their phone's identity item, as a second identity of the same customer)
+    email = "wilhelmina@example.com"
+    identity = desk.client("dynamodb").get_item(TableName=desk.table_name, Key={
+        "PK": {"S": f"IDENTITY#phone#{PHONE}"}, "SK": {"S": "META"}})["Item"]
+    desk.client("dynamodb").put_item(TableName=desk.table_name,
+                                     Item={**identity, "PK": {"S": f"IDENTITY#email#{email}"}})
+    vera = {"cognito:username": "vera", "cognito:groups": "[supervisors]", "token_use": "id"}
+    # When vera, a supervisor of team returns only, looks team default's customer up by phone and by email, and
+    # looks up a phone number nobody has
+    hidden = admin(desk, "GET", "/admin/customers", query=f"phone={urllib.parse.quote(PHONE)}", claims=vera)
+    by_email = admin(desk, "GET", "/admin/customers", query=f"email={urllib.parse.quote(email)}", claims=vera)
+    nobody = admin(desk, "GET", "/admin/customers", query="phone=%2B31655509999", claims=vera)
+    # Then she is answered as if nobody had them (the answers alike)
+    assert hidden == by_email == nobody == (200, {"items": []})
+    # and each lookup that found the hidden customer is a denied record under them, not an allowed one, saying
+    # which kind of address was looked up and never the address
+    mine = admin(desk, "GET", "/admin/audit", query="actor=vera")[1]["items"]
+    refused = [r for r in mine if r["outcome"] == "denied"]
+    assert sorted((r["action"], r["reason"], r["customer_id"], r["details"]["query"]) for r in refused) == [
+        ("GET /admin/customers", "not_visible", customer, "email"),
+        ("GET /admin/customers", "not_visible", customer, "phone")]
+    assert all(r["roles"] == ["supervisors"] and r["status"] == 200 for r in refused)
+    assert [r["customer_id"] for r in _denied(desk, f"customer_id={customer}&outcome=denied")] == [customer] * 2
+    stored = json.dumps([i for i in scan(desk) if i["PK"].startswith("AUDIT#")], default=str)
+    for clear in (PHONE, PHONE.lstrip("+"), email, hashlib.sha256(PHONE.encode()).hexdigest()):
+        assert clear not in stored
+    # and the lookup of nobody is the allowed lookup it was, under no customer
+    found = [r for r in mine if r["outcome"] != "denied"]
+    assert [(r["action"], r.get("customer_id")) for r in found] == [("customer.find", None)]
+
+
 def test_an_agent_taken_off_the_desk_using_their_token_is_a_denied_record_that_says_so(desk):
     conv, customer = _another_team(desk)
     assert agent(desk, "GET", "/agent/me", "bob")[0] == 200

@@ -503,10 +503,18 @@ class Admin:
     def find_customers(self, by: Roles, phone: str | None, email: str | None, visible: Visible | None = None
                        ) -> list[dict[str, Any]]:
         """The customer of one identity (one GetItem of the identity, one of the customer); none if unknown, or if
-        a supervisor may not see them (``customer``)."""
+        a supervisor may not see them (``customer``): answered as for an address nobody has, and recorded as a
+        refused attempt under the hidden customer (``not_visible``). The records say which kind of address was
+        looked up (``details.query``), never the address."""
         require(by, *READ)
-        found = self.customers.find(*identity_of(phone, email))
-        if found is None or not self._shown(by, found.id, visible):
+        kind, address = identity_of(phone, email)
+        found = self.customers.find(kind, address)
+        if found is not None and not self._shown(by, found.id, visible):
+            audit.refused(NotFound(f"customer {found.id} does not exist").concerning(
+                {"customer_id": found.id}, hidden=True), answered=True, query=kind)
+            return []
+        audit.note(query=kind)
+        if found is None:
             return []
         audit.note(customer_id=found.id)           # whom the lookup revealed: the record is found under them
         return [found.model_dump(mode="json")]

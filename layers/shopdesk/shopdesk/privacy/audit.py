@@ -179,7 +179,8 @@ class AuditTrail:
         self.log.append(record, ttl_after(at, self.policies.current().retention.audit_days))
         return record
 
-    def denied(self, *, actor: str, customers: list[str | None], **fields: Any) -> list[dict[str, Any]]:
+    def denied(self, *, actor: str, customers: list[str | None], details: Mapping[str, Any] | None = None,
+               **fields: Any) -> list[dict[str, Any]]:
         """A refused attempt (``outcome: denied``): one record under each of ``customers`` (``[None]``: none), unless
         the actor passed ``DENIED_PER_MINUTE`` refusals this minute. The first one over is recorded and says so
         (``details.bound_reached``); the ones after it in that minute are only counted."""
@@ -187,9 +188,9 @@ class AuditTrail:
         count = self.log.count_denied(actor, clock.iso(at)[:16], int(at.timestamp()))
         if count > DENIED_PER_MINUTE + 1:
             return []
-        details = {"bound_reached": DENIED_PER_MINUTE} if count > DENIED_PER_MINUTE else None
-        return [self.record(actor=actor, customer_id=customer, outcome=DENIED, details=details, **fields)
-                for customer in customers]
+        bound = {"bound_reached": DENIED_PER_MINUTE} if count > DENIED_PER_MINUTE else {}
+        return [self.record(actor=actor, customer_id=customer, outcome=DENIED, details={**(details or {}), **bound},
+                            **fields) for customer in customers]
 
     def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
              cursor: str | None, outcome: str | None = None, merged_in: Sequence[str] = (), lists: bool = False
@@ -247,13 +248,18 @@ def _names_any(record: dict[str, Any], customers: set[str]) -> bool:
     return record.get("customer_id") in customers or (isinstance(shown, list) and not customers.isdisjoint(shown))
 
 
-def refused(error: Exception) -> None:
+def refused(error: Exception, *, answered: bool = False, **details: Any) -> None:
     """A use case that answers part of a request with a refusal and goes on (a macro applied to many conversations:
     one of them another team's) says so: the request's records then hold that refusal too, as if it had been the
-    answer (``denied``, when it is one: ``PermissionError``, or a ``NotFound`` of a conversation or customer)."""
+    answer (``denied``, when it is one: ``PermissionError``, or a ``NotFound`` of a conversation or customer).
+    ``answered``: the refusal is the request's whole answer, though it answers as if nothing were there (a lookup by
+    address that found a customer hidden from the caller answers 200 with no customer, as for an address nobody
+    has): its denied record, with the status answered and ``details``, is the request's only record."""
     notes = _notes.get()
     if notes is not None:
         notes.setdefault("refusals", []).append(error)
+        if answered:
+            notes["answered_refusal"] = details
 
 
 def _denial(error: BaseException) -> tuple[int, str, dict[str, str]] | None:
@@ -292,7 +298,8 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
         every.append((method, path, _pattern(path), action or None, False))
 
     def denied(event: Any, route: str, params: dict[str, str], notes: dict[str, Any],
-               errors: list[BaseException]) -> None:
+               errors: list[BaseException], answered: tuple[int, dict[str, Any]] | None = None) -> None:
+        """``answered``: the status the request answered and the details of its refusal (``refused(answered=True)``)."""
         refusals = [d for d in map(_denial, errors) if d]
         if not refusals:
             return
@@ -308,7 +315,8 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             customers = list(dict.fromkeys(c for c in (params.get("customer_id"), named.get("customer_id")) if c))
             trail().denied(
                 actor=caller.id, customers=customers or [None], roles=list(caller.roles),
-                action=f"{http.method} {route}", status=status, reason=reason,
+                action=f"{http.method} {route}", status=answered[0] if answered else status, reason=reason,
+                details=answered[1] if answered else None,
                 target="/".join(f"{k}={v}" for k, v in params.items()) or None, conversation_id=conversation_id,
                 source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
 
@@ -369,7 +377,11 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             notes = _notes.get() or {}
         finally:
             _notes.reset(token)
-        denied(event, route, params, notes, notes.get("refusals", []))
+        answered = notes.get("answered_refusal")
+        denied(event, route, params, notes, notes.get("refusals", []),
+               None if answered is None else (response.status_code, answered))
+        if answered is not None:            # the refusal was the answer: its record is the request's only one
+            return response
         if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
             return response
         recorded(event, params, action, notes, response.status_code)
