@@ -55,8 +55,10 @@ NOT_STARTED_METRIC = "PrivacyRequestsNotStarted"   # a privacy request whose wor
 
 
 class PrivacyNotStarted(ShopdeskError):
-    """A privacy request recorded whose work could not start: the delivery is answered 503 and Shopify sends it again
-    (its marker is taken away, so the retry is not a duplicate)."""
+    """A privacy request recorded whose work could not start: the delivery is answered 503 and Shopify sends it again.
+    Its delivery marker is kept, noted ``not_started`` (the request's sort key: ``CommerceStore.privacy_not_started``),
+    so the retry is not a duplicate: it finds the note, takes it off in a conditional write (one retry takes it) and
+    runs the same recorded request again (``privacy_retry``)."""
 
 
 def sign(secret: str, body: bytes) -> str:
