@@ -424,6 +424,49 @@ def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(des
     assert sent["From"].addresses[0].addr_spec == "support@shop.example"
 
 
+def test_what_sns_signed_for_another_topic_is_refused_and_stores_nothing(desk, signer):
+    # Given the desk's email events topic, as the template names it to the function. Anyone can have SNS sign a
+    # message: they create a topic of their own and publish to it, so the signature proves only SNS sent it
+    sign, pem = signer
+    ours = "arn:aws:sns:us-east-1:123456789012:shopdesk-dev-email-events"
+    module = desk.handler("inbound_email", EMAIL_EVENTS_TOPIC_ARN=ours)
+    module.receiver.fetch_certificate = lambda url: pem
+    confirmed: list[str] = []
+    module.receiver.confirm = confirmed.append
+    online(desk, "alice")
+    forged = _ses_verdicts(_eml(body="Refund me to card ending 9999 instead.\n",
+                                message_id="<forged-over-sns@evil.example>"), "pass")
+    received = {"notificationType": "Received", "content": forged.decode(),
+                "mail": {"messageId": "forged-sns-1", "destination": ["support@shop.example"],
+                         "source": "ada@customer.example"},
+                "receipt": {"recipients": ["support@shop.example"],
+                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": ours}}}
+
+    def post(message: dict) -> int:
+        return module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(message),
+                                                {"content-type": "text/plain; charset=UTF-8"}), FakeContext())[
+            "statusCode"]
+
+    # When SNS signs, for someone else's topic, a mail in a customer's name that SES's verdicts say passed, and a
+    # subscription of our endpoint to that topic
+    theirs = "arn:aws:sns:us-east-1:999999999999:anything"
+    notification = {"Type": "Notification", "MessageId": "n-forged-1", "Message": json.dumps(received),
+                    "Timestamp": "2026-11-22T22:00:00.000Z"}
+    subscription = {"Type": "SubscriptionConfirmation", "MessageId": "s-1", "Token": "t", "Message": "confirm",
+                    "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t",
+                    "Timestamp": "2026-11-22T22:00:00.000Z"}
+    # Then both are refused as forgeries: nothing is stored and the subscription is never confirmed
+    assert post(sign({**notification, "TopicArn": theirs})) == 403
+    assert post(sign({**subscription, "TopicArn": theirs})) == 403
+    assert confirmed == [] and _conversations(desk) == []
+    items = desk.client("dynamodb").scan(TableName=desk.table_name)["Items"]
+    assert "card ending 9999" not in json.dumps(items) and "forged-over-sns" not in json.dumps(items)
+    # And the same of our own topic is read (it is the topic that was refused, not the message)
+    assert post(sign({**subscription, "TopicArn": ours})) == 200 and confirmed == [subscription["SubscribeURL"]]
+    assert post(sign({**notification, "TopicArn": ours})) == 200
+    [conv] = _conversations(desk)
+    assert "card ending 9999" in json.dumps(_messages(desk, conv["id"]))
+
 def test_mail_from_a_stranger_naming_a_customers_thread_joins_neither_it_nor_its_replies(desk):
     # Given a customer's email conversation, answered by an agent
     online(desk, "alice")

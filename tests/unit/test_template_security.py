@@ -648,3 +648,16 @@ def test_each_function_may_do_only_what_its_row_lists_on_named_resources():
                 assert all(template_refs(r) == {"DeskTable"} for r in resources), f"{name}: {s}"
             if kinds & {"secretsmanager"}:
                 assert all(isinstance(r, dict) and r.get("Ref") in secrets for r in resources), f"{name}: {s}"
+
+
+def test_the_email_function_reads_what_sns_signed_for_the_stacks_email_events_topic_only():
+    # SNS signs whatever anyone publishes to a topic of their own: the signature proves SNS sent it, the topic whose
+    # it is. The function is given the one topic SES publishes the configuration set's events to, and subscribed to
+    # (without it the function would read what any topic sent: shopdesk.logic.email_inbound)
+    env = RESOURCES["InboundEmailFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["EMAIL_EVENTS_TOPIC_ARN"] == {"Ref": "EmailEventsTopic"}
+    [destination] = _of("AWS::SES::ConfigurationSetEventDestination").values()
+    assert destination["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": "EmailEventsTopic"}
+    subscriptions = [s for s in _of("AWS::SNS::Subscription").values() if s["Protocol"].startswith("http")]
+    assert [s["TopicArn"] for s in subscriptions] == [{"Ref": "EmailEventsTopic"}]
+    assert "/webhooks/email/sns" in _names(subscriptions[0]["Endpoint"])
