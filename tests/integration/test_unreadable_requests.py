@@ -194,3 +194,30 @@ def test_a_cursor_nested_too_deeply_to_decode_is_refused_like_any_cursor_that_is
     result = desk.invoke("admin_api", http_event("GET", "/admin/audit", None, JSON,
                                                  query=f"actor=bob&cursor={deep}", claims=ADMIN))
     assert result["statusCode"] == 400 and "cursor" in json.loads(result["body"])["detail"], result
+
+
+def test_a_cursor_that_decodes_but_is_no_key_of_ours_is_refused_on_every_list_that_pages(desk):
+    # Given a customer with a conversation, and cursors that are base64 JSON objects but hold no DynamoDB key: a
+    # name whose value is not an attribute value, and a key of the right names with values of the wrong types
+    conversation = customer_writes(desk, "+31620000103", "hello", "SMcursor1")
+    customer = desk.item(f"CONV#{conversation}")["customer"]["id"]
+    cursors = [base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+               for value in ({"a": 1}, {"PK": 5, "SK": [1]}, {"inbox:open": {"PK": "x"}}, {"open": {"PK": 5}})]
+    lists = [("agent_api", "/agent/conversations", "view=mine&status=open", AGENT),
+             ("agent_api", "/agent/conversations", "view=mine", AGENT),
+             ("agent_api", "/agent/conversations", "view=granted", AGENT),
+             ("agent_api", "/agent/conversations", "view=mentions", AGENT),
+             ("agent_api", "/agent/conversations", "view=all&status=open", ADMIN),
+             ("agent_api", "/agent/conversations", "view=all", ADMIN),
+             ("agent_api", f"/agent/customers/{customer}", "", ADMIN),
+             ("admin_api", "/admin/audit", "actor=bob", ADMIN),
+             ("admin_api", "/admin/audit", f"customer_id={customer}", ADMIN),
+             ("admin_api", "/admin/privacy-requests", "", ADMIN)]
+    for function, path, query, claims in lists:
+        for cursor in cursors:
+            # When the list is asked for the page after it: a 400 problem naming the cursor, not a function error
+            result = desk.invoke(function, http_event("GET", path, None, JSON,
+                                                      query="&".join(filter(None, [query, f"cursor={cursor}"])),
+                                                      claims=claims))
+            assert result["statusCode"] == 400, (path, query, base64.urlsafe_b64decode(cursor), result)
+            assert "cursor is not valid" in json.loads(result["body"])["detail"], (path, query, result)

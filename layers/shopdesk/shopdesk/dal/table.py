@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from shopdesk import bounds
 from shopdesk.dal.aws import client
@@ -367,6 +367,10 @@ class Table:
             response = self._client.query(**kwargs)
         except ClientError as exc:
             if start and exc.response["Error"]["Code"] == "ValidationException":
+                raise ValueError("cursor is not valid") from exc
+            raise
+        except ParamValidationError as exc:     # the SDK's own check: a start key that holds no attribute values
+            if start and "ExclusiveStartKey" in str(exc):
                 raise ValueError("cursor is not valid") from exc
             raise
         return Query([deserialize(i) for i in response.get("Items", [])],
