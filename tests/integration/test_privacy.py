@@ -789,6 +789,42 @@ def test_an_agent_guessing_ids_is_recorded_up_to_the_bound_of_a_minute_and_count
     assert len(_denied(desk, "actor=vera&outcome=denied")) == 5
 
 
+def test_reading_a_conversation_that_is_gone_again_and_again_is_one_not_found_record_per_agent_and_window(desk):
+    conv, customer = _another_team(desk)
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[0] == 200
+    # Given alice's conversation, its customer erased while an inbox still has it open
+    _job(desk, "erase", customer)
+    clock.set_offset(61 - clock.now().timestamp() % 60)       # a second into a minute: the reads fit in it
+
+    def gone(actor: str) -> list[dict[str, Any]]:
+        return [r for r in _denied(desk, f"actor={actor}&outcome=denied") if r["conversation_id"] == conv]
+    # When alice's tab reads it five times (the first read answered 404, each notice or poll after it)
+    for _ in range(5):
+        assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[0] == 404
+    # Then the first read is a not_found record and the reads after it within the window are none, only counted
+    [first] = gone("alice")
+    assert (first["action"], first["reason"], first["status"]) == (
+        "GET /agent/conversations/<conversation_id>", "not_found", 404)
+    counted = desk.item("DENIALS#alice", clock.iso(clock.now())[:16])
+    assert (counted["count"], counted["repeats"]) == (1, 4)         # the repeats spend none of the minute's bound
+    # but another agent's read of it is theirs, and a write attempt on it is recorded every time
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "bob")[0] == 404
+    assert len(gone("bob")) == 1
+    for _ in range(2):
+        assert agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": "still there?"})[0] == 404
+    assert [r["action"] for r in gone("alice")] == ["POST /agent/conversations/<conversation_id>/notes"] * 2 + [
+        "GET /agent/conversations/<conversation_id>"]
+    # and a read of what exists but is hidden (another team's) is recorded every time
+    other = whatsapp(desk, "Me again", "SMgone2")
+    for _ in range(3):
+        assert agent(desk, "GET", f"/agent/conversations/{other}", "vera")[0] == 404
+    assert [r["reason"] for r in _denied(desk, "actor=vera&outcome=denied")] == ["not_visible"] * 3
+    # and once the window is over, alice's read of it is recorded again
+    clock.set_offset(clock.offset() + 16 * 60)
+    assert agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[0] == 404
+    assert [r["action"] for r in gone("alice")].count("GET /agent/conversations/<conversation_id>") == 2
+
+
 def _job(desk: Any, kind: str, customer: str) -> dict[str, Any]:
     status, started = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
     assert status == 202, started

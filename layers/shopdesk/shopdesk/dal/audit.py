@@ -43,13 +43,15 @@ class AuditLog:
             item |= {"CustomerPK": CUSTOMER_PREFIX + record["customer_id"], "CustomerSK": sort}
         self.table.put(item, condition="attribute_not_exists(PK)")
 
-    def count_denied(self, actor: str, minute: str, now: int) -> int:
+    def count_denied(self, actor: str, minute: str, now: int, *, repeat: bool = False) -> int:
         """Count one more refused attempt of ``actor`` in ``minute`` (``2026-05-01T12:34``): how many there are now,
-        this one included (one UpdateItem ``ADD``, so attempts at once each get their own number)."""
+        this one included (one UpdateItem ``ADD``, so attempts at once each get their own number). ``repeat``: a
+        read of what does not exist made again within its window, counted apart (``repeats``), not in ``count``."""
+        field = "repeats" if repeat else "count"
         item = self.table.update(DENIALS_PREFIX + actor, minute,
-                                 Update().add("count", 1).set("type", "denials").set("ttl", now + DENIALS_KEPT_SECONDS),
+                                 Update().add(field, 1).set("type", "denials").set("ttl", now + DENIALS_KEPT_SECONDS),
                                  return_new=True)
-        return int((item or {}).get("count", 1))
+        return int((item or {}).get(field, 1))
 
     def _page(self, index: str | None, pk_name: str, sk_name: str, pk: str, start: str, end: str, limit: int,
               cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

@@ -36,7 +36,12 @@ answered before any access check; a valid one the state refuses was allowed). Th
 the others: ids, the route, roles, status, where from; never what the caller sent. An actor's refusals beyond
 ``DENIED_PER_MINUTE`` in a minute are counted, not recorded one by one: the first one over says so
 (``details.bound_reached``), so guessing ids cannot fill the table faster than that; the HTTP API's access log still
-names the caller of every request. An agent taken off the desk is refused by the admission before any middleware
+names the caller of every request. A read of something that does not exist (``not_found``: a conversation erased
+since, read again by an inbox that had it open) is recorded once per actor, read and window
+(``REPEAT_WINDOW_SECONDS``, in the instance's memory as the reads' window is); the same read made again within it is
+only counted, apart (``repeats``), so it spends none of the bound. A write attempt, and a read of what exists but is
+hidden (``not_visible``), are recorded every time.
+An agent taken off the desk is refused by the admission before any middleware
 (shopdesk.api.admission): ``install`` records that refusal too (reason ``deactivated``), around the admission.
 """
 
@@ -180,17 +185,25 @@ class AuditTrail:
         return record
 
     def denied(self, *, actor: str, customers: list[str | None], details: Mapping[str, Any] | None = None,
-               **fields: Any) -> list[dict[str, Any]]:
+               repeat: str | None = None, **fields: Any) -> list[dict[str, Any]]:
         """A refused attempt (``outcome: denied``): one record under each of ``customers`` (``[None]``: none), unless
         the actor passed ``DENIED_PER_MINUTE`` refusals this minute. The first one over is recorded and says so
-        (``details.bound_reached``); the ones after it in that minute are only counted."""
+        (``details.bound_reached``); the ones after it in that minute are only counted. ``repeat``: a read of
+        something that does not exist (``not_found``), named: once recorded, the same actor's same read is only
+        counted for the window (``REPEAT_WINDOW_SECONDS``), apart, so it spends none of the bound."""
         at = clock.now()
+        if repeat and self.seen(actor, repeat):
+            self.log.count_denied(actor, clock.iso(at)[:16], int(at.timestamp()), repeat=True)
+            return []
         count = self.log.count_denied(actor, clock.iso(at)[:16], int(at.timestamp()))
         if count > DENIED_PER_MINUTE + 1:
             return []
         bound = {"bound_reached": DENIED_PER_MINUTE} if count > DENIED_PER_MINUTE else {}
-        return [self.record(actor=actor, customer_id=customer, outcome=DENIED, details={**(details or {}), **bound},
-                            **fields) for customer in customers]
+        records = [self.record(actor=actor, customer_id=customer, outcome=DENIED,
+                               details={**(details or {}), **bound}, **fields) for customer in customers]
+        if repeat:
+            self.saw(actor, repeat)
+        return records
 
     def find(self, *, actor: str | None, customer_id: str | None, start: datetime, end: datetime, limit: int,
              cursor: str | None, outcome: str | None = None, merged_in: Sequence[str] = (), lists: bool = False
@@ -313,11 +326,16 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             named = about or {k: notes[k] for k in ("conversation_id", "customer_id") if notes.get(k)}
             conversation_id = named.get("conversation_id") or params.get("conversation_id")
             customers = list(dict.fromkeys(c for c in (params.get("customer_id"), named.get("customer_id")) if c))
+            action, target = f"{http.method} {route}", "/".join(f"{k}={v}" for k, v in params.items()) or None
+            # a read of what is not there, made again (an inbox still polling a conversation erased since): recorded
+            # once per actor, read and window; writes, and reads of what exists hidden (not_visible), every time
+            repeat = (f"not_found {action} {target} {sorted(about.items())}"
+                      if reason == "not_found" and http.method in ("GET", "HEAD") else None)
             trail().denied(
                 actor=caller.id, customers=customers or [None], roles=list(caller.roles),
-                action=f"{http.method} {route}", status=answered[0] if answered else status, reason=reason,
-                details=answered[1] if answered else None,
-                target="/".join(f"{k}={v}" for k, v in params.items()) or None, conversation_id=conversation_id,
+                action=action, status=answered[0] if answered else status, reason=reason,
+                details=answered[1] if answered else None, repeat=repeat,
+                target=target, conversation_id=conversation_id,
                 source_ip=http.source_ip, user_agent=http.user_agent, request_id=event.request_context.request_id)
 
     def matched(event: Any) -> tuple[str, dict[str, str], str | None, bool] | None:
