@@ -56,3 +56,27 @@ def test_a_provider_s_link_to_an_outbound_file_lasts_an_hour(s3):
     # link could be gone by then
     MediaStore("media").presign("media/outbound/c_1/alice/label.png", "label.png", PROVIDER_FETCH_SECONDS)
     assert s3.expiries == [PROVIDER_FETCH_SECONDS] == [3600]
+
+
+def test_an_upload_s_policy_holds_its_one_key_its_checked_type_and_its_declared_size(monkeypatch):
+    # S3 refuses a POST its policy does not allow; the local stack's S3 checks none of it, so the policy is read here,
+    # as boto3 signs it for S3 (signing needs credentials, no network)
+    import base64
+    import json
+
+    import boto3
+
+    from shopdesk.logic.attachments import Attachments
+
+    real = boto3.client("s3", region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
+                        aws_secret_access_key="example-secret")
+    monkeypatch.setattr(media_module, "client", lambda service: real)
+    upload = Attachments(MediaStore("media")).upload("media/webchat/v1/", "receipt.pdf", "Application/PDF", 9)
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    conditions = policy["conditions"]
+    assert {"bucket": "media"} in conditions and {"key": upload["key"]} in conditions
+    assert upload["key"].startswith("media/webchat/v1/") and upload["key"].endswith("/receipt.pdf")
+    assert {"Content-Type": "application/pdf"} in conditions and upload["fields"]["Content-Type"] == "application/pdf"
+    assert ["content-length-range", 1, 9] in conditions
+    # nothing lets the file land elsewhere or as another type: no starts-with condition
+    assert not [c for c in conditions if isinstance(c, list) and c[0] == "starts-with"]
