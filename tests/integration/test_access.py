@@ -3,7 +3,8 @@
 Every route of the agent, admin and reports APIs has a row: the status for an agent of the conversation's team, a
 supervisor of that team, an admin, and an agent of another team. The rows are checked against the routes
 the apps declare, so a new route without a row fails here. For a conversation the caller may not see, every
-conversation route answers 404 with the body of a conversation that does not exist. An agent or admin taken off
+conversation route answers 404 with the body of a conversation that does not exist; so does every customer route for
+a customer. An agent or admin taken off
 the desk gets 403 ``deactivated`` on every row's route but the public documents, and nothing is done.
 """
 
@@ -321,6 +322,31 @@ def test_another_teams_conversation_answers_like_a_missing_one_on_every_route(sh
     assert [m for m in messages if m["author"] == "vera"] == []
     assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
 
+
+def test_another_teams_customer_answers_like_a_missing_one_on_every_route(shop):
+    # Given the customer of team default's conversation, and a customer id of the same shape that nobody has
+    desk = shop
+    customer = desk.path_values["customer_id"]
+    missing = customer[:-6] + "ZZZZZZ"
+    assert desk.item(f"CUSTOMER#{missing}") is None
+    routes = [(m, r, b, q) for (m, r), (b, q, _) in AGENT_ROUTES.items() if "<customer_id>" in r]
+    assert len(routes) >= 4
+    before = desk.item(f"CUSTOMER#{customer}")
+    assert before is not None
+    for method, route, body, query in routes:
+        sent = {"other_id": customer, "reason": "a row of the access table"} if body == "SELF_MERGE" else body
+        # When an agent of another team calls it with each
+        hidden = call(desk, "agent_api", method, _path(route, {**desk.path_values, "customer_id": customer}),
+                      "other", sent, query)
+        sent = {"other_id": missing, "reason": "a row of the access table"} if body == "SELF_MERGE" else body
+        absent = call(desk, "agent_api", method, _path(route, {**desk.path_values, "customer_id": missing}),
+                      "other", sent, query)
+        # Then the answers are the same, but for the id asked for: nothing tells the customer exists
+        assert hidden[0] == absent[0] == 404, (route, hidden, absent)
+        assert json.dumps(hidden[1]).replace(customer, "<id>") == json.dumps(absent[1]).replace(missing, "<id>"), \
+            (route, hidden, absent)
+    # And nothing was done to them
+    assert desk.item(f"CUSTOMER#{customer}") == before
 
 def _listed(desk, who, query):
     status, body = call(desk, "agent_api", "GET", "/agent/conversations", who, query=query)

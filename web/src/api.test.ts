@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Api, PRIMED_MS, type Message } from "./api";
+import { Api, NoAnswer, PRIMED_MS, type Message } from "./api";
 import { testConversation } from "./testConversation";
 
 /** A fetch that answers each path from `answers` and records what was asked. */
@@ -113,5 +113,20 @@ describe("the audit trail", () => {
     await api.audit({ customer_id: "u_7", lists: false });
     await api.audit({ customer_id: "u_7" });
     expect(asked).toEqual(["/admin/audit?customer_id=u_7&lists=true", "/admin/audit?customer_id=u_7", "/admin/audit?customer_id=u_7"]);
+  });
+});
+
+describe("a request that gets no answer", () => {
+  it("fails as no answer (status 0, worth sending again) naming its method, whether the request or its answer was lost", async () => {
+    const api = new Api("https://api.test", async () => "t");
+    vi.stubGlobal("fetch", vi.fn(async () => { throw new TypeError("Failed to fetch"); }));
+    const lost = await api.reply("c1", "It ships today").catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(NoAnswer);
+    expect(lost).toMatchObject({ status: 0, method: "POST", retryable: true });
+    // the answer's head came, its body was cut off
+    vi.stubGlobal("fetch", vi.fn(async () => ({ ok: true, status: 200, text: async () => { throw new TypeError("network error"); } })));
+    const cut = await api.me().catch((e: unknown) => e);
+    expect(cut).toBeInstanceOf(NoAnswer);
+    expect(cut).toMatchObject({ status: 0, method: "GET" });
   });
 });

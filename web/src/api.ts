@@ -121,6 +121,18 @@ export class ApiError extends Error {
   }
 }
 
+/** A request that got no answer (the connection lost before the request or its answer went through): status 0, worth
+ * sending again; a write (`method` not GET) may or may not have been done. */
+export class NoAnswer extends ApiError {
+  constructor(
+    readonly method: string,
+    cause: unknown,
+  ) {
+    super(0, `no answer: ${cause instanceof Error ? cause.message : String(cause)}`, null);
+    this.name = "NoAnswer";
+  }
+}
+
 /** The words an answer's body gives: problem `detail` (a string, or 422 field errors), else `message`. */
 export function problemText(status: number, body: unknown): string {
   if (body && typeof body === "object") {
@@ -203,12 +215,18 @@ export class Api {
     const token = await this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
-    const answer = await fetch(this.baseUrl + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body),
-    });
-    const text = await answer.text();
+    let answer: Response;
+    let text: string;
+    try {
+      answer = await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body),
+      });
+      text = await answer.text();
+    } catch (error) {
+      throw new NoAnswer(method, error); // the browser's own words ("Failed to fetch") are no one's to read
+    }
     if (!answer.ok) {
       const parsed = parseBody(text);
       if (answer.status === 401) this.onUnauthorized("expired");

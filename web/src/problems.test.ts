@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, type Api } from "./api";
+import { ApiError, NoAnswer, type Api } from "./api";
 import { translator } from "./i18n";
 import { changedMeanwhile, failureWords, problemWords, sentence } from "./problems";
 import { Store } from "./store";
@@ -41,6 +41,26 @@ describe("problemWords", () => {
     expect(failureWords(new ApiError(0, "network error", null), en)).toBe("Something went wrong: network error");
     expect(sentence("Value error, not a valid regular expression")).toBe("Not a valid regular expression.");
     expect(sentence("Done already.")).toBe("Done already.");
+  });
+
+  it("says a request that got no answer in the agent's words, never the browser's: a change may have been made or not", () => {
+    const write = new NoAnswer("POST", new TypeError("Failed to fetch"));
+    const read = new NoAnswer("GET", new TypeError("Failed to fetch"));
+    expect(failureWords(write, translator("en"))).toBe(
+      "No answer from shopdesk: is your connection down? This may or may not have been done: check before doing it again.",
+    );
+    expect(failureWords(read, translator("en"))).toBe("No answer from shopdesk: is your connection down? Try again in a moment.");
+    expect(failureWords(write, translator("es"))).toContain("compruébalo antes de repetirlo");
+    expect(failureWords(read, translator("pt"))).toContain("Sem resposta do shopdesk");
+    for (const language of ["en", "es", "pt"] as const) {
+      expect(failureWords(write, translator(language))).not.toContain("Failed to fetch");
+    }
+    // the inbox's actions (a reply, a resolve) say it so too
+    const store = new Store({} as Api, { error: (d) => d, problem: (e) => problemWords(e, translator("en")) });
+    return store.run(async () => { throw write; }).then((ok) => {
+      expect(ok).toBe(false);
+      expect(store.state.toast?.text).toContain("may or may not have been done");
+    });
   });
 
   it("leaves the API's words for a refusal it does not name, or names without words here", () => {

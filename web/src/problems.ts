@@ -1,6 +1,6 @@
 // A refusal the API names (its problem's `code` and `params`), said in the agent's language; null for one it does
 // not name, or one without words here: the API's own (English) detail is shown then.
-import { ApiError } from "./api";
+import { ApiError, NoAnswer } from "./api";
 import { channelName } from "./channels";
 import { isMessageKey, type Translate } from "./i18n";
 
@@ -8,6 +8,7 @@ import { isMessageKey, type Translate } from "./i18n";
 const KEYS: Record<string, string> = { opted_out: "optedOut" };
 
 export function problemWords(error: unknown, t: Translate): string | null {
+  if (error instanceof NoAnswer) return t(error.method === "GET" ? "noAnswer.read" : "noAnswer.write");
   if (!(error instanceof ApiError) || !error.body || typeof error.body !== "object") return null;
   const { code, params } = error.body as { code?: unknown; params?: unknown };
   if (typeof code !== "string") return null;

@@ -344,6 +344,8 @@ export const en = {
   conversationGone: "This conversation is no longer there: it was erased, or is no longer yours to see.",
   statusChanged: "Status: {status}",
   error: "Something went wrong: {detail}",
+  "noAnswer.read": "No answer from shopdesk: is your connection down? Try again in a moment.",
+  "noAnswer.write": "No answer from shopdesk: is your connection down? This may or may not have been done: check before doing it again.",
   "refused.fields": "Check the fields marked.",
   "refused.maskingName": "Letters (A–Z, without accents), digits, spaces, _ and -, starting with a letter; at most 32 characters.",
   "refused.pattern": "Not in the form this field takes.",

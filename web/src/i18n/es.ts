@@ -345,6 +345,8 @@ export const es: Catalogue = {
   conversationGone: "Esta conversación ya no está: se borró, o ya no te corresponde verla.",
   statusChanged: "Estado: {status}",
   error: "Algo salió mal: {detail}",
+  "noAnswer.read": "Sin respuesta de shopdesk: ¿se ha perdido la conexión? Inténtalo de nuevo en un momento.",
+  "noAnswer.write": "Sin respuesta de shopdesk: ¿se ha perdido la conexión? Puede que se haya hecho o no: compruébalo antes de repetirlo.",
   "refused.fields": "Revisa los campos marcados.",
   "refused.maskingName": "Letras (A–Z, sin acentos), cifras, espacios, _ y -, empezando por una letra; como máximo 32 caracteres.",
   "refused.pattern": "No tiene la forma que admite este campo.",

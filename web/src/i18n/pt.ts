@@ -348,6 +348,8 @@ export const pt: Catalogue = {
   conversationGone: "Esta conversa não está mais aqui: foi apagada, ou você não pode mais vê-la.",
   statusChanged: "Estado: {status}",
   error: "Algo deu errado: {detail}",
+  "noAnswer.read": "Sem resposta do shopdesk: a conexão caiu? Tente novamente em instantes.",
+  "noAnswer.write": "Sem resposta do shopdesk: a conexão caiu? Isto pode ter sido feito ou não: confira antes de repetir.",
   "refused.fields": "Verifique os campos marcados.",
   "refused.maskingName": "Letras (A–Z, sem acentos), algarismos, espaços, _ e -, começando por uma letra; no máximo 32 caracteres.",
   "refused.pattern": "Não está no formato que este campo aceita.",
