@@ -661,3 +661,24 @@ def test_the_email_function_reads_what_sns_signed_for_the_stacks_email_events_to
     subscriptions = [s for s in _of("AWS::SNS::Subscription").values() if s["Protocol"].startswith("http")]
     assert [s["TopicArn"] for s in subscriptions] == [{"Ref": "EmailEventsTopic"}]
     assert "/webhooks/email/sns" in _names(subscriptions[0]["Endpoint"])
+
+
+def test_only_ses_of_this_account_and_the_email_function_write_the_mail_the_email_function_reads():
+    # the email function reads a stored mail's topmost Authentication-Results as SES's verdict (docs/security.md,
+    # section 1): only SES, for this account, may put mail there, and of the functions only the email function, which
+    # writes it again masked
+    [policy] = [p["PolicyDocument"] for p in _of("AWS::S3::BucketPolicy").values()
+                if p["Bucket"] == {"Ref": "InboundMailBucket"}]
+    assert [s for s in policy["Statement"] if s["Effect"] == "Allow"] == [{
+        "Sid": "AllowSesToStoreReceivedMail", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
+        "Action": "s3:PutObject", "Resource": {"Fn::Sub": "${InboundMailBucket.Arn}/raw/*"},
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+    name = RESOURCES["InboundMailBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    writers = {function for function in _of("AWS::Serverless::Function") for s in _allowed(function)
+               if {"s3:PutObject", "s3:*", "*"} & set(s["Action"])
+               and any("InboundMailBucket" in template_refs(r) or name in _names(r) or r == "*"
+                       for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))}
+    assert writers == {"InboundEmailFunction"}
+    [rule] = _of("AWS::SES::ReceiptRule").values()
+    assert [a["S3Action"]["BucketName"] for a in rule["Rule"]["Actions"] if "S3Action" in a] == [
+        {"Ref": "InboundMailBucket"}]
