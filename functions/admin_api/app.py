@@ -81,7 +81,7 @@ from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.desk import PrivacyDesk
-from shopdesk.privacy.jobs import PrivacyJobs
+from shopdesk.privacy.jobs import PrivacyJobs, WalkNotQueued
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 settings = AdminApiSettings.from_env()
@@ -108,7 +108,8 @@ customer_desk.privacy = macros.privacy = admin.privacy = labels.privacy = polici
 # as the settings saved here say
 trail = AuditTrail(AuditLog(table), policies)
 privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
-                                                   Customers(table), Files(), settings.export_bucket),
+                                                   Customers(table), Files(), settings.export_bucket,
+                                                   timers=conversations),
                       LakeBucket(settings.events_bucket, settings.events_prefix) if settings.events_bucket else None,
                       MediaStore(settings.media_bucket) if settings.media_bucket else None,
                       settings.media_retention_days)
@@ -465,9 +466,16 @@ def get_privacy_settings() -> PrivacySettingsOut:
     return PrivacySettingsOut.model_validate(privacy.settings(_caller_roles()))
 
 
+SAVED_NOT_APPLIED = {**problems.responses(200, 403, 409, 415, 503)}
+SAVED_NOT_APPLIED[503] = {**SAVED_NOT_APPLIED[503], "description": (
+    "code walk_not_queued: the settings are saved, but the job applying them to what is already stored could not be "
+    "queued (the privacy queue refused it): the job is failed, and params.walks_at says when the sweep walks the "
+    "table instead (empty: an operator runs it with scripts.backfill)")}
+
+
 @app.put("/admin/privacy/settings",
          summary="Change retention and masking patterns (admins; ?version=N guards concurrent edits)",
-         responses=problems.responses(200, 403, 409, 415))
+         responses=SAVED_NOT_APPLIED)
 def put_privacy_settings(body: KnownFields[PrivacySettings], version: Version = None) -> PrivacySettingsOut:
     return PrivacySettingsOut.model_validate(privacy.put_settings(_caller_roles(), body, version,
                                                                   caller(app.current_event).id))
@@ -578,7 +586,7 @@ def delete_macro(macro_id: MacroId) -> Response[None]:
 install_render_errors(app)
 install_refusals(app)
 install_attachment_errors(app)
-problems.install(app)
+problems.install(app, {WalkNotQueued: 503})     # a settings save whose walk the privacy queue refused
 audit.install(app, lambda: trail, caller, {
     ("GET", "/admin/customers"): "customer.find",
     ("GET", "/admin/customers/<customer_id>"): "customer.read",

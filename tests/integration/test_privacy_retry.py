@@ -122,3 +122,57 @@ def test_an_erase_retried_after_its_items_went_still_erases_the_customer_merged_
     status, problem = admin(desk, "POST", f"/admin/customers/{gone}/erase")
     assert status == 409 and problem["code"] == "already_erased", problem
     assert problem["params"]["job_id"] == started["job_id"]
+
+
+def test_a_retention_save_whose_walk_the_queue_refuses_answers_503_fails_its_job_and_the_sweep_walks_later(
+        desk, monkeypatch):
+    from datetime import timedelta
+
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.queues import Queue
+    from tests.integration.test_privacy import run_jobs
+
+    # Given a customer's messages stored while nothing expired
+    conv = customer_writes(desk, "+31655501801", "Where is my order?", "SMwalk1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # and the privacy queue refusing every send (an outage)
+    down = {"on": True}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if down["on"] and self.url == desk.env["PRIVACY_QUEUE_URL"]:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    # When an admin keeps messages 30 days
+    status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 30}})
+    # Then the answer is the documented 503, saying the settings are saved and when the walk comes
+    assert status == 503 and problem["code"] == "walk_not_queued", problem
+    job = problem["params"]["job_id"]
+    assert "the settings are saved (version 1)" in problem["detail"] and problem["params"]["walks_at"]
+    assert admin(desk, "GET", "/admin/privacy/settings")[1]["retention"]["messages_days"] == 30
+    # and its job says failed, why, and when the sweep walks instead: never running with nothing to run it
+    read = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert read["status"] == "failed" and problem["params"]["walks_at"] in read["error"], read
+    # and the save is on the audit trail, as failed
+    [record] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                if r.get("status") == 503]
+    assert record["outcome"] == "failed" and record["details"]["walks_not_queued"] == job
+    # And once the queue takes sends again, the sweep's second pass gives what is stored its expiry
+    down["on"] = False
+    clock.set_offset(6 * 60)
+    desk.invoke("sla_sweep", {})
+    run_jobs(desk)
+    messages = [m for m in scan(desk) if m["PK"] == f"CONV#{conv}" and m["SK"].startswith("MSG#")]
+    assert messages and all(int(m["ttl"]) == int((clock.parse_iso(m["created_at"]) + timedelta(days=30)).timestamp())
+                            for m in messages)
+    [second] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:retention")[1]["items"]
+                if r["action"] == "retention.applied"]
+    assert second["details"]["settles"] == job
+    # and the API's document lists that answer
+    from tests.support import http_event
+    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    assert "walk_not_queued" in document["paths"]["/admin/privacy/settings"]["put"]["responses"]["503"]["description"]

@@ -5503,6 +5503,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description code walk_not_queued: the settings are saved, but the job applying them to what is already stored could not be queued (the privacy queue refused it): the job is failed, and params.walks_at says when the sweep walks the table instead (empty: an operator runs it with scripts.backfill) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     preview_erasures_admin_privacy_erasures_preview_post: {

@@ -18,7 +18,7 @@ from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
 from shopdesk.models.given import saved_over
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
-from shopdesk.privacy.jobs import Kind, PrivacyJobs
+from shopdesk.privacy.jobs import Kind, PrivacyJobs, WalkNotQueued
 from shopdesk.privacy.masking import too_broad, too_slow
 from shopdesk.privacy.reapply import bucket_rules
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
@@ -176,10 +176,27 @@ class PrivacyDesk:
         # S3 expires the lake's objects and the messages' files; applied on every save, so a save repairs a rule
         # changed by hand or by a stack update (the template creates the rules with the settings' defaults)
         bucket_rules(settings.retention, self.lake, self.media, self.media_days)
+        walks = []
         if any(before["retention"].get(name) != getattr(settings.retention, name) for name in STORED_CLASSES):
-            saved["retention_job_id"] = self.jobs.start_retention(caller_id)["job_id"]
+            walks.append(("retention", self.jobs.start_retention))
         if masks_more(before["masking_patterns"], settings):
-            saved["masking_job_id"] = self.jobs.start_masking(caller_id)["job_id"]
+            walks.append(("masking", self.jobs.start_masking))
+        refused: dict[str, dict[str, str]] = {}
+        for kind, start in walks:       # each on its own: a refused one neither stops the other nor undoes the save
+            try:
+                saved[f"{kind}_job_id"] = start(caller_id)["job_id"]
+            except WalkNotQueued as exc:
+                refused[kind] = exc.params or {}
+        if refused:                     # saved, but not applied to what is stored yet: a 503 that says so
+            jobs = ", ".join(p.get("job_id", "") for p in refused.values())
+            at = "" if any(not p.get("walks_at") for p in refused.values()) else \
+                min(p["walks_at"] for p in refused.values())
+            audit.failed(503, walks_not_queued=jobs)
+            then = f"the sweep does it at {at}" if at else "an operator runs it with scripts.backfill"
+            raise WalkNotQueued(
+                f"the settings are saved (version {saved['version']}), but applying the new "
+                f"{' and '.join(refused)} settings to what is already stored could not be queued (job {jobs} "
+                f"failed): {then}").with_code("walk_not_queued", version=saved["version"], job_id=jobs, walks_at=at)
         saved["masking_warnings"] = warnings
         return saved
 

@@ -74,7 +74,7 @@ from shopdesk.dal.media import UPLOAD_SECONDS, conversation_files, upload_issued
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
-from shopdesk.errors import Conflict, NotFound
+from shopdesk.errors import Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
 from shopdesk.models.customer import Customer
 from shopdesk.phone import shop_phone
@@ -117,6 +117,11 @@ def _gave_up(job: dict[str, Any]) -> bool:
             and clock.parse_iso(job["gives_up_at"]) < clock.now())
 
 
+class WalkNotQueued(ShopdeskError):
+    """A walk of the table (retention, masking, a shop's deletion) whose message the privacy queue refused: its job is
+    failed with the reason, and the request that asked for it answered 503 (code ``walk_not_queued``)."""
+
+
 @dataclass
 class PrivacyJobs:
     """Starting and reading jobs (admin API, the platform's webhook)."""
@@ -128,6 +133,7 @@ class PrivacyJobs:
     export_bucket: str = ""
     shop: CommerceStore | None = None     # the order cache: the platform's customer records (``named``)
     trail: AuditTrail | None = None       # a platform's request arriving, and one about nobody held (``from_platform``)
+    timers: Conversations | None = None   # a save's walk the queue refused: its second pass set (``start_walk``)
 
     def start(self, kind: Kind, customer_id: str, by: str, *, noted: bool = True,
               request: tuple[str, str] | None = None) -> dict[str, Any]:
@@ -220,7 +226,11 @@ class PrivacyJobs:
     def start_walk(self, kind: str, by: str, *, settles: str | None = None, request: tuple[str, str] | None = None,
                    platform: str | None = None) -> dict[str, Any]:
         """``request``: the shop platform's privacy request it answers (a ``shop_redact``: ``platform``'s), which
-        names the job and says ``running`` before it can run."""
+        names the job and says ``running`` before it can run. A send the privacy queue refuses never leaves the job
+        ``running`` with nothing to run it: the job is failed with the reason and ``WalkNotQueued`` raised (503). The
+        first walk of a settings save (no ``settles``) is not lost with it: its second pass, the sweep's settle timer
+        the walk would have set, is set on the failed job (``timers``), and walks the whole table at its time
+        (``SETTLE_SECONDS`` after the save), retried by the sweep while the queue still refuses."""
         job = {"id": new_id("j_"), "kind": kind, "status": "running", "requested_by": by,
                "created_at": clock.iso(clock.now())}
         if settles:
@@ -232,12 +242,31 @@ class PrivacyJobs:
             self.store.request_job(request, job["id"], "running")
         try:
             self.queue.send({"job_id": job["id"]}, group=WALKS[kind], dedup_id=job["id"])
-        except Exception:           # never running with nothing to run it: failed, and the caller told
-            self.store.finish(job["id"], "failed", error="the job could not be queued; ask again")
+        except Exception as exc:    # never running with nothing to run it: failed, and the caller told
+            again = self._walk_later(job) if kind in SETTLE_TIMERS and not settles else None
+            reason = (f"the walk could not be queued; the sweep walks the table at {again} (a second pass settling "
+                      "this job)" if again else "the job could not be queued; ask again")
+            self.store.finish(job["id"], "failed", error=reason)
             if request is not None:
                 self.store.request_job(request, job["id"], "failed")
-            raise
+            logger.warning("privacy walk not queued: its job failed", extra={
+                "job_id": job["id"], "kind": kind, "error_type": type(exc).__name__, "walks_at": again})
+            raise WalkNotQueued(f"the {kind} job {job['id']} could not be queued: {reason}").with_code(
+                "walk_not_queued", job_id=job["id"], walks_at=again or "") from exc
         return {"job_id": job["id"]}
+
+    def _walk_later(self, job: dict[str, Any]) -> str | None:
+        """The settle timer a walk sets when done (``PrivacyWorker._walked``), set now on a walk that could not be
+        queued: the sweep's second pass walks everything then. None when it could not be set either."""
+        if self.timers is None:
+            return None
+        due = clock.iso(max(clock.parse_iso(job["created_at"]) + timedelta(seconds=SETTLE_SECONDS), clock.now()))
+        try:
+            self.timers.set_timer(job_pk(job["id"]), SETTLE_TIMERS[job["kind"]], due)
+        except Exception:
+            logger.warning("privacy walk's second pass not set", exc_info=True, extra={"job_id": job["id"]})
+            return None
+        return due
 
     def status(self, job_id: str) -> dict[str, Any]:
         job = self.store.get(job_id)
