@@ -682,3 +682,21 @@ def test_only_ses_of_this_account_and_the_email_function_write_the_mail_the_emai
     [rule] = _of("AWS::SES::ReceiptRule").values()
     assert [a["S3Action"]["BucketName"] for a in rule["Rule"]["Actions"] if "S3Action" in a] == [
         {"Ref": "InboundMailBucket"}]
+
+
+def test_the_search_index_is_written_by_the_indexer_alone_and_read_by_the_agent_api():
+    # the collection's data access policy is the only way in (every request SigV4-signed, its role checked against
+    # it): the agent API searches, and may create a missing index as its first search does, but writes no document
+    # (a compromised agent API could otherwise delete what search finds)
+    template, names = RESOURCES["SearchAccessPolicy"]["Properties"]["Policy"]["Fn::Sub"]
+    document = json.loads(re.sub(r"\$\{(\w+)\}", r"<\1>", template))
+    granted = {principal: (rule["ResourceType"], tuple(rule["Resource"]), frozenset(rule["Permission"]))
+               for policy in document for principal in policy["Principal"] for rule in policy["Rules"]}
+    assert len(granted) == sum(len(p["Principal"]) * len(p["Rules"]) for p in document)   # one rule a principal
+    index = ("index", ("index/shopdesk-<Stage>/*",))
+    assert granted == {
+        "<IndexerRole>": (*index, frozenset({"aoss:CreateIndex", "aoss:DescribeIndex", "aoss:ReadDocument",
+                                             "aoss:WriteDocument"})),
+        "<ApiRole>": (*index, frozenset({"aoss:CreateIndex", "aoss:DescribeIndex", "aoss:ReadDocument"}))}
+    assert names == {"IndexerRole": {"Fn::GetAtt": ["SearchIndexerFunctionRole", "Arn"]},
+                     "ApiRole": {"Fn::GetAtt": ["AgentApiFunctionRole", "Arn"]}}
