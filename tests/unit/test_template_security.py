@@ -700,3 +700,24 @@ def test_the_search_index_is_written_by_the_indexer_alone_and_read_by_the_agent_
         "<ApiRole>": (*index, frozenset({"aoss:CreateIndex", "aoss:DescribeIndex", "aoss:ReadDocument"}))}
     assert names == {"IndexerRole": {"Fn::GetAtt": ["SearchIndexerFunctionRole", "Arn"]},
                      "ApiRole": {"Fn::GetAtt": ["AgentApiFunctionRole", "Arn"]}}
+
+
+def test_the_table_every_queue_and_topic_the_stream_and_the_search_collection_are_encrypted_as_documented():
+    # docs/security.md, section 7 ("Encryption at rest"): the keys each store is encrypted with
+    assert RESOURCES["DeskTable"]["Properties"]["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    algorithms = {name: b["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+                  ["SSEAlgorithm"] for name, b in _of("AWS::S3::Bucket").items()}
+    assert algorithms == {"MediaBucket": "aws:kms", "ExportBucket": "aws:kms", "InboundMailBucket": "AES256",
+                          "WebBucket": "AES256", "EventsBucket": "AES256"}
+    queues = _of("AWS::SQS::Queue")
+    assert queues and all(q.get("SqsManagedSseEnabled") is True for q in queues.values())
+    topics = _of("AWS::SNS::Topic")
+    assert {name: t.get("KmsMasterKeyId") for name, t in topics.items()} == {
+        "EmailEventsTopic": {"Ref": "NotificationsKey"}, "OperationsAlertTopic": {"Ref": "NotificationsKey"},
+        "SlaAlertTopic": "alias/aws/sns"}
+    [stream] = _of("AWS::KinesisFirehose::DeliveryStream").values()
+    assert stream["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
+    policy = RESOURCES["SearchEncryptionPolicy"]["Properties"]
+    assert policy["Type"] == "encryption" and json.loads(
+        re.sub(r"\$\{(\w+)\}", r"<\1>", policy["Policy"]["Fn::Sub"]))["AWSOwnedKey"] is True
+    assert "SearchEncryptionPolicy" in RESOURCES["SearchCollection"]["DependsOn"]
