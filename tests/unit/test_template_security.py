@@ -721,3 +721,17 @@ def test_the_table_every_queue_and_topic_the_stream_and_the_search_collection_ar
     assert policy["Type"] == "encryption" and json.loads(
         re.sub(r"\$\{(\w+)\}", r"<\1>", policy["Policy"]["Fn::Sub"]))["AWSOwnedKey"] is True
     assert "SearchEncryptionPolicy" in RESOURCES["SearchCollection"]["DependsOn"]
+
+
+def test_the_notifications_key_lets_in_the_account_cloudwatch_and_ses_alone_and_no_function_publishes_with_it():
+    # docs/security.md, section 7: the account administers the key, CloudWatch and SES use it (their conditions:
+    # the tests above), nobody else; no function publishes to its topics (the sweep publishes to the SLA topic only)
+    statements = RESOURCES["NotificationsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    assert [s["Principal"] for s in statements] == [
+        {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+        {"Service": "cloudwatch.amazonaws.com"}, {"Service": "ses.amazonaws.com"}]
+    published = {(function, topic) for function in _of("AWS::Serverless::Function") for s in _allowed(function)
+                 if any(a.startswith("sns:") for a in s["Action"])
+                 for topic in template_refs(s["Resource"]) - {"AWS"}}
+    assert published == {("SlaSweepFunction", "SlaAlertTopic")}
