@@ -495,6 +495,51 @@ def test_a_delayed_survey_whose_send_the_queue_refused_stays_due_is_counted_and_
     assert [r["state"] for r in _records(desk, conv)] == ["asked"]
 
 
+def test_a_survey_asked_at_the_resolve_whose_send_the_queue_refused_stays_queued_is_counted_and_the_sweep_sends_it(
+        desk, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.queues import Queue
+
+    _settings(desk)                              # no delay: asked at the resolve
+    # Given the outbound queue refusing every send when the conversation is resolved (an outage)
+    down = {"on": True, "refused": 0}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if down["on"] and self.url == desk.outbound_queue_url:
+            down["refused"] += 1
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    capsys.readouterr()
+    # When alice resolves it
+    conv = _resolved_sms_conversation(desk, "+31612340241", "SMcs41")
+    # Then the survey is recorded and still queued, not failed, counted, and due for the sweep
+    assert down["refused"] == 1
+    [survey] = _kinds(desk, conv, "csat_survey")
+    assert survey["status"] == "queued" and not survey.get("error"), survey
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is not None
+    figures = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(f.get("work") == "survey" and "RoutingWorkNotSent" in f for f in figures)
+    # And a sweep while the queue still refuses leaves it so (counted as the sweep's failed timer)
+    clock.set_offset(60)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert down["refused"] == 2 and _kinds(desk, conv, "csat_survey")[0]["status"] == "queued"
+    assert any('"TimersFailed"' in line for line in capsys.readouterr().out.splitlines())
+    # And once the queue takes sends again, a later sweep sends that survey, once, and finishes the timer
+    down["on"] = False
+    clock.set_offset(125)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    desk.invoke("sla_sweep", _SCHEDULED)
+    assert outbound_sent(desk) == [survey["id"]]
+    assert [m["id"] for m in _kinds(desk, conv, "csat_survey")] == [survey["id"]]
+    assert desk.item(f"CONV#{conv}", "DEADLINE#csat_survey") is None
+    assert [r["state"] for r in _records(desk, conv)] == ["asked"]
+
+
 def test_a_delayed_survey_whose_next_run_meets_the_table_refusing_is_never_left_queued(desk, monkeypatch, capsys):
     from botocore.exceptions import ClientError
 

@@ -46,6 +46,7 @@ from shopdesk.ids import new_id
 from shopdesk.logic.email_thread import email_thread
 from shopdesk.logic.timeline import event, system_message
 from shopdesk.logic.windows import unsubscribed
+from shopdesk.logic.work import count_not_sent
 from shopdesk.models import ConversationStatus, Direction, Message, SystemEvent
 
 logger = Logger(child=True)
@@ -227,21 +228,35 @@ class SurveyDesk:
         logger.info("csat survey queued by the timer's next run", extra={"conversation_id": conv.id})
         return "sent"
 
-    def _queue(self, conversation_id: str, message_id: str, sk: str, *, scheduled: bool) -> None:
-        """The survey recorded (``sk``) to the outbound queue. Refused: a scheduled one raises ``SurveyUnsent`` and
-        stays ``queued`` for the timer's next run; one asked at the resolve is marked failed (nothing runs it again)
-        and the error raised."""
+    def _queue(self, conversation_id: str, message_id: str, sk: str, *, scheduled: bool) -> bool:
+        """The survey recorded (``sk``) to the outbound queue; False when the queue refused one asked at the resolve.
+        Refused, a refusal being transient: a scheduled one raises ``SurveyUnsent`` and stays ``queued`` for the
+        timer's next run; one asked at the resolve stays ``queued`` too, counted (``RoutingWorkNotSent``, work
+        ``survey``, which pages), with the survey's timer set due now, so the sweep's next run sends it
+        (``send_scheduled``, then as a scheduled one). Only when that timer cannot be written either (the table
+        refusing too) is it marked failed, and the error raised."""
         try:
             self.outbound.send({"conversation_id": conversation_id, "message_id": message_id, "message_sk": sk},
                                group=conversation_id, dedup_id=message_id)
+            return True
         except Exception as exc:
             if scheduled:
                 logger.warning("scheduled csat survey recorded, its send refused: the sweep's next run sends it",
                                extra={"conversation_id": conversation_id, "error_type": type(exc).__name__})
                 raise SurveyUnsent(conversation_id) from exc
-            self.surveys.conversations.record_attempt(conversation_id, sk, attempts=0, failed=True, error={
-                "code": None, "message": "The survey could not be queued for sending"})
-            raise
+            conversations = self.surveys.conversations
+            try:
+                conversations.set_conversation_timer(conversation_id, SURVEY_TIMER, clock.now_iso())
+            except Exception:
+                logger.exception("csat survey's send refused and its timer not set: marked failed",
+                                 extra={"conversation_id": conversation_id})
+                conversations.record_attempt(conversation_id, sk, attempts=0, failed=True, error={
+                    "code": None, "message": "The survey could not be queued for sending"})
+                raise exc from None
+            count_not_sent("survey")
+            logger.warning("csat survey recorded, its send refused: the sweep's next run sends it",
+                           extra={"conversation_id": conversation_id, "error_type": type(exc).__name__})
+            return False
 
     def _ask(self, settings: CsatSettings, resolution: Resolution, *, scheduled: bool = False) -> Outcome:
         conv = resolution.conversation
@@ -287,7 +302,8 @@ class SurveyDesk:
         except AlreadyAsked:
             return "already"
         sk = it.message_sk(survey)
-        self._queue(conv.id, survey.id, sk, scheduled=scheduled)
+        if not self._queue(conv.id, survey.id, sk, scheduled=scheduled):
+            return "scheduled"          # recorded; the sweep sends it
         logger.info("csat survey queued", extra={"conversation_id": conv.id, "channel": route.channel,
                                                  "language": chosen.language, "template": bool(chosen.template)})
         return "template" if chosen.template else "sent"
