@@ -1027,6 +1027,10 @@ class ParsedEmail:
                        for a in self.message.attachments]
         return self.message.model_copy(update={"attachments": attachments})
 
+    def with_provider_id(self, provider_id: str) -> ParsedEmail:
+        """The same mail known by another id (its attachments the very objects ``files`` names)."""
+        return ParsedEmail(self.message.model_copy(update={"provider_id": provider_id}), self.files)
+
 
 def _shop_key(address: str) -> str:
     local, _, domain = address.lower().partition("@")

@@ -94,6 +94,7 @@ class EmailReceiver:
         except (BadRequest, ValueError) as exc:
             copy = {**(where or {}), "bytes": len(raw), "start": raw[:RAW_START_BYTES].decode("utf-8", "replace")}
             return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
+        parsed = self._own_message_id(parsed)
         folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
         policy = self.processor.privacy.current() if self.processor.privacy else None
         changes: list[dict[str, str]] = []
@@ -117,6 +118,22 @@ class EmailReceiver:
         if where and where.get("bucket") and where.get("key"):
             self._mask_stored(raw, where["bucket"], where["key"])
         return outcome
+
+    def _own_message_id(self, parsed: mail.ParsedEmail) -> mail.ParsedEmail:
+        """A Message-ID is the sender's word, not a provider's: another sender's mail already stored under this one
+        (a contact form or mailer that reuses a fixed id, or someone copying it from a thread) makes this mail's id
+        the Message-ID and a digest of its sender, so it is stored as a message of its own, its files in a folder
+        of their own, and its own delivery again is still a duplicate. One GetItem (the marker); a second only when
+        the Message-ID is known already. Threading still reads the Message-ID itself (``reference_ids``)."""
+        message = parsed.message
+        conversations = self.processor.conversations
+        where = conversations.message_of(mail.PROVIDER, message.provider_id, "inbound")
+        stored = conversations.get_message(*where) if where else None
+        sender = f"{message.identity_kind}#{message.customer_address}"
+        if stored is None or stored.identity in (None, sender):
+            return parsed
+        digest = hashlib.sha256(sender.encode()).hexdigest()[:32]
+        return parsed.with_provider_id(f"{message.provider_id}#sender:{digest}")
 
     def receive_stored(self, bucket: str, key: str, recipients: tuple[str, ...] = ()) -> Outcome:
         """A mail SES stored in the mail bucket (an S3 event, or an SNS notification naming the bucket and key): its
