@@ -735,3 +735,19 @@ def test_the_notifications_key_lets_in_the_account_cloudwatch_and_ses_alone_and_
                  if any(a.startswith("sns:") for a in s["Action"])
                  for topic in template_refs(s["Resource"]) - {"AWS"}}
     assert published == {("SlaSweepFunction", "SlaAlertTopic")}
+
+
+def test_only_an_admin_creates_an_agents_account_and_its_tokens_live_an_hour_for_the_inbox_alone():
+    # a token of the pool is the agents' APIs' and socket's only key (docs/security.md, section 2): nobody signs
+    # themselves up (the admission lets in a caller with no agent record yet), the one app client is the inbox's
+    # public client (code with PKCE through the hosted UI, SRP, no password sent), and its tokens live an hour
+    pool = RESOURCES["AgentUserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    [client] = _of("AWS::Cognito::UserPoolClient").values()
+    assert client["UserPoolId"] == {"Ref": "AgentUserPool"} and client["GenerateSecret"] is False
+    assert client["ExplicitAuthFlows"] == ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    assert client["AllowedOAuthFlows"] == ["code"] and client["SupportedIdentityProviders"] == ["COGNITO"]
+    assert (client["IdTokenValidity"], client["AccessTokenValidity"]) == (1, 1)
+    assert client["TokenValidityUnits"] == {"AccessToken": "hours", "IdToken": "hours"}
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert len(client["CallbackURLs"]) == 1 and client["CallbackURLs"] == client["LogoutURLs"]
