@@ -5,6 +5,7 @@ import { useApp } from "../context";
 import { agentName, formatFull, formatTime } from "../format";
 import { undoableMerges } from "../customers";
 import { useStore } from "../store";
+import { failureWords } from "../problems";
 import { PrivacyLink } from "./PrivacyLink";
 
 export interface CustomerData {
@@ -18,7 +19,7 @@ export interface CustomerData {
 /** The customer behind the conversation, from GET /agent/customers/{id} (the conversation carries only the
  * customer as it was when it began: after a merge the profile has every identity), with likely duplicates. */
 export function useCustomer(conv: Conversation): CustomerData {
-  const { store } = useApp();
+  const { store, t } = useApp();
   const customerId = conv.customer.id;
   const [profile, setProfile] = useState<Profile | null>(null);
   const [duplicates, setDuplicates] = useState<Duplicate[]>([]);
@@ -30,7 +31,7 @@ export function useCustomer(conv: Conversation): CustomerData {
       setDuplicates(d.items);
       setError("");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(failureWords(e, t)); // in the agent's words: the browser's "Failed to fetch" is no one's to read
     }
   };
   useEffect(() => {
@@ -65,7 +66,7 @@ export function CustomerProfile({ conv, customer }: { conv: Conversation; custom
   const { t, navigate } = useApp();
   const onOpen = (id: string) => navigate(`/c/${encodeURIComponent(id)}`);
   const { profile, duplicates, error, changed, more } = customer;
-  if (error) return <p class="form-error" role="alert">{t("error", { detail: error })}</p>;
+  if (error) return <p class="form-error" role="alert">{error}</p>;
   if (!profile) return <p class="muted">{t("loading")}</p>;
   return (
     <>

@@ -2,7 +2,7 @@
 // The order actions' two steps: what Confirm does is what the form shows.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, type Api, type Message } from "../api";
+import { ApiError, NoAnswer, type Api, type Message } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -142,5 +142,19 @@ describe("OrdersCard's reads", () => {
     await tick();
     expect(orders).toHaveBeenCalledTimes(1);
     expect(root().textContent).toContain(testContext().t("noOrders"));
+  });
+});
+
+describe("OrdersCard's read", () => {
+  it("says orders that could not be read for want of an answer in the agent's words, not the browser's", async () => {
+    const api = { orders: async () => { throw new NoAnswer("GET", new TypeError("Failed to fetch")); } } as unknown as Api;
+    render(
+      <AppContext.Provider value={testContext(new Store(api), "pt")}>
+        <OrdersCard conv={testConversation("c1")} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().querySelector("[role=alert]")).not.toBeNull());
+    expect(root().querySelector("[role=alert]")!.textContent).toBe("Sem resposta do shopdesk: a conexão caiu? Tente novamente em instantes.");
   });
 });

@@ -3,6 +3,7 @@ import { ApiError, type Conversation, type Order, type OrderPanel } from "../api
 import { useApp } from "../context";
 import { formatFull } from "../format";
 import { counted } from "../i18n";
+import { failureWords } from "../problems";
 import { actionPreview, customersOwn, leftToRefund, money, namedFirst, refundLines, statusWords } from "../orders";
 
 /** The customer's recent orders beside the conversation (by their emails and phones, and any order number
@@ -18,7 +19,7 @@ export function OrdersCard({ conv }: { conv: Conversation }) {
         setPanel(p);
         setError("");
       },
-      (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => setError(failureWords(e, t)),
     );
   useEffect(() => {
     setPanel(null);
@@ -32,7 +33,7 @@ export function OrdersCard({ conv }: { conv: Conversation }) {
   return (
     <section class="card orders" aria-labelledby="orders-title">
       <h3 id="orders-title">{t("orders")}</h3>
-      {error && <p class="form-error" role="alert">{t("error", { detail: error })}</p>}
+      {error && <p class="form-error" role="alert">{error}</p>}
       {!panel && !error && <p class="muted">{t("loading")}</p>}
       {panel?.warnings?.map((w) => (
         <p key={w} class="muted small">

@@ -2,7 +2,7 @@
 // The search box's results say what each one is, in the agent's language.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import type { Api } from "../api";
+import { NoAnswer, type Api } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -34,5 +34,22 @@ describe("SearchBox", () => {
     input.dispatchEvent(new Event("input", { bubbles: true }));
     await vi.waitFor(() => expect(root().querySelector("[role=option]")).not.toBeNull());
     expect(root().querySelector("[role=option] .chip")?.textContent).toBe(word);
+  });
+
+  it("says a search that got no answer in the agent's words, not the browser's", async () => {
+    const api = { search: async () => { throw new NoAnswer("GET", new TypeError("Failed to fetch")); } } as unknown as Api;
+    render(
+      <AppContext.Provider value={testContext(new Store(api), "es")}>
+        <SearchBox />
+      </AppContext.Provider>,
+      root(),
+    );
+    const input = root().querySelector<HTMLInputElement>("input")!;
+    input.value = "#1002";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(root().querySelector("[role=alert]")).not.toBeNull());
+    expect(root().querySelector("[role=alert]")!.textContent).toBe(
+      "Sin respuesta de shopdesk: ¿se ha perdido la conexión? Inténtalo de nuevo en un momento.",
+    );
   });
 });

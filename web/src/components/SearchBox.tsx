@@ -3,6 +3,7 @@ import type { SearchResult } from "../api";
 import { moveActive } from "../assist";
 import { channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
+import { failureWords } from "../problems";
 import { searchOptions, type SearchOption } from "../search";
 
 const DELAY_MS = 250;
@@ -33,7 +34,7 @@ export function SearchBox() {
       },
       (e: unknown) => {
         if (version !== asked.current) return;
-        setProblem(e instanceof Error ? e.message : String(e));
+        setProblem(failureWords(e, t));
         setOpen(true);
         setBusy(false);
       },
@@ -64,7 +65,7 @@ export function SearchBox() {
       if (latest) navigate(`/c/${encodeURIComponent(latest.id)}`);
       else store.notify("error", t("searchNoConversation"));
     } catch (e) {
-      store.notify("error", t("error", { detail: e instanceof Error ? e.message : String(e) }));
+      store.notify("error", failureWords(e, t));
     }
   };
   const onKeyDown = (e: KeyboardEvent) => {
@@ -139,7 +140,7 @@ export function SearchBox() {
           )}
           {problem && (
             <p class="form-error" role="alert">
-              {t("error", { detail: problem })}
+              {problem}
             </p>
           )}
         </div>
