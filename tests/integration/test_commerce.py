@@ -189,6 +189,24 @@ def test_a_topic_we_do_not_use_is_acknowledged_once(desk: Any, shop: dict[str, s
     assert _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, headers)[1]["status"] == "duplicate"
 
 
+def test_woocommerce_takes_no_unsigned_body_but_its_ping_and_the_ping_stores_nothing(desk: Any,
+                                                                                     shop: dict[str, str]) -> None:
+    # WooCommerce sends its ping unsigned when a webhook is saved: that exact form is answered, and stores nothing
+    def items() -> int:
+        return desk.client("dynamodb").scan(TableName=desk.table_name, Select="COUNT")["Count"]
+
+    before = items()
+    ping, ping_meta = commerce_sample("woocommerce", "webhook_ping")
+    status, answer = _post(desk, shop, "inbound_woocommerce", "/webhooks/woocommerce", ping,
+                           ping_meta["http"]["headers"])
+    assert (status, answer["status"]) == (200, "ping") and items() == before
+    # any other body without a signature is refused, one that starts as a ping included
+    order, meta = commerce_sample("woocommerce", "order_created")
+    unsigned = {k: v for k, v in meta["http"]["headers"].items() if k.lower() != "x-wc-webhook-signature"}
+    for body in (order, ping.strip() + b"&topic=order.created", b"webhook_id=1\n" + order):
+        assert _post(desk, shop, "inbound_woocommerce", "/webhooks/woocommerce", body, unsigned)[0] == 401
+    assert items() == before and _stored(desk, "woocommerce", "727") is None
+
 @pytest.mark.parametrize("given", [b"null", b"1e400"])
 def test_a_signed_order_or_customer_without_a_usable_id_is_refused_and_nothing_is_stored(
         desk: Any, shop: dict[str, str], given: bytes) -> None:
