@@ -751,3 +751,18 @@ def test_only_an_admin_creates_an_agents_account_and_its_tokens_live_an_hour_for
     assert client["TokenValidityUnits"] == {"AccessToken": "hours", "IdToken": "hours"}
     assert client["PreventUserExistenceErrors"] == "ENABLED"
     assert len(client["CallbackURLs"]) == 1 and client["CallbackURLs"] == client["LogoutURLs"]
+
+
+def test_no_function_is_invoked_but_through_the_stacks_apis_and_event_sources():
+    # a function URL, or a permission letting any principal invoke a function, would reach it past every check of
+    # the gateway (the JWT authorizer, the socket's $connect): there is none; the permissions the template writes
+    # itself are API Gateway's, each for one of this stack's WebSocket APIs
+    assert not [name for name, f in _of("AWS::Serverless::Function").items() if "FunctionUrlConfig" in f]
+    assert not _of("AWS::Lambda::Url")
+    for name, permission in _of("AWS::Lambda::Permission").items():
+        assert permission["Principal"] == "apigateway.amazonaws.com", name
+        arn = permission["SourceArn"]["Fn::Sub"]
+        here = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+        assert arn.startswith((here + "${LiveApi}/", here + "${WidgetLiveApi}/")), name
+        assert template_refs(permission["SourceArn"]) - {"AWS", "Stage"} <= {"LiveApi", "WidgetLiveApi",
+                                                                             "LiveAuthorizer"}, name
