@@ -440,7 +440,8 @@ When = Annotated[AwareInstant | None, Query(description="ISO 8601 time with its 
 
 
 @app.get("/admin/audit", summary="The audit trail, newest first, by actor, customer, time and outcome (admins; "
-                                  "outcome=denied: the refused access attempts)",
+                                  "outcome=denied: the refused access attempts; outcome=failed: the actions that "
+                                  "changed data and then failed)",
          responses=problems.responses(200, 400, 403))
 def list_audit(actor: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
                customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
@@ -448,9 +449,10 @@ def list_audit(actor: Annotated[str | None, Query(min_length=1, max_length=128)]
                                                                                 "(Z or an offset)")] = None,
                to: When = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
                cursor: Annotated[str | None, Query(max_length=4096)] = None,
-               outcome: Annotated[Literal["allowed", "denied"] | None, Query(description=(
-                   "only the refused access attempts (denied) or only the other records (allowed); a page looks "
-                   "at no more than 1,000 records, then comes back short with its cursor"))] = None,
+               outcome: Annotated[Literal["allowed", "denied", "failed"] | None, Query(description=(
+                   "only the refused access attempts (denied), only the other records (allowed, the failed ones "
+                   "included), or only the actions that changed data and then failed (failed); a page looks at no "
+                   "more than 1,000 records, then comes back short with its cursor"))] = None,
                lists: Annotated[bool, Query(description=(
                    "with customer_id: also the lists that showed the customer (a page of conversations, the SLA "
                    "board, the privacy requests), filed under no one customer; read day by day, so from and to "

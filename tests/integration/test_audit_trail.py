@@ -354,6 +354,9 @@ def test_a_reply_the_outbound_queue_refused_is_recorded_as_failed_with_its_messa
     [record] = actions(desk, "POST /agent/conversations/<conversation_id>/replies/<message_id>/retry", "actor=alice")
     assert (record["status"], record["outcome"]) == (202, "allowed")
     assert record["details"] == {"message": again["id"], "channel": "sms", "files": 0}
+    # and an admin asking for the failed actions alone is shown that one failed reply, and nothing else
+    assert [(r["action"], r["outcome"]) for r in trail(desk, "outcome=failed")] == [
+        ("POST /agent/conversations/<conversation_id>/replies", "failed")]
 
 
 # ------------------------------------------------------------------------------ changes: before and after

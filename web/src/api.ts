@@ -445,7 +445,7 @@ export class Api {
     customer_id?: string;
     from?: string;
     to?: string;
-    outcome?: "allowed" | "denied";
+    outcome?: "allowed" | "denied" | "failed";
     lists?: boolean; // with customer_id: the lists that showed the customer too
     limit?: number;
     cursor?: string | null;

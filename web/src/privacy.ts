@@ -17,7 +17,8 @@ export interface AuditFilter {
   customer_id: string;
   from: string; // datetime-local values
   to: string;
-  outcome?: "" | "allowed" | "denied"; // "": every record; denied: the refused access attempts
+  outcome?: "" | "allowed" | "denied" | "failed"; // "": every record; denied: the refused access attempts; failed: the
+  // actions that changed data and then failed (allowed: every record but the refused, the failed ones included)
   lists?: boolean; // with a customer: the lists that showed them too (a page of conversations, the SLA board, ...)
 }
 
@@ -27,7 +28,7 @@ export interface AuditFilter {
 export function auditQuery(
   f: AuditFilter,
   agents: readonly { id: string; name?: string | null }[] = [],
-): { actor?: string; customer_id?: string; from?: string; to?: string; outcome?: "allowed" | "denied"; lists?: true } {
+): { actor?: string; customer_id?: string; from?: string; to?: string; outcome?: "allowed" | "denied" | "failed"; lists?: true } {
   const typed = f.actor.trim();
   const folded = typed.toLocaleLowerCase();
   const agent =

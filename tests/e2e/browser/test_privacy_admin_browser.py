@@ -75,6 +75,45 @@ def test_an_admin_exports_a_customer_and_finds_it_in_the_audit_log_and_an_agent_
     assert page.errors == [] and agent.errors == []  # type: ignore[attr-defined]
 
 
+def test_a_failed_action_is_marked_in_words_in_the_audit_log_and_the_admin_can_list_the_failed_ones(stack, open_inbox):
+    # Given a reply the outbound queue refused: stored, marked failed, and recorded as failed (503)
+    phone = "+14155557621"
+    send_sms(stack, phone, "Has my parcel left yet?")
+    customer = customer_of(stack, phone)
+    token = stack.token("alice")
+
+    def conversation() -> str | None:
+        items = stack.get("/agent/conversations?view=all&limit=100", token=token).json()["items"]
+        return next((c["id"] for c in items if c["customer"]["id"] == customer), None)
+
+    conv = stack.wait_for(conversation)
+    assert stack.post("/_local/aws/faults", json={"operation": "sqs:SendMessage", "error": "ServiceUnavailable",
+                                                  "times": 30}).status == 201
+    try:
+        answer = stack.post(f"/agent/conversations/{conv}/replies", json={"text": "It left today"}, token=token)
+    finally:
+        stack.delete("/_local/aws/faults")
+    assert answer.status == 503, answer.text
+    page = open_inbox("alice")
+
+    # When the admin opens the audit log and asks for the failed actions only
+    settings_page(page, "Audit log")
+    page.get_by_role("combobox", name="Outcome").select_option(label="Failed actions only")
+    page.get_by_role("button", name="Filter", exact=True).click()
+
+    # Then the failed reply is listed, marked in words (not by colour alone) with what it means, and nothing else is
+    rows = page.get_by_role("table", name="Audit log").locator("tbody tr")
+    replies = re.compile(r"^POST /agent/conversations/<conversation_id>/replies")
+    reply = rows.filter(has=page.locator("code", has_text=replies)).filter(has_text=f"conversation_id={conv}")
+    expect(reply).to_have_count(1)
+    expect(reply).to_contain_text("Failed allowed, changed data, then failed")
+    expect(reply).to_contain_text("· 503")
+    marked = rows.filter(has=page.locator("strong", has_text=re.compile("^Failed$")))
+    expect(marked).to_have_count(rows.count())
+    assert axe_violations(page) == [], "audit log of failed actions"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_an_admin_erases_several_customers_named_by_phone_after_seeing_whom_the_numbers_find(stack, open_inbox):
     # Given two customers who asked to be forgotten
     first, second = "+14155557615", "+14155557616"

@@ -567,7 +567,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first, by actor, customer, time and outcome (admins; outcome=denied: the refused access attempts) */
+        /** The audit trail, newest first, by actor, customer, time and outcome (admins; outcome=denied: the refused access attempts; outcome=failed: the actions that changed data and then failed) */
         get: operations["list_audit_admin_audit_get"];
         put?: never;
         post?: never;
@@ -5311,8 +5311,8 @@ export interface operations {
                 to?: string | null;
                 limit?: number;
                 cursor?: string | null;
-                /** @description only the refused access attempts (denied) or only the other records (allowed); a page looks at no more than 1,000 records, then comes back short with its cursor */
-                outcome?: ("allowed" | "denied") | null;
+                /** @description only the refused access attempts (denied), only the other records (allowed, the failed ones included), or only the actions that changed data and then failed (failed); a page looks at no more than 1,000 records, then comes back short with its cursor */
+                outcome?: ("allowed" | "denied" | "failed") | null;
                 /** @description with customer_id: also the lists that showed the customer (a page of conversations, the SLA board, the privacy requests), filed under no one customer; read day by day, so from and to may be at most 92 days apart (the last 7 days when from is left out) */
                 lists?: boolean;
             };

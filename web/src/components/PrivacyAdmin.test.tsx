@@ -9,14 +9,22 @@ import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { AdminPages } from "./AdminPages";
 import { CustomerProfile, type CustomerData } from "./CustomerProfile";
+import type { Locale } from "../i18n";
 import { es } from "../i18n/es";
 import { pt } from "../i18n/pt";
 
 const root = eachRoot();
 
-function show(section: string, api: Partial<Api>, groups = ["admins"], item?: string, navigate = (_: string) => undefined) {
+function show(
+  section: string,
+  api: Partial<Api>,
+  groups = ["admins"],
+  item?: string,
+  navigate = (_: string) => undefined,
+  locale: Locale = "en",
+) {
   const store = new Store({ loadTeams: async () => ({ items: [] }), agentTeams: async () => ({ items: [] }), ...api } as unknown as Api);
-  const context = { ...testContext(store), navigate, who: { id: "alice", name: "Alice", groups } };
+  const context = { ...testContext(store, locale), navigate, who: { id: "alice", name: "Alice", groups } };
   render(
     <AppContext.Provider value={context}>
       <AdminPages section={section} item={item} />
@@ -143,13 +151,63 @@ describe("the audit log", () => {
     expect(allowed.textContent).not.toContain("Refused");
 
     const outcome = byText("label", "Outcome").querySelector("select")!;
-    expect([...outcome.options].map((o) => o.textContent)).toEqual(["Every record", "Refused attempts only", "Allowed only"]);
+    expect([...outcome.options].map((o) => o.textContent)).toEqual([
+      "Every record",
+      "Refused attempts only",
+      "Failed actions only",
+      "Allowed only (the failed ones too)",
+    ]);
     outcome.value = "denied";
     outcome.dispatchEvent(new Event("change", { bubbles: true }));
     await tick();
     $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
     await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ outcome: "denied", cursor: undefined }));
     await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+  });
+
+  it("marks a failed action in words, not colour alone, and filters to the failed actions, in en, es and pt", async () => {
+    const failed = {
+      id: "a4",
+      at: "2026-12-05T12:00:00Z",
+      actor: "alice",
+      roles: [],
+      action: "POST /agent/conversations/<conversation_id>/replies",
+      target: "conversation_id=c_5",
+      conversation_id: "c_5",
+      customer_id: "u_5",
+      status: 503,
+      outcome: "failed" as const,
+      details: { message: "m_5", channel: "sms", files: 0 },
+    };
+    const audit = vi.fn(async (q: { outcome?: string }) => ({ items: q.outcome === "failed" ? [failed] : [failed, record] }));
+    show("audit", { audit } as Partial<Api>);
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(2));
+    const [failedRow, allowedRow] = [...root().querySelectorAll("table tbody tr")] as [Element, Element];
+    // a word beside the action, read by a screen reader as by an eye, with what it means; the status as answered
+    expect(failedRow.querySelector("strong")?.textContent).toBe("Failed");
+    expect(failedRow.textContent).toContain("Failed allowed, changed data, then failed");
+    expect(failedRow.textContent).toContain("POST /agent/conversations/<conversation_id>/replies (conversation_id=c_5) · 503");
+    expect(failedRow.textContent).not.toContain("Refused");
+    expect(allowedRow.textContent).not.toContain("Failed");
+    // the filter asks the API for the failed ones alone
+    const outcome = byText("label", "Outcome").querySelector("select")!;
+    outcome.value = "failed";
+    outcome.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() => expect(audit).toHaveBeenLastCalledWith({ outcome: "failed", cursor: undefined }));
+    await vi.waitFor(() => expect(root().querySelectorAll("table tbody tr").length).toBe(1));
+    // and in Spanish and Portuguese, the marker and the filter's choices in their words
+    for (const [locale, marker, why, only] of [
+      ["es", "Falló", "permitido, cambió datos y luego falló", "Solo acciones fallidas"],
+      ["pt", "Falhou", "permitido, alterou dados e depois falhou", "Somente ações que falharam"],
+    ] as const) {
+      show("audit", { audit } as Partial<Api>, ["admins"], undefined, undefined, locale);
+      await vi.waitFor(() => expect(root().querySelector("table tbody tr strong")?.textContent).toBe(marker));
+      expect(root().querySelector("table tbody tr")?.textContent).toContain(why);
+      const options = [...root().querySelectorAll<HTMLOptionElement>("form select option")].map((o) => o.textContent);
+      expect(options).toContain(only);
+    }
   });
 
   it("names the desk's agents in its rows, and takes an agent's name in the Who filter for their id", async () => {

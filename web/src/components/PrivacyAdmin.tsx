@@ -170,6 +170,7 @@ export function AuditAdmin() {
           <select value={filter.outcome} onChange={input("outcome")}>
             <option value="">{t("audit.outcome.any")}</option>
             <option value="denied">{t("audit.outcome.denied")}</option>
+            <option value="failed">{t("audit.outcome.failed")}</option>
             <option value="allowed">{t("audit.outcome.allowed")}</option>
           </select>
         </label>
@@ -223,6 +224,7 @@ function AuditRow(props: { record: AuditRecord; when: string; agents: readonly A
   const changed = changes(r.before, r.after);
   const details = Object.entries(r.details ?? {});
   const denied = r.outcome === "denied";
+  const failed = r.outcome === "failed"; // allowed, it changed data, then failed (a reply the queue refused: 503)
   return (
     <tr tabIndex={-1}>
       <td>
@@ -238,6 +240,12 @@ function AuditRow(props: { record: AuditRecord; when: string; agents: readonly A
           <div>
             <strong class="chip chip-warn">{t("audit.denied")}</strong>
             {r.reason && <span class="small"> {t(`audit.reason.${r.reason}`)}</span>}
+          </div>
+        )}
+        {failed && (
+          <div>
+            <strong class="chip chip-bad">{t("audit.failed")}</strong>
+            <span class="small"> {t("audit.failedWhy")}</span>
           </div>
         )}
         <code>{recordWhat(r)}</code>

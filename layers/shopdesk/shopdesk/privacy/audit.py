@@ -209,7 +209,8 @@ class AuditTrail:
              cursor: str | None, outcome: str | None = None, merged_in: Sequence[str] = (), lists: bool = False
              ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first: through the actor's or the customer's index (both: the customer's, kept to the actor's),
-        else day by day; ``outcome`` keeps the ``denied`` records or the others (``allowed``). ``merged_in``: the
+        else day by day; ``outcome`` keeps the ``denied`` records, or the others (``allowed``, the ``failed`` ones
+        included), or only the ``failed`` ones. ``merged_in``: the
         customers merged into ``customer_id``, whose records are theirs too (filed under their own ids).
         ``lists``: the customer's records and the lists that showed them (``details.customers``, written by
         ``listed``: filed under no customer), read day by day as a search by time is."""
@@ -217,7 +218,9 @@ class AuditTrail:
         tests: list[Callable[[dict[str, Any]], bool]] = []
         if actor and customer_id:
             tests.append(lambda r: r.get("actor") == actor)
-        if outcome:         # a failed action was allowed: not a refusal
+        if outcome == FAILED:       # the actions that changed data and then failed (an allowed action's outcome)
+            tests.append(lambda r: r.get("outcome") == FAILED)
+        elif outcome:               # a failed action was allowed: not a refusal
             tests.append(lambda r: (r.get("outcome") == DENIED) == (outcome == DENIED))
         if lists and customer_id:
             tests.append(lambda r: _names_any(r, {customer_id, *merged_in}))
