@@ -766,3 +766,21 @@ def test_no_function_is_invoked_but_through_the_stacks_apis_and_event_sources():
         assert arn.startswith((here + "${LiveApi}/", here + "${WidgetLiveApi}/")), name
         assert template_refs(permission["SourceArn"]) - {"AWS", "Stage"} <= {"LiveApi", "WidgetLiveApi",
                                                                              "LiveAuthorizer"}, name
+
+
+def test_no_credential_is_in_a_functions_environment_only_the_arn_of_the_secret_that_holds_it():
+    # docs/security.md, section 10: credentials live in Secrets Manager; a function's environment (which the
+    # console and GetFunctionConfiguration show) names each secret by its ARN, and holds no credential, nor a
+    # template parameter that could carry one
+    secrets = set(_of("AWS::SecretsManager::Secret"))
+    parameters = set(load_template(ROOT / "template.yaml").get("Parameters") or {})
+    credential = re.compile(r"SECRET|TOKEN|PASSWORD|PRIVATE|CREDENTIAL|API_KEY|AUTH")
+    for name, function in _of("AWS::Serverless::Function").items():
+        for key, value in ((function.get("Environment") or {}).get("Variables") or {}).items():
+            if key.endswith("_SECRET_ARN"):
+                assert isinstance(value, dict) and value.get("Ref") in secrets, f"{name} {key}"
+            elif credential.search(key):
+                assert key in {"TOKEN_ISSUER", "TOKEN_AUDIENCE"}, f"{name} {key}"
+            assert not any(p.lower().endswith(("secret", "token", "password")) for p in template_refs(value)
+                           & parameters), f"{name} {key}"
+            assert "{{resolve:" not in _names(value), f"{name} {key}"
