@@ -784,3 +784,25 @@ def test_no_credential_is_in_a_functions_environment_only_the_arn_of_the_secret_
             assert not any(p.lower().endswith(("secret", "token", "password")) for p in template_refs(value)
                            & parameters), f"{name} {key}"
             assert "{{resolve:" not in _names(value), f"{name} {key}"
+
+
+def test_every_resource_policy_lets_in_only_an_aws_service_acting_for_this_stack():
+    # a bucket, queue or topic policy is a way in that no function's role limits: each Allow names one AWS service
+    # and a condition that keeps it to this account or one of this stack's resources; anyone else is denied only
+    kinds = {"AWS::S3::BucketPolicy": "PolicyDocument", "AWS::SQS::QueuePolicy": "PolicyDocument",
+             "AWS::SNS::TopicPolicy": "PolicyDocument"}
+    allowed = []
+    for kind, field in kinds.items():
+        for name, policy in _of(kind).items():
+            for s in policy[field]["Statement"]:
+                if s["Effect"] == "Deny":
+                    continue
+                principal = s["Principal"]
+                assert isinstance(principal, dict) and set(principal) == {"Service"}, f"{name}: {principal}"
+                assert isinstance(principal["Service"], str) and principal["Service"].endswith(".amazonaws.com")
+                tied = {k for condition in (s.get("Condition") or {}).values() for k in condition}
+                assert tied & {"aws:SourceAccount", "aws:SourceArn", "AWS:SourceArn"}, f"{name}: {s.get('Sid')}"
+                allowed.append((name, principal["Service"]))
+    assert sorted(allowed) == [("EmailEventsDeadLetterQueuePolicy", "sns.amazonaws.com"),
+                               ("InboundMailBucketPolicy", "ses.amazonaws.com"),
+                               ("WebBucketPolicy", "cloudfront.amazonaws.com")]
