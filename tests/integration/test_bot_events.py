@@ -1,6 +1,7 @@
-"""The bot's hand-over and answer events are published at least once: a router killed between the bot's write and the
-event's publish leaves the event to the record's retry, which publishes it (the same event: consumers dedupe on the
-conversation's id and ``at``), never lost uncounted (docs/architecture.md, "Events on the bus")."""
+"""The bot's hand-over, answer and resolve events are published at least once: a router (or a sweep) killed between
+the bot's write and the event's publish leaves the event to the record's retry (the timer's next run), which publishes
+it (the same event: consumers dedupe on the conversation's id and ``at``), never lost uncounted (docs/architecture.md,
+"Events on the bus")."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ __all__ = ["published"]     # a fixture
 def killed_at_publish(monkeypatch):
     """The router killed (as a timeout ends it) when it comes to publish the next event of ``kinds``: after the bot's
     write, before the bus is called. Returns the kinds it was killed at."""
-    from shopdesk.bot import converse
+    from shopdesk.bot import converse, resolve
     real, kills, kinds = converse.publish_or_count, [], set()
 
     def publish(bus, events, **context):
@@ -40,6 +41,7 @@ def killed_at_publish(monkeypatch):
         return real(bus, events, **context)
 
     monkeypatch.setattr(converse, "publish_or_count", publish)
+    monkeypatch.setattr(resolve, "publish_or_count", publish)       # the resolve's (the router's and the sweep's)
     return kinds, kills
 
 
@@ -148,3 +150,76 @@ def test_an_answer_whose_router_was_killed_before_its_event_is_published_by_the_
     assert [m["id"] for m in bot_messages(bot, conv)] == [answer["id"]]
     assert answers_counted(capsys) == 1
     assert clock.parse_iso(state["at"]) == clock.parse_iso(answer["created_at"])
+
+
+def _resolved(desk, conv: str, why: str) -> dict:
+    """The conversation resolved by the bot (``why``), as stored: its ``bot`` state."""
+    item = desk.item(f"CONV#{conv}")
+    assert item["status"] == "resolved" and item["bot"]["state"] == "resolved" and item["bot"]["why"] == why, item
+    return item["bot"]
+
+
+def _resolved_notes(desk, conv: str) -> list[dict]:
+    """The timeline's bot_resolved entries: what the event lake's bot_resolved row comes from (the table's stream)."""
+    return [m for m in conversation(desk, conv)["messages"] if (m.get("event") or {}).get("kind") == "bot_resolved"]
+
+
+def test_a_confirmation_whose_router_was_killed_before_its_resolved_event_is_published_by_the_retry(
+        bot, killed_at_publish, published, capsys):
+    from tests.integration.test_bot_delivery import reports, summary
+    kinds, kills = killed_at_publish
+    conv = customer_writes(bot, "+31650300005", "How long does standard delivery take?", "SMbotev5a")
+    route_records(bot)
+    clock.set_offset(120)
+    customer_writes(bot, "+31650300005", "Yes, thanks!", "SMbotev5b")
+    published.clear()
+    capsys.readouterr()
+    # Given the router killed between the resolve's write and its event
+    kinds.add("BotResolved")
+    with pytest.raises(Killed):
+        route_records(bot)
+    assert kills == ["BotResolved"] and published == []
+    state = _resolved(bot, conv, "confirmed")
+    # When the queue delivers the confirmation's record again
+    clock.set_offset(150)
+    route_records(bot)
+    # Then the retry publishes the resolve's event, as the first run would have (its time the resolve's)
+    assert published == [("BotResolved", {"conversation_id": conv, "channel": "sms", "team": "default",
+                                           "at": state["at"], "confirmed": True, "article_id": state["article_id"]})]
+    # counted once (by the write), with one timeline entry, and the bot_resolve timer gone
+    assert [f for f in _bot_figures(capsys) if f[0] == "BotResolved"] == [("BotResolved", {"why": "confirmed"}, 1.0)]
+    assert len(_resolved_notes(bot, conv)) == 1
+    assert bot.item(f"CONV#{conv}", "DEADLINE#bot_resolve") is None
+    # And the event lake's reports count the resolution once
+    assert summary(reports(bot))["bot"]["resolved"] == 1
+
+
+def test_a_silent_resolve_whose_sweep_was_killed_before_its_event_is_published_by_the_next_sweep(
+        bot, killed_at_publish, published):
+    from datetime import timedelta
+    sweep = {"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+             "account": "123456789012", "time": "2026-11-22T22:00:00Z", "region": "us-east-1", "resources": [],
+             "detail": {}}
+    kinds, kills = killed_at_publish
+    conv = customer_writes(bot, "+31650300006", "How long does standard delivery take?", "SMbotev6")
+    route_records(bot)
+    published.clear()
+    # Given the sweep killed between the silent resolve's write and its event
+    kinds.add("BotResolved")
+    clock.set_offset(timedelta(hours=25).total_seconds())
+    with pytest.raises(Killed):
+        bot.invoke("sla_sweep", sweep)
+    assert kills == ["BotResolved"] and published == []
+    state = _resolved(bot, conv, "no_reply")
+    # When the next sweep runs
+    clock.set_offset(timedelta(hours=25, minutes=1).total_seconds())
+    bot.invoke("sla_sweep", sweep)
+    # Then it publishes the resolve's event (its time the resolve's), and the timer is finished
+    assert published == [("BotResolved", {"conversation_id": conv, "channel": "sms", "team": "default",
+                                           "at": state["at"], "confirmed": False, "article_id": state["article_id"]})]
+    assert bot.item(f"CONV#{conv}", "DEADLINE#bot_resolve") is None
+    assert len(_resolved_notes(bot, conv)) == 1
+    # and a later sweep publishes nothing more
+    clock.set_offset(timedelta(hours=25, minutes=2).total_seconds())
+    bot.invoke("sla_sweep", sweep)
+    assert [kind for kind, _ in published] == ["BotResolved"]

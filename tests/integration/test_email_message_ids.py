@@ -57,3 +57,17 @@ def test_a_second_senders_file_under_a_reused_message_id_never_replaces_the_firs
         [attachment] = message["attachments"]
         with urllib.request.urlopen(attachment["url"], timeout=10) as response:
             assert response.read() == content, address
+
+
+def test_a_mail_under_a_stored_message_id_from_the_same_address_never_replaces_its_files(desk):
+    # Given Ann's mail with a file, stored
+    assert _deliver(desk, _with_file("ann@customer.example", b"%PDF-1.4 ann's invoice"), "ann")["stored"] == 1
+    # When a mail From her address (which a domain without DMARC lets anyone write) comes under her Message-ID with
+    # another file of that name: a duplicate, as her mail delivered again is
+    assert _deliver(desk, _with_file("ann@customer.example", b"%PDF-1.4 other bank details"), "forged") == {
+        "stored": 0, "duplicates": 1}
+    # Then her message still links to her own file
+    [message] = _inbound(desk)["ann@customer.example"]
+    [attachment] = message["attachments"]
+    with urllib.request.urlopen(attachment["url"], timeout=10) as response:
+        assert response.read() == b"%PDF-1.4 ann's invoice"

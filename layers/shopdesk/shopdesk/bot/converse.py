@@ -63,7 +63,7 @@ from shopdesk.bot.decide import Context, Decision, decide, reports_damage
 from shopdesk.bot.fit import fit_answer
 from shopdesk.bot.orders import ANY_ORDER, OrderStatus
 from shopdesk.bot.phrases import phrase
-from shopdesk.bot.resolve import AUTHOR, BOT_RESOLVE_TIMER, resolve
+from shopdesk.bot.resolve import AUTHOR, BOT_RESOLVE_TIMER, resolve, resolved_again
 from shopdesk.channels import limits as channel_limits
 from shopdesk.dal import items as it
 from shopdesk.dal.bot import BotRefused, BotStore
@@ -247,7 +247,13 @@ class Bot:
         """The bot answered this message already: its message goes to the outbound queue again (the queue drops a
         copy within five minutes, the dispatcher sends a message once), in case its send never happened; an answer
         whose work stopped before its ``bot_resolve`` timer was set has that work done first (``_settle``, from the
-        answer's time); a confirmation it thanked for is resolved, in case the resolve never happened."""
+        answer's time); a confirmation it thanked for is resolved, in case the resolve never happened, and one it
+        resolved has that resolve's event published again (``resolved_again``: the run may have stopped before it
+        went)."""
+        if state.state == "resolved":
+            if conv.status is ConversationStatus.RESOLVED:
+                resolved_again(self.conversations, self.book, conv, self.bus)
+            return Outcome.REPLIED
         if state.sent:
             if state.state == "answering" and not state.closing and conv.status is ConversationStatus.PENDING \
                     and not conv.assignee and self.conversations.conversation_timer(conv.id, BOT_RESOLVE_TIMER) is None:
@@ -456,16 +462,16 @@ class Bot:
         wrote something that asks since, or it changed otherwise: it is then left as it is (the thanks sent)."""
         try:
             resolve(self.conversations, self.customers, self.store, self.book, conv, "confirmed",
-                    _asked(message_sk))
+                    _asked(message_sk), bus=self.bus, replied_to=message_sk.rsplit("#", 1)[-1])
         except Conflict:
             return self._stood_back(conv, message_sk)
-        self._publish("BotResolved", conv, confirmed=True, article_id=conv.bot.article_id if conv.bot else None)
         return Outcome.REPLIED
 
     def _publish(self, detail_type: str, conv: Conversation, **detail: Any) -> None:
         """The event of what the bot did (the conversation's state and timeline already say it). An answer's and a
         hand-over's are published again by the work that runs again after a run that stopped before they went
-        (``_settle``, ``_handed_over_for``): at least once; a resolve's at most once. One the bus refuses is logged and
+        (``_settle``, ``_handed_over_for``): at least once, as a resolve's (``shopdesk.bot.resolve``, which publishes
+        it). One the bus refuses is logged and
         counted (``EventsNotPublished``), which pages, and not published again: failing the work for it would hold
         the answer's send or the hand-over's routing behind the bus."""
         if self.bus is None:

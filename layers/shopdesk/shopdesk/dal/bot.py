@@ -143,7 +143,3 @@ class BotStore:
             raise BotRefused(conv.id) from exc
         return now
 
-    def mark_resolved(self, conversation_id: str, article_id: str | None) -> None:
-        state = {"state": "resolved", "at": clock.now_iso(), "article_id": article_id}
-        self.table.update(it.conv_pk(conversation_id), it.META,
-                          Update().set("bot", {k: v for k, v in state.items() if v}).when("attribute_exists(PK)"))

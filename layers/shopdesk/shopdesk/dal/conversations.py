@@ -1155,7 +1155,8 @@ class Conversations:
                    reopened_deadline: str | None, identities: Sequence[str] | None = None,
                    reopenable: bool = False, clocks: tuple[ClockRead, Any] | None = None,
                    messages: int | None = None, unfolding: bool = False,
-                   awaiting_since: datetime | None = None, asked: str | None = None) -> None:
+                   awaiting_since: datetime | None = None, asked: str | None = None,
+                   bot: dict[str, Any] | None = None) -> None:
         """Change a conversation's status with everything that follows from it, in one transaction:
         resolving frees the assignee's capacity and the customer's open-conversation slot; reopening
         takes the slot back and starts a fresh first-response clock; only open, unassigned
@@ -1169,7 +1170,8 @@ class Conversations:
         nothing that asks after that time (``last_inbound_at``; Conflict once they did). ``unfolding`` (reopening): the
         conversation comes back from a merge that was undone (logic.fold): no longer merged, it goes on with the
         cycle it had (its start and its first response kept, not a new cycle), its customer waiting since
-        ``awaiting_since`` if they still are (their place in the queue from then)."""
+        ``awaiting_since`` if they still are (their place in the queue from then). ``bot``: the conversation's ``bot``
+        state written with it (the bot's resolve, ``shopdesk.bot.resolve``)."""
         now = clock.now_iso()
         update = (Update().set("status", status.value).set("updated_at", now)
                   .set("StatusPK", it.status_pk(status.value)).set("StatusSK", now)
@@ -1179,6 +1181,8 @@ class Conversations:
             update.when("message_count = :messages", messages=messages)
         if asked is not None:
             update.when("attribute_not_exists(last_inbound_at) OR last_inbound_at <= :asked", asked=asked)
+        if bot is not None:
+            update.set("bot", bot)
         ops: list[dict[str, Any]] = []
         if identities is None:       # the identity the conversation started from
             identities = [i.key for i in conv.customer.identities[:1]]

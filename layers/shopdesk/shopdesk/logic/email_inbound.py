@@ -94,11 +94,12 @@ class EmailReceiver:
         except (BadRequest, ValueError) as exc:
             copy = {**(where or {}), "bytes": len(raw), "start": raw[:RAW_START_BYTES].decode("utf-8", "replace")}
             return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
-        parsed = self._own_message_id(parsed)
+        parsed, stored_already = self._own_message_id(parsed)
         folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
         policy = self.processor.privacy.current() if self.processor.privacy else None
         changes: list[dict[str, str]] = []
-        for index, (attachment, content) in enumerate(parsed.files):
+        # a mail whose message is stored already is a duplicate: its files are not written over that message's
+        for index, (attachment, content) in enumerate(() if stored_already else parsed.files):
             # a file agents should not open (a page, an SVG, a program) is a placeholder note, as on other channels
             note = refused(attachment.content_type, attachment.filename)
             if note is not None:
@@ -119,21 +120,26 @@ class EmailReceiver:
             self._mask_stored(raw, where["bucket"], where["key"])
         return outcome
 
-    def _own_message_id(self, parsed: mail.ParsedEmail) -> mail.ParsedEmail:
-        """A Message-ID is the sender's word, not a provider's: another sender's mail already stored under this one
+    def _own_message_id(self, parsed: mail.ParsedEmail) -> tuple[mail.ParsedEmail, bool]:
+        """The mail under its own id, and whether a message is stored under that id already.
+
+        A Message-ID is the sender's word, not a provider's: another sender's mail already stored under this one
         (a contact form or mailer that reuses a fixed id, or someone copying it from a thread) makes this mail's id
         the Message-ID and a digest of its sender, so it is stored as a message of its own, its files in a folder
         of their own, and its own delivery again is still a duplicate. One GetItem (the marker); a second only when
-        the Message-ID is known already. Threading still reads the Message-ID itself (``reference_ids``)."""
+        the Message-ID is known already. Threading still reads the Message-ID itself (``reference_ids``). A mail whose
+        id is stored already is a duplicate whatever it holds (the same sender's mail delivered again, or one
+        written From their address under their Message-ID): the caller writes none of its files."""
         message = parsed.message
         conversations = self.processor.conversations
         where = conversations.message_of(mail.PROVIDER, message.provider_id, "inbound")
         stored = conversations.get_message(*where) if where else None
         sender = f"{message.identity_kind}#{message.customer_address}"
         if stored is None or stored.identity in (None, sender):
-            return parsed
+            return parsed, where is not None
         digest = hashlib.sha256(sender.encode()).hexdigest()[:32]
-        return parsed.with_provider_id(f"{message.provider_id}#sender:{digest}")
+        own = parsed.with_provider_id(f"{message.provider_id}#sender:{digest}")
+        return own, conversations.message_of(mail.PROVIDER, own.message.provider_id, "inbound") is not None
 
     def receive_stored(self, bucket: str, key: str, recipients: tuple[str, ...] = ()) -> Outcome:
         """A mail SES stored in the mail bucket (an S3 event, or an SNS notification naming the bucket and key): its

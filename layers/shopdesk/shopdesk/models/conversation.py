@@ -84,6 +84,9 @@ class ConversationBot(BaseModel):
     # internal: the message whose work handed over (the customer's, or the bot's that failed): its retry publishes the
     # hand-over's event again
     handed_for: str | None = Field(default=None, exclude=True)
+    # internal, on a resolve: why (``confirmed``: ``replied_to`` is the confirmation; ``no_reply``), so the work that
+    # runs again after one that stopped before the resolve's event publishes it again, with the same ``at``
+    why: str | None = Field(default=None, exclude=True)
 
 
 class Conversation(BaseModel):
