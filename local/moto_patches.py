@@ -40,7 +40,7 @@ patch adds the same headers moto gives every other request of a matching origin.
 preflight with every CORS rule of the bucket, refusing it when any rule names other origins; S3 uses the
 first rule that matches (the media bucket has one rule for the widget's origins and one for the inbox's).
 
-Eight patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
+Nine patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
 its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a host: the list is
 read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB read (GetItem,
 BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic serialiser, field by
@@ -72,6 +72,10 @@ value on the way: for three names of a conversation, more than answering with th
 attributes each path starts at, with moto's own functions, so the answer is the same. And moto lists its handler
 class's functions (``inspect.getmembers``) at every request to find the action's method: the list is kept per class,
 made again when the class or a base gains or loses an attribute.
+Two of moto's update-expression checks (at most one SET, REMOVE and ADD clause; no two actions on the same or
+overlapping paths) gather the actions under every expression node of the tree, a hundred times over for an update of
+twenty fields: each runs once on the whole tree's actions, and moto's own walk only when that finds a fault (an update
+of 22 actions validated in 4.2 ms instead of 8.8, measured on this shared machine).
 """
 
 from __future__ import annotations
@@ -169,6 +173,7 @@ def apply() -> None:
     _expressions_copied_by_pickling()
     _projections_read_what_they_name()
     _method_names_listed_once()
+    _action_checks_of_the_whole_tree_once()
     _applied = True
 
 
@@ -209,6 +214,49 @@ def _expressions_copied_by_pickling() -> None:
 
     make_or_copy.__wrapped__ = make  # type: ignore[attr-defined]
     UpdateExpressionParser.make = classmethod(make_or_copy)  # type: ignore[assignment,method-assign]
+
+
+def _action_checks_of_the_whole_tree_once() -> None:
+    """Two of moto's update-expression checks (too many SET, REMOVE or ADD clauses; two actions on overlapping or the
+    same paths) run at every node of the parsed tree that is an expression, each gathering that node's actions anew:
+    about a hundred gatherings of the whole subtree for an update of twenty fields, half of the validator's time. The
+    actions under any node are some of the tree's actions, and neither check can fail on a part of a list that passes
+    it whole, so each check runs first once, with moto's own code, on every action of the tree: if that passes, every
+    node would have passed and the tree is moto's answer unchanged (its processors return each node as it is); if it
+    fails, moto's own walk runs and refuses the expression exactly as before. Measured: validating an update of 20 SETs,
+    an if_not_exists, a list_append and two REMOVEs against an item of 42 attributes took 8.8 ms, now 4.2 ms."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    class _WholeTree:
+        """What ``Node.find_clauses`` would give if every node of the tree were the expression's direct child."""
+
+        def __init__(self, root: Any) -> None:
+            self.nodes: list[Any] = []
+            stack = [root]
+            while stack:                       # every node the traversal reaches (children of children, all kinds)
+                node = stack.pop()
+                self.nodes.append(node)
+                if isinstance(node, Node) and node.children:
+                    stack.extend(reversed(node.children))
+
+        def find_clauses(self, clause_types: Any) -> list[Any]:
+            return [node for node in self.nodes if type(node) in clause_types]   # find_clauses' own exact-type test
+
+    def once(check: str, traverse: Callable[..., Any]) -> Callable[..., Any]:
+        def whole_tree_first(self, node):  # type: ignore[no-untyped-def]
+            try:
+                getattr(self, check)(_WholeTree(node))
+            except Exception:                  # some node fails, or the shortcut cannot tell: moto's walk decides
+                return traverse(self, node)
+            return node
+
+        whole_tree_first.__wrapped__ = traverse  # type: ignore[attr-defined]   # moto's own, for the tests
+        return whole_tree_first
+
+    for cls, check in ((validators.ActionCountValidator, "verify_action_counts"),
+                       (validators.OverlappingPathsValidator, "check_for_overlapping_paths")):
+        cls.traverse = once(check, cls.traverse)  # type: ignore[method-assign]
 
 
 def _projections_read_what_they_name() -> None:

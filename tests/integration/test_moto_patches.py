@@ -782,3 +782,73 @@ def test_a_handler_s_method_names_are_listed_once_and_again_when_its_class_chang
     assert responses.method_names_from_class(DynamoHandler) == utils.method_names_from_class(DynamoHandler)
     monkeypatch.setattr(responses.BaseResponse, "made_up_base_action", lambda self: "{}", raising=False)
     assert "made_up_base_action" in responses.method_names_from_class(DynamoHandler)
+
+
+def _validated(expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
+    """moto's validation of an update expression against an item: the tree it hands the executor, or its refusal."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    table = Table("checked", account_id="123456789012", region="us-east-1",
+                  schema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+                  attr=[{"AttributeName": "PK", "AttributeType": "S"}, {"AttributeName": "SK", "AttributeType": "S"}])
+    item = Item(DynamoType({"S": "p"}), DynamoType({"S": "META"}),
+                {"PK": {"S": "p"}, "SK": {"S": "META"}, "a": {"M": {"b": {"N": "1"}}}, "l": {"L": [{"S": "x"}]},
+                 "n": {"N": "2"}, "s": {"SS": ["x", "y"]}})
+    try:
+        tree = UpdateExpressionValidator(UpdateExpressionParser.make(expression), expression_attribute_names=names,
+                                         expression_attribute_values=values, item=item, table=table).validate()
+    except Exception as error:
+        return ("refused", type(error).__name__, str(error))
+    return _tree(tree)
+
+
+def test_the_clause_and_overlap_checks_run_once_on_the_whole_tree_and_answer_as_moto_s_walk(moto_endpoint,
+                                                                                           monkeypatch):
+    from moto.dynamodb.parsing import validators
+
+    names = {f"#f{n}": f"f{n}" for n in range(20)} | {"#a": "a", "#b": "b", "#l": "l", "#n": "n", "#s": "s"}
+    values = {f":v{n}": {"S": f"v{n}"} for n in range(20)} | {":one": {"N": "1"}, ":zero": {"N": "0"},
+                                                             ":more": {"L": [{"S": "y"}]}, ":m": {"SS": ["x"]}}
+    twenty = ", ".join(f"#f{n} = :v{n}" for n in range(20))
+    cases = [
+        (f"SET {twenty}, #n = if_not_exists(#n, :zero) + :one, #l = list_append(#l, :more) REMOVE #b", names, values),
+        ("SET #a.#b = :one, #l[0] = :v1 ADD #n :one DELETE #s :m", names, values),
+        ("REMOVE #a.#b, #l[0]", names, values),
+        ("SET #f1 = :v1 SET #f2 = :v2", names, values),             # two SET clauses
+        ("REMOVE #f1 ADD #n :one REMOVE #f2", names, values),        # two REMOVE clauses
+        ("ADD #n :one ADD #f1 :one SET #f2 = :v2 SET #f3 = :v3", names, values),  # two of each: which is named
+        ("SET #f1 = :v1, #f1 = :v2", names, values),                  # the same path twice
+        ("SET #a.#b = :v1, #a = :v2", names, values),                 # moto accepts it: a lone name is only
+        #                                                               compared with lone names
+        ("SET a.b = :v1 REMOVE a", names, values),
+        ("SET #f1 = :v1 REMOVE #f1", names, values),
+        ("SET #undeclared = :v1, #f2 = :v2", names, values),          # a name that is not given
+        ("SET #f1 = :undeclared", names, values),
+        ("SET PK = :v1", names, values),                              # a key attribute
+    ]
+    patched = {cls: cls.traverse for cls in (validators.ActionCountValidator, validators.OverlappingPathsValidator)}
+    answers = [_validated(*case) for case in cases]
+    for cls, traverse in patched.items():
+        monkeypatch.setattr(cls, "traverse", traverse.__wrapped__)   # moto's own walk, node by node
+    assert [_validated(*case) for case in cases] == answers
+    assert [a[1] for a in answers if a[0] == "refused"] == [
+        "TooManyClauses", "TooManyClauses", "TooManyClauses", "DuplicateUpdateExpression",
+        "DuplicateUpdateExpression", "DuplicateUpdateExpression", "KeyError", "ExpressionAttributeValueNotDefined",
+        "UpdateHashRangeKeyException"]
+    # and the whole tree is gathered once per check, not at every expression node as moto gathers it
+    monkeypatch.undo()
+    from moto.dynamodb.parsing.ast_nodes import Node
+    gathered: list[Any] = []
+    find_clauses = Node.find_clauses
+
+    def counting(self: Any, clause_types: Any) -> Any:
+        gathered.append(self)
+        return find_clauses(self, clause_types)
+
+    monkeypatch.setattr(Node, "find_clauses", counting)
+    _validated(cases[0][0], names, values)
+    assert len(gathered) < 30                  # moto's walk: 4,606 for this expression
+
