@@ -40,7 +40,7 @@ patch adds the same headers moto gives every other request of a matching origin.
 preflight with every CORS rule of the bucket, refusing it when any rule names other origins; S3 uses the
 first rule that matches (the media bucket has one rule for the widget's origins and one for the inbox's).
 
-Nine patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
+Ten patches only make moto cheaper, found by profiling the stack under the load bench (py-spy). moto's server lists
 its own package directory (an ``isdir`` per module) on every request, under a lock, to recognise a host: the list is
 read once instead. moto writes GetRecords' stream records, and the items of every DynamoDB read (GetItem,
 BatchGetItem, Query, Scan, TransactGetItems), already in their wire form, through its generic serialiser, field by
@@ -75,7 +75,10 @@ made again when the class or a base gains or loses an attribute.
 Two of moto's update-expression checks (at most one SET, REMOVE and ADD clause; no two actions on the same or
 overlapping paths) gather the actions under every expression node of the tree, a hundred times over for an update of
 twenty fields: each runs once on the whole tree's actions, and moto's own walk only when that finds a fault (an update
-of 22 actions validated in 4.2 ms instead of 8.8, measured on this shared machine).
+of 22 actions validated in 4.2 ms instead of 8.8, measured on this shared machine). And moto makes an item by setting
+its attributes one by one on a dict that measures everything already in it at each set (the 400 KB limit): it is
+measured once, and moto's sets run only when the whole is over the limit or refused (an item of 42 attributes made
+in 0.34 ms instead of 3.6).
 """
 
 from __future__ import annotations
@@ -174,6 +177,7 @@ def apply() -> None:
     _projections_read_what_they_name()
     _method_names_listed_once()
     _action_checks_of_the_whole_tree_once()
+    _items_measured_once_when_made()
     _applied = True
 
 
@@ -257,6 +261,42 @@ def _action_checks_of_the_whole_tree_once() -> None:
     for cls, check in ((validators.ActionCountValidator, "verify_action_counts"),
                        (validators.OverlappingPathsValidator, "check_for_overlapping_paths")):
         cls.traverse = once(check, cls.traverse)  # type: ignore[method-assign]
+
+
+ITEM_SIZE_LIMIT = 405000      # moto's LimitedSizeDict: the most an item's names and values may measure
+
+
+def _items_measured_once_when_made() -> None:
+    """moto makes an item (every put, every projection, every read of a stream record's image) by setting its
+    attributes one by one on a dict that, at each set, measures everything already in it to refuse an item over
+    400 KB: an item of n attributes is measured n times over (3 ms for a conversation of forty attributes). The sizes
+    only grow, so the first set that would go over the limit is the first at which the running total does: when the
+    whole item's total is within it, no set refuses anything, and the attributes are set at once, in the same order.
+    Anything else (over the limit, a value moto refuses, a name that is not text) goes through moto's own sets and
+    fails exactly as before. Measured: an item of 42 attributes (40 maps) made in 0.34 ms instead of 3.6 ms; the sets
+    made while making items were about 4% of the stack process's busy time under the load bench (py-spy)."""
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    make = Item.__init__
+
+    def init(self, hash_key, range_key, attrs):  # type: ignore[no-untyped-def]
+        try:
+            converted = {key: DynamoType(value) for key, value in attrs.items()}
+            fits = all(type(key) is str for key in converted) and sum(
+                dynamo_type.bytesize(key) + value.size() for key, value in converted.items()) <= ITEM_SIZE_LIMIT
+        except Exception:
+            fits = False
+        if not fits:
+            make(self, hash_key, range_key, attrs)
+            return
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        dict.update(self.attrs, converted)
+
+    init.__wrapped__ = make  # type: ignore[attr-defined]   # moto's own, which the tests compare it with
+    Item.__init__ = init  # type: ignore[method-assign]
 
 
 def _projections_read_what_they_name() -> None:

@@ -852,3 +852,49 @@ def test_the_clause_and_overlap_checks_run_once_on_the_whole_tree_and_answer_as_
     _validated(cases[0][0], names, values)
     assert len(gathered) < 30                  # moto's walk: 4,606 for this expression
 
+
+def test_an_item_is_measured_once_when_made_and_refused_exactly_where_moto_refuses_it(moto_endpoint, monkeypatch):
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    def made(attrs: dict[str, Any], init: Any) -> Any:
+        item = Item.__new__(Item)
+        try:
+            init(item, DynamoType({"S": "p"}), None, attrs)
+        except Exception as error:
+            return ("refused", type(error).__name__, str(error))
+        return (type(item.attrs).__name__, [(k, type(v).__name__, v.to_json()) for k, v in item.attrs.items()])
+
+    def attrs_of(total: int) -> dict[str, Any]:
+        """An item whose names and values measure exactly ``total`` bytes ("PK" + "p", then f0..f9 of text)."""
+        left, out = total - 3, {"PK": {"S": "p"}}
+        for n in range(10):
+            size = left // (10 - n)
+            out[f"f{n}"] = {"S": "x" * (size - 2)}
+            left -= size
+        return out
+
+    rng = random.Random(11)
+    cases = [attrs_of(405000), attrs_of(405001), attrs_of(500000), {"PK": {"S": "p"}, "bad": {}},
+             {"PK": {"S": "p"}, "big": {"S": "y" * 406000}, "bad": {}},       # over the limit first
+             {"PK": {"S": "p"}, "bad": {}, "big": {"S": "y" * 406000}}, {}]
+    for _ in range(100):
+        cases.append({f"a{n}": rng.choice([{"S": "t" * rng.randint(0, 50)}, {"N": "1.5"}, {"BOOL": False},
+                                           {"M": {"k": {"L": [{"N": "2"}, {"SS": ["a", "b"]}]}}}, {"NULL": True},
+                                           {"B": b"\x00\xff"}])
+                      for n in range(rng.randint(0, 40))})
+    answers = [made(case, Item.__init__) for case in cases]
+    assert [made(case, Item.__init__.__wrapped__) for case in cases] == answers      # moto's own, set by set
+    assert answers[0][0] == "LimitedSizeDict" and answers[1][:2] == answers[2][:2] == ("refused", "ItemSizeTooLarge")
+    assert answers[4][1] == "ItemSizeTooLarge" and answers[3][0] == answers[5][0] == "refused"
+    # and the item is measured once, not once per attribute set
+    measured: list[str] = []
+    bytesize = dynamo_type.bytesize
+
+    def counting(value: str) -> int:
+        measured.append(value)
+        return bytesize(value)
+
+    monkeypatch.setattr(dynamo_type, "bytesize", counting)
+    Item(DynamoType({"S": "p"}), None, {f"f{n}": {"S": "v"} for n in range(40)})
+    assert measured.count("f0") == 1                   # moto's sets: 40, one for each attribute set after it
