@@ -435,4 +435,40 @@ describe("Composer", () => {
     vi.runAllTimers();
     expect(slow.drafts.get("c1")).toMatchObject({ text: "Tracking follows by SMS.", note: "and asked for a photo" });
   });
+
+  it("gives the focus back to the box after Send or Add note was pressed, as the disabled button dropped it", async () => {
+    const answers: (() => void)[] = [];
+    const later = () => new Promise((resolve) => answers.push(() => resolve({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false })));
+    const slow = new Store({ reply: later, note: later } as unknown as Api);
+    slow.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(slow)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+    for (const [form, box, write] of [
+      [".reply-form", replyBox, () => type("It ships today.")],
+      [".note-form", noteBox, () => {
+        noteBox().value = "told them";
+        noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+        rerender();
+      }],
+    ] as const) {
+      write();
+      // a keyboard user on the button presses Enter: the button is disabled while it sends, the focus falls to the page
+      const button = root.querySelector<HTMLButtonElement>(`${form} button[type=submit]`)!;
+      button.focus();
+      root.querySelector<HTMLFormElement>(form)!.dispatchEvent(new Event("submit", { cancelable: true }));
+      button.blur();
+      expect(document.activeElement).toBe(document.body);
+      answers.splice(0).forEach((answer) => answer());
+      await vi.runAllTimersAsync();
+      rerender();
+      expect(document.activeElement).toBe(box());
+      box().blur();
+    }
+  });
 });

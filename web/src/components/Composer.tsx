@@ -46,8 +46,14 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     };
   }, []);
   const stillShown = (id: string) => mounted.current && shown.current.id === id;
+  // Send and Add note are disabled while they send, which drops the focus of a keyboard user who pressed them to the
+  // page: it goes back to the box they sent from (a focus the agent moved elsewhere meanwhile stays where it is)
+  const refocus = (id: string, box: HTMLTextAreaElement | null) => {
+    if (stillShown(id) && (!document.activeElement || document.activeElement === document.body)) box?.focus();
+  };
   const [busy, setBusy] = useState(false);
   const replyBox = useRef<HTMLTextAreaElement>(null);
+  const noteBox = useRef<HTMLTextAreaElement>(null);
   const assist = useReplyAssist(conv, text, setText, replyBox); // canned responses (`/`) and the rendered preview
   const mentions = useMentionSuggestions({ text: note, boxId: "note-box", onPick: setNote }); // `@` in the note
   // the draft, files and channel belong to the conversation: another one's (its draft kept) as it renders, never after paint
@@ -78,6 +84,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     const [id, sent, files] = [conv.id, text, uploads.ready];
     const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), files);
     setBusy(false);
+    refocus(id, replyBox.current);
     if (!ok) return;
     store.forgetSent(id, "text", sent); // kept as it was (the agent went on, or came back to it): no draft to send again
     if (stillShown(id)) {
@@ -102,6 +109,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     const [id, sent] = [conv.id, note];
     const ok = await store.note(id, note.trim(), t("noteAdded"));
     setBusy(false);
+    refocus(id, noteBox.current);
     if (!ok) return;
     store.forgetSent(id, "note", sent);
     if (stillShown(id)) setNote((now) => (now === sent ? "" : now));
@@ -190,6 +198,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
       <form class="note-form" onSubmit={addNote}>
         <textarea
           id="note-box"
+          ref={noteBox}
           dir="auto"
           aria-label={t("note")}
           placeholder={t("notePlaceholder")}
