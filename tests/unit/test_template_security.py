@@ -806,3 +806,17 @@ def test_every_resource_policy_lets_in_only_an_aws_service_acting_for_this_stack
     assert sorted(allowed) == [("EmailEventsDeadLetterQueuePolicy", "sns.amazonaws.com"),
                                ("InboundMailBucketPolicy", "ses.amazonaws.com"),
                                ("WebBucketPolicy", "cloudfront.amazonaws.com")]
+
+
+def test_the_inbox_is_served_over_https_only_from_its_private_bucket_through_cloudfronts_signed_reads():
+    # the HSTS header (above) holds from the first HTTPS answer: before it, a plain-HTTP request is redirected, never
+    # answered; the bucket is read only by the distribution, which signs every read (origin access control)
+    [distribution] = _of("AWS::CloudFront::Distribution").values()
+    config = distribution["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    assert {b["ViewerProtocolPolicy"] for b in behaviours} == {"redirect-to-https"}
+    [origin] = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["WebBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
+    control = RESOURCES["WebOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (control["SigningBehavior"], control["SigningProtocol"]) == ("always", "sigv4")
