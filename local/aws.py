@@ -116,6 +116,77 @@ class _KeepAliveHandler(MotoRequestHandler):
         super().send_header(keyword, value)
 
 
+class _StraightToHandler:
+    """DynamoDB's and SQS's JSON requests handed straight to moto's handler, past the host dispatcher and Flask.
+
+    moto's server finds a request's service by its signature's credential scope (``DomainDispatcherApplication``),
+    then its Flask app pushes a request and an app context, matches the URL, runs the view (moto's
+    ``convert_to_flask_response``), builds a Flask response and adds flask-cors's header: about a twentieth of the
+    stack process's busy time under the load bench (py-spy), for requests whose route is always the same. A request
+    this stack's clients make to those two services (POST to ``/``, signed for ``dynamodb`` or ``sqs`` with SigV4,
+    ``X-Amz-Target`` of DynamoDB's 2012 API or SQS's JSON protocol, no ``Origin``) goes to the same handler moto's app
+    would route it to, with the same request class, and is answered as that app answers: moto's status, headers and
+    body in a Flask response, then ``Access-Control-Allow-Origin: *``, which flask-cors sends to a request without an
+    ``Origin``; an ``HTTPException`` the handler lets out is the response Flask makes of it, and any other error
+    reaches werkzeug as it does through Flask. Everything else (other services, the query protocol, a browser's
+    request, unsigned or oddly signed ones) goes the usual way. A test compares the two ways' answers byte for byte.
+    Measured: 300 rounds of PutItem, UpdateItem, GetItem, Query, SendMessage, ReceiveMessage and DeleteMessage cost the
+    server 5.0-5.1 s of CPU instead of 6.0-6.7 s (twice each way, on this shared machine).
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        from moto.dynamodb.responses import DynamoHandler
+        from moto.moto_server.werkzeug_app import BackendRequest
+        from moto.settings import DISABLE_GLOBAL_CORS
+        from moto.sqs.responses import SQSResponse
+
+        self.app = app
+        self._request = BackendRequest
+        self._handlers = {("dynamodb", "DynamoDB_20120810"): DynamoHandler.dispatch,
+                          ("sqs", "AmazonSQS"): SQSResponse.dispatch}
+        self._cors = not DISABLE_GLOBAL_CORS
+
+    def handler(self, environ: dict[str, Any]) -> Callable[..., Any] | None:
+        """moto's handler for a request that takes the straight way, or None."""
+        if (environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != "/"
+                or "HTTP_ORIGIN" in environ):
+            return None
+        prefix, dot, _ = (environ.get("HTTP_X_AMZ_TARGET") or "").partition(".")
+        authorization = environ.get("HTTP_AUTHORIZATION") or ""
+        if not dot or not authorization.startswith("AWS4-HMAC-SHA256 Credential="):
+            return None
+        scope = authorization.split(",")[0].split()[1].split("/")      # as the dispatcher reads it
+        if len(scope) != 5:
+            return None
+        return self._handlers.get((scope[3], prefix))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        handler = self.handler(environ)
+        if handler is None:
+            return self.app(environ, start_response)
+        from botocore.exceptions import ClientError
+        from flask import Response
+        from moto.moto_api import recorder
+        from werkzeug.exceptions import BadRequestKeyError, HTTPException
+
+        request = self._request(environ)
+        try:
+            try:                                      # moto's convert_to_flask_response, without Flask's context
+                recorder._record_request(request)
+                result = handler(request, request.raw_url, dict(request.headers))
+            except ClientError as exc:
+                result = 400, {}, exc.response["Error"]["Message"]
+            status, headers, content = result if len(result) == 3 else (200, {}, result)
+            response = Response(response=content, status=status, headers=headers)
+        except BadRequestKeyError:                    # Flask in moto's debug mode lets these through to werkzeug
+            raise
+        except HTTPException as error:                # Flask answers with the exception itself
+            response = Response.force_type(error, environ)  # type: ignore[arg-type]
+        if self._cors and not response.headers.get("Access-Control-Allow-Origin"):
+            response.headers.add("Access-Control-Allow-Origin", "*")
+        return response(environ, start_response)
+
+
 class _MotoServer(ThreadedMotoServer):
     """moto's threaded server with the fault injector in front of its WSGI app (local.aws_faults)."""
 
@@ -124,7 +195,7 @@ class _MotoServer(ThreadedMotoServer):
         self._faults = faults
 
     def _server_entry(self) -> None:      # as moto's, with the app wrapped
-        app = self._faults.wrap(DomainDispatcherApplication(create_backend_app))
+        app = self._faults.wrap(_StraightToHandler(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_KeepAliveHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
