@@ -820,3 +820,16 @@ def test_the_inbox_is_served_over_https_only_from_its_private_bucket_through_clo
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
     control = RESOURCES["WebOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
     assert (control["SigningBehavior"], control["SigningProtocol"]) == ("always", "sigv4")
+
+
+def test_no_function_logs_the_event_it_is_given():
+    # Powertools' inject_lambda_context logs the whole event (a message's words, a widget session in a socket's
+    # query, a Twilio form) when asked, by log_event=True or by POWERTOOLS_LOGGER_LOG_EVENT in the environment: the
+    # scrubber hides addresses and tokens, not what customers wrote (docs/security.md, section 7: logs carry none)
+    environments = [load_template(ROOT / "template.yaml")["Globals"]["Function"]["Environment"]["Variables"]] + [
+        (f.get("Environment") or {}).get("Variables") or {} for f in _of("AWS::Serverless::Function").values()]
+    assert not [e for e in environments if "POWERTOOLS_LOGGER_LOG_EVENT" in e]
+    sources = [*(ROOT / "functions").rglob("*.py"), *(ROOT / "layers" / "shopdesk" / "shopdesk").rglob("*.py")]
+    assert len(sources) > 20
+    assert [str(p.relative_to(ROOT)) for p in sources
+            if re.search(r"log_event\s*=\s*True", p.read_text(encoding="utf-8"))] == []
