@@ -51,9 +51,20 @@ class Verifications:
         """Mark the code used (one conditional write) if it is still the one read and not used up; False when
         a concurrent confirmation used it first."""
         try:
-            self.table.put({"PK": _pk(code.visitor_id), "SK": it.META, "type": "otp_used", "ttl": code.expires_at},
+            self.table.put({"PK": _pk(code.visitor_id), "SK": it.META, "type": "otp_used", "ttl": code.expires_at,
+                            "code_hash": code.code_hash},
                            condition="code_hash = :h AND attempts < :max",
                            values={":h": code.code_hash, ":max": max_attempts})
         except ConditionFailed:
             return False
         return True
+
+    def restore(self, code: PendingCode) -> None:
+        """Put a code used a moment ago back as it was read (its wrong attempts too): what it was used for could not
+        be done then. Only over its own used marker: a code asked for since stays."""
+        with contextlib.suppress(ConditionFailed):
+            self.table.put({"PK": _pk(code.visitor_id), "SK": it.META, "type": "otp", "email": code.email,
+                            "code_hash": code.code_hash, "expires_at": code.expires_at, "attempts": code.attempts,
+                            "ttl": code.expires_at + 3600},
+                           condition="#type = :used AND code_hash = :h", names={"#type": "type"},
+                           values={":used": "otp_used", ":h": code.code_hash})

@@ -25,7 +25,7 @@ from shopdesk.channels import webchat
 from shopdesk.dal.identities import Identities
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.dal.verifications import PendingCode, Verifications
-from shopdesk.errors import BadRequest
+from shopdesk.errors import BadRequest, Conflict
 from shopdesk.logic.merge import LinkOutcome, Merger
 from shopdesk.models import Identity
 
@@ -98,7 +98,13 @@ class EmailVerification:
         if not self.verifications.use(pending, MAX_ATTEMPTS):
             raise BadRequest("the code was used already: ask for a new one")
         anchor = self.identities.get(webchat.IDENTITY_KIND, visitor_id)
-        return self.merger.link_verified(
-            anchor.customer_id if anchor else None, Identity(kind=webchat.IDENTITY_KIND, address=visitor_id),
-            Identity(kind="email", address=pending.email),
-            reason=f"the web-chat visitor proved {pending.email} with a one-time code")
+        try:
+            return self.merger.link_verified(
+                anchor.customer_id if anchor else None, Identity(kind=webchat.IDENTITY_KIND, address=visitor_id),
+                Identity(kind="email", address=pending.email),
+                reason=f"the web-chat visitor proved {pending.email} with a one-time code")
+        except Conflict:
+            # Right, but not linkable this moment (the address's customer being erased, identities being written):
+            # the widget answers 503 retry, so the same code must work when tried again.
+            self.verifications.restore(pending)
+            raise

@@ -1,0 +1,35 @@
+"""A web-chat visitor's right code that could not link them at that moment (the address's customer was being erased,
+or their identities were being written) is answered 503 "retry", and the same code does work when tried again."""
+
+from __future__ import annotations
+
+from tests.integration.test_customers import _code_mailed_to, _customer_id, _email
+from tests.integration.test_privacy import admin, run_jobs
+from tests.integration.test_widget import _call as _widget
+from tests.integration.test_widget import _session
+
+CONFIRM = "/widget/email-verification/confirm"
+
+
+def test_a_right_code_met_by_an_erase_under_way_is_a_503_and_the_same_code_links_once_the_erase_is_done(desk):
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # Given a customer known by email, and a web-chat visitor who asked for a code for that address
+    _email(desk, "Cleo <cleo@example.com>", "hello by mail", "e-cleo")
+    cleo = _customer_id(desk, "email", "cleo@example.com")
+    session = _session(desk, "visitor-cleo")
+    assert _widget(desk, "POST", "/widget/messages", {"client_message_id": "w1", "text": "hi"}, session)[0] == 201
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "cleo@example.com"}, session)[0] == 202
+    code = _code_mailed_to("cleo@example.com")
+    # And an admin's erase of that customer, started and not yet run
+    assert admin(desk, "POST", f"/admin/customers/{cleo}/erase")[0] == 202
+    # When the visitor types the right code: the link cannot be made now, and the answer says to retry
+    status, body, _ = _widget(desk, "POST", CONFIRM, {"code": code}, session)
+    assert status == 503 and body["type"] == "/problems/unavailable", body
+    # Then, the erase done, the same code links the address to the visitor
+    run_jobs(desk)
+    status, body, _ = _widget(desk, "POST", CONFIRM, {"code": code}, session)
+    assert status == 200 and body == {"verified": True, "linked": True}, body
+    visitor = _customer_id(desk, "webchat", "visitor-cleo")
+    assert _customer_id(desk, "email", "cleo@example.com") == visitor != cleo
+    # and it is used up now
+    assert _widget(desk, "POST", CONFIRM, {"code": code}, session)[0] == 400
