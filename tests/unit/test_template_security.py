@@ -833,3 +833,13 @@ def test_no_function_logs_the_event_it_is_given():
     assert len(sources) > 20
     assert [str(p.relative_to(ROOT)) for p in sources
             if re.search(r"log_event\s*=\s*True", p.read_text(encoding="utf-8"))] == []
+
+
+def test_the_agents_api_answers_the_inbox_s_origin_alone_and_takes_no_cookies():
+    # the agents' token goes in a header the inbox's script sets: CORS lets that one origin read the answers, and
+    # no credentials mode (cookies) is allowed, so no other page can call the API as a signed-in agent
+    cors = _of("AWS::Serverless::HttpApi")["HttpApi"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Fn::If": ["HasInboxUrl", {"Ref": "InboxUrl"},
+                                                {"Fn::Sub": "https://${WebDistribution.DomainName}"}]}]
+    assert not cors.get("AllowCredentials") and "*" not in _names(cors)
+    assert set(cors["AllowHeaders"]) == {"authorization", "content-type"}
