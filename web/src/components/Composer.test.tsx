@@ -471,4 +471,34 @@ describe("Composer", () => {
       box().blur();
     }
   });
+
+  it("sends a WhatsApp template once however often Send template is pressed while it goes", async () => {
+    const answers: (() => void)[] = [];
+    const sendTemplate = vi.fn(() => new Promise((resolve) => answers.push(() => resolve({ id: "m1", direction: "outbound", status: "queued", kind: "template", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false }))));
+    const slow = new Store({ sendTemplate } as unknown as Api);
+    slow.set({ live: "live", templates: [{ name: "order_update", language: "en_US", body: "Hi! There is news about your order {{1}}", parameters: 1 }] });
+    render(
+      <AppContext.Provider value={testContext(slow)}>
+        <Composer conv={testConversation("w1", { channel: "whatsapp" })} />
+      </AppContext.Provider>,
+      root,
+    );
+    vi.runAllTimers();
+    rerender();
+    const parameter = root.querySelector<HTMLInputElement>(".template-form input")!;
+    parameter.value = "#1001";
+    parameter.dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    const send = () => [...root.querySelectorAll<HTMLButtonElement>(".template-form button")].find((b) => b.textContent === "Send template")!;
+    send().click(); // a double click: the second comes before the API answers the first
+    send().click();
+    rerender();
+    send().click();
+    expect(sendTemplate).toHaveBeenCalledTimes(1);
+    expect(send().disabled).toBe(true);
+    answers.forEach((answer) => answer());
+    await vi.runAllTimersAsync();
+    rerender();
+    expect(send().disabled).toBe(false);
+  });
 });

@@ -223,15 +223,23 @@ function TemplateForm({ conv, channel, templates }: { conv: Conversation; channe
   const { store, t } = useApp();
   const [index, setIndex] = useState(0);
   const [params, setParams] = useState<string[]>([]);
+  // one send at a time: a double click sent the template twice (the ref holds it before the button shows it disabled)
+  const [busy, setBusy] = useState(false);
+  const sending = useRef(false);
   const chosen = templates[index];
   if (!chosen) return <p class="muted">{t("noTemplates")}</p>;
   const send = async (e: Event) => {
     e.preventDefault();
+    if (sending.current) return;
+    sending.current = true;
+    setBusy(true);
     const ok = await store.sendTemplate(
       conv.id,
       { name: chosen.name, language: chosen.language, parameters: params.slice(0, chosen.parameters), channel },
       t("sent"),
     );
+    sending.current = false;
+    setBusy(false);
     if (ok) setParams([]);
   };
   return (
@@ -260,7 +268,7 @@ function TemplateForm({ conv, channel, templates }: { conv: Conversation; channe
           />
         </label>
       ))}
-      <button class="btn btn-primary" onClick={send}>
+      <button class="btn btn-primary" onClick={send} disabled={busy}>
         {t("sendTemplate")}
       </button>
     </div>
