@@ -81,7 +81,7 @@ from shopdesk.models.sla import BusinessHours, SlaPolicy
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.desk import PrivacyDesk
-from shopdesk.privacy.jobs import PrivacyJobs, WalkNotQueued
+from shopdesk.privacy.jobs import JobNotQueued, PrivacyJobs, WalkNotQueued
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 settings = AdminApiSettings.from_env()
@@ -483,10 +483,16 @@ def put_privacy_settings(body: KnownFields[PrivacySettings], version: Version = 
                                                                   caller(app.current_event).id))
 
 
+NOT_QUEUED = {**problems.responses(202, 403, 404, 409, 503, description="Started")}
+NOT_QUEUED[503] = {**NOT_QUEUED[503], "description": (
+    "code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the "
+    "customer is not held by it); ask again, which starts a new job")}
+
+
 @app.post("/admin/customers/<customer_id>/export",
           summary="Export everything about a customer (a zip: JSON and files), asynchronously (admins; 409 merged: "
                   "the customer was merged into another, whose export holds their data)",
-          status_code=202, responses=problems.responses(202, 403, 404, 409, description="Started"))
+          status_code=202, responses=NOT_QUEUED)
 def export_customer(customer_id: Id) -> Response[JobStarted]:
     started = privacy.start(_caller_roles(), "export", customer_id, caller(app.current_event).id)
     return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))
@@ -496,7 +502,7 @@ def export_customer(customer_id: Id) -> Response[JobStarted]:
           summary="Erase a customer everywhere (table, files, search index), asynchronously (admins): asked again "
                   "while it runs, the same job; 409 already_erased (the erase that ran), 409 merged (the customer "
                   "was merged into another: erase that one, or unmerge first)",
-          status_code=202, responses=problems.responses(202, 403, 404, 409, description="Started"))
+          status_code=202, responses=NOT_QUEUED)
 def erase_customer(customer_id: Id) -> Response[JobStarted]:
     started = privacy.start(_caller_roles(), "erase", customer_id, caller(app.current_event).id)
     return Response(202, content_types.APPLICATION_JSON, JobStarted.model_validate(started))
@@ -588,7 +594,8 @@ def delete_macro(macro_id: MacroId) -> Response[None]:
 install_render_errors(app)
 install_refusals(app)
 install_attachment_errors(app)
-problems.install(app, {WalkNotQueued: 503})     # a settings save whose walk the privacy queue refused
+# a settings save whose walk, an export or erase whose job, the privacy queue refused
+problems.install(app, {WalkNotQueued: 503, JobNotQueued: 503})
 audit.install(app, lambda: trail, caller, {
     ("GET", "/admin/customers"): "customer.find",
     ("GET", "/admin/customers/<customer_id>"): "customer.read",

@@ -176,3 +176,57 @@ def test_a_retention_save_whose_walk_the_queue_refuses_answers_503_fails_its_job
     from tests.support import http_event
     document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
     assert "walk_not_queued" in document["paths"]["/admin/privacy/settings"]["put"]["responses"]["503"]["description"]
+
+
+def test_an_export_or_erase_the_queue_refuses_answers_503_is_audited_failed_and_a_retry_starts_a_new_job(
+        desk, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal.queues import Queue
+    from tests.integration.test_privacy import run_jobs
+    from tests.support import http_event
+
+    # Given a customer
+    conv = customer_writes(desk, "+31655501802", "Please forget me", "SMjob1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    # and the privacy queue refusing every send (an outage)
+    down = {"on": True}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if down["on"] and self.url == desk.env["PRIVACY_QUEUE_URL"]:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    failed: dict[str, str] = {}
+    for kind in ("export", "erase"):
+        # When an admin asks for the customer's export, then erase
+        status, problem = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
+        # Then the answer is the documented 503, naming the failed job and saying to ask again
+        assert status == 503 and problem["code"] == "job_not_queued", problem
+        assert problem["params"]["kind"] == kind and "ask again" in problem["detail"], problem
+        failed[kind] = problem["params"]["job_id"]
+        read = admin(desk, "GET", f"/admin/privacy/jobs/{failed[kind]}")[1]
+        assert read["status"] == "failed" and "could not be queued" in read["error"], read
+    # and each request is on the audit trail, as failed, naming its job
+    records = [r for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={customer}")[1]["items"]
+               if r.get("outcome") == "failed"]
+    assert sorted((r["action"], r["status"], r["details"]["job_not_queued"]) for r in records) == [
+        ("customer.erase", 503, failed["erase"]), ("customer.export", 503, failed["export"])], records
+    # And once the queue takes sends again, the admin's retries start new jobs, which run
+    down["on"] = False
+    for kind in ("export", "erase"):
+        status, started = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
+        assert status == 202 and started["job_id"] != failed[kind], started
+        run_jobs(desk)
+        assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CUSTOMER#{customer}") is None
+    # and the erase asked a second time says the erase that ran
+    status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 409 and problem["code"] == "already_erased", problem
+    # and the API's document lists the 503 of both
+    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    for kind in ("export", "erase"):
+        assert "job_not_queued" in document["paths"][f"/admin/customers/{{customer_id}}/{kind}"]["post"][
+            "responses"]["503"]["description"]

@@ -3750,6 +3750,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the customer is not held by it); ask again, which starts a new job */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     erase_customer_admin_customers__customer_id__erase_post: {
@@ -3815,6 +3824,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the customer is not held by it); ask again, which starts a new job */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

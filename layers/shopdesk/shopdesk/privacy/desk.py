@@ -18,7 +18,7 @@ from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
 from shopdesk.models.given import saved_over
 from shopdesk.privacy import audit
 from shopdesk.privacy.audit import AuditTrail
-from shopdesk.privacy.jobs import Kind, PrivacyJobs, WalkNotQueued
+from shopdesk.privacy.jobs import JobNotQueued, Kind, PrivacyJobs, WalkNotQueued
 from shopdesk.privacy.masking import too_broad, too_slow
 from shopdesk.privacy.reapply import bucket_rules
 from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
@@ -206,6 +206,9 @@ class PrivacyDesk:
             return self.jobs.start(kind, customer_id, caller_id)
         except NotFound as exc:                 # a refused attempt on the audit trail (not_found)
             raise exc.concerning({"customer_id": customer_id}) from None
+        except JobNotQueued as exc:             # a job made, then failed: on the audit trail as failed (503)
+            audit.failed(503, job_not_queued=(exc.params or {}).get("job_id", ""))
+            raise
 
     def erase_many(self, by: Iterable[str], names: Sequence[str], caller_id: str, *, start: bool,
                    request_id: str | None = None) -> list[dict[str, Any]]:

@@ -122,6 +122,12 @@ class WalkNotQueued(ShopdeskError):
     failed with the reason, and the request that asked for it answered 503 (code ``walk_not_queued``)."""
 
 
+class JobNotQueued(ShopdeskError):
+    """An export or erase whose message the privacy queue refused: its job is failed (nothing done, an erase's hold on
+    the customer let go), and the request that asked for it answered 503 (code ``job_not_queued``); asked again, a new
+    job starts."""
+
+
 @dataclass
 class PrivacyJobs:
     """Starting and reading jobs (admin API, the platform's webhook)."""
@@ -175,12 +181,16 @@ class PrivacyJobs:
             self.store.mark_request(request, "running", job["id"])
         try:
             self.queue.send({"job_id": job["id"]}, group=customer_id, dedup_id=job["id"])
-        except Exception:
+        except Exception as exc:    # never running with nothing to run it: failed, the customer's record let go
             self.store.finish(job["id"], "failed", error="the job could not be queued; ask again")
             self.store.not_erasing(customer_id, job["id"])
             if request is not None:
                 self.store.mark_request(request, "failed", job["id"])
-            raise
+            logger.warning("privacy job not queued: it failed", extra={
+                "job_id": job["id"], "kind": kind, "error_type": type(exc).__name__})
+            raise JobNotQueued(f"the {kind} of customer {customer_id} could not be queued (job {job['id']} failed, "
+                               "nothing was done): ask again").with_code(
+                "job_not_queued", job_id=job["id"], kind=kind) from exc
         if noted:
             audit.note(customer_id=customer_id, after={"job_id": job["id"], "kind": kind})
         return {"job_id": job["id"]}
