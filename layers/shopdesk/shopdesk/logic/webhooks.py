@@ -46,7 +46,7 @@ from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.errors import BadRequest, InvalidSignature
 from shopdesk.ids import new_id
 from shopdesk.logic import amend, refused
-from shopdesk.logic.ingest import IngestResult, ingest, masked_value
+from shopdesk.logic.ingest import IngestResult, ingest, masked_payload, masked_value
 from shopdesk.logic.work import enqueue_send_failed
 from shopdesk.models import (
     Direction,
@@ -177,21 +177,32 @@ class WebhookProcessor:
     def record_unsupported(self, items: list[UnsupportedItem]) -> None:
         """Log each with the provider's id, keep them all (bounded) in one record per request, and
         show each on the customer's open conversation when the item names the customer."""
-        for item in items[:LOGGED_UNSUPPORTED]:
+        kept = [self.masked_copy(item) for item in items]      # logged and kept masked
+        for item in kept[:LOGGED_UNSUPPORTED]:
             logger.warning("unsupported webhook item", extra={"provider": item.provider, "item_id": item.item_id,
                                                               "reason": item.reason})
-        if len(items) > LOGGED_UNSUPPORTED:
-            logger.warning("more unsupported webhook items", extra={"count": len(items) - LOGGED_UNSUPPORTED,
-                                                                    "item_ids": [i.item_id for i in items][:1000]})
-        for provider in dict.fromkeys(item.provider for item in items):
-            UnsupportedLog(self.conversations.table).record(provider, [i for i in items if i.provider == provider])
-        for item in items:
+        if len(kept) > LOGGED_UNSUPPORTED:
+            logger.warning("more unsupported webhook items", extra={"count": len(kept) - LOGGED_UNSUPPORTED,
+                                                                    "item_ids": [i.item_id for i in kept][:1000]})
+        for provider in dict.fromkeys(item.provider for item in kept):
+            UnsupportedLog(self.conversations.table).record(provider, [i for i in kept if i.provider == provider])
+        for item in items:      # the timeline's entry masks its own copy (and says what it masked)
             if item.identity_kind and item.customer_address and item.item_id:
                 self.record_event(TimelineEvent(
                     provider=item.provider, event_id=f"unsupported:{item.item_id}", kind="unsupported",
                     identity_kind=item.identity_kind, customer_address=item.customer_address,
                     text=f"[The customer sent something this inbox cannot show: {item.reason}]",
                     event=timeline_event("unsupported", reason=item.code, detail=item.reason)), raw=item.raw)
+
+    def masked_copy(self, item: UnsupportedItem) -> UnsupportedItem:
+        """The item as it is kept: what people wrote in its copy (and its reason, which may quote a value) masked as a
+        message's payload is, its ids, keys and where it is left as they are (``privacy.masking.mask_payload``)."""
+        if self.privacy is None:
+            return item
+        policy = self.privacy.current()
+        kinds: list[str] = []
+        return item.model_copy(update={"raw": masked_payload(item.raw, policy, kinds),
+                                       "reason": masked_value(item.reason, policy, kinds)})
 
     def record_event(self, event: TimelineEvent, raw: object = None) -> bool:
         """Show a non-message event on the conversation it concerns; False when there is none."""
