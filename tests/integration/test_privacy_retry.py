@@ -230,3 +230,49 @@ def test_an_export_or_erase_the_queue_refuses_answers_503_is_audited_failed_and_
     for kind in ("export", "erase"):
         assert "job_not_queued" in document["paths"][f"/admin/customers/{{customer_id}}/{kind}"]["post"][
             "responses"]["503"]["description"]
+
+
+def test_a_walk_the_queue_refuses_whose_failed_mark_the_table_refuses_too_reads_failed_after_an_hour(
+        desk, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.privacy import PrivacyJobStore
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from tests.integration.test_privacy import run_jobs
+
+    def refused(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "injected")
+
+    # Given the privacy queue refusing sends, and the table refusing the job's failed mark
+    real_send, real_finish = Queue.send, PrivacyJobStore.finish
+    monkeypatch.setattr(Queue, "send", lambda self, *a, **k: refused() if self.url == desk.env["PRIVACY_QUEUE_URL"]
+                        else real_send(self, *a, **k))
+    monkeypatch.setattr(PrivacyJobStore, "finish", refused)
+    # When an admin saves a new retention
+    status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 30}})
+    # Then the answer is still the documented 503
+    assert status == 503 and problem["code"] == "walk_not_queued", problem
+    job = problem["params"]["job_id"]
+    monkeypatch.setattr(PrivacyJobStore, "finish", real_finish)
+    monkeypatch.setattr(Queue, "send", real_send)
+    # and its job, stored running, reads running for the hour a queued walk may wait
+    assert desk.item(f"PRIVACYJOB#{job}")["status"] == "running"
+    clock.set_offset(59 * 60)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "running"
+    # but failed past it, with why: never running for good with nothing to run it
+    clock.set_offset(61 * 60)
+    read = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert read["status"] == "failed" and "never received" in read["error"], read
+    # And a walk the queue took is marked received by the worker, and one received reads running however long
+    clock.set_offset(0)
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 20}},
+                          query="version=1")
+    assert status == 200, saved
+    run_jobs(desk)
+    walked = desk.item(f"PRIVACYJOB#{saved['retention_job_id']}")
+    assert walked["received_at"] and walked["status"] == "done", walked
+    PrivacyJobStore(Table(desk.table_name)).progress(job, received_at=walked["received_at"])
+    clock.set_offset(3 * 60 * 60)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "running"

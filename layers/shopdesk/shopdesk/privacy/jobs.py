@@ -117,6 +117,14 @@ def _gave_up(job: dict[str, Any]) -> bool:
             and clock.parse_iso(job["gives_up_at"]) < clock.now())
 
 
+def _never_received(job: dict[str, Any]) -> bool:
+    """A running walk of the table that no worker has received ``UNRECEIVED_SECONDS`` after it was started: its
+    message was never queued (the queue refused it and the table refused the job's failed mark too) or is lost. Read,
+    not stored, as an erase's overdue last look is."""
+    return (job["status"] == "running" and job.get("kind") in WALKS and not job.get("received_at")
+            and clock.parse_iso(job["created_at"]) + timedelta(seconds=UNRECEIVED_SECONDS) < clock.now())
+
+
 class WalkNotQueued(ShopdeskError):
     """A walk of the table (retention, masking, a shop's deletion) whose message the privacy queue refused: its job is
     failed with the reason, and the request that asked for it answered 503 (code ``walk_not_queued``)."""
@@ -256,9 +264,12 @@ class PrivacyJobs:
             again = self._walk_later(job) if kind in SETTLE_TIMERS and not settles else None
             reason = (f"the walk could not be queued; the sweep walks the table at {again} (a second pass settling "
                       "this job)" if again else "the job could not be queued; ask again")
-            self.store.finish(job["id"], "failed", error=reason)
-            if request is not None:
-                self.store.request_job(request, job["id"], "failed")
+            try:
+                self.store.finish(job["id"], "failed", error=reason)
+                if request is not None:
+                    self.store.request_job(request, job["id"], "failed")
+            except Exception:       # the job reads failed all the same once UNRECEIVED_SECONDS have passed
+                logger.exception("privacy walk not queued, its failed mark not written", extra={"job_id": job["id"]})
             logger.warning("privacy walk not queued: its job failed", extra={
                 "job_id": job["id"], "kind": kind, "error_type": type(exc).__name__, "walks_at": again})
             raise WalkNotQueued(f"the {kind} job {job['id']} could not be queued: {reason}").with_code(
@@ -296,6 +307,8 @@ class PrivacyJobs:
         if _gave_up(job):             # its last attempt was killed before it could say so (it ran out of time)
             answer.update(status="failed", finished_at=job["gives_up_at"],
                           error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
+        elif _never_received(job):    # never queued, its failed mark refused too: no worker will ever run it
+            answer.update(status="failed", error=NEVER_RECEIVED)
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
             gone = self._archive_gone(job)
             if gone:
@@ -323,7 +336,7 @@ class PrivacyJobs:
     def current(self, job_id: str) -> str | None:
         """A job's status as ``status`` answers it (None: gone, its 30 days over)."""
         job = self.store.get(job_id)
-        return None if job is None else "failed" if _gave_up(job) else str(job["status"])
+        return None if job is None else "failed" if _gave_up(job) or _never_received(job) else str(job["status"])
 
     def from_platform(self, request: PrivacyRequest) -> list[str]:
         """The platform's request about a customer starts the same job for every customer of ours it names
@@ -462,6 +475,8 @@ class PrivacyWorker:
                 self.store.mark_request(job["request"], "running", job_id)
         if job["status"] != "running":
             return "skipped"                  # done already (a redelivered message)
+        if job.get("kind") in WALKS and not job.get("received_at"):   # it was queued: never read as not received
+            self.store.progress(job_id, received_at=clock.iso(clock.now()))
         last = attempt >= self.max_receives
         if last or job.get("gives_up_at"):     # the last attempt notes its end; a redriven one takes it away
             ends = clock.now() + timedelta(seconds=time_left()) if last and time_left is not None else None
@@ -781,6 +796,13 @@ UPLOADS_SECONDS = UPLOAD_SECONDS + 300
 # (template.yaml), end within about half an hour; a last attempt killed (out of time) before it could say ``failed``,
 # or a look never queued, leaves it pending. The job's answer says ``overdue`` then (``PrivacyJobs.status``).
 LOOK_OVERDUE_SECONDS = 3600
+# A walk's first message waits in its FIFO group at most behind the slices of walks started before it and their
+# retries (five attempts, 360 s apart: about half an hour); a running walk no worker received this long after it
+# started never will be (``_never_received``): its job reads failed.
+UNRECEIVED_SECONDS = 3600
+NEVER_RECEIVED = ("the walk was never received by the privacy worker within an hour of its start: its message was "
+                  "not queued (or was lost); a settings save's second pass walks the table when it was set, else an "
+                  "operator runs it with scripts.backfill")
 VISITOR = "webchat"         # a web-chat visitor's identity kind (``channels.webchat.IDENTITY_KIND``)
 
 
