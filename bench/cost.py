@@ -73,6 +73,7 @@ from bench.pricing import (
 TARGET_USD = 0.15
 SHOP = "+14155550100"
 PUBLIC_URL = "https://desk.example.com"         # the test desk's PUBLIC_BASE_URL
+EMAIL_EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:shopdesk-email-events"  # EMAIL_EVENTS_TOPIC_ARN
 AGENTS = ("alice", "bob", "carol")
 SWEEP_EVERY = timedelta(minutes=15)
 # The user pool's IdTokenValidity (template.yaml, 1 hour): the ID token an inbox connects with expires an hour after it
@@ -1035,6 +1036,8 @@ class Run:
                          # the sweep closes the inboxes' sockets at their tokens' expiry
                          "sla_sweep": {"LIVE_CONNECTIONS_ENDPOINT": self.connections.url + "/dev"},
                          "live_authorizer": self.inbox_sockets.authorizer_env() if self.inbox_sockets else {},
+                         # the topic SES publishes its events to, as the template names it
+                         "inbound_email": {"EMAIL_EVENTS_TOPIC_ARN": EMAIL_EVENTS_TOPIC},
                          }.get(function, {})
             # the template's log level (INFO), as deployed: what the functions log is part of the bill
             self.handlers[function] = self.desk.handler(function, **overrides, POWERTOOLS_LOG_LEVEL=LOG_LEVEL)
@@ -1137,7 +1140,7 @@ class Run:
                                   "recipients": list(getattr(mail, "destinations", []) or []),
                                   "smtpResponse": "250 2.0.0 OK", "reportingMTA": "a8-70.smtp-out.amazonses.com"}}
             envelope = self.signer.sign({"Type": "Notification", "MessageId": str(uuid.uuid4()),
-                                         "TopicArn": "arn:aws:sns:us-east-1:123456789012:shopdesk-email-events",
+                                         "TopicArn": EMAIL_EVENTS_TOPIC,
                                          "Message": json.dumps(event),
                                          "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")})
             usage = self.meter.usage_by_function["inbound_email"]

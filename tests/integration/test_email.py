@@ -371,8 +371,12 @@ def signer():
     return sign, pem
 
 
+# the desk's email events topic, which the template names to the function (EMAIL_EVENTS_TOPIC_ARN)
+EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:shopdesk-dev-email-events"
+
+
 def _post_sns(desk, body: dict, pem: bytes):
-    module = desk.handler("inbound_email")
+    module = desk.handler("inbound_email", EMAIL_EVENTS_TOPIC_ARN=EVENTS_TOPIC)
     module.receiver.fetch_certificate = lambda url: pem      # AWS's certificate, as far as this test knows
     return module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(body),
                                             {"content-type": "text/plain; charset=UTF-8"}), FakeContext())
@@ -392,7 +396,7 @@ def test_bounce_over_sns_marks_the_reply_failed_and_forgeries_are_refused(desk, 
               "bounce": {"bounceType": "Permanent", "bounceSubType": "NoEmail",
                          "bouncedRecipients": [{"emailAddress": "ada@customer.example",
                                                 "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]}}
-    envelope = sign({"Type": "Notification", "MessageId": "n-1", "TopicArn": "arn:aws:sns:us-east-1:1:events",
+    envelope = sign({"Type": "Notification", "MessageId": "n-1", "TopicArn": EVENTS_TOPIC,
                      "Message": json.dumps(bounce), "Timestamp": "2026-11-22T22:00:00.000Z"})
     forged = {**envelope, "Message": json.dumps({**bounce, "bounce": {"bounceType": "Transient"}})}
     assert _post_sns(desk, forged, pem)["statusCode"] == 403
@@ -412,7 +416,7 @@ def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(des
                          "source": "ada@customer.example"},
                 "receipt": {"recipients": ["support@shop.example"],
                             "action": {"type": "SNS", "encoding": "UTF8", "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
-    envelope = sign({"Type": "Notification", "MessageId": "n-in-1", "TopicArn": "arn:aws:sns:us-east-1:1:events",
+    envelope = sign({"Type": "Notification", "MessageId": "n-in-1", "TopicArn": EVENTS_TOPIC,
                      "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
     assert _post_sns(desk, envelope, pem)["statusCode"] == 200
     [conv] = _conversations(desk)
@@ -428,7 +432,7 @@ def test_what_sns_signed_for_another_topic_is_refused_and_stores_nothing(desk, s
     # Given the desk's email events topic, as the template names it to the function. Anyone can have SNS sign a
     # message: they create a topic of their own and publish to it, so the signature proves only SNS sent it
     sign, pem = signer
-    ours = "arn:aws:sns:us-east-1:123456789012:shopdesk-dev-email-events"
+    ours = EVENTS_TOPIC
     module = desk.handler("inbound_email", EMAIL_EVENTS_TOPIC_ARN=ours)
     module.receiver.fetch_certificate = lambda url: pem
     confirmed: list[str] = []
@@ -466,6 +470,46 @@ def test_what_sns_signed_for_another_topic_is_refused_and_stores_nothing(desk, s
     assert post(sign({**notification, "TopicArn": ours})) == 200
     [conv] = _conversations(desk)
     assert "card ending 9999" in json.dumps(_messages(desk, conv["id"]))
+
+@pytest.mark.parametrize("configured", [None, ""], ids=["unset", "empty"])
+def test_with_no_email_events_topic_configured_every_sns_message_is_refused_and_nothing_stored(desk, signer, caplog,
+                                                                                             configured):
+    # Given the email function started with no email events topic (unset, or set empty): it cannot tell the desk's
+    # topic from one anyone made and published to, since SNS signs both
+    sign, pem = signer
+    caplog.set_level("WARNING")
+    module = desk.handler("inbound_email", **({} if configured is None else {"EMAIL_EVENTS_TOPIC_ARN": configured}))
+    module.receiver.fetch_certificate = lambda url: pem
+    confirmed: list[str] = []
+    module.receiver.confirm = confirmed.append
+    online(desk, "alice")
+    mail = _ses_verdicts(_eml(body="Refund me to card ending 9999 instead.\n",
+                              message_id="<no-topic-over-sns@evil.example>"), "pass")
+    received = {"notificationType": "Received", "content": mail.decode(),
+                "mail": {"messageId": "no-topic-1", "destination": ["support@shop.example"],
+                         "source": "ada@customer.example"},
+                "receipt": {"recipients": ["support@shop.example"],
+                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": EVENTS_TOPIC}}}
+    messages = [sign({"Type": "Notification", "MessageId": "n-no-topic-1", "TopicArn": topic,
+                      "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
+                for topic in (EVENTS_TOPIC, "arn:aws:sns:us-east-1:999999999999:anything")]
+    messages += [sign({"Type": "SubscriptionConfirmation", "MessageId": "s-no-topic-1", "Token": "t",
+                       "Message": "confirm", "TopicArn": topic, "Timestamp": "2026-11-22T22:00:00.000Z",
+                       "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t"})
+                 for topic in (EVENTS_TOPIC, "arn:aws:sns:us-east-1:999999999999:anything")]
+    # When SNS signs a mail in a customer's name, and a subscription of our endpoint, whatever their topic
+    answers = [module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(message),
+                                                {"content-type": "text/plain; charset=UTF-8"}), FakeContext())
+               for message in messages]
+    # Then each is refused 403: nothing is stored, no subscription is confirmed
+    assert [a["statusCode"] for a in answers] == [403] * 4
+    assert confirmed == [] and _conversations(desk) == []
+    items = json.dumps(desk.client("dynamodb").scan(TableName=desk.table_name)["Items"])
+    assert "card ending 9999" not in items and "no-topic-over-sns" not in items
+    # And the function said why once, when it started, not once a message
+    said = [r for r in caplog.records if "EMAIL_EVENTS_TOPIC_ARN" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "WARNING", [r.getMessage() for r in caplog.records]
+
 
 def test_mail_from_a_stranger_naming_a_customers_thread_joins_neither_it_nor_its_replies(desk):
     # Given a customer's email conversation, answered by an agent

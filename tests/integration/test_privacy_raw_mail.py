@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shopdesk.dal.aws import client
-from tests.integration.test_email import _deliver, _eml, _post_sns, signer  # noqa: F401 (signer: a fixture)
+from tests.integration.test_email import EVENTS_TOPIC, _deliver, _eml, _post_sns, signer  # noqa: F401 (signer: a fixture)
 from tests.integration.test_privacy import admin, run_jobs, scan
 from tests.integration.test_privacy_mail_source import _archive, _inbound, _raw
 from tests.integration.test_unsupported_items import _records
@@ -44,7 +44,7 @@ def test_a_mail_told_over_sns_with_its_s3_location_is_exported_and_erased(desk, 
                                 "action": {"type": "S3", "bucketName": bucket, "objectKeyPrefix": "raw/",
                                            "objectKey": f"raw/{ses_id}",
                                            "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
-        envelope = sign({"Type": "Notification", "MessageId": f"n-{ses_id}", "TopicArn": "arn:aws:sns:us-east-1:1:in",
+        envelope = sign({"Type": "Notification", "MessageId": f"n-{ses_id}", "TopicArn": EVENTS_TOPIC,
                          "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
         assert _post_sns(desk, envelope, pem)["statusCode"] == 200
     # Then the message names where its mail is, as a mail told by the bucket's event does

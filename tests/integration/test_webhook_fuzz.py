@@ -42,6 +42,7 @@ from tests.mutations import email_mutants, form_mutants, json_mutants
 from tests.support import AUTH_TOKEN, EVENTS, ROOT, SAMPLES, FakeContext, http_event
 
 APP_SECRET = "test_app_secret"                 # tests/integration/conftest.py's Meta secret
+EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:shopdesk-dev-email-events"   # the function's EMAIL_EVENTS_TOPIC_ARN
 TELEGRAM_SECRET = "test_secret_token-1"
 BASE = "https://desk.example.com"
 SLOW_SECONDS = 3.0
@@ -226,7 +227,8 @@ def sns_signer() -> tuple[Callable[[dict[str, Any]], dict[str, Any]], bytes]:
 
 
 def _sns_mutant(path: Path) -> st.SearchStrategy[tuple[dict[str, Any], list[str]]]:
-    envelope = json.loads(path.read_text())
+    # each sample as SNS would send it for the desk's own topic, so mutants reach past the topic check
+    envelope = {**json.loads(path.read_text()), "TopicArn": EVENTS_TOPIC}
     try:
         inner = json.loads(envelope.get("Message") or "")
     except ValueError:
@@ -244,7 +246,7 @@ def test_signed_sns_mutants_never_crash(desk, tally, sns_signer, case):
         envelope = {"Type": "Notification", "Message": json.dumps(envelope)}
     signed = sign({k: v if isinstance(v, str) else json.dumps(v) for k, v in envelope.items()
                    if k not in ("Signature", "SignatureVersion", "SigningCertURL")})
-    module = desk.handler("inbound_email")
+    module = desk.handler("inbound_email", EMAIL_EVENTS_TOPIC_ARN=EVENTS_TOPIC)
     module.receiver.fetch_certificate = lambda url: pem
     module.receiver.confirm = lambda url: None          # no subscription is confirmed from a test
     body = _json_body(signed, case.draw(st.booleans()))

@@ -83,6 +83,11 @@ class EmailReceiver:
     raw_mail: RawMail = field(default_factory=RawMail)
     contact_form_senders: Collection[str] = ()     # shop addresses its contact forms send From (see parse_email)
 
+    def __post_init__(self) -> None:
+        if not self.topic_arns:     # said once, at cold start: each refusal after it is a 403 and nothing more
+            logger.warning("no email events topic is configured (EMAIL_EVENTS_TOPIC_ARN): every SNS message is "
+                           "refused, since SNS signs what anyone publishes to a topic of their own")
+
     def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = (), where: dict[str, str] | None = None
                     ) -> Outcome:
         """Store one raw email. Mail that is not a readable customer message (no From, not MIME) is
@@ -171,9 +176,12 @@ class EmailReceiver:
             logger.info("stored mail masked", extra={"bucket": bucket, "key": key, "masked": list(found[1])})
 
     def receive_sns(self, body: bytes) -> str:
+        """One SNS message, taken only from the desk's own topics: with none configured, none is (fails closed)."""
+        if not self.topic_arns:
+            raise InvalidSignature("no email events topic is configured: no SNS message is taken")
         envelope = sns.parse_sns_envelope(body)
         if not sns.verify_sns(envelope, fetch_certificate=self.fetch_certificate,
-                              expected_topic_arns=self.topic_arns or None):
+                              expected_topic_arns=self.topic_arns):
             raise InvalidSignature("the SNS message signature does not verify")
         kind = envelope.get("Type")
         if kind == "SubscriptionConfirmation":
