@@ -200,11 +200,28 @@ def test_search_puts_shortcode_matches_first_and_personal_ones_stay_personal(des
     assert agent(desk, "PUT", "/agent/canned-responses/retoure", "vera", {**mine, "title": "Vera's"})[0] == 200
     _, found = agent(desk, "GET", "/agent/canned-responses", "alice", query="q=retoure")
     assert [(r["id"], r["title"]) for r in found["items"]] == [("retoure", "Retoure (DE)")]
-    # and vera cannot send alice's personal one... she sends her own
+    # and vera, who may answer in this conversation (she sends her own "retoure" there), cannot use one only alice
+    # has, by its real id: not to send it, not to preview it (its words), not in a macro of her own. Not even as an
+    # admin, who sees every conversation: a personal response is its owner's alone
+    kulanz = {"title": "Kulanz", "shortcode": "kulanz", "bodies": {"de": "Ausnahmsweise erstatten wir 50 Euro."}}
+    assert agent(desk, "PUT", "/agent/canned-responses/kulanz", "alice", kulanz)[0] == 200
     conv = customer_writes(desk, "+31612349004", "Wo ist meine Rücksendung?", "SM" + "e4" * 16)
     status, sent = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "vera",
-                         {"canned_response_id": "nope"}, groups="[admins]")
-    assert status == 404 and "canned response nope" in sent["detail"]
+                         {"canned_response_id": "retoure"}, groups="[admins]")
+    assert status == 202 and sent["text"] == "Die Rücksendung ist kostenlos.", sent
+    before = (queued(desk), outbound(desk, conv), desk.item("CANNED#agent#alice", "RESPONSE#kulanz"))
+    for route in ("replies", "preview"):
+        status, refused = agent(desk, "POST", f"/agent/conversations/{conv}/{route}", "vera",
+                                {"canned_response_id": "kulanz"}, groups="[admins]")
+        assert status == 404 and "canned response kulanz" in refused["detail"], (route, refused)
+        assert "Ausnahmsweise" not in json.dumps(refused)
+    goodwill = {"name": "Goodwill", "actions": [{"type": "reply", "canned_response_id": "kulanz"}]}
+    status, refused = agent(desk, "PUT", "/agent/macros/goodwill", "vera", goodwill)
+    assert status == 422 and "kulanz" in json.dumps(refused), refused
+    # Then nothing was sent or queued, and alice's response is as it was (not counted as used)
+    assert (queued(desk), outbound(desk, conv), desk.item("CANNED#agent#alice", "RESPONSE#kulanz")) == before
+    assert before[2] is not None and not before[2].get("uses")
+    assert agent(desk, "GET", "/agent/macros", "vera")[1]["items"] == []
 
 
 def test_a_canned_reply_is_in_the_customers_language_rendered_and_counted(desk):
