@@ -220,6 +220,15 @@ def test_delivery_with_several_mids():
     assert [(i.provider_id, i.status) for i in items] == [("m1", "delivered"), ("m2", "delivered")]
 
 
+@pytest.mark.parametrize("mids", ["m1m2", {"m1": 1, "m2": 2}, 12])
+def test_a_delivery_whose_mids_is_no_list_is_one_unsupported_item_not_a_receipt_per_character(mids):
+    # Given a signed delivery naming its messages in something other than a list
+    items = parse(_payload("messenger", _event(delivery={"mids": mids, "watermark": 1})), "messenger")
+    # Then it is kept as unsupported, never read as receipts for ids "m", "1", "m", "2" (or the object's keys)
+    assert [type(i) for i in items] == [UnsupportedItem], items
+    assert "mids" in items[0].reason
+
+
 def test_watermark_only_receipts_are_acknowledged_without_items():
     assert parse(_payload("messenger", _event(delivery={"watermark": 1458668856253, "seq": 37}),
                           _event(read={"watermark": 1458668856253, "seq": 38})), "messenger") == []

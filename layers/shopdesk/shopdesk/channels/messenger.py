@@ -258,7 +258,10 @@ def _items(event: dict[str, Any], provider: str, page_id: str | None, standby: b
     if isinstance(event.get("delivery"), dict):
         # One receipt per named message; watermark-only receipts ("everything before T") name no
         # message and are acknowledged without an item.
-        mids = [m for m in event["delivery"].get("mids") or [] if isinstance(m, str) and m]
+        named = event["delivery"].get("mids")
+        if named is not None and not isinstance(named, list):      # a string is no list of ids, nor an object's keys
+            return [unsupported(provider, "a delivery receipt whose mids is not a list", event)]
+        mids = [m for m in named or [] if isinstance(m, str) and m]
         return [StatusUpdate(provider=provider, provider_id=m, status="delivered") for m in mids]
     if isinstance(event.get("read"), dict):
         # Instagram names the message read (``mid``); Messenger only a watermark (acknowledged, no item).
