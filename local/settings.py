@@ -150,7 +150,8 @@ class Settings:
             **({"SearchEngine": "sqlite", "SearchIndexPath": str(self.state_dir / "search.sqlite3")}
                if self.state_dir else {}),
             "InboxUrl": self.base_url,          # the gateway serves the web inbox itself
-            # the demo shop's site (both its names), and the template's example origin the tests call from
+            # the demo shop's site (both its names), and the origin the tests call from (samconfig's dev one; the
+            # template has no default)
             "WidgetAllowedOrigins": f"http://localhost:8080,http://localhost:{self.shop_port},"
                                     f"http://127.0.0.1:{self.shop_port}",
         }

@@ -33,7 +33,7 @@ from local.settings import secret_values
 from shopdesk.channels import twilio
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance")
-WIDGET_ORIGIN = "http://localhost:8080"       # the template's default WidgetAllowedOrigins
+WIDGET_ORIGIN = "http://localhost:8080"       # one of the local stack's WidgetAllowedOrigins
 LOCAL_TWILIO_AUTH_TOKEN = "fake-twilio-auth-token"   # the local stack's documented fake default
 AGENT, ADMIN = "bob", "alice"                 # the local stack's demo agents: bob an agent, alice an admin
 

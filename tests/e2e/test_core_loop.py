@@ -346,7 +346,7 @@ def test_the_apis_cors_is_api_gateways_for_the_inbox_and_the_widgets_own_for_the
     assert "access-control-allow-origin" not in stack.get("/agent/me", token=token,
                                                           headers={"Origin": elsewhere}).headers
     # The widget's API has none: its function checks the shop's origins (subdomain wildcards included) itself
-    shop = "http://localhost:8080"          # WidgetAllowedOrigins' default
+    shop = "http://localhost:8080"          # one of the local stack's WidgetAllowedOrigins
     widget = stack.request("OPTIONS", "/widget/sessions", headers={"Origin": shop,
                                                                    "Access-Control-Request-Method": "POST"})
     assert widget.status == 204 and widget.headers["access-control-allow-origin"] == shop

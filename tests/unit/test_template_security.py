@@ -5,9 +5,14 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import shlex
+import tomllib
 from typing import Any
 
-from local.template import load_template
+import pytest
+
+from local.settings import Settings
+from local.template import TemplateError, load_template, parameter_values
 from tests.support import ROOT, template_refs
 
 RESOURCES = load_template(ROOT / "template.yaml")["Resources"]
@@ -843,3 +848,27 @@ def test_the_agents_api_answers_the_inbox_s_origin_alone_and_takes_no_cookies():
                                                 {"Fn::Sub": "https://${WebDistribution.DomainName}"}]}]
     assert not cors.get("AllowCredentials") and "*" not in _names(cors)
     assert set(cors["AllowHeaders"]) == {"authorization", "content-type"}
+
+
+def test_a_deploy_that_names_no_widget_origin_fails_and_only_the_dev_config_names_the_local_one():
+    # docs/security.md section 5: no parameter defaults to a local origin, so a deploy that forgets the shop's
+    # origins fails (CloudFormation refuses a parameter with no value) instead of letting a localhost page use
+    # the widget in production
+    template = load_template(ROOT / "template.yaml")
+    declared = template["Parameters"]
+    assert "Default" not in declared["WidgetAllowedOrigins"]
+    local = re.compile(r"localhost|127\.0\.0\.1|\[::1\]")
+    assert [name for name, p in declared.items() if local.search(str(p.get("Default", "")))] == []
+    configs = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    def overrides(env: str) -> dict[str, str]:
+        given = configs[env]["deploy"]["parameters"]["parameter_overrides"]
+        return dict(o.split("=", 1) for o in shlex.split(given))
+    # samconfig's dev config names the local origin, prod none: its deploy fails until the shop names its own
+    assert overrides("default")["WidgetAllowedOrigins"] == "http://localhost:8080"
+    assert not local.search(json.dumps(configs["prod"]))
+    with pytest.raises(TemplateError, match="WidgetAllowedOrigins"):
+        parameter_values(template, overrides("prod"))
+    # And the local stack (make run) still names the demo shop's origins and the one the tests call from
+    ours = {k: v for k, v in Settings.from_env().local_parameter_defaults().items() if k in declared}
+    assert "http://localhost:8080" in parameter_values(template, ours)["WidgetAllowedOrigins"]
