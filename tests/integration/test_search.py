@@ -3,6 +3,7 @@ finds conversations by word, phone, handle and id, and nobody finds what they ma
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.parse
 from pathlib import Path
@@ -174,6 +175,53 @@ def test_a_key_that_is_another_teams_customer_answers_as_one_nobody_has(search_d
     assert index(desk, stream.read()) == {"batchItemFailures": []}
     # Then vera's search answers exactly as before: nothing tells her someone else has that customer
     assert search(desk, "other", "griselda@example.com") == before
+
+
+def test_an_exact_key_that_reaches_another_teams_customer_is_a_denied_record_without_the_key_and_words_are_not(
+        search_desk):
+    from tests.integration.test_email import _deliver, _eml
+    from tests.integration.test_privacy import admin, scan
+    desk = search_desk
+    stream = Stream(desk)
+    vera_in_team_vip(desk)
+    # Given two customers of team default, one who wrote by SMS and one by email, and a conversation of vera's team
+    # (vip) in which its customer gave the second one's address
+    theirs = customer_writes(desk, "+31612340041", "Mijn paraplu is kapot", "SMs41")
+    mine = customer_writes(desk, "+31612340042", "Please copy my sister, hermione@example.com", "SMs42")
+    assert call(desk, "agent_api", "PUT", f"/agent/conversations/{mine}/routing", "admin", {"team": "vip"})[0] == 200
+    _deliver(desk, _eml(sender="Hermione <hermione@example.com>", message_id="<h1@example.com>"), "h-1")
+    assert index(desk, stream.read()) == {"batchItemFailures": []}
+    by_sms, by_email, her_own = (desk.item(f"CONV#{c}")["customer"]["id"] for c in (
+        theirs, desk.item("IDENTITY#email#hermione@example.com")["open_conversation_id"], mine))
+    # When vera searches by the SMS customer's phone and conversation id, by the address, by words of the SMS, and by
+    # a phone number nobody has
+    keys = ("+31612340041", theirs, "hermione@example.com", "paraplu kapot", "+31612349999")
+    answers = {q: search(desk, "other", q) for q in keys}
+    # Then her answers are those of keys nobody has: nothing of team default, the address only in her team's text
+    nothing = (200, {"conversations": [], "customers": []})
+    assert [answers[q] for q in keys if q != "hermione@example.com"] == [nothing] * 4
+    assert ids(answers["hermione@example.com"][1]) == {mine}
+    # and each exact key that reached team default's customer is a denied record under them (not_visible, status
+    # 200 as answered) saying which kind of key it was; the conversation id's names the conversation too
+    records = admin(desk, "GET", "/admin/audit", query="actor=vera")[1]["items"]
+    refused = [r for r in records if r["outcome"] == "denied"]
+    assert sorted((r["details"]["query"], r["customer_id"], r.get("conversation_id") or "") for r in refused) == [
+        ("conversation_id", by_sms, theirs), ("email", by_email, ""), ("phone", by_sms, "")]
+    assert {(r["action"], r["reason"], r["status"]) for r in refused} == {("GET /agent/search", "not_visible", 200)}
+    # and the searches' own records are as before: none for a key that reached only the hidden customer, the words
+    # (whose team default match was filtered, no attempt) and the phone nobody has under nobody, the address under
+    # the customer of her team it showed
+    searches = [r for r in records if r["action"] == "search"]
+    assert sorted((r["details"]["query"], r.get("customer_id") or "") for r in searches) == [
+        (["email"], her_own), (["phone"], ""), (["words"], "")]
+    # and no record holds the keys typed, in clear or hashed
+    stored = json.dumps([i for i in scan(desk) if i["PK"].startswith("AUDIT#")], default=str)
+    for typed in ("+31612340041", "31612340041", "hermione@example.com", "paraplu",
+                  hashlib.sha256(b"+31612340041").hexdigest(), hashlib.sha256(b"hermione@example.com").hexdigest()):
+        assert typed not in stored
+    # and the team's own agent finds the customer by the same keys, with no refusal recorded
+    assert ids(search(desk, "agent", "+31612340041")[1]) == ids(search(desk, "agent", theirs)[1]) == {theirs}
+    assert [r for r in admin(desk, "GET", "/admin/audit", query="actor=alice&outcome=denied")[1]["items"]] == []
 
 
 ERASED_WORDS = ("quargenstein", "wilhelmina", "flumbergast", "zwiebelgasse", "plinkerton")

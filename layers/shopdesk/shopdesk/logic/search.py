@@ -20,8 +20,10 @@ read with one BatchGetItem and one ``ByCustomer`` Query each as above; then as f
 only if the caller may see it
 (``shopdesk.logic.access``, one GetItem of the caller's agent record at most for the whole request); a
 customer is shown when the caller may see one of their conversations found here (admins: every customer
-found). The answer holds at most ``limit`` conversations and ``MAX_CUSTOMERS`` customers, so a search
-costs a bounded number of reads whatever the data: the engine's candidates and the keys' fixed fan-out.
+found). A conversation id, an email or a phone that reached only what the caller may not see is recorded as a
+refused attempt under that customer (``_refused_hidden``); the answer is the same. The answer holds at most
+``limit`` conversations and ``MAX_CUSTOMERS`` customers, so a search costs a bounded number of reads whatever the
+data: the engine's candidates and the keys' fixed fan-out.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from shopdesk.commerce.numbers import order_numbers
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.commerce import CommerceStore, still_pointing
 from shopdesk.dal.search import SearchReads
-from shopdesk.errors import BadRequest
+from shopdesk.errors import BadRequest, NotFound, conversation_not_found
 from shopdesk.logic.access import Access, Caller
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.customer import Customer
@@ -49,6 +51,7 @@ CANDIDATES = 50            # conversations the engine may propose for one query
 MAX_CUSTOMERS = 5
 PER_CUSTOMER = 10          # a customer's newest conversations
 HANDLE_KINDS = ("telegram", "messenger", "instagram", "whatsapp", "webchat")
+EXACT_KEYS = ("conversation_id", "email", "phone")    # a person's identifier: reaching a hidden one is recorded
 _CONVERSATION_ID = re.compile(r"^c_[0-9A-HJKMNP-TV-Z]{26}$", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FILTER = re.compile(r"(?<!\S)(status|label):(\S*)", re.IGNORECASE)
@@ -184,7 +187,7 @@ class Search:
                     order_identities.append(("email", order.email.lower()))
                 if order.phone:
                     order_identities.append(("phone", order.phone))
-        self._by_identities(identities, keep, customers)
+        reached = self._by_identities(identities, keep, customers)
         self._by_identities([(i, "order") for i in order_identities], keep, customers)
 
         access = Access(_MemoAgents(self.agents))  # type: ignore[arg-type]
@@ -209,8 +212,33 @@ class Search:
         found.customers = [c for c in customers.values() if caller.admin or c.id in shown][:MAX_CUSTOMERS]
         found.matched = {c.id: found.matched[c.id] for c in found.conversations}
         found.hits = {cid: mid for cid, mid in found.hits.items() if cid in found.matched}
+        self._refused_hidden(caller, query, conversations, reached, access)
         self._audited(query, found)
         return found
+
+    @staticmethod
+    def _refused_hidden(caller: Caller, query: ParsedQuery, conversations: dict[str, Conversation],
+                        reached: dict[str, str], access: Access) -> None:
+        """An exact identifier (``EXACT_KEYS``: a conversation id, an email address, a phone number) that reached
+        what the caller may not see is a refused attempt (``not_visible``) under that customer, the answer as for
+        an identifier nobody has: the conversation of that id, hidden from the caller; a customer of that address
+        none of whose conversations read here the caller may see. The record says which kind of identifier it was
+        (``details.query``), never the text. Words, handles and order numbers are no such reach (docs/security.md,
+        section 9): what they match and the caller may not see is filtered, as any search's is."""
+        if caller.admin:
+            return
+        hidden: dict[str, tuple[str, NotFound]] = {}        # customer -> (the key's kind, the refusal)
+        conv = conversations.get(query.conversation_id or "")
+        if conv is not None and not access.may_see(caller, conv):
+            hidden[conv.customer.id] = ("conversation_id", conversation_not_found(
+                conv.id, hidden_from_caller=True, customer_id=conv.customer.id))
+        seen = {c.customer.id for c in conversations.values() if access.may_see(caller, c)}
+        for customer_id, kind in reached.items():
+            if kind in EXACT_KEYS and customer_id not in seen and customer_id not in hidden:
+                hidden[customer_id] = (kind, NotFound(f"customer {customer_id} does not exist").concerning(
+                    {"customer_id": customer_id}, hidden=True))
+        for kind, refusal in hidden.values():
+            audit.refused(refusal, answered=True, query=kind)
 
     @staticmethod
     def _audited(query: ParsedQuery, found: Found) -> None:
@@ -228,16 +256,22 @@ class Search:
                    found={"conversations": len(found.conversations), "customers": len(shown)})
 
     def _by_identities(self, identities: list[tuple[tuple[str, str], str]],
-                       keep: Callable[[list[Conversation], str], None], customers: dict[str, Customer]) -> None:
+                       keep: Callable[[list[Conversation], str], None], customers: dict[str, Customer]
+                       ) -> dict[str, str]:
+        """The customers of ``identities`` with their conversations (``keep``); answers each customer's id with the
+        key that found them (``email``, ``phone``, ...)."""
         if not identities:
-            return
+            return {}
         how = {}
         for key, reason in identities:
             how.setdefault(key, reason)
         ids = self.reads.customer_ids_of(list(how))[:MAX_CUSTOMERS]
         reason_of = dict.fromkeys(ids, identities[0][1])
+        reached: dict[str, str] = {}
         for customer in self.reads.customers(ids):
             customers.setdefault(customer.id, customer)
             matched = next((how[(i.kind, i.address)] for i in customer.identities
                             if (i.kind, i.address) in how), reason_of[customer.id])
+            reached[customer.id] = matched
             keep(self.reads.conversations_of(customer.id, PER_CUSTOMER), matched)
+        return reached

@@ -270,7 +270,9 @@ def refused(error: Exception, *, answered: bool = False, **details: Any) -> None
     answer (``denied``, when it is one: ``PermissionError``, or a ``NotFound`` of a conversation or customer).
     ``answered``: the refusal is the request's whole answer, though it answers as if nothing were there (a lookup by
     address that found a customer hidden from the caller answers 200 with no customer, as for an address nobody
-    has): its denied record, with the status answered and ``details``, is the request's only record."""
+    has): its denied record, with the status answered and ``details``, is the request's only record, unless the
+    request showed a customer besides (``note(customer_id=)``: a search whose phone number found another team's
+    customer and whose words found conversations the caller sees): then its own record is written too."""
     notes = _notes.get()
     if notes is not None:
         notes.setdefault("refusals", []).append(error)
@@ -401,8 +403,8 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
         answered = notes.get("answered_refusal")
         denied(event, route, params, notes, notes.get("refusals", []),
                None if answered is None else (response.status_code, answered))
-        if answered is not None:            # the refusal was the answer: its record is the request's only one
-            return response
+        if answered is not None and not notes.get("customer_id"):
+            return response                 # the refusal was the whole answer: its record is the request's only one
         if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
             return response
         recorded(event, params, action, notes, response.status_code)
