@@ -1,6 +1,6 @@
 // The trust and privacy pages' logic: the audit log's filter and its records' changes in words, a 422's field
 // errors by field, the privacy and CSAT settings' forms both ways, and an export or erase job followed to its end.
-import type { AuditRecord, CsatSettings, PrivacyJob, PrivacySettings } from "./api";
+import { ApiError, type AuditRecord, type CsatSettings, type PrivacyJob, type PrivacySettings } from "./api";
 import { formatFull } from "./format";
 import { counted, type Locale, type MessageKey, type Translate } from "./i18n";
 import { sentence } from "./problems";
@@ -291,4 +291,18 @@ export function inTurns<T>(list: readonly T[], size: number = ERASE_AT_ONCE): T[
   const turns: T[][] = [];
   for (let i = 0; i < list.length; i += size) turns.push(list.slice(i, i + size));
   return turns;
+}
+
+/** A settings save the API answered 503 `walk_not_queued`: the settings are saved, but the job applying them to what
+ *  is already stored could not be queued; its words (the version saved, and when the sweep walks instead, or that an
+ *  operator runs it). Null for any other failure. */
+export function savedWalkLater(error: unknown, t: Translate, locale: Locale, timeZone?: string): string | null {
+  if (!(error instanceof ApiError) || error.status !== 503 || !error.body || typeof error.body !== "object") return null;
+  const { code, params } = error.body as { code?: unknown; params?: Record<string, unknown> };
+  if (code !== "walk_not_queued") return null;
+  const version = String(params?.version ?? "");
+  const walksAt = typeof params?.walks_at === "string" ? params.walks_at : "";
+  return walksAt
+    ? t("privacy.savedWalkLater", { version, at: formatFull(walksAt, locale, timeZone) })
+    : t("privacy.savedWalkByOperator", { version });
 }

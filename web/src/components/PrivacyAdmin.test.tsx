@@ -5,11 +5,13 @@ import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
 import { ApiError, type Api, type Conversation } from "../api";
 import { AppContext } from "../context";
+import { formatFull } from "../format";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { AdminPages } from "./AdminPages";
 import { CustomerProfile, type CustomerData } from "./CustomerProfile";
 import type { Locale } from "../i18n";
+import { en } from "../i18n/en";
 import { es } from "../i18n/es";
 import { pt } from "../i18n/pt";
 
@@ -445,6 +447,46 @@ describe("a customer's export and erase", () => {
     expect(byText("button", "Erase customer")).toBeDefined(); // not erased: the admin can try again
   });
 
+  it("says an export or erase the privacy queue refused was not started, in the admin's words, and lets them ask again", async () => {
+    const said = {
+      en: "It could not be started: the privacy queue refused it (job j_3 failed, nothing was done). Try again.",
+      es: "No se pudo iniciar: la cola de privacidad lo rechazó (el trabajo j_3 falló, no se hizo nada). Inténtalo de nuevo.",
+      pt: "Não foi possível iniciar: a fila de privacidade recusou (a tarefa j_3 falhou, nada foi feito). Tente de novo.",
+    };
+    for (const locale of ["en", "es", "pt"] as const) {
+      for (const kind of ["export", "erase"] as const) {
+        render(null, root()); // each from a fresh page
+        const detail = `the ${kind} of customer c_7 could not be queued (job j_3 failed, nothing was done): ask again`;
+        const startPrivacyJob = vi.fn(async () => {
+          throw new ApiError(503, detail, { status: 503, detail, code: "job_not_queued", params: { job_id: "j_3", kind } });
+        });
+        show("privacy", {
+          adminCustomer: async () => customer,
+          privacyRequests: async () => ({ items: [] }),
+          startPrivacyJob,
+        } as unknown as Partial<Api>, ["admins"], "c_7", undefined, locale);
+        await vi.waitFor(() => expect(text()).toContain("Griselda"));
+        const words = { en, es, pt }[locale];
+        byText("button", words[`privacy.${kind}`]).click();
+        if (kind === "erase") { // confirmed by typing the customer's id
+          const title = words["privacy.eraseTitle"].replace("{name}", "Griselda");
+          await vi.waitFor(() => expect(byText("dialog", title)).toBeDefined());
+          const dialog = byText("dialog", title);
+          const confirm = byText("dialog button", words["privacy.eraseConfirm"].replace("{name}", "Griselda")) as HTMLButtonElement;
+          await vi.waitFor(() => {
+            type(dialog.querySelector("input")!, "c_7"); // again until the dialog, once open, has taken it
+            expect(confirm.disabled).toBe(false);
+          }, { timeout: 4000 });
+          confirm.click();
+        }
+        await vi.waitFor(() => expect($("[role=alert]")?.textContent).toBe(said[locale]));
+        expect(text()).not.toMatch(/Something went wrong|Algo salió mal|Algo deu errado/);
+        expect(startPrivacyJob).toHaveBeenCalledWith("c_7", kind);
+        expect(byText("button", words["privacy.erase"])).toBeDefined(); // nothing started: they can ask again
+      }
+    }
+  });
+
   it("says in the admin's words that a customer merged into another is to be exported or erased as that one", async () => {
     const detail = "customer c_7 was merged into c_9 on 2026-12-01T10:00:00Z: their conversations, identities and files are c_9's now. Erase or export c_9, or unmerge first";
     const startPrivacyJob = vi.fn(async () => {
@@ -621,6 +663,59 @@ describe("a retention saved", () => {
           "What was already stored has the new retention: 1 conversation read; dates changed for 1 message, 1 resolved conversation and 1 inactive customer.",
         ),
       { timeout: 4000 },
+    );
+  });
+
+  it("a save whose walk the privacy queue refused is shown saved, with when the walk comes, in en, es and pt", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [],
+      version: 3,
+    };
+    const detail =
+      "the settings are saved (version 4), but applying the new retention settings to what is already stored could not be queued (job j_r failed): the sweep does it at 2026-12-07T08:06:00Z";
+    const said = {
+      en: "Saved (version 4). Applying it to what is already stored could not be queued now: the sweep does it at ",
+      es: "Guardado (versión 4). Aplicarlo a lo que ya está almacenado no se pudo poner en cola ahora: el barrido lo hace a las ",
+      pt: "Salvo (versão 4). Aplicá-lo ao que já está armazenado não pôde entrar na fila agora: a varredura faz isso às ",
+    };
+    for (const locale of ["en", "es", "pt"] as const) {
+      render(null, root()); // each from a fresh page
+      const stored = [settings, { ...settings, retention: { ...settings.retention, messages_days: 60 }, version: 4 }];
+      const privacySettings = vi.fn(async () => (stored.length > 1 ? stored.shift()! : stored[0]!));
+      const putPrivacySettings = vi.fn(async () => {
+        throw new ApiError(503, detail, {
+          status: 503, detail, code: "walk_not_queued", params: { version: "4", job_id: "j_r", walks_at: "2026-12-07T08:06:00Z" },
+        });
+      });
+      show("privacy-settings", { privacySettings, putPrivacySettings } as unknown as Partial<Api>, ["admins"], undefined, undefined, locale);
+      await vi.waitFor(() => expect(root().querySelector("form input")).not.toBeNull());
+      $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+      const at = formatFull("2026-12-07T08:06:00Z", locale, "UTC");
+      await vi.waitFor(() => expect($("form p[role=status]")?.textContent).toBe(`${said[locale]}${at}.`));
+      expect(text()).not.toContain("503");
+      expect(root().querySelector("[role=alert]")).toBeNull(); // not an error: the settings are saved
+      expect(privacySettings).toHaveBeenCalledTimes(2); // read again: the version saved, so the next save is not refused
+      expect(text()).toContain(locale === "en" ? "Version 4" : "4");
+    }
+  });
+
+  it("says when an operator runs the walk when the sweep could not be set either", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [],
+      version: 3,
+    };
+    show("privacy-settings", {
+      privacySettings: async () => settings,
+      putPrivacySettings: async () => {
+        throw new ApiError(503, "saved", { status: 503, code: "walk_not_queued", params: { version: "4", job_id: "j_r", walks_at: "" } });
+      },
+    } as unknown as Partial<Api>);
+    await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+    $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await vi.waitFor(() =>
+      expect(text()).toContain("Saved (version 4). Applying it to what is already stored could not be queued now: an operator runs it."),
     );
   });
 

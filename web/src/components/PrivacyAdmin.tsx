@@ -29,6 +29,7 @@ import {
   sentMaskingIndex,
   RETENTION_CLASSES,
   recordWhat,
+  savedWalkLater,
   shown,
   type AuditFilter,
   type PrivacyForm,
@@ -547,12 +548,13 @@ function keptWarnings(saved: PrivacySettingsOut | null | undefined): Map<string,
  *  fields they name. A save that adds or changes a pattern masks what is already stored with it, for good: the
  *  admin confirms it first, by typing a word in a dialog naming those patterns (cancelled: nothing is sent). */
 export function PrivacySettingsAdmin() {
-  const { store, t, locale } = useApp();
+  const { store, t, locale, timeZone } = useApp();
   const { saved, form, setForm, refused, message, submit } = useSettingsForm({
     read: () => store.api.privacySettings(),
     write: (f: PrivacyForm, version) => store.api.putPrivacySettings(privacyFromForm(f), version),
     toForm: privacyForm,
     shows: shownAtField,
+    savedAnyway: (error) => savedWalkLater(error, t, locale, timeZone), // saved; applying it comes later
   });
   const errors = refused.fields;
   const applying = useFollowed(saved?.retention_job_id);

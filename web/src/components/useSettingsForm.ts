@@ -19,6 +19,9 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
   shows: (path: string) => boolean;
   /** Refusals of a field the API says other than as a 422 (a routing template's 400 names it in its detail). */
   place?: (error: unknown) => { path: string; message: string }[];
+  /** A failure that is a save all the same (the settings stored, their follow-up not started): its words, shown as
+   *  saved, and the settings read again (their new version); null for any other failure. */
+  savedAnyway?: (error: unknown) => string | null;
 }) {
   const { store, t } = useApp();
   const [saved, setSaved] = useState<Out | null>(null);
@@ -47,6 +50,12 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
       setForm(spec.toForm(now));
       setMessage({ kind: "ok", text: t("saved") });
     } catch (error) {
+      const anyway = spec.savedAnyway?.(error);
+      if (anyway) {
+        await reload();
+        setMessage({ kind: "ok", text: anyway });
+        return;
+      }
       const conflict = changedMeanwhile(error);
       const all = fieldErrors(error instanceof ApiError ? error.body : null);
       for (const { path, message } of spec.place?.(error) ?? []) all.fields.set(path, [...(all.fields.get(path) ?? []), message]);
