@@ -13,6 +13,30 @@ const root = eachRoot();
 const tick = () => new Promise((resolve) => setTimeout(resolve, 60)); // Preact's effects run after paint
 
 describe("MacroPicker", () => {
+  it("finds the desk's first macro, made while the inbox was open, as the next conversation opens", async () => {
+    // Given an inbox that read no macros (the desk had none yet)
+    let macros: { id: string; scope: string; name: string; actions: never[] }[] = [];
+    const api = { labels: async () => ({ items: [] }), macros: vi.fn(async () => ({ items: macros })) } as unknown as Api;
+    const store = new Store(api);
+    store.set({ live: "live" });
+    const show = (id: string) =>
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <MacroPicker conv={testConversation(id)} />
+        </AppContext.Provider>,
+        root(),
+      );
+    show("c1");
+    await tick();
+    expect(root().textContent).toContain("No macros yet");
+    // When an admin makes one and the agent opens another conversation
+    macros = [{ id: "ship", scope: "shared", name: "Shipping question", actions: [] }];
+    show("c2");
+    await tick();
+    // Then it is offered there, with no reload
+    expect(root().querySelector("select option")?.textContent).toBe("Shipping question");
+  });
+
   it("applies to the open conversation without leaving a selection bar under the list", async () => {
     const applyMacro = vi.fn(async (_m: string, ids: string[]): Promise<ApplyOut> => ({
       macro_id: "ship", name: "Shipping question", applied: 1, refused: 0,

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { ApplyOut, Conversation } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
@@ -12,6 +12,12 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
   const { macros, labels } = useStore(store);
   const [chosen, setChosen] = useState("");
   const [busy, setBusy] = useState(false);
+  // with none read, there is no list whose opening reads them again: a macro made since (the desk's first) is looked
+  // for as the form shows for another conversation or selection
+  const key = ids.join(",");
+  useEffect(() => {
+    if (!store.state.macros.length) void store.loadTools();
+  }, [key]);
   if (!macros.length) return <p class="muted small">{t("macroNone")}</p>;
   const apply = async (e: Event) => {
     e.preventDefault();
