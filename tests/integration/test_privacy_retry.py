@@ -276,3 +276,64 @@ def test_a_walk_the_queue_refuses_whose_failed_mark_the_table_refuses_too_reads_
     PrivacyJobStore(Table(desk.table_name)).progress(job, received_at=walked["received_at"])
     clock.set_offset(3 * 60 * 60)
     assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "running"
+
+
+def test_a_walk_whose_continuation_the_queue_refuses_is_dead_lettered_and_a_redrive_resumes_it_to_done(
+        desk, monkeypatch):
+    from datetime import timedelta
+
+    from botocore.exceptions import ClientError
+    from scripts import redrive
+
+    from shopdesk import clock
+    from shopdesk.dal.queues import Queue
+    from tests.integration.helpers import online
+    from tests.support import FakeContext
+
+    # Given conversations written while nothing expired, and invocations with time for one page of the walk each
+    online(desk, "alice")
+    convs = [customer_writes(desk, f"+316555019{n:02d}", "Where is my order?", f"SMdlq{n}") for n in range(5)]
+    desk.drain_queue(desk.work_queue_url, "router")
+    monkeypatch.setattr("shopdesk.privacy.reapply.PAGE", 1)
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", staticmethod(lambda: 0))
+    # and an admin's retention save, whose walk's first message the privacy queue takes
+    status, saved = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 30}})
+    assert status == 200, saved
+    job = saved["retention_job_id"]
+    # When the queue then refuses every send, so each slice's continuation fails its message, five times
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if self.url == desk.env["PRIVACY_QUEUE_URL"]:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    for _ in range(5):
+        assert _attempt(desk), "the slice's continuation was refused: its message failed"
+    # Then the job says it stopped, and the message goes on to the dead-letter queue (its alarm)
+    stopped = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert stopped["status"] == "failed" and "5 attempts" in stopped["error"], stopped
+    assert sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []) == []
+    dlq_arn = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])[
+        "Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+    dlq = sqs.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
+    # And once the queue takes sends again, the operator's redrive (scripts.redrive) resumes the walk where it was
+    monkeypatch.setattr(Queue, "send", real)
+    assert redrive.move(sqs, dlq, queue).moved == 1
+    run_jobs_all(desk)
+    done = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+    assert done["status"] == "done" and done["counts"]["conversations"] == len(convs), done
+    messages = [i for i in scan(desk) if i["PK"] in {f"CONV#{c}" for c in convs} and i["SK"].startswith("MSG#")]
+    assert messages and all(int(m["ttl"]) == int((clock.parse_iso(m["created_at"]) + timedelta(days=30)).timestamp())
+                            for m in messages)
+    [applied] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=system:privacy")[1]["items"]
+                 if r["action"] == "retention.applied"]
+    assert applied["details"]["job_id"] == job
+
+
+def run_jobs_all(desk: Any) -> None:
+    """The privacy queue drained until it is empty (a walk of many slices sends itself on many times)."""
+    while desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy"):
+        pass

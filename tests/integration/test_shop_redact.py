@@ -93,3 +93,49 @@ def test_a_shop_redact_with_little_time_per_invocation_goes_on_slice_by_slice_un
     job = _admin(desk, shop, f"/admin/privacy/jobs/{request['job_id']}")
     assert (request["status"], job["status"]) == ("done", "done")
     assert sum(job["counts"].values()) == len(cached)
+
+
+def test_a_shop_redact_whose_continuation_the_queue_refuses_is_dead_lettered_and_a_redrive_finishes_it(
+        desk: Any, shop: dict[str, str], monkeypatch: Any) -> None:
+    from botocore.exceptions import ClientError
+    from scripts import redrive
+
+    from shopdesk.dal.queues import Queue
+    from tests.integration.test_privacy_retry import _attempt, run_jobs_all
+
+    # Given the shop's orders cached, invocations with time for one page a slice, and Shopify's shop/redact queued
+    for sample in ("orders_create", "customers_create_phone_only", "orders_fulfilled_multi_fulfillment"):
+        assert shopify_sample(desk, shop, sample)[0] == 200
+    cached = [i for i in scan(desk) if i["PK"].startswith(SHOP_PREFIXES)]
+    monkeypatch.setattr("shopdesk.privacy.jobs.SHOP_PAGE", 1)
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", staticmethod(lambda: 0))
+    assert _shop_redact(desk, shop, "shop-redact-dlq")[1]["status"] == "recorded"
+    # When the privacy queue then refuses every send, so each slice's continuation fails its message, five times
+    real = Queue.send
+
+    def send(self: Any, body: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.url == desk.env["PRIVACY_QUEUE_URL"]:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    for _ in range(5):
+        assert _attempt(desk), "the slice's continuation was refused: its message failed"
+    # Then the job and the request say failed, and the message is in the dead-letter queue
+    [request] = _privacy_requests(desk, shop)
+    assert (request["status"], _admin(desk, shop, f"/admin/privacy/jobs/{request['job_id']}")["status"]) == (
+        "failed", "failed")
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    dlq_arn = json.loads(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])[
+        "Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+    dlq = sqs.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
+    assert sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []) == []
+    # And once the queue takes sends again, the operator's redrive resumes the deletion where it was, to done
+    monkeypatch.setattr(Queue, "send", real)
+    assert redrive.move(sqs, dlq, queue).moved == 1
+    run_jobs_all(desk)
+    assert [i for i in scan(desk) if i["PK"].startswith(SHOP_PREFIXES)] == []
+    [request] = _privacy_requests(desk, shop)
+    job = _admin(desk, shop, f"/admin/privacy/jobs/{request['job_id']}")
+    assert (request["status"], job["status"]) == ("done", "done")
+    assert sum(job["counts"].values()) == len(cached)
