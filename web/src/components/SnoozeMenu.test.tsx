@@ -31,4 +31,27 @@ describe("SnoozeMenu", () => {
     expect(input.value > input.min).toBe(true);
     expect(setStatus).not.toHaveBeenCalled();
   });
+
+  it("closes with Escape, from its button or its form, and gives the focus back to its button", async () => {
+    const store = new Store({ setStatus: vi.fn() } as unknown as Api);
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <SnoozeMenu conv={testConversation("c1")} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const toggle = root().querySelector<HTMLButtonElement>("button[aria-controls=snooze-form]")!;
+    for (const from of ["button", "form"] as const) {
+      toggle.click();
+      await vi.waitFor(() => expect(root().querySelector("#snooze-form")).not.toBeNull());
+      const target = from === "button" ? toggle : root().querySelector<HTMLInputElement>("input[type=datetime-local]")!;
+      target.focus();
+      const escape = new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true });
+      target.dispatchEvent(escape);
+      await vi.waitFor(() => expect(root().querySelector("#snooze-form")).toBeNull());
+      expect(toggle.getAttribute("aria-expanded")).toBe("false");
+      expect(escape.defaultPrevented).toBe(true); // the inbox's own Escape (back to the list) does not also run
+      expect(document.activeElement).toBe(toggle);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { Conversation, SnoozePreset } from "../api";
 import { useApp } from "../context";
 import { formatFull, localInputValue } from "../format";
@@ -34,15 +34,25 @@ export function SnoozeMenu({ conv }: { conv: Conversation }) {
     setUntil(localInputValue(new Date(Date.now() + 4 * 3_600_000)));
     setOpen(!open);
   };
+  // Escape closes it, from its button or its form, and the focus goes back to its button (not the inbox's own Escape,
+  // which left it open and took the focus to the list)
+  const button = useRef<HTMLButtonElement>(null);
+  const closeOnEscape = (e: KeyboardEvent) => {
+    if (e.key !== "Escape" || !open) return;
+    e.preventDefault();
+    setOpen(false);
+    button.current?.focus();
+  };
   return (
     <>
-      <button class="btn" aria-expanded={open} aria-controls="snooze-form" onClick={toggle}>
+      <button class="btn" ref={button} aria-expanded={open} aria-controls="snooze-form" onClick={toggle} onKeyDown={closeOnEscape}>
         {t("do.snoozed")}…
       </button>
       {open && (
         <form
           id="snooze-form"
           class="snooze"
+          onKeyDown={closeOnEscape}
           onSubmit={(e) => {
             e.preventDefault();
             void snooze(until ? new Date(until).toISOString() : undefined);
