@@ -898,3 +898,56 @@ def test_an_item_is_measured_once_when_made_and_refused_exactly_where_moto_refus
     monkeypatch.setattr(dynamo_type, "bytesize", counting)
     Item(DynamoType({"S": "p"}), None, {f"f{n}": {"S": "v"} for n in range(40)})
     assert measured.count("f0") == 1                   # moto's sets: 40, one for each attribute set after it
+
+
+def test_a_condition_is_split_into_tokens_once_and_each_parse_answers_as_moto_s_own(moto_endpoint, monkeypatch):
+    from moto.dynamodb.comparisons import ConditionExpressionParser, create_condition_expression_parser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    names = {"#s": "status", "#v": "version", "#t": "tags", "#m": "meta"}
+    items = [Item(DynamoType({"S": "p"}), None, attrs) for attrs in (
+        {"PK": {"S": "p"}, "status": {"S": "open"}, "version": {"N": "2"}, "tags": {"SS": ["x"]}},
+        {"PK": {"S": "p"}, "status": {"S": "closed"}, "version": {"N": "7"}, "meta": {"M": {"a": {"L": []}}}},
+        {"status": {"S": "open"}})]
+    expressions = [
+        "attribute_exists(PK) AND (#s = :a OR #v < :b) AND NOT contains(#t, :c)",
+        "attribute_not_exists(PK)", "#v BETWEEN :b AND :d", "#s IN (:a, :c)", "size(#t) >= :one",
+        "#m.a[0] = :a OR begins_with(#s, :a)", "#v <> :b", "(#s = :a)", "  #s   =   :a  ",
+        "#s = :a AND", "#s = = :a", "#s = :a %", "", None]
+    value_sets = [{":a": {"S": "open"}, ":b": {"N": "3"}, ":c": {"S": "x"}, ":d": {"N": "9"}, ":one": {"N": "1"}},
+                  {":a": {"S": "closed"}, ":b": {"N": "8"}, ":c": {"S": "y"}, ":d": {"N": "7"}, ":one": {"N": "0"}}]
+
+    def parsed() -> list[Any]:
+        answers = []
+        for _ in range(2):                       # each expression twice: the second from the kept tokens
+            for expression in expressions:
+                for values in value_sets:
+                    try:
+                        op = create_condition_expression_parser(expression, names, values).parse()
+                        answers.append((repr(op), [op.expr(item) for item in items]))
+                    except Exception as error:
+                        answers.append(("refused", type(error).__name__, str(error)))
+        return answers
+
+    lexed: list[str] = []
+    lex_one = ConditionExpressionParser._lex_one_node
+
+    def counting(self: Any, remaining: str) -> Any:
+        lexed.append(remaining)
+        return lex_one(self, remaining)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_one_node", counting)
+    answers = parsed()
+    splits = len(lexed)
+    lex_once = ConditionExpressionParser._lex_condition_expression
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression", lex_once.__wrapped__)
+    assert parsed() == answers                                              # moto's own lexer at every parse
+    # a text the lexer cannot split is refused at every parse, the second round's too
+    assert sum(1 for a in answers if a[0] == "refused" and "Cannot parse condition starting at:%" in a[2]) == 4
+    assert splits < len(lexed) - splits                                  # the kept tokens: moto's lexer ran less
+    # and the tokens a parse gets are its own: changing them changes no later parse
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression", lex_once)
+    first = create_condition_expression_parser("#s = :a", names, value_sets[0])._lex_condition_expression()
+    first[0].children.append("changed")
+    again = create_condition_expression_parser("#s = :a", names, value_sets[0])._lex_condition_expression()
+    assert [n.children for n in again] == [[], [], []] and list(again) != list(first)
