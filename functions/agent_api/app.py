@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -252,13 +252,21 @@ def read_mentions(conversation_id: ConversationId) -> Response[None]:
     return Response(204)
 
 
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=255, pattern=r"^[!-~]+$", description=(
+    "one key per reply the client composes (a UUID), sent again with every retry of it: the reply is sent once. A "
+    "repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body "
+    "is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code "
+    "reply_key_in_flight). Kept 24 hours, for the caller in this conversation"))]
+
+
 @app.post("/agent/conversations/<conversation_id>/replies",
           summary="Reply to the customer (sent in order): text or a canned response, and/or uploaded files",
           status_code=202, responses=with_attachment_problems(
               problems.responses(202, *WRITE, 400, 503, description="Queued to send")))
-def reply(conversation_id: ConversationId, body: KnownFields[ReplyIn]) -> Response[MessageOut]:
+def reply(conversation_id: ConversationId, body: KnownFields[ReplyIn],
+          idempotency_key: IdempotencyKey = None) -> Response[MessageOut]:
     message = inbox.reply(caller(app.current_event), conversation_id, body.text, body.channel,
-                          body.canned_response_id, [f.ref() for f in body.attachments])
+                          body.canned_response_id, [f.ref() for f in body.attachments], key=idempotency_key)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message, presign))
 
 

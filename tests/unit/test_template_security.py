@@ -847,7 +847,9 @@ def test_the_agents_api_answers_the_inbox_s_origin_alone_and_takes_no_cookies():
     assert cors["AllowOrigins"] == [{"Fn::If": ["HasInboxUrl", {"Ref": "InboxUrl"},
                                                 {"Fn::Sub": "https://${WebDistribution.DomainName}"}]}]
     assert not cors.get("AllowCredentials") and "*" not in _names(cors)
-    assert set(cors["AllowHeaders"]) == {"authorization", "content-type"}
+    # and the headers it sends: the token, JSON, and a reply's Idempotency-Key (without it the browser's preflight
+    # refuses every reply the inbox sends)
+    assert set(cors["AllowHeaders"]) == {"authorization", "content-type", "idempotency-key"}
 
 
 def test_a_deploy_that_names_no_widget_origin_fails_and_only_the_dev_config_names_the_local_one():

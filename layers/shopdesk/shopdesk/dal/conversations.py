@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shopdesk import clock
+from shopdesk.bounds import key_part
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.erased import NOT_ERASING, SenderErased, timeline_check_op
@@ -1234,6 +1235,43 @@ class Conversations:
             if clocks is None or exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             raise ClockConflict(conv.id) from exc
+
+    # ------------------------------------------------------------------ reply keys (Idempotency-Key)
+    def hold_reply_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str,
+                       ttl_seconds: int) -> dict[str, Any] | None:
+        """Take ``key`` for one reply of this agent in this conversation before it is queued: one conditional
+        PutItem (state ``in_flight``, the body's ``fingerprint``, a TTL of ``ttl_seconds``). None when this request
+        took it; else the item of the request that holds it (``state`` ``in_flight`` or ``done`` with its
+        ``message_sk``). A key past its TTL that DynamoDB has not deleted yet counts as free."""
+        pk, sk = it.reply_key_pk(agent_id, conversation_id), key_part(key)
+        for _ in range(3):              # a holder that let go between our write and our read: try again
+            now = int(clock.now().timestamp())
+            item = {"PK": pk, "SK": sk, "type": "reply_key", "agent_id": agent_id, "conversation_id": conversation_id,
+                    "fingerprint": fingerprint, "state": "in_flight", "at": clock.now_iso(), "ttl": now + ttl_seconds}
+            try:
+                self.table.put(item, condition="attribute_not_exists(PK) OR #ttl <= :now", names={"#ttl": "ttl"},
+                               values={":now": now})
+                return None
+            except ConditionFailed:
+                held = self.table.get(pk, sk)
+                if held is not None:
+                    return held
+        raise Conflict("this reply's key is being taken and let go again; send it again in a moment"
+                       ).with_code("reply_key_in_flight")
+
+    def reply_key_used(self, agent_id: str, conversation_id: str, key: str, fingerprint: str, message_sk: str) -> None:
+        """The reply that holds ``key`` was queued: a repeat of the request answers it (``message_sk``)."""
+        update = (Update().set("state", "done").set("message_sk", message_sk)
+                  .when("fingerprint = :fingerprint", fingerprint=fingerprint))
+        with suppress(ConditionFailed):
+            self.table.update(it.reply_key_pk(agent_id, conversation_id), key_part(key), update)
+
+    def release_reply_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str) -> None:
+        """The reply that held ``key`` was refused before anything was queued: the key may be used again."""
+        with suppress(ConditionFailed):
+            self.table.delete_if(it.reply_key_pk(agent_id, conversation_id), key_part(key),
+                                 condition="fingerprint = :fingerprint AND attribute_not_exists(message_sk)",
+                                 values={":fingerprint": fingerprint})
 
     # ------------------------------------------------------------------ deliveries
     def claim_retry(self, conversation_id: str, sk: str, stale_seconds: int) -> bool:

@@ -33,6 +33,11 @@ def conv_pk(conversation_id: str) -> str:
     return f"CONV#{conversation_id}"
 
 
+def reply_key_pk(agent_id: str, conversation_id: str) -> str:
+    """The partition of an agent's reply keys in one conversation (``Idempotency-Key``: docs/data-model.md)."""
+    return f"REPLYKEY#{key_part(agent_id)}#{conversation_id}"
+
+
 def message_sk(message: Message) -> str:
     return f"MSG#{clock.iso(message.created_at)}#{message.id}"
 

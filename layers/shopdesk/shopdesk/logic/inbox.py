@@ -5,6 +5,8 @@ Every use case takes the caller and asks shopdesk.logic.access whether they may 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,6 +60,7 @@ MAX_RISK_SORTED = 1000          # sort=breach_risk reads the teams' queues whole
 
 
 RETRY_CLAIM_SECONDS = 60      # a claim to send a reply again older than this, with no new reply, was cut short
+REPLY_KEY_SECONDS = 24 * 3600   # how long a reply's Idempotency-Key answers its first request's answer
 
 
 @dataclass(frozen=True)
@@ -300,17 +303,54 @@ class Inbox:
 
     # ------------------------------------------------------------------ writing
     def reply(self, caller: Caller, conversation_id: str, text: str | None, channel: str | None = None,
-              canned_response_id: str | None = None, attachments: Sequence[FileRef] = ()) -> Message:
+              canned_response_id: str | None = None, attachments: Sequence[FileRef] = (), *,
+              key: str | None = None) -> Message:
         """Queue a reply on the channel the customer last wrote from, or on another of theirs. The text (or
         the canned response's body) is rendered first: what is stored and sent is the rendered text. Files
         (``attachments``, uploaded with ``upload``; a canned response's own) are checked as stored and against
-        the channel's limits before anything is queued (``AttachmentRefused``: 422)."""
+        the channel's limits before anything is queued (``AttachmentRefused``: 422).
+
+        ``key`` (the request's ``Idempotency-Key``): the reply is sent once whatever number of times the request
+        comes with it. The key is taken (for this caller in this conversation, for ``REPLY_KEY_SECONDS``) before
+        anything is queued; a repeat answers the reply the first request queued and queues nothing; the same key
+        with another body is refused (422, code ``idempotency_key_reused``), and a repeat while the first is still
+        being handled too (409, code ``reply_key_in_flight``). A first request refused before it queued anything
+        lets the key go, so the same key may be sent again."""
         read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
         conv = self.access.check(caller, read.conversation)
+        if key is None:
+            return self._reply(caller, conv, read, text, channel, canned_response_id, attachments)
+        fingerprint = reply_fingerprint(text, channel, canned_response_id, attachments)
+        held = self.conversations.hold_reply_key(caller.id, conv.id, key, fingerprint, REPLY_KEY_SECONDS)
+        if held is not None:
+            return self._answered_before(conv.id, held, fingerprint)
+        try:
+            message = self._reply(caller, conv, read, text, channel, canned_response_id, attachments)
+        except Exception:
+            self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
+            raise
+        self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(message))
+        return message
+
+    def _reply(self, caller: Caller, conv: Conversation, read: ClockRead, text: str | None, channel: str | None,
+               canned_response_id: str | None, attachments: Sequence[FileRef]) -> Message:
         prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
         message = self.send_reply(conv, prepared, caller.id, read=read)
         audit.note(**audited_reply(message))
         return message
+
+    def _answered_before(self, conversation_id: str, held: dict[str, Any], fingerprint: str) -> Message:
+        """What a repeat of a keyed reply answers: the reply its first request queued."""
+        if held.get("fingerprint") != fingerprint:
+            raise InvalidFields([{"loc": ("header", "Idempotency-Key"), "type": "idempotency_key_reused",
+                                  "msg": "this Idempotency-Key was sent with another reply: a new reply needs a new "
+                                         "key"}]).with_code("idempotency_key_reused")
+        sent = self.conversations.get_message(conversation_id, str(held["message_sk"])) \
+            if held.get("message_sk") else None
+        if sent is None:
+            raise Conflict("the first request with this Idempotency-Key is still being handled; send it again in a "
+                           "moment").with_code("reply_key_in_flight")
+        return sent
 
     def prepare_reply(self, caller: Caller, conv: Conversation, text: str | None, channel: str | None = None,
                       canned_response_id: str | None = None, attachments: Sequence[FileRef] = ()) -> PreparedReply:
@@ -696,3 +736,11 @@ def _queue_key(team: str, conv: Conversation) -> dict[str, object]:
     return {"PK": {"S": it.conv_pk(conv.id)}, "SK": {"S": it.META},
             "QueuePK": {"S": it.queue_pk(team)}, "QueueSK": {"S": it.queue_sk(conv.priority, since, conv.id)}}
 
+
+def reply_fingerprint(text: str | None, channel: str | None, canned_response_id: str | None,
+                      attachments: Sequence[FileRef]) -> str:
+    """A digest of a reply's request body (not the text itself: the key's item keeps nothing the customer wrote or
+    was written), which a repeat of the request with the same Idempotency-Key must match."""
+    body = {"text": text, "channel": channel, "canned_response_id": canned_response_id,
+            "attachments": [[f.key, f.filename, f.content_type, f.size] for f in attachments]}
+    return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()

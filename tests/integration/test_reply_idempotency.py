@@ -1,0 +1,78 @@
+"""A reply sent with an Idempotency-Key is sent once, however many times its request comes (README "Sending once")."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from tests.integration.helpers import agent, customer_writes, outbound_sent
+from tests.support import http_event
+
+
+def keyed_reply(desk: Any, conv: str, agent_id: str, body: dict[str, Any], key: str) -> tuple[int, Any]:
+    """POST …/replies as the inbox sends it: with the composed reply's Idempotency-Key."""
+    path = f"/agent/conversations/{conv}/replies"
+    event = http_event("POST", path, json.dumps(body), {"content-type": "application/json", "Idempotency-Key": key},
+                       claims={"cognito:username": agent_id, "name": agent_id.title()})
+    result = desk.invoke("agent_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def replies_in(desk: Any, conv: str) -> list[dict[str, Any]]:
+    messages = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+    return [m for m in messages if m["direction"] == "outbound"]
+
+
+def test_a_reply_sent_twice_with_one_key_is_one_message_one_send_and_the_same_answer(desk):
+    conv = customer_writes(desk, "+31612349001", "where is my order?", "SMidem1")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+
+    first = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)   # the answer was lost: Send again
+
+    assert first[0] == again[0] == 202
+    assert again[1]["id"] == first[1]["id"]
+    assert [m["id"] for m in replies_in(desk, conv)] == [first[1]["id"]]
+    assert outbound_sent(desk) == [first[1]["id"]]
+    # the key is the caller's in this conversation: another agent's reply with the same key is another reply
+    other = keyed_reply(desk, conv, "bob", {"text": "It ships today"}, key)
+    assert other[0] == 202 and other[1]["id"] != first[1]["id"]
+
+
+def test_the_same_key_with_another_reply_is_a_422_and_nothing_is_queued(desk):
+    conv = customer_writes(desk, "+31612349002", "where is my order?", "SMidem2")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    assert keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)[0] == 202
+    outbound_sent(desk)
+
+    status, body = keyed_reply(desk, conv, "alice", {"text": "It ships tomorrow"}, key)
+
+    assert status == 422
+    assert body["errors"][0]["type"] == "idempotency_key_reused"
+    assert len(replies_in(desk, conv)) == 1
+    assert outbound_sent(desk) == []
+
+
+def test_a_key_refused_reply_used_can_be_sent_again_and_replies_without_a_key_go_as_before(desk):
+    conv = customer_writes(desk, "+31612349003", "where is my order?", "SMidem3")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    assert keyed_reply(desk, conv, "alice", {"text": "x" * 1601}, key)[0] == 422     # too long for SMS: nothing queued
+    assert keyed_reply(desk, conv, "alice", {"text": "y" * 1600}, key)[0] == 202     # the key was let go
+
+    plain = [agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "thanks"})
+             for _ in range(2)]
+
+    assert [status for status, _ in plain] == [202, 202]
+    assert plain[0][1]["id"] != plain[1][1]["id"]
+    assert len(outbound_sent(desk)) == 3
+
+
+def test_the_openapi_document_names_the_idempotency_key_header(desk):
+    doc = agent(desk, "GET", "/agent/openapi.json", None)[1]
+    parameters = doc["paths"]["/agent/conversations/{conversation_id}/replies"]["post"]["parameters"]
+    header = next(p for p in parameters if p["in"] == "header")
+    assert header["name"].lower() == "idempotency-key" and not header.get("required")
