@@ -204,14 +204,27 @@ export class Api {
   ) {}
 
   /** `body` is sent as JSON, or as it is with `contentType` (a file's text: a knowledge-base import). */
-  private async call<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-    return parseBody(await this.send(method, path, "application/json", body, contentType)) as T;
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+    extra: Record<string, string> = {},
+  ): Promise<T> {
+    return parseBody(await this.send(method, path, "application/json", body, contentType, extra)) as T;
   }
 
   /** The answer's text (ApiError when it is not a success). */
-  private async send(method: string, path: string, accept: string, body?: unknown, contentType?: string): Promise<string> {
+  private async send(
+    method: string,
+    path: string,
+    accept: string,
+    body?: unknown,
+    contentType?: string,
+    extra: Record<string, string> = {},
+  ): Promise<string> {
     if (method !== "GET") this.primed.clear(); // a change (a merge, a reply) may outdate what was kept
-    const headers: Record<string, string> = { Accept: accept };
+    const headers: Record<string, string> = { ...extra, Accept: accept };
     const token = await this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers["Content-Type"] = contentType ?? "application/json";
@@ -279,13 +292,20 @@ export class Api {
     this.primed.delete(key);
     return kept && Date.now() - kept.at < PRIMED_MS ? Promise.resolve(kept.value as T) : read();
   }
-  /** A reply: text (or a canned response) and/or files uploaded with `upload` (a reply may be files alone). */
-  reply = (id: string, text: string | ReplyContent, channel?: string, attachments: UploadedFile[] = []) =>
-    this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies`, {
-      ...(typeof text === "string" ? (text ? { text } : {}) : text),
-      ...(channel ? { channel } : {}),
-      ...(attachments.length ? { attachments } : {}),
-    });
+  /** A reply: text (or a canned response) and/or files uploaded with `upload` (a reply may be files alone). `key`: the
+   * composed reply's Idempotency-Key, the same for every send of it, so a send again after no answer sends it once. */
+  reply = (id: string, text: string | ReplyContent, channel?: string, attachments: UploadedFile[] = [], key?: string) =>
+    this.call<Message>(
+      "POST",
+      `/agent/conversations/${enc(id)}/replies`,
+      {
+        ...(typeof text === "string" ? (text ? { text } : {}) : text),
+        ...(channel ? { channel } : {}),
+        ...(attachments.length ? { attachments } : {}),
+      },
+      undefined,
+      key ? { "Idempotency-Key": key } : {},
+    );
   /** A presigned upload for one file (for a reply in `conversationId`, or without it for a canned response); with
    * `channel`, a file that channel cannot carry is refused now (422 /problems/attachment-refused). */
   upload = (file: { filename: string; content_type: string; size: number }, conversationId?: string, channel?: string) =>

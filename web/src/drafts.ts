@@ -3,11 +3,14 @@
 // out. Without a storage (tests) they live as long as the store.
 import type { UploadedFile } from "./api";
 
-/** What an agent left unsent in a conversation: the reply's text and the files uploaded for it, the note. */
+/** What an agent left unsent in a conversation: the reply's text and the files uploaded for it, the note; and the
+ * reply's Idempotency-Key (`replyKey`), kept with it until the API took the reply, so sending it again after no
+ * answer (from this page or after a reload) sends it once. */
 export interface Draft {
   text: string;
   note: string;
   files?: UploadedFile[];
+  replyKey?: string;
 }
 
 export function isEmptyDraft(d: Draft): boolean {

@@ -167,7 +167,9 @@ export class Store {
   forgetSent(id: string, part: "text" | "note", sent: string): void {
     const draft = this.drafts.get(id);
     if (!draft || draft[part] !== sent) return;
-    const left: Draft = part === "text" ? { ...draft, text: "", files: [] } : { ...draft, note: "" };
+    // the reply's key goes with it: the next reply composed there is another one
+    const { replyKey: _sent, ...rest } = draft;
+    const left: Draft = part === "text" ? { ...rest, text: "", files: [] } : { ...draft, note: "" };
     if (!isEmptyDraft(left)) this.drafts.set(id, left);
     else this.drafts.delete(id);
   }
@@ -679,8 +681,15 @@ export class Store {
   private write = (id: string, send: () => Promise<Message>, ok: string) =>
     this.run(async () => this.changed(id, { message: await send() }), ok);
 
-  reply = (id: string, text: string | ReplyContent, channel: string | undefined, ok: string, attachments: UploadedFile[] = []) =>
-    this.write(id, () => this.api.reply(id, text, channel, attachments), ok);
+  /** `key`: the composed reply's Idempotency-Key (the Composer's, kept with its draft until the reply is taken). */
+  reply = (
+    id: string,
+    text: string | ReplyContent,
+    channel: string | undefined,
+    ok: string,
+    attachments: UploadedFile[] = [],
+    key?: string,
+  ) => this.write(id, () => this.api.reply(id, text, channel, attachments, key), ok);
 
   /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. */
   retry = (id: string, messageId: string, ok: string) => this.write(id, () => this.api.retry(id, messageId), ok);

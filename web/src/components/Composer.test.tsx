@@ -6,7 +6,7 @@
 import { render } from "preact";
 import { setupRerender } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Api, ApiError, type Conversation } from "../api";
+import { Api, ApiError, type Conversation } from "../api";
 import { AppContext } from "../context";
 import { Drafts } from "../drafts";
 import { Store } from "../store";
@@ -500,5 +500,60 @@ describe("Composer", () => {
     await vi.runAllTimersAsync();
     rerender();
     expect(send().disabled).toBe(false);
+  });
+
+  it("sends a reply again after no answer with the same Idempotency-Key, kept with its draft, and the next one with another", async () => {
+    // Given an API whose first answer to a reply is lost (the connection dropped), then answers
+    const keys: (string | null)[] = [];
+    const message = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        if (!url.endsWith("/replies")) return { ok: true, status: 200, text: async () => "{}" };
+        keys.push(new Headers(init.headers).get("Idempotency-Key"));
+        if (keys.length === 1) throw new TypeError("Failed to fetch");
+        return { ok: true, status: 202, text: async () => JSON.stringify(message) };
+      }),
+    );
+    const live = new Store(new Api("https://api.test", async () => "t"));
+    live.set({ live: "live" });
+    const showOn = (c: Conversation) =>
+      render(
+        <AppContext.Provider value={testContext(live)}>
+          <Composer conv={c} />
+        </AppContext.Provider>,
+        root,
+      );
+    const send = async (count: number) => {
+      root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+      await vi.waitFor(() => expect(keys).toHaveLength(count));
+      await vi.runAllTimersAsync();
+      rerender();
+    };
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    type("It ships today");
+    await send(1);
+    expect(replyBox().value).toBe("It ships today"); // no answer: it stays, to send again
+
+    // When the agent looks at another conversation, comes back, and presses Send again
+    showOn(conv("c2"));
+    vi.runAllTimers();
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    await send(2);
+
+    // Then the retry carries the first send's key (the API answers the reply it took, sending nothing again)
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(replyBox().value).toBe("");
+
+    // And the next reply composed there is another one, with another key
+    type("Tracking follows");
+    await send(3);
+    expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[2]).not.toBe(keys[0]);
+    vi.unstubAllGlobals();
   });
 });

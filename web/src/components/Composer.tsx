@@ -16,8 +16,8 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const { store, t } = useApp();
   const { templates, now } = useStore(store);
   const drafts = store.drafts;
-  const keepDraft = (id: string, reply: string, internal: string, files: UploadedFile[]) => {
-    const draft = { text: reply, note: internal, files };
+  const keepDraft = (id: string, reply: string, internal: string, files: UploadedFile[], replyKey: string) => {
+    const draft = { text: reply, note: internal, files, replyKey };
     if (!isEmptyDraft(draft)) drafts.set(id, draft);
     else drafts.delete(id);
   };
@@ -26,6 +26,8 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const [text, setText] = useState(() => drafts.get(conv.id)?.text ?? "");
   const [note, setNote] = useState(() => drafts.get(conv.id)?.note ?? "");
   const [pending, setPending] = useState<Pending[]>(() => readyFiles(drafts.get(conv.id)?.files));
+  // the reply's Idempotency-Key: one per composed reply, the same for each send of it until the API has taken it
+  const replyKey = useRef(drafts.get(conv.id)?.replyKey ?? crypto.randomUUID());
   const uploads = useUploads(conv.id, pending, setPending, () => channel);
   // what is in the boxes now, for the draft kept as the composer goes (another conversation, another page); of the
   // files, those uploaded (one still on its way when the agent leaves is not kept)
@@ -37,7 +39,8 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const mounted = useRef(true);
   useEffect(() => {
     // a reload or a closed tab unmounts nothing: what is in the boxes is kept as the page goes
-    const keep = () => keepDraft(shown.current.id, shown.current.text, shown.current.note, shown.current.files);
+    const keep = () =>
+      keepDraft(shown.current.id, shown.current.text, shown.current.note, shown.current.files, replyKey.current);
     window.addEventListener("pagehide", keep);
     return () => {
       window.removeEventListener("pagehide", keep);
@@ -58,8 +61,9 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const mentions = useMentionSuggestions({ text: note, boxId: "note-box", onPick: setNote }); // `@` in the note
   // the draft, files and channel belong to the conversation: another one's (its draft kept) as it renders, never after paint
   useResetOn(conv.id, () => {
-    keepDraft(shown.current.id, text, note, uploads.ready);
+    keepDraft(shown.current.id, text, note, uploads.ready, replyKey.current);
     const draft = drafts.get(conv.id);
+    replyKey.current = draft?.replyKey ?? crypto.randomUUID();
     shown.current = { id: conv.id, text: draft?.text ?? "", note: draft?.note ?? "", files: draft?.files ?? [] };
     setChannel(conv.channel);
     setText(shown.current.text);
@@ -81,11 +85,12 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     setBusy(true);
     // files alone are a reply too (no text then)
     const body = text.trim() ? assist.body(text) : "";
-    const [id, sent, files] = [conv.id, text, uploads.ready];
-    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), files);
+    const [id, sent, files, key] = [conv.id, text, uploads.ready, replyKey.current];
+    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), files, key);
     setBusy(false);
     refocus(id, replyBox.current);
-    if (!ok) return;
+    if (!ok) return; // not taken, or no answer: the key stays, so Send again sends this reply once
+    if (replyKey.current === key) replyKey.current = crypto.randomUUID(); // the next reply is another one
     store.forgetSent(id, "text", sent); // kept as it was (the agent went on, or came back to it): no draft to send again
     if (stillShown(id)) {
       // only what went leaves the boxes: what the agent wrote or attached while it was on its way stays, to send next
