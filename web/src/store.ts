@@ -681,7 +681,9 @@ export class Store {
   private write = (id: string, send: () => Promise<Message>, ok: string) =>
     this.run(async () => this.changed(id, { message: await send() }), ok);
 
-  /** `key`: the composed reply's Idempotency-Key (the Composer's, kept with its draft until the reply is taken). */
+  /** `key`: the composed reply's Idempotency-Key (the Composer's, kept with its draft until the reply is taken);
+   * `keyUsed`: called when the API says the key went with another text (the first send went: `422`
+   * `idempotency_key_reused`), so the text now in the box, sent again, goes as a new reply with a new key. */
   reply = (
     id: string,
     text: string | ReplyContent,
@@ -689,7 +691,17 @@ export class Store {
     ok: string,
     attachments: UploadedFile[] = [],
     key?: string,
-  ) => this.write(id, () => this.api.reply(id, text, channel, attachments, key), ok);
+    keyUsed?: () => void,
+  ) =>
+    this.write(
+      id,
+      () =>
+        this.api.reply(id, text, channel, attachments, key).catch((error: unknown) => {
+          if (error instanceof ApiError && (error.body as { code?: unknown } | null)?.code === "idempotency_key_reused") keyUsed?.();
+          throw error;
+        }),
+      ok,
+    );
 
   /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. */
   retry = (id: string, messageId: string, ok: string) => this.write(id, () => this.api.retry(id, messageId), ok);

@@ -556,4 +556,51 @@ describe("Composer", () => {
     expect(keys[2]).not.toBe(keys[0]);
     vi.unstubAllGlobals();
   });
+
+  it("sends a changed reply as a new one, with a new key, once the API said its key went with the first text", async () => {
+    // Given a first send whose answer is lost, then the API taking the key with that first text
+    const keys: (string | null)[] = [];
+    const message = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
+    const reused = { type: "/problems/validation", title: "Invalid", status: 422, detail: "reused", code: "idempotency_key_reused", params: {} };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        if (!url.endsWith("/replies")) return { ok: true, status: 200, text: async () => "{}" };
+        keys.push(new Headers(init.headers).get("Idempotency-Key"));
+        if (keys.length === 1) throw new TypeError("Failed to fetch");
+        if (keys.length === 2) return { ok: false, status: 422, text: async () => JSON.stringify(reused) };
+        return { ok: true, status: 202, text: async () => JSON.stringify(message) };
+      }),
+    );
+    const live = new Store(new Api("https://api.test", async () => "t"));
+    live.set({ live: "live" });
+    render(
+      <AppContext.Provider value={testContext(live)}>
+        <Composer conv={conv("c1")} />
+      </AppContext.Provider>,
+      root,
+    );
+    const send = async (count: number) => {
+      root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+      await vi.waitFor(() => expect(keys).toHaveLength(count));
+      await vi.runAllTimersAsync();
+      rerender();
+    };
+    vi.runAllTimers();
+    type("It ships today");
+    await send(1);
+
+    // When the agent changes the text and sends it (refused: the key went with the first text), then sends again
+    type(" by UPS");
+    await send(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(replyBox().value).toBe("It ships today by UPS");
+    await send(3);
+
+    // Then that send is a new reply, with a new key
+    expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[2]).not.toBe(keys[0]);
+    expect(replyBox().value).toBe("");
+    vi.unstubAllGlobals();
+  });
 });

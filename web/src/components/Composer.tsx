@@ -86,7 +86,11 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     // files alone are a reply too (no text then)
     const body = text.trim() ? assist.body(text) : "";
     const [id, sent, files, key] = [conv.id, text, uploads.ready, replyKey.current];
-    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), files, key);
+    // the key's first send went with another text: this one, sent again, is a new reply
+    const renew = () => {
+      if (replyKey.current === key) replyKey.current = crypto.randomUUID();
+    };
+    const ok = await store.reply(id, body, channel !== conv.channel ? channel : undefined, t("sent"), files, key, renew);
     setBusy(false);
     refocus(id, replyBox.current);
     if (!ok) return; // not taken, or no answer: the key stays, so Send again sends this reply once

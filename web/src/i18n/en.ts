@@ -266,6 +266,8 @@ export const en = {
   "problem.window_closed_7_days": "{channel} allows no message more than 7 days after the customer's last one: wait until they write again.",
   "problem.not_failed": "Only a reply that failed, or one stuck in the queue, can be sent again.",
   "problem.sent_again_already": "This reply was sent again already; if that one fails too, send it again.",
+  "problem.idempotency_key_reused": "The first send of this reply went (see the conversation), so this changed text was not sent; press Send again to send it as a new reply.",
+  "problem.reply_key_in_flight": "This reply is still being sent: wait a moment, then press Send again (it goes once).",
   "problem.resolved": "The conversation is resolved: reopen it first.",
   "problem.no_capacity": "{agent} has no free capacity ({active} of {capacity} conversations): choose someone with room, or raise their capacity in Settings → Agents.",
   "problem.exists": "There is one with the id {id} already: choose another id, or edit that one from the list.",

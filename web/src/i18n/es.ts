@@ -267,6 +267,8 @@ export const es: Catalogue = {
   "problem.window_closed_7_days": "{channel} no permite mensajes más de 7 días después del último del cliente: espera a que vuelva a escribir.",
   "problem.not_failed": "Solo se puede volver a enviar una respuesta que falló o que se quedó atascada en la cola.",
   "problem.sent_again_already": "Esta respuesta ya se volvió a enviar; si esa también falla, vuelve a enviarla.",
+  "problem.idempotency_key_reused": "El primer envío de esta respuesta salió (mira la conversación), así que este texto cambiado no se envió; pulsa Enviar otra vez para enviarlo como una respuesta nueva.",
+  "problem.reply_key_in_flight": "Esta respuesta aún se está enviando: espera un momento y pulsa Enviar otra vez (sale una sola vez).",
   "problem.resolved": "La conversación está resuelta: reábrela primero.",
   "problem.no_capacity": "{agent} no tiene capacidad libre ({active} de {capacity} conversaciones): elige a alguien con espacio o aumenta su capacidad en Ajustes → Agentes.",
   "problem.exists": "Ya hay uno con el id {id}: elige otro id, o edita ese desde la lista.",

@@ -270,6 +270,8 @@ export const pt: Catalogue = {
   "problem.window_closed_7_days": "O {channel} não permite mensagens mais de 7 dias após a última do cliente: espere que ele escreva de novo.",
   "problem.not_failed": "Só uma resposta que falhou, ou que ficou presa na fila, pode ser enviada de novo.",
   "problem.sent_again_already": "Esta resposta já foi enviada de novo; se essa também falhar, envie-a de novo.",
+  "problem.idempotency_key_reused": "O primeiro envio desta resposta saiu (veja a conversa), então este texto alterado não foi enviado; clique em Enviar de novo para enviá-lo como uma nova resposta.",
+  "problem.reply_key_in_flight": "Esta resposta ainda está sendo enviada: espere um momento e clique em Enviar de novo (ela sai uma vez só).",
   "problem.resolved": "A conversa está resolvida: reabra-a primeiro.",
   "problem.no_capacity": "{agent} não tem capacidade livre ({active} de {capacity} conversas): escolha alguém com espaço ou aumente a capacidade em Configurações → Agentes.",
   "problem.exists": "Já existe um com o id {id}: escolha outro id, ou edite esse a partir da lista.",
