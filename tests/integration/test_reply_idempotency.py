@@ -6,6 +6,10 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
+from shopdesk.dal.canned import CannedResponses
 from tests.integration.helpers import agent, customer_writes, outbound_sent
 from tests.support import http_event
 
@@ -76,3 +80,26 @@ def test_the_openapi_document_names_the_idempotency_key_header(desk):
     parameters = doc["paths"]["/agent/conversations/{conversation_id}/replies"]["post"]["parameters"]
     header = next(p for p in parameters if p["in"] == "header")
     assert header["name"].lower() == "idempotency-key" and not header.get("required")
+
+
+def test_a_keyed_reply_queued_before_a_later_step_failed_is_not_sent_again_by_its_repeat(desk, monkeypatch):
+    conv = customer_writes(desk, "+31612349004", "where is my order?", "SMidem4")
+    outbound_sent(desk)
+    canned = {"title": "Ships", "shortcode": "ships", "bodies": {"en": "It ships today"}}
+    assert agent(desk, "PUT", "/agent/canned-responses/ships", "alice", canned)[0] == 200
+    key = str(uuid.uuid4())
+    count_use = CannedResponses.count_use
+
+    def throttled(self: Any, *args: Any) -> None:     # the reply is queued; counting its canned response fails
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "UpdateItem")
+
+    monkeypatch.setattr(CannedResponses, "count_use", throttled)
+    with pytest.raises(ClientError):                  # the function fails: the inbox gets a 502 or no answer
+        keyed_reply(desk, conv, "alice", {"canned_response_id": "ships"}, key)
+    monkeypatch.setattr(CannedResponses, "count_use", count_use)
+    again = keyed_reply(desk, conv, "alice", {"canned_response_id": "ships"}, key)   # the inbox sends it again
+
+    queued = replies_in(desk, conv)
+    assert again[0] == 202 and [m["id"] for m in queued] == [again[1]["id"]]
+    assert outbound_sent(desk) == [again[1]["id"]]

@@ -324,18 +324,23 @@ class Inbox:
         held = self.conversations.hold_reply_key(caller.id, conv.id, key, fingerprint, REPLY_KEY_SECONDS)
         if held is not None:
             return self._answered_before(conv.id, held, fingerprint)
+        queued: list[Message] = []
         try:
-            message = self._reply(caller, conv, read, text, channel, canned_response_id, attachments)
+            message = self._reply(caller, conv, read, text, channel, canned_response_id, attachments, queued.append)
         except Exception:
-            self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
+            if queued:      # a step after the queue failed: the reply goes, and a repeat answers it
+                self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(queued[0]))
+            else:
+                self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
             raise
         self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(message))
         return message
 
     def _reply(self, caller: Caller, conv: Conversation, read: ClockRead, text: str | None, channel: str | None,
-               canned_response_id: str | None, attachments: Sequence[FileRef]) -> Message:
+               canned_response_id: str | None, attachments: Sequence[FileRef],
+               queued: Callable[[Message], None] | None = None) -> Message:
         prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
-        message = self.send_reply(conv, prepared, caller.id, read=read)
+        message = self.send_reply(conv, prepared, caller.id, read=read, queued=queued)
         audit.note(**audited_reply(message))
         return message
 
@@ -377,12 +382,14 @@ class Inbox:
         return PreparedReply(route, rendered, payload, _unique(files))
 
     def send_reply(self, conv: Conversation, prepared: PreparedReply, author: str, *,
-                   read: ClockRead | None = None) -> Message:
+                   read: ClockRead | None = None, queued: Callable[[Message], None] | None = None) -> Message:
         """Queue a prepared reply (and count the canned response's use). ``read``: the conversation's clocks as
-        the caller read them, if it did."""
+        the caller read them, if it did; ``queued``: told the reply as soon as it is queued, before what follows."""
         rendered = prepared.rendered
         message = self._queue(conv, prepared.route, author, text=rendered.text if rendered else None,
                               payload=prepared.payload, attachments=prepared.files, read=read)
+        if queued is not None:
+            queued(message)
         if rendered is not None and rendered.canned is not None and self.personaliser is not None:
             self.personaliser.canned.count_use(rendered.canned)
         return message
