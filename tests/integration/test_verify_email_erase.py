@@ -3,6 +3,10 @@ or their identities were being written) is answered 503 "retry", and the same co
 
 from __future__ import annotations
 
+from shopdesk import clock
+from shopdesk.dal.table import Table
+from shopdesk.dal.verifications import PendingCode, Verifications
+from shopdesk.logic.verify_email import MAX_ATTEMPTS
 from tests.integration.test_customers import _code_mailed_to, _customer_id, _email
 from tests.integration.test_privacy import admin, run_jobs
 from tests.integration.test_widget import _call as _widget
@@ -33,3 +37,18 @@ def test_a_right_code_met_by_an_erase_under_way_is_a_503_and_the_same_code_links
     assert _customer_id(desk, "email", "cleo@example.com") == visitor != cleo
     # and it is used up now
     assert _widget(desk, "POST", CONFIRM, {"code": code}, session)[0] == 400
+
+
+def test_a_used_code_counted_wrong_by_a_concurrent_attempt_is_never_used_a_second_time(desk):
+    # Given a code read by three confirmations at once (the used marker keeps the code's hash, for the restore)
+    codes = Verifications(Table(desk.table_name))
+    codes.put(PendingCode(visitor_id="visitor-dan", email="dan@example.com", code_hash="h1",
+                          expires_at=int(clock.now().timestamp()) + 600, attempts=0))
+    read = codes.get("visitor-dan")
+    assert read is not None
+    # When the first uses it, and the second, a wrong code, counts its attempt after that
+    assert codes.use(read, MAX_ATTEMPTS)
+    codes.wrong_attempt(read)
+    # Then the third, the right code too, finds it used: a one-time code links once
+    assert not codes.use(read, MAX_ATTEMPTS)
+    assert codes.get("visitor-dan") is None

@@ -45,16 +45,17 @@ class Verifications:
         """Count a wrong code against the one read (a code asked for since starts again at 0)."""
         with contextlib.suppress(ConditionFailed):
             self.table.update(_pk(code.visitor_id), it.META, Update().add("attempts", 1)
-                              .when("code_hash = :h", h=code.code_hash))
+                              .when("#type = :otp AND code_hash = :h", otp="otp", h=code.code_hash))
 
     def use(self, code: PendingCode, max_attempts: int) -> bool:
         """Mark the code used (one conditional write) if it is still the one read and not used up; False when
-        a concurrent confirmation used it first."""
+        a concurrent confirmation used it first. Only a pending code (``otp``): the used marker keeps its hash (for
+        ``restore``), and a wrong attempt read before the use may have counted on it since."""
         try:
             self.table.put({"PK": _pk(code.visitor_id), "SK": it.META, "type": "otp_used", "ttl": code.expires_at,
                             "code_hash": code.code_hash},
-                           condition="code_hash = :h AND attempts < :max",
-                           values={":h": code.code_hash, ":max": max_attempts})
+                           condition="#type = :otp AND code_hash = :h AND attempts < :max", names={"#type": "type"},
+                           values={":otp": "otp", ":h": code.code_hash, ":max": max_attempts})
         except ConditionFailed:
             return False
         return True
