@@ -164,9 +164,17 @@ export class Store {
   /** A reply or note the API took: the draft kept of it (as the composer went on to another conversation or page
    * before the answer, or as the agent left it the last time) is no longer one. Only the part that was sent goes (and
    * only if it is still what was sent: a reply's text, with its files); the rest of the draft stays. */
-  forgetSent(id: string, part: "text" | "note", sent: string): void {
+  forgetSent(id: string, part: "text" | "note", sent: string, key?: string): void {
     const draft = this.drafts.get(id);
-    if (!draft || draft[part] !== sent) return;
+    if (!draft) return;
+    if (draft[part] !== sent) {
+      // what the agent wrote since stays, but not under the key the API took with what went: it is another reply
+      if (part === "text" && key !== undefined && draft.replyKey === key) {
+        const { replyKey: _taken, ...kept } = draft;
+        this.drafts.set(id, kept);
+      }
+      return;
+    }
     // the reply's key goes with it: the next reply composed there is another one
     const { replyKey: _sent, ...rest } = draft;
     const left: Draft = part === "text" ? { ...rest, text: "", files: [] } : { ...draft, note: "" };

@@ -182,6 +182,49 @@ describe("Composer", () => {
     await vi.waitFor(() => expect(slow.drafts.get("c1")).toMatchObject({ text: "half a reply", note: "" }));
   });
 
+  it("sends what was typed while a reply went, and kept as the agent moved on, as a new reply with a new key", async () => {
+    // Given a reply the API takes only after the agent typed more and opened another conversation
+    const keys: (string | undefined)[] = [];
+    const answers: (() => void)[] = [];
+    const message = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
+    const reply = (_id: string, _text: unknown, _channel: unknown, _files: unknown, key?: string) => {
+      keys.push(key);
+      return keys.length === 1 ? new Promise((resolve) => answers.push(() => resolve(message))) : Promise.resolve(message);
+    };
+    const slow = new Store({ reply } as unknown as Api);
+    slow.set({ live: "live" });
+    const showOn = (c: Conversation) =>
+      render(
+        <AppContext.Provider value={testContext(slow)}>
+          <Composer conv={c} />
+        </AppContext.Provider>,
+        root,
+      );
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    type("It ships today");
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    type(" by UPS");
+    render(null, root);
+    vi.runAllTimers();
+    answers.forEach((answer) => answer());
+    await vi.waitFor(() => expect(slow.drafts.get("c1")).toMatchObject({ text: "It ships today by UPS" }));
+    await vi.runAllTimersAsync();
+
+    // When the agent comes back and sends what is in the box
+    showOn(conv("c1"));
+    vi.runAllTimers();
+    rerender();
+    expect(replyBox().value).toBe("It ships today by UPS");
+    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await vi.waitFor(() => expect(keys).toHaveLength(2));
+
+    // Then it goes with a new key: the first one went with the text the API took (a 422 idempotency_key_reused else)
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).not.toBe(keys[0]);
+  });
+
   it("keeps the files attached to an unsent reply with its draft, and sends them when the reply goes", async () => {
     // Given a reply with a file uploaded for it, in a conversation the agent then leaves
     const replies: unknown[][] = [];

@@ -95,7 +95,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
     refocus(id, replyBox.current);
     if (!ok) return; // not taken, or no answer: the key stays, so Send again sends this reply once
     if (replyKey.current === key) replyKey.current = crypto.randomUUID(); // the next reply is another one
-    store.forgetSent(id, "text", sent); // kept as it was (the agent went on, or came back to it): no draft to send again
+    store.forgetSent(id, "text", sent, key); // kept as it was (the agent went on, or came back to it): no draft to send again
     if (stillShown(id)) {
       // only what went leaves the boxes: what the agent wrote or attached while it was on its way stays, to send next
       if (shown.current.text === sent) {
