@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from shopdesk import clock
 from shopdesk.dal.canned import CannedResponses
+from shopdesk.logic.inbox import Inbox
 from tests.integration.helpers import agent, customer_writes, outbound_sent
 from tests.support import http_event
 
@@ -103,3 +105,27 @@ def test_a_keyed_reply_queued_before_a_later_step_failed_is_not_sent_again_by_it
     queued = replies_in(desk, conv)
     assert again[0] == 202 and [m["id"] for m in queued] == [again[1]["id"]]
     assert outbound_sent(desk) == [again[1]["id"]]
+
+
+def test_a_key_left_in_flight_by_a_stopped_function_is_taken_again_once_no_request_can_hold_it(desk, monkeypatch):
+    conv = customer_writes(desk, "+31612349005", "where is my order?", "SMidem5")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    prepare = Inbox.prepare_reply
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:      # the function times out before it queued the reply
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Inbox, "prepare_reply", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    monkeypatch.setattr(Inbox, "prepare_reply", prepare)
+
+    status, body = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)   # at once: still held
+    assert status == 409 and body["code"] == "reply_key_in_flight"
+    clock.set_offset(5 * 60)                                                         # no request lives this long
+    status, sent = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+
+    assert status == 202
+    assert [m["id"] for m in replies_in(desk, conv)] == [sent["id"]]
+    assert outbound_sent(desk) == [sent["id"]]

@@ -1238,19 +1238,24 @@ class Conversations:
 
     # ------------------------------------------------------------------ reply keys (Idempotency-Key)
     def hold_reply_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str,
-                       ttl_seconds: int) -> dict[str, Any] | None:
+                       ttl_seconds: int, held_seconds: int) -> dict[str, Any] | None:
         """Take ``key`` for one reply of this agent in this conversation before it is queued: one conditional
         PutItem (state ``in_flight``, the body's ``fingerprint``, a TTL of ``ttl_seconds``). None when this request
         took it; else the item of the request that holds it (``state`` ``in_flight`` or ``done`` with its
-        ``message_sk``). A key past its TTL that DynamoDB has not deleted yet counts as free."""
+        ``message_sk``). A key past its TTL that DynamoDB has not deleted yet counts as free, and so does one still
+        ``in_flight`` ``held_seconds`` after it was taken (longer than any request lives: the function that took it
+        was stopped, a timeout, before it queued the reply or let the key go)."""
         pk, sk = it.reply_key_pk(agent_id, conversation_id), key_part(key)
         for _ in range(3):              # a holder that let go between our write and our read: try again
             now = int(clock.now().timestamp())
             item = {"PK": pk, "SK": sk, "type": "reply_key", "agent_id": agent_id, "conversation_id": conversation_id,
-                    "fingerprint": fingerprint, "state": "in_flight", "at": clock.now_iso(), "ttl": now + ttl_seconds}
+                    "fingerprint": fingerprint, "state": "in_flight", "at": clock.now_iso(), "ttl": now + ttl_seconds,
+                    "held_until": now + held_seconds}
             try:
-                self.table.put(item, condition="attribute_not_exists(PK) OR #ttl <= :now", names={"#ttl": "ttl"},
-                               values={":now": now})
+                self.table.put(item, condition="attribute_not_exists(PK) OR #ttl <= :now OR "
+                                               "(#state = :in_flight AND held_until <= :now)",
+                               names={"#ttl": "ttl", "#state": "state"},
+                               values={":now": now, ":in_flight": "in_flight"})
                 return None
             except ConditionFailed:
                 held = self.table.get(pk, sk)

@@ -61,6 +61,7 @@ MAX_RISK_SORTED = 1000          # sort=breach_risk reads the teams' queues whole
 
 RETRY_CLAIM_SECONDS = 60      # a claim to send a reply again older than this, with no new reply, was cut short
 REPLY_KEY_SECONDS = 24 * 3600   # how long a reply's Idempotency-Key answers its first request's answer
+REPLY_KEY_HELD_SECONDS = 120    # a key still in flight this long after it was taken was left by a stopped function
 
 
 @dataclass(frozen=True)
@@ -321,7 +322,8 @@ class Inbox:
         if key is None:
             return self._reply(caller, conv, read, text, channel, canned_response_id, attachments)
         fingerprint = reply_fingerprint(text, channel, canned_response_id, attachments)
-        held = self.conversations.hold_reply_key(caller.id, conv.id, key, fingerprint, REPLY_KEY_SECONDS)
+        held = self.conversations.hold_reply_key(caller.id, conv.id, key, fingerprint, REPLY_KEY_SECONDS,
+                                                 REPLY_KEY_HELD_SECONDS)
         if held is not None:
             return self._answered_before(conv.id, held, fingerprint)
         queued: list[Message] = []
