@@ -77,6 +77,30 @@ def test_a_key_refused_reply_used_can_be_sent_again_and_replies_without_a_key_go
     assert len(outbound_sent(desk)) == 3
 
 
+def test_a_keyed_reply_the_queue_refused_is_answered_failed_by_its_repeat_and_never_stored_twice(desk, monkeypatch):
+    conv = customer_writes(desk, "+31612349006", "where is my order?", "SMidem6")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    outbound = desk.handler("agent_api").inbox.outbound
+    monkeypatch.setattr(outbound, "url", outbound.url + "-gone")      # SQS: the queue does not exist
+    status, problem = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    assert status == 503 and "marked failed" in problem["detail"], problem
+    [failed] = replies_in(desk, conv)
+    assert failed["status"] == "failed"
+    monkeypatch.undo()
+
+    again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)   # the inbox's Send again, same key
+
+    # the repeat answers the stored reply, failed: one reply in the timeline, nothing queued beside it; the agent
+    # sends it again from the timeline (its own claim): one send
+    assert again[0] == 202 and again[1]["id"] == failed["id"] and again[1]["status"] == "failed", again
+    assert [m["id"] for m in replies_in(desk, conv)] == [failed["id"]]
+    assert outbound_sent(desk) == []
+    retried = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{failed['id']}/retry", "alice")
+    assert retried[0] == 202, retried
+    assert len(outbound_sent(desk)) == 1
+
+
 def test_the_openapi_document_names_the_idempotency_key_header(desk):
     doc = agent(desk, "GET", "/agent/openapi.json", None)[1]
     parameters = doc["paths"]["/agent/conversations/{conversation_id}/replies"]["post"]["parameters"]

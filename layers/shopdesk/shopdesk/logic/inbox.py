@@ -76,7 +76,12 @@ class PreparedReply:
 
 
 class QueueUnavailable(ShopdeskError):
-    """The outbound queue refused the reply; it is marked failed so the agent can send it again."""
+    """The outbound queue refused the reply; it is marked failed so the agent can send it again. ``stored``: the
+    reply as stored (failed), which its Idempotency-Key then answers."""
+
+    def __init__(self, detail: str, stored: Message | None = None) -> None:
+        super().__init__(detail)
+        self.stored = stored
 
 
 @dataclass
@@ -315,8 +320,10 @@ class Inbox:
         comes with it. The key is taken (for this caller in this conversation, for ``REPLY_KEY_SECONDS``) before
         anything is queued; a repeat answers the reply the first request queued and queues nothing; the same key
         with another body is refused (422, code ``idempotency_key_reused``), and a repeat while the first is still
-        being handled too (409, code ``reply_key_in_flight``). A first request refused before it queued anything
-        lets the key go, so the same key may be sent again."""
+        being handled too (409, code ``reply_key_in_flight``). A first request refused before it stored anything
+        lets the key go, so the same key may be sent again; one stored and marked failed because the queue refused
+        it (503) keeps the key, and a repeat answers that failed reply, which the agent sends again from the
+        timeline (its own claim), never a second copy beside it."""
         read = self.conversations.read_clocks(conversation_id)     # the access check's read, and the clocks'
         conv = self.access.check(caller, read.conversation)
         if key is None:
@@ -329,9 +336,12 @@ class Inbox:
         queued: list[Message] = []
         try:
             message = self._reply(caller, conv, read, text, channel, canned_response_id, attachments, queued.append)
-        except Exception:
-            if queued:      # a step after the queue failed: the reply goes, and a repeat answers it
-                self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(queued[0]))
+        except Exception as exc:
+            # a step after the queue failed: the reply goes, and a repeat answers it; stored and marked failed (the
+            # queue refused it): a repeat answers that, which the agent sends again from the timeline (its own claim)
+            done = queued[0] if queued else exc.stored if isinstance(exc, QueueUnavailable) else None
+            if done is not None:
+                self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(done))
             else:
                 self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
             raise
@@ -542,7 +552,7 @@ class Inbox:
                 conv.id, it.message_sk(message), attempts=0, failed=True,
                 error={"code": None, "message": "The reply could not be queued for sending; send it again"})
             audit.failed(503, **audited_reply(message))     # the request's record says so (a macro's goes on)
-            raise QueueUnavailable("the reply could not be queued; it is marked failed") from exc
+            raise QueueUnavailable("the reply could not be queued; it is marked failed", message) from exc
         return message
 
     def _expiry(self) -> datetime | None:
