@@ -17,7 +17,11 @@ from typing import Any
 import boto3
 import werkzeug.serving
 from botocore.config import Config
+from botocore.exceptions import ClientError
+from flask import Response
+from moto.moto_api import recorder
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+from werkzeug.exceptions import BadRequestKeyError, HTTPException
 from werkzeug.serving import make_server
 
 from local import moto_patches
@@ -164,11 +168,6 @@ class _StraightToHandler:
         handler = self.handler(environ)
         if handler is None:
             return self.app(environ, start_response)
-        from botocore.exceptions import ClientError
-        from flask import Response
-        from moto.moto_api import recorder
-        from werkzeug.exceptions import BadRequestKeyError, HTTPException
-
         request = self._request(environ)
         try:
             try:                                      # moto's convert_to_flask_response, without Flask's context
