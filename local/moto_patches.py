@@ -103,6 +103,9 @@ from typing import Any
 _applied = False
 _DYNAMODB = threading.RLock()   # every DynamoDB request, and the stream's reads: one at a time
 RECEIVE_LOOK_SECONDS = 0.05   # a waiting long poll looks again this often for a freed group or expired timeout
+# expressions each parse cache keeps (an update's tree, a condition's tokens; the desk writes a few hundred different
+# ones): a text past the first EXPRESSIONS_KEPT is parsed every time, as by moto
+EXPRESSIONS_KEPT = 4096
 _ses_clock: list[Callable[[], datetime]] = [lambda: datetime.now(UTC)]
 
 
@@ -192,9 +195,6 @@ def _wire_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not a DynamoDB wire value")
 
 
-PARSED_KEPT = 4096      # update expressions whose parsed tree is kept (the desk writes a few hundred different ones)
-
-
 def _expressions_copied_by_pickling() -> None:
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.ast_nodes import Node
@@ -215,7 +215,7 @@ def _expressions_copied_by_pickling() -> None:
         if kept is not None:
             return pickle.loads(kept)  # noqa: S301 (our own objects)
         tree = make(expression_str)        # a malformed expression raises here, every time, as before
-        if isinstance(expression_str, str) and len(parsed) < PARSED_KEPT:
+        if isinstance(expression_str, str) and len(parsed) < EXPRESSIONS_KEPT:
             parsed[expression_str] = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
         return tree
 
@@ -302,9 +302,6 @@ def _items_measured_once_when_made() -> None:
     Item.__init__ = init  # type: ignore[method-assign]
 
 
-LEXED_KEPT = 4096      # condition expressions whose tokens are kept (the desk writes a few hundred different ones)
-
-
 def _conditions_lexed_once() -> None:
     """moto splits a condition, filter or key-condition expression into tokens with six regular expressions per token,
     slicing the rest of the string after each, at every parse: twice per conditioned write (its handler and its
@@ -324,7 +321,7 @@ def _conditions_lexed_once() -> None:
         kept = lexed.get(text) if isinstance(text, str) else None
         if kept is None:
             nodes = lex(self)               # a malformed expression raises here, every time, as before
-            if isinstance(text, str) and len(lexed) < LEXED_KEPT:
+            if isinstance(text, str) and len(lexed) < EXPRESSIONS_KEPT:
                 lexed[text] = tuple(node._replace(children=None) for node in nodes)
             return nodes
         make = self.Node                    # as moto's lexer makes each token: a deque of them, no children yet
