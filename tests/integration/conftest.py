@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -23,6 +23,9 @@ from moto.server import ThreadedMotoServer
 
 from local import moto_patches
 from tests.support import AUTH_TOKEN, ROOT, FakeContext, sqs_event
+
+if TYPE_CHECKING:
+    from local.aws import Aws
 
 REGION = "us-east-1"
 HASH_KEY = "test-hash-key"        # HashKeySecret's: the key of the marks an erase leaves of a customer's numbers
@@ -64,6 +67,17 @@ def moto_endpoint() -> Iterator[str]:
                        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"})
     yield endpoint
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    """The local stack's own AWS endpoint (local/aws.py's Aws: moto behind its keep-alive server), one per module."""
+    from local.aws import Aws  # imported here: it changes werkzeug's server for every test that loads it
+
+    stack = Aws(REGION)
+    stack.start()
+    yield stack
+    stack.stop()
 
 
 @dataclass

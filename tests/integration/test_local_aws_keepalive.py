@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import socket
 import socketserver
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -19,14 +18,6 @@ import pytest
 from local.aws import Aws
 
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[Aws]:
-    stack = Aws(REGION)
-    stack.start()
-    yield stack
-    stack.stop()
 
 
 @pytest.fixture

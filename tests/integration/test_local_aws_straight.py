@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -24,14 +23,6 @@ REGION = "us-east-1"
 SIGNED = "AWS4-HMAC-SHA256 Credential=fake/20261207/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=f"
 TABLE = "straight"
 DDB = "application/x-amz-json-1.0"
-
-
-@pytest.fixture(scope="module")
-def aws() -> Iterator[Aws]:
-    stack = Aws(REGION)
-    stack.start()
-    yield stack
-    stack.stop()
 
 
 def _ddb(action: str, body: Any, **headers: str) -> tuple[str, str, dict[str, str]]:
