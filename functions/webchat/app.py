@@ -130,9 +130,9 @@ def preflight(path: str, rest: str | None = None):  # type: ignore[no-untyped-de
 
 
 @app.post("/widget/sessions", summary="Start (or resume) the visitor's session from the token the shop signed",
-          status_code=201, responses=problems.responses(201, 401, 403, 415, 429, 503, description="Started",
+          status_code=201, responses=problems.responses(201, 400, 401, 403, 415, 429, 503, description="Started",
                                                         gateway_auth=False, headers=RETRY_AFTER))
-def start(body: StartIn) -> Response[SessionOut]:
+def start(body: StartIn) -> Response[SessionOut]:     # 400: a signed token whose visitor_id is not one
     _origin()
     return _answer(201, SessionOut.model_validate({**widget().start(body.visitor_token),
                                                    "live_url": settings.live_url or None}))

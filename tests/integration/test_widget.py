@@ -351,3 +351,34 @@ def test_requests_at_once_each_take_their_own_token(desk):
         allowed = list(pool.map(request, range(20)))
     # Then five are allowed, not one more (a read-then-write let each spend the token they all read)
     assert sum(allowed) == 5, allowed
+
+
+def _signed_as_a_shop_would(claims: dict, secret: str = "test-visitor-secret") -> str:
+    """A visitor token made by hand as the widget's docs tell a shop to (``sign_visitor_token`` refuses what these
+    tests send)."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    payload = b64(json.dumps(claims).encode())
+    return payload + "." + b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
+
+
+def test_a_visitor_id_that_is_a_path_segment_is_a_400_and_no_session_and_no_upload_key(desk):
+    # Given a shop that signs tokens for visitors whose ids are only dots (".." names the folder above in a path)
+    for visitor_id in (".", "..", "..."):
+        token = _signed_as_a_shop_would({"visitor_id": visitor_id, "exp": int(time.time()) + 600})
+        # When the widget starts a session with one
+        status, refused, _ = _call(desk, "POST", "/widget/sessions", {"visitor_token": token})
+        # Then it is a 400 problem naming the claim and its rule, and no session is issued
+        assert status == 400, (visitor_id, refused)
+        assert "visitor_id" in refused["detail"] and "dots" in refused["detail"], refused
+    # and a session a server once issued for such an id is refused (401) before any upload key is made of it
+    forged = webchat._seal({"typ": "session", "visitor_id": "..", "iat": int(time.time()),
+                            "exp": int(time.time()) + 600}, "test-session-secret", webchat._SESSION_CONTEXT)
+    status, answer, _ = _call(desk, "POST", "/widget/attachments",
+                              {"filename": "a.png", "content_type": "image/png", "size": 9}, forged)
+    assert status == 401, answer

@@ -13,10 +13,12 @@ it. The format is deliberately tiny so any language can produce it without a JWT
     signature = HMAC-SHA256(key = UTF-8 bytes of the widget secret, message = ASCII bytes of B64(payload))
     B64     = base64url without "=" padding (RFC 4648 section 5)
 
-Rules: ``visitor_id`` is 1-128 characters of ``A-Z a-z 0-9 _ . : @ -`` and must be stable for one
-customer (their id in the shop); ``exp`` is an integer at most 24 hours ahead (tokens are meant to be
-minted per page view, 1 hour is typical); ``name`` up to 200 characters, ``email`` an address. Unknown
-claims are ignored. Sign on the server only: the secret must never reach the browser.
+Rules: ``visitor_id`` is 1-128 characters of ``A-Z a-z 0-9 _ . : @ -``, not only dots (``.`` and ``..`` name
+folders in a path, and the id names the visitor's folder of uploads), and must be stable for one customer (their
+id in the shop); a signed token whose ``visitor_id`` breaks these rules is a 400 naming them; ``exp`` is an
+integer at most 24 hours ahead (tokens are meant to be minted per page view, 1 hour is typical); ``name`` up to
+200 characters, ``email`` an address. Unknown claims are ignored. Sign on the server only: the secret must never
+reach the browser.
 
 Python::
 
@@ -51,8 +53,9 @@ After the start call the widget holds a session token in the same shape, signed 
 own secret over ``"shopdesk-session." + B64(payload)`` (so neither kind of token passes for the
 other), carrying the visitor, the conversation once there is one, issued-at and a 1 hour expiry.
 
-Everything that fails a check raises ``InvalidSignature`` (tokens) or ``BadRequest`` (input) with a
-reason that is safe to show to the shop's developer; nothing here logs or echoes a secret.
+Everything that fails a check raises ``InvalidSignature`` (tokens) or ``BadRequest`` (input, and a signed
+visitor token whose ``visitor_id`` is not one) with a reason that is safe to show to the shop's developer; nothing
+here logs or echoes a secret.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ MAX_FILENAME = 100
 
 _SESSION_CONTEXT = b"shopdesk-session."
 _VISITOR_ID_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+VISITOR_ID_RULE = "visitor_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -, not only dots"
 _CLIENT_MESSAGE_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
@@ -157,6 +161,13 @@ def _check_secret(secret: str) -> None:
 
 # ------------------------------------------------------------------------------- claims
 
+def usable_visitor_id(value: object) -> bool:
+    """Whether ``value`` may name a visitor: the id is their identity's address, part of their keys in the table
+    and the folder of their uploads in the media bucket (``media/webchat/<visitor_id>/``, ``dal.media``), so
+    besides the characters allowed (no ``/``) it is not a path's ``.`` or ``..`` (nor any run of dots only)."""
+    return isinstance(value, str) and bool(_VISITOR_ID_RE.fullmatch(value)) and value.strip(".") != ""
+
+
 class VisitorClaims(BaseModel):
     """Who the shop says the visitor is."""
 
@@ -170,8 +181,8 @@ class VisitorClaims(BaseModel):
     @field_validator("visitor_id")
     @classmethod
     def _visitor_id(cls, value: str) -> str:
-        if not _VISITOR_ID_RE.fullmatch(value):
-            raise ValueError("visitor_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -")
+        if not usable_visitor_id(value):
+            raise ValueError(VISITOR_ID_RULE)
         return value
 
     @field_validator("name")
@@ -241,6 +252,9 @@ def verify_visitor_token(token: str, secret: str, *, now: datetime, leeway_s: fl
     try:
         visitor = VisitorClaims.model_validate(claims)
     except ValidationError as exc:
+        if "visitor_id" in claims and not usable_visitor_id(claims["visitor_id"]):
+            # the shop signed it (the signature holds): not a question of who the caller is, but of what was sent
+            raise BadRequest(f"visitor token claim visitor_id is invalid: {VISITOR_ID_RULE}") from exc
         raise _claims_error("visitor token", exc) from exc
     moment = _timestamp(now)
     if visitor.exp + leeway_s < moment:
@@ -274,7 +288,7 @@ def verify_session(token: str, secret: str, *, now: datetime, shop: str | None =
         session = SessionClaims.model_validate(claims)
     except ValidationError as exc:
         raise _claims_error("session token", exc) from exc
-    if session.typ != "session" or not _VISITOR_ID_RE.fullmatch(session.visitor_id):
+    if session.typ != "session" or not usable_visitor_id(session.visitor_id):
         raise InvalidSignature("session token is not a widget session")
     moment = _timestamp(now)
     if session.exp + leeway_s < moment:
