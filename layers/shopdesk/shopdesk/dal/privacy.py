@@ -175,6 +175,13 @@ class SubjectData:
                 self.table.update(pk, it.META, Update().remove("customer.name").when("attribute_exists(PK)")
                                   .when("#customer.#name = :was", was=name))
 
+    def reply_keys(self, agent_ids: Iterable[str], conversation_ids: Iterable[str]) -> list[Key]:
+        """The reply keys (``REPLYKEY#<agent>#<conversation>``: an Idempotency-Key's item, a digest of the reply's
+        body) of these agents in these conversations: one Query of each pair's partition (keys only)."""
+        return [(row["PK"], row["SK"]) for conversation_id in dict.fromkeys(conversation_ids)
+                for agent_id in dict.fromkeys(agent_ids)
+                for row in self._partition(it.reply_key_pk(agent_id, conversation_id))]
+
     def delete(self, keys: Iterable[Key]) -> int:
         unique = list(dict.fromkeys(keys))
         self.table.batch_delete(unique)

@@ -6,7 +6,9 @@ must stay to refuse a provider's replay stays without them.
   customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets, records of
   webhooks that could not be stored naming their addresses: deleted.
   The stream carries the removals to the search index (``SearchIndexerFunction`` removes removed messages and
-  conversations) and to the live inboxes.
+  conversations) and to the live inboxes. The reply keys of their conversations (an Idempotency-Key's item: a digest
+  of the reply's body, which a short reply's words can be guessed back from) go too, every agent's
+  (``erase_reply_keys``).
 - Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
   (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
   a replay of an erased message is refused as a duplicate and stores nothing.
@@ -137,6 +139,7 @@ class Eraser:
                                    if key != primary and key not in archives and key not in replies)
         deleted += self.erase_replies(replies)
         deleted += self.erase_landed(subject)
+        deleted += self.erase_reply_keys(subject)
         exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl, subject.customer_ids)
         if self.lake is not None:
@@ -211,6 +214,16 @@ class Eraser:
         landed before is read here (one Query per conversation) and deleted. How many items."""
         return self.data.delete((row["PK"], row["SK"]) for conversation_id in subject.conversation_ids
                                 for row in self.data.conversation(conversation_id))
+
+    def erase_reply_keys(self, subject: Subject) -> int:
+        """The reply keys of their conversations (an agent's Idempotency-Key, 24 hours: a digest of the reply's body,
+        which a short reply's words can be guessed back from), of every agent of the desk and every author of a
+        reply or note found in them (a caller with no agent item), a reply stored under the key or none (its
+        function stopped). Read once the conversations' items are gone: a reply asked for since is refused by its
+        access check (404) before it takes a key. How many items."""
+        authors = {str(row["author"]) for row in subject.of_type("message") if row.get("author")}
+        agents = {agent.id for agent in self.agents.all()} | authors
+        return self.data.delete(self.data.reply_keys(sorted(agents), subject.conversation_ids))
 
     def erase_exports(self, customer_ids: list[str], known: list[dict[str, Any]]) -> int:
         """Every export archive holding one of the customers (``known``, and those named under them now): the archive,

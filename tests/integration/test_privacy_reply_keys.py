@@ -1,0 +1,50 @@
+"""The reply keys (``REPLYKEY#<agent>#<conversation>``, an Idempotency-Key's item: a digest of the reply's body, which
+a short reply's words can be guessed back from) of an erased customer's conversations go with the erase, whoever
+took them, a reply stored or none (the function that took it was stopped)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.table import Table
+from tests.integration.helpers import customer_writes, online
+from tests.integration.test_privacy import admin, run_jobs, scan
+from tests.support import http_event
+
+
+def _keyed_reply(desk: Any, conv: str, agent_id: str, text: str) -> int:
+    event = http_event("POST", f"/agent/conversations/{conv}/replies", json.dumps({"text": text}),
+                       {"content-type": "application/json", "Idempotency-Key": str(uuid.uuid4())},
+                       claims={"cognito:username": agent_id, "name": agent_id.title()})
+    return desk.invoke("agent_api", event)["statusCode"]
+
+
+def _reply_keys(desk: Any) -> list[str]:
+    """The conversation of each reply key in the table."""
+    return sorted(str(i["conversation_id"]) for i in scan(desk) if i.get("type") == "reply_key")
+
+
+def test_an_erase_deletes_the_reply_keys_of_the_customer_s_conversations_and_leaves_the_others(desk):
+    # Given a customer's conversation answered with keyed replies by an agent of the desk and by a caller with no
+    # agent item, and a key a stopped function took and never used (no reply stored: found by no author)
+    conv = customer_writes(desk, "+31655507781", "Is it in stock?", "SMrk1")
+    other = customer_writes(desk, "+31655507782", "Where is my parcel?", "SMrk2")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    assert _keyed_reply(desk, conv, "alice", "Yes") == 202
+    assert _keyed_reply(desk, conv, "zed", "No") == 202
+    assert _keyed_reply(desk, other, "alice", "Today") == 202
+    digest = "sha256:" + hashlib.sha256(b'{"text": "Maybe"}').hexdigest()
+    Conversations(Table(desk.table_name), 16).hold_reply_key("alice", conv, "stopped-1", digest, 86400, 120)
+    assert _reply_keys(desk) == sorted([conv, conv, conv, other])
+    # When an admin erases the customer
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    # Then no reply key of their conversation is left (a digest of "Yes" is guessed in one try); the other's stays
+    assert _reply_keys(desk) == [other]
