@@ -375,11 +375,32 @@ def signer():
 EVENTS_TOPIC = "arn:aws:sns:us-east-1:123456789012:shopdesk-dev-email-events"
 
 
-def _post_sns(desk, body: dict, pem: bytes):
-    module = desk.handler("inbound_email", EMAIL_EVENTS_TOPIC_ARN=EVENTS_TOPIC)
+def _sns_function(desk, pem: bytes, **env: str):
+    """The email function as SNS reaches it, and the subscriptions it confirms (SubscribeURLs)."""
+    module = desk.handler("inbound_email", **env)
     module.receiver.fetch_certificate = lambda url: pem      # AWS's certificate, as far as this test knows
-    return module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(body),
+    confirmed: list[str] = []
+    module.receiver.confirm = confirmed.append
+    return module, confirmed
+
+
+def _sns_answer(module, message: dict) -> dict:
+    return module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(message),
                                             {"content-type": "text/plain; charset=UTF-8"}), FakeContext())
+
+
+def _post_sns(desk, body: dict, pem: bytes):
+    module, _ = _sns_function(desk, pem, EMAIL_EVENTS_TOPIC_ARN=EVENTS_TOPIC)
+    return _sns_answer(module, body)
+
+
+def _received(raw: bytes, message_id: str, *, destination: str = "support@shop.example",
+              topic: str = EVENTS_TOPIC) -> dict:
+    """SES's notification of a mail it received for the shop, the mail inside (a receipt rule's SNS action)."""
+    return {"notificationType": "Received", "content": raw.decode(),
+            "mail": {"messageId": message_id, "destination": [destination], "source": "ada@customer.example"},
+            "receipt": {"recipients": ["support@shop.example"],
+                        "action": {"type": "SNS", "encoding": "UTF8", "topicArn": topic}}}
 
 
 def test_bounce_over_sns_marks_the_reply_failed_and_forgeries_are_refused(desk, signer):
@@ -411,11 +432,8 @@ def test_mail_in_an_sns_notification_is_answered_from_the_envelope_recipient(des
     desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
     online(desk, "alice")
     raw = _eml(to="friend@example.org", message_id="<sns-bcc@customer.example>")
-    received = {"notificationType": "Received", "content": raw.decode(),
-                "mail": {"messageId": "o3vhd1d2ovsvpeg2u4n7jd8qhrnulsn0tmnb0ro1", "destination": ["friend@example.org"],
-                         "source": "ada@customer.example"},
-                "receipt": {"recipients": ["support@shop.example"],
-                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": "arn:aws:sns:us-east-1:1:in"}}}
+    received = _received(raw, "o3vhd1d2ovsvpeg2u4n7jd8qhrnulsn0tmnb0ro1", destination="friend@example.org",
+                         topic="arn:aws:sns:us-east-1:1:in")
     envelope = sign({"Type": "Notification", "MessageId": "n-in-1", "TopicArn": EVENTS_TOPIC,
                      "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
     assert _post_sns(desk, envelope, pem)["statusCode"] == 200
@@ -433,23 +451,14 @@ def test_what_sns_signed_for_another_topic_is_refused_and_stores_nothing(desk, s
     # message: they create a topic of their own and publish to it, so the signature proves only SNS sent it
     sign, pem = signer
     ours = EVENTS_TOPIC
-    module = desk.handler("inbound_email", EMAIL_EVENTS_TOPIC_ARN=ours)
-    module.receiver.fetch_certificate = lambda url: pem
-    confirmed: list[str] = []
-    module.receiver.confirm = confirmed.append
+    module, confirmed = _sns_function(desk, pem, EMAIL_EVENTS_TOPIC_ARN=ours)
     online(desk, "alice")
     forged = _ses_verdicts(_eml(body="Refund me to card ending 9999 instead.\n",
                                 message_id="<forged-over-sns@evil.example>"), "pass")
-    received = {"notificationType": "Received", "content": forged.decode(),
-                "mail": {"messageId": "forged-sns-1", "destination": ["support@shop.example"],
-                         "source": "ada@customer.example"},
-                "receipt": {"recipients": ["support@shop.example"],
-                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": ours}}}
+    received = _received(forged, "forged-sns-1", topic=ours)
 
     def post(message: dict) -> int:
-        return module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(message),
-                                                {"content-type": "text/plain; charset=UTF-8"}), FakeContext())[
-            "statusCode"]
+        return _sns_answer(module, message)["statusCode"]
 
     # When SNS signs, for someone else's topic, a mail in a customer's name that SES's verdicts say passed, and a
     # subscription of our endpoint to that topic
@@ -471,6 +480,7 @@ def test_what_sns_signed_for_another_topic_is_refused_and_stores_nothing(desk, s
     [conv] = _conversations(desk)
     assert "card ending 9999" in json.dumps(_messages(desk, conv["id"]))
 
+
 @pytest.mark.parametrize("configured", [None, ""], ids=["unset", "empty"])
 def test_with_no_email_events_topic_configured_every_sns_message_is_refused_and_nothing_stored(desk, signer, caplog,
                                                                                              configured):
@@ -478,18 +488,12 @@ def test_with_no_email_events_topic_configured_every_sns_message_is_refused_and_
     # topic from one anyone made and published to, since SNS signs both
     sign, pem = signer
     caplog.set_level("WARNING")
-    module = desk.handler("inbound_email", **({} if configured is None else {"EMAIL_EVENTS_TOPIC_ARN": configured}))
-    module.receiver.fetch_certificate = lambda url: pem
-    confirmed: list[str] = []
-    module.receiver.confirm = confirmed.append
+    env = {} if configured is None else {"EMAIL_EVENTS_TOPIC_ARN": configured}
+    module, confirmed = _sns_function(desk, pem, **env)
     online(desk, "alice")
     mail = _ses_verdicts(_eml(body="Refund me to card ending 9999 instead.\n",
                               message_id="<no-topic-over-sns@evil.example>"), "pass")
-    received = {"notificationType": "Received", "content": mail.decode(),
-                "mail": {"messageId": "no-topic-1", "destination": ["support@shop.example"],
-                         "source": "ada@customer.example"},
-                "receipt": {"recipients": ["support@shop.example"],
-                            "action": {"type": "SNS", "encoding": "UTF8", "topicArn": EVENTS_TOPIC}}}
+    received = _received(mail, "no-topic-1")
     messages = [sign({"Type": "Notification", "MessageId": "n-no-topic-1", "TopicArn": topic,
                       "Message": json.dumps(received), "Timestamp": "2026-11-22T22:00:00.000Z"})
                 for topic in (EVENTS_TOPIC, "arn:aws:sns:us-east-1:999999999999:anything")]
@@ -498,9 +502,7 @@ def test_with_no_email_events_topic_configured_every_sns_message_is_refused_and_
                        "SubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t"})
                  for topic in (EVENTS_TOPIC, "arn:aws:sns:us-east-1:999999999999:anything")]
     # When SNS signs a mail in a customer's name, and a subscription of our endpoint, whatever their topic
-    answers = [module.lambda_handler(http_event("POST", "/webhooks/email/sns", json.dumps(message),
-                                                {"content-type": "text/plain; charset=UTF-8"}), FakeContext())
-               for message in messages]
+    answers = [_sns_answer(module, message) for message in messages]
     # Then each is refused 403: nothing is stored, no subscription is confirmed
     assert [a["statusCode"] for a in answers] == [403] * 4
     assert confirmed == [] and _conversations(desk) == []
