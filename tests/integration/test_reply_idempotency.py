@@ -153,3 +153,29 @@ def test_a_key_left_in_flight_by_a_stopped_function_is_taken_again_once_no_reque
     assert status == 202
     assert [m["id"] for m in replies_in(desk, conv)] == [sent["id"]]
     assert outbound_sent(desk) == [sent["id"]]
+
+
+def test_a_keyed_reply_queued_by_a_function_stopped_before_it_marked_the_key_is_answered_not_sent_again(desk,
+                                                                                                        monkeypatch):
+    conv = customer_writes(desk, "+31612349007", "where is my order?", "SMidem7")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    outbound = desk.handler("agent_api").inbox.outbound
+    send = outbound.send
+
+    def stopped(*args: Any, **kwargs: Any) -> None:     # the reply is queued; the function is stopped right after
+        send(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outbound, "send", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    monkeypatch.undo()
+    [queued] = outbound_sent(desk)
+    clock.set_offset(5 * 60)                            # the key is no longer held: a repeat may take it again
+
+    status, again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)   # the inbox sends it again
+
+    assert status == 202 and again["id"] == queued, again
+    assert [m["id"] for m in replies_in(desk, conv)] == [queued]
+    assert outbound_sent(desk) == []

@@ -1038,12 +1038,14 @@ class Conversations:
         return changed
 
     # ------------------------------------------------------------------ agent actions
-    def add_outbound(self, conv: Conversation, message: Message, *, clocks: tuple[ClockRead, Any] | None = None
-                     ) -> None:
+    def add_outbound(self, conv: Conversation, message: Message, *, clocks: tuple[ClockRead, Any] | None = None,
+                     also: Sequence[dict[str, Any]] = ()) -> None:
         """An agent's reply on the timeline and its effect on the conversation, in one transaction. With
         ``clocks`` (the read they came from, and the clocks the reply moved) they are written in the same
         transaction, conditioned on their version (ClockConflict: nothing written, read again). Never while the
-        customer's erase runs (``NOT_ERASING``): without clocks, NotFound, nothing written (it is not sent either)."""
+        customer's erase runs (``NOT_ERASING``): without clocks, NotFound, nothing written (it is not sent either).
+        ``also``: further operations of the same transaction (the reply's Idempotency-Key marked with it:
+        ``reply_key_op``)."""
         now = clock.iso(message.created_at)
         update = (Update().set("updated_at", now).set("StatusSK", now)
                   .set("InboxSK", f"{conv.status.value}#{now}").set("last_outbound_at", now)
@@ -1060,10 +1062,10 @@ class Conversations:
         update.set("replied_at", clock.now_iso())
         if clocks is not None:
             read, moved = clocks
-            self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put], read=read)
+            self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put, *also], read=read)
             return
         try:
-            self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+            self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), *also])
         except TransactionCancelled as exc:
             raise conversation_not_found(conv.id) from exc
 
@@ -1244,7 +1246,8 @@ class Conversations:
         took it; else the item of the request that holds it (``state`` ``in_flight`` or ``done`` with its
         ``message_sk``). A key past its TTL that DynamoDB has not deleted yet counts as free, and so does one still
         ``in_flight`` ``held_seconds`` after it was taken (longer than any request lives: the function that took it
-        was stopped, a timeout, before it queued the reply or let the key go)."""
+        was stopped, a timeout, before it stored the reply or let the key go: a stored reply marks its key in the
+        same transaction, ``reply_key_op``)."""
         pk, sk = it.reply_key_pk(agent_id, conversation_id), key_part(key)
         for _ in range(3):              # a holder that let go between our write and our read: try again
             now = int(clock.now().timestamp())
@@ -1264,12 +1267,15 @@ class Conversations:
         raise Conflict("this reply's key is being taken and let go again; send it again in a moment"
                        ).with_code("reply_key_in_flight")
 
-    def reply_key_used(self, agent_id: str, conversation_id: str, key: str, fingerprint: str, message_sk: str) -> None:
-        """The reply that holds ``key`` was queued: a repeat of the request answers it (``message_sk``)."""
+    def reply_key_op(self, agent_id: str, conversation_id: str, key: str, fingerprint: str,
+                     message_sk: str) -> dict[str, Any]:
+        """The operation that marks ``key`` used by the reply ``message_sk``, written in the transaction that stores
+        the reply (``add_outbound``'s ``also``), before it is queued: a repeat of the request answers that reply,
+        even one whose function was stopped after queueing it and before answering (the key is never in flight
+        with a reply stored under it, so it is never taken again for a second copy)."""
         update = (Update().set("state", "done").set("message_sk", message_sk)
                   .when("fingerprint = :fingerprint", fingerprint=fingerprint))
-        with suppress(ConditionFailed):
-            self.table.update(it.reply_key_pk(agent_id, conversation_id), key_part(key), update)
+        return self.table.update_op(it.reply_key_pk(agent_id, conversation_id), key_part(key), update)
 
     def release_reply_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str) -> None:
         """The reply that held ``key`` was refused before anything was queued: the key may be used again."""

@@ -75,6 +75,16 @@ class PreparedReply:
     files: list[Attachment] = field(default_factory=list)   # checked as stored and against the channel
 
 
+@dataclass(frozen=True)
+class HeldKey:
+    """A reply's Idempotency-Key as its request took it (``Inbox.reply``): marked with the reply in the transaction
+    that stores it."""
+
+    agent_id: str
+    key: str
+    fingerprint: str
+
+
 class QueueUnavailable(ShopdeskError):
     """The outbound queue refused the reply; it is marked failed so the agent can send it again. ``stored``: the
     reply as stored (failed), which its Idempotency-Key then answers."""
@@ -333,26 +343,20 @@ class Inbox:
                                                  REPLY_KEY_HELD_SECONDS)
         if held is not None:
             return self._answered_before(conv.id, held, fingerprint)
-        queued: list[Message] = []
         try:
-            message = self._reply(caller, conv, read, text, channel, canned_response_id, attachments, queued.append)
-        except Exception as exc:
-            # a step after the queue failed: the reply goes, and a repeat answers it; stored and marked failed (the
-            # queue refused it): a repeat answers that, which the agent sends again from the timeline (its own claim)
-            done = queued[0] if queued else exc.stored if isinstance(exc, QueueUnavailable) else None
-            if done is not None:
-                self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(done))
-            else:
-                self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
+            return self._reply(caller, conv, read, text, channel, canned_response_id, attachments,
+                               HeldKey(caller.id, key, fingerprint))
+        except Exception:
+            # refused before the reply was stored: the key may be used again. A reply stored marked the key in its
+            # own transaction (a step after the queue failed, or the queue refused it and it is marked failed), so
+            # the key stays with it and a repeat answers it; the release leaves such a key as it is
+            self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
             raise
-        self.conversations.reply_key_used(caller.id, conv.id, key, fingerprint, it.message_sk(message))
-        return message
 
     def _reply(self, caller: Caller, conv: Conversation, read: ClockRead, text: str | None, channel: str | None,
-               canned_response_id: str | None, attachments: Sequence[FileRef],
-               queued: Callable[[Message], None] | None = None) -> Message:
+               canned_response_id: str | None, attachments: Sequence[FileRef], key: HeldKey | None = None) -> Message:
         prepared = self.prepare_reply(caller, conv, text, channel, canned_response_id, attachments)
-        message = self.send_reply(conv, prepared, caller.id, read=read, queued=queued)
+        message = self.send_reply(conv, prepared, caller.id, read=read, key=key)
         audit.note(**audited_reply(message))
         return message
 
@@ -394,14 +398,13 @@ class Inbox:
         return PreparedReply(route, rendered, payload, _unique(files))
 
     def send_reply(self, conv: Conversation, prepared: PreparedReply, author: str, *,
-                   read: ClockRead | None = None, queued: Callable[[Message], None] | None = None) -> Message:
+                   read: ClockRead | None = None, key: HeldKey | None = None) -> Message:
         """Queue a prepared reply (and count the canned response's use). ``read``: the conversation's clocks as
-        the caller read them, if it did; ``queued``: told the reply as soon as it is queued, before what follows."""
+        the caller read them, if it did; ``key``: the request's Idempotency-Key, marked with the reply as it is
+        stored."""
         rendered = prepared.rendered
         message = self._queue(conv, prepared.route, author, text=rendered.text if rendered else None,
-                              payload=prepared.payload, attachments=prepared.files, read=read)
-        if queued is not None:
-            queued(message)
+                              payload=prepared.payload, attachments=prepared.files, read=read, key=key)
         if rendered is not None and rendered.canned is not None and self.personaliser is not None:
             self.personaliser.canned.count_use(rendered.canned)
         return message
@@ -526,8 +529,10 @@ class Inbox:
 
     def _queue(self, conv: Conversation, route: ReplyRoute, agent_id: str, *, text: str | None,
                payload: dict[str, Any], kind: str = "text", attachments: Sequence[Attachment] = (),
-               resume: tuple[int, list[str]] = (0, []), read: ClockRead | None = None) -> Message:
-        """Store the reply, with the SLA clocks it stops in the same transaction, then queue it for sending."""
+               resume: tuple[int, list[str]] = (0, []), read: ClockRead | None = None,
+               key: HeldKey | None = None) -> Message:
+        """Store the reply, with the SLA clocks it stops in the same transaction, then queue it for sending. ``key``:
+        the request's Idempotency-Key, marked with the reply in the transaction that stores it."""
         subject, threading = email_thread(route, reply_address_for(conv.id, self.email_from))
         payload.update(threading)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
@@ -536,14 +541,17 @@ class Inbox:
                           subject=subject, payload=payload or None, attachments=list(attachments),
                           parts_sent=resume[0], part_ids=list(resume[1]), expires_at=self._expiry())
 
+        also = [] if key is None else [self.conversations.reply_key_op(key.agent_id, conv.id, key.key, key.fingerprint,
+                                                                       it.message_sk(message))]
+
         def write(read: ClockRead, clocks: Any) -> None:
             clocks.on_agent_reply(message.created_at)
-            self.conversations.add_outbound(read.conversation, message, clocks=(read, clocks))
+            self.conversations.add_outbound(read.conversation, message, clocks=(read, clocks), also=also)
 
         if sla_engine.with_clocks(self.conversations, conv.id, write, self._policies(), first=read) is None:
             # every attempt lost to another change of the clocks: the reply still goes, its clocks unmoved
             logger.warning("reply stored without moving the clocks", extra={"conversation_id": conv.id})
-            self.conversations.add_outbound(conv, message)
+            self.conversations.add_outbound(conv, message, also=also)
         try:
             self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
                                 "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)
