@@ -216,7 +216,7 @@ problems.install(app, {OriginRefused: 403, InvalidSignature: 401}, headers=_cors
 @app.exception_handler(RateLimited)
 def _limited(exc: RateLimited) -> Response:
     return problems.answer(problems.RATE_LIMITED, str(exc),
-                           {**_cors(), "Retry-After": str(max(1, round(exc.retry_after)))})
+                           {**_cors(), "Retry-After": str(exc.seconds)})
 
 
 @app.exception_handler(Conflict)     # after install: here a Conflict is the table being busy, not the caller's fault

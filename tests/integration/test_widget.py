@@ -382,3 +382,34 @@ def test_a_visitor_id_that_is_a_path_segment_is_a_400_and_no_session_and_no_uplo
     status, answer, _ = _call(desk, "POST", "/widget/attachments",
                               {"filename": "a.png", "content_type": "image/png", "size": 9}, forged)
     assert status == 401, answer
+
+
+def test_a_rate_limited_visitor_is_told_whole_seconds_at_least_one_and_retrying_then_succeeds(desk, monkeypatch):
+    from datetime import UTC, datetime
+
+    from shopdesk import clock
+    # Given a clock that stands still unless the test moves it
+    moment = [time.time()]
+    monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(moment[0], UTC))
+    session = _session(desk, "seconds-1")
+    for i in range(5):                                     # the send bucket's burst
+        assert _call(desk, "POST", "/widget/messages", {"client_message_id": f"s{i}", "text": "hi"}, session)[0] == 201
+    # When the visitor sends again 0.6 s later (0.4 s short of the next token)
+    moment[0] += 0.6
+    status, body, result = _call(desk, "POST", "/widget/messages", {"client_message_id": "s5", "text": "hi"}, session)
+    # Then the wait is said in whole seconds, never "0 s": the header and the words agree
+    assert (status, result["headers"]["Retry-After"]) == (429, "1"), body
+    assert body["detail"] == "too many requests; retry in 1 s"
+    # Given the session bucket spent (its ten starts: 0.12 of a token left), when the visitor starts again 1.2 s later
+    # (0.36 of a token: 3.2 s short at 0.2 a second)
+    for _ in range(9):
+        _session(desk, "seconds-1")
+    moment[0] += 1.2
+    start = {"visitor_token": _visitor_token("seconds-1")}
+    status, body, result = _call(desk, "POST", "/widget/sessions", start)
+    # Then the wait is rounded up, not to the nearest second: asked again after 3 s it would still be refused
+    assert (status, result["headers"]["Retry-After"], body["detail"]) == (429, "4", "too many requests; retry in 4 s")
+    moment[0] += 3
+    assert _call(desk, "POST", "/widget/sessions", start)[0] == 429
+    moment[0] += 1
+    assert _call(desk, "POST", "/widget/sessions", start)[0] == 201

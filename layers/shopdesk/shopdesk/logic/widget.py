@@ -6,6 +6,7 @@ Visitors see their own messages and the agents' replies, never notes or system e
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,9 +34,13 @@ UPLOAD_SECONDS = 300
 
 
 class RateLimited(ShopdeskError):
+    """A bucket without a token. ``seconds``: the wait in whole seconds, rounded up and at least 1, the one figure both
+    the words and the ``Retry-After`` header say (a retry made after it finds the token there, never "0 s")."""
+
     def __init__(self, retry_after: float):
-        super().__init__(f"too many requests; retry in {retry_after:.0f} s")
         self.retry_after = retry_after
+        self.seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"too many requests; retry in {self.seconds} s")
 
 
 class OriginRefused(ShopdeskError):
