@@ -24,9 +24,10 @@ let rerender: () => void;
 const store = new Store({} as Api);
 const context = testContext(store);
 
-function show(c: Conversation): void {
+/** The composer of ``c``, on the file's store or on ``on``. */
+function show(c: Conversation, on?: Store): void {
   render(
-    <AppContext.Provider value={context}>
+    <AppContext.Provider value={on ? testContext(on) : context}>
       <Composer conv={c} />
     </AppContext.Provider>,
     root,
@@ -34,6 +35,22 @@ function show(c: Conversation): void {
 }
 
 const replyBox = () => root.querySelector<HTMLTextAreaElement>("#reply-box")!;
+const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
+
+/** What the API answers a reply (or a note, a template) it took. */
+const queued = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
+
+/** The note box's text as the browser sets it: its value, then its input event. */
+function writeNote(text: string): void {
+  noteBox().value = text;
+  noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+  rerender();
+}
+
+/** Send (``.reply-form``) or Add note (``.note-form``) pressed. */
+function submit(form: ".reply-form" | ".note-form"): void {
+  root.querySelector<HTMLFormElement>(form)!.dispatchEvent(new Event("submit", { cancelable: true }));
+}
 
 /** One key as the browser applies it: the box's value changes, then its input event; Preact renders next. */
 function type(text: string): void {
@@ -98,10 +115,7 @@ describe("Composer", () => {
     show(conv("c1"));
     vi.runAllTimers();
     type("half a reply for c1");
-    const noteBox = root.querySelector<HTMLTextAreaElement>("#note-box")!;
-    noteBox.value = "ask @bob";
-    noteBox.dispatchEvent(new Event("input", { bubbles: true }));
-    rerender();
+    writeNote("ask @bob");
     show(conv("c2"));
     vi.runAllTimers();
     rerender();
@@ -111,7 +125,7 @@ describe("Composer", () => {
     vi.runAllTimers();
     rerender();
     expect(replyBox().value).toBe("half a reply for c1");
-    expect(root.querySelector<HTMLTextAreaElement>("#note-box")!.value).toBe("ask @bob");
+    expect(noteBox().value).toBe("ask @bob");
     // the inbox left for a settings page and back: the composer mounts again with the draft
     render(null, root);
     vi.runAllTimers();
@@ -127,22 +141,12 @@ describe("Composer", () => {
     const later = () => new Promise<never>((resolve) => answers.push(() => resolve({} as never)));
     const slow = new Store({ reply: later, note: later } as unknown as Api);
     slow.set({ live: "live" }); // the notices bring the rest
-    const showOn = (c: Conversation) =>
-      render(
-        <AppContext.Provider value={testContext(slow)}>
-          <Composer conv={c} />
-        </AppContext.Provider>,
-        root,
-      );
-    showOn(conv("c1"));
+    show(conv("c1"), slow);
     vi.runAllTimers();
     type("It ships today");
-    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
-    noteBox().value = "told them";
-    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
-    rerender();
-    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
-    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    writeNote("told them");
+    submit(".reply-form");
+    submit(".note-form");
     expect(answers).toHaveLength(2);
 
     // When the composer goes (the next conversation loads) before the API answers, and then it answers
@@ -152,7 +156,7 @@ describe("Composer", () => {
     await vi.waitFor(() => expect(slow.drafts.has("c1")).toBe(false));
 
     // Then coming back shows empty boxes: nothing already sent waits there to be sent again
-    showOn(conv("c1"));
+    show(conv("c1"), slow);
     vi.runAllTimers();
     rerender();
     expect(replyBox().value).toBe("");
@@ -163,19 +167,11 @@ describe("Composer", () => {
     const answers: (() => void)[] = [];
     const slow = new Store({ note: () => new Promise((resolve) => answers.push(() => resolve({}))) } as unknown as Api);
     slow.set({ live: "live" });
-    render(
-      <AppContext.Provider value={testContext(slow)}>
-        <Composer conv={conv("c1")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c1"), slow);
     vi.runAllTimers();
     type("half a reply");
-    const noteBox = root.querySelector<HTMLTextAreaElement>("#note-box")!;
-    noteBox.value = "told them";
-    noteBox.dispatchEvent(new Event("input", { bubbles: true }));
-    rerender();
-    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    writeNote("told them");
+    submit(".note-form");
     render(null, root);
     vi.runAllTimers();
     answers.forEach((answer) => answer());
@@ -186,24 +182,16 @@ describe("Composer", () => {
     // Given a reply the API takes only after the agent typed more and opened another conversation
     const keys: (string | undefined)[] = [];
     const answers: (() => void)[] = [];
-    const message = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
     const reply = (_id: string, _text: unknown, _channel: unknown, _files: unknown, key?: string) => {
       keys.push(key);
-      return keys.length === 1 ? new Promise((resolve) => answers.push(() => resolve(message))) : Promise.resolve(message);
+      return keys.length === 1 ? new Promise((resolve) => answers.push(() => resolve(queued))) : Promise.resolve(queued);
     };
     const slow = new Store({ reply } as unknown as Api);
     slow.set({ live: "live" });
-    const showOn = (c: Conversation) =>
-      render(
-        <AppContext.Provider value={testContext(slow)}>
-          <Composer conv={c} />
-        </AppContext.Provider>,
-        root,
-      );
-    showOn(conv("c1"));
+    show(conv("c1"), slow);
     vi.runAllTimers();
     type("It ships today");
-    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    submit(".reply-form");
     type(" by UPS");
     render(null, root);
     vi.runAllTimers();
@@ -212,11 +200,11 @@ describe("Composer", () => {
     await vi.runAllTimersAsync();
 
     // When the agent comes back and sends what is in the box
-    showOn(conv("c1"));
+    show(conv("c1"), slow);
     vi.runAllTimers();
     rerender();
     expect(replyBox().value).toBe("It ships today by UPS");
-    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    submit(".reply-form");
     await vi.waitFor(() => expect(keys).toHaveLength(2));
 
     // Then it goes with a new key: the first one went with the text the API took (a 422 idempotency_key_reused else)
@@ -232,19 +220,12 @@ describe("Composer", () => {
       upload: async (f: { filename: string; content_type: string; size: number }) => ({ key: `media/outbound/c1/alice/u/${f.filename}`, url: "https://bucket", fields: {}, ...f, expires_in: 300 }),
       reply: async (...args: unknown[]) => {
         replies.push(args);
-        return { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
+        return queued;
       },
     } as unknown as Api);
     withFiles.set({ live: "live" });
-    const showOn = (c: Conversation) =>
-      render(
-        <AppContext.Provider value={testContext(withFiles)}>
-          <Composer conv={c} />
-        </AppContext.Provider>,
-        root,
-      );
     const chips = () => [...root.querySelectorAll(".attach-chip .attach-name")].map((e) => e.textContent);
-    showOn(conv("c1"));
+    show(conv("c1"), withFiles);
     vi.runAllTimers();
     type("Your return label is attached");
     const paste = new Event("paste", { bubbles: true, cancelable: true });
@@ -258,14 +239,14 @@ describe("Composer", () => {
     vi.runAllTimers();
 
     // When the agent comes back to it
-    showOn(conv("c1"));
+    show(conv("c1"), withFiles);
     vi.runAllTimers();
     rerender();
 
     // Then the text and the file are both there, and Send sends both
     expect(replyBox().value).toBe("Your return label is attached");
     expect(chips()).toEqual(["label.pdf"]);
-    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    submit(".reply-form");
     await vi.waitFor(() => expect(replies).toHaveLength(1));
     expect(replies[0]![3]).toEqual([{ key: "media/outbound/c1/alice/u/label.pdf", filename: "label.pdf", content_type: "application/pdf", size: 8 }]);
     await vi.waitFor(() => {
@@ -285,12 +266,7 @@ describe("Composer", () => {
         throw new ApiError(422, "invoice.pdf is 700 KB; SMS (Twilio MMS) takes application/pdf of at most 500 KB", {});
       },
     } as unknown as Api);
-    render(
-      <AppContext.Provider value={testContext(refusing)}>
-        <Composer conv={conv("c11")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c11"), refusing);
     vi.runAllTimers();
     rerender();
     const paste = new Event("paste", { bubbles: true, cancelable: true });
@@ -307,17 +283,12 @@ describe("Composer", () => {
     sessionStorage.clear();
     const drafts = new Drafts(sessionStorage, "shopdesk.drafts.alice");
     drafts.set("c1", { text: "written before the reload", note: "" });
-    const sending = new Store({ reply: async () => ({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false }) } as unknown as Api, undefined, drafts);
+    const sending = new Store({ reply: async () => queued } as unknown as Api, undefined, drafts);
     sending.set({ live: "live" });
-    render(
-      <AppContext.Provider value={testContext(sending)}>
-        <Composer conv={conv("c1")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c1"), sending);
     vi.runAllTimers();
     expect(replyBox().value).toBe("written before the reload");
-    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    submit(".reply-form");
     // sent, the box still open: what the tab keeps has it no more (a crash now would not bring it back to send again)
     await vi.waitFor(() => expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").has("c1")).toBe(false));
   });
@@ -325,12 +296,7 @@ describe("Composer", () => {
   it("keeps what is in the boxes as the page goes (a reload unmounts nothing), for the next page of the tab", () => {
     sessionStorage.clear();
     const kept = new Store({} as Api, undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));
-    render(
-      <AppContext.Provider value={testContext(kept)}>
-        <Composer conv={conv("c1")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c1"), kept);
     vi.runAllTimers();
     type("a long careful answer");
     window.dispatchEvent(new Event("pagehide"));
@@ -346,7 +312,6 @@ describe("Composer", () => {
     });
     show(conv("c1"));
     vi.runAllTimers();
-    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
     const key = (k: string) => {
       const event = new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true });
       noteBox().dispatchEvent(event);
@@ -390,12 +355,7 @@ describe("Composer", () => {
     }] }));
     const preview = vi.fn(async () => { throw new Error("no value for order.name"); });
     const refusing = new Store({ canned, preview } as unknown as Api);
-    render(
-      <AppContext.Provider value={testContext(refusing)}>
-        <Composer conv={conv("c10")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c10"), refusing);
     vi.runAllTimers();
     rerender();
     type("Hi! /wis");
@@ -416,12 +376,7 @@ describe("Composer", () => {
       bodies: { en: "Hi there, returns are free for 30 days.", es: "Hola, las devoluciones son gratis 30 días." },
     }] }));
     const spanish = new Store({ canned } as unknown as Api);
-    render(
-      <AppContext.Provider value={testContext(spanish)}>
-        <Composer conv={{ ...conv("c9"), language: "es" } as Conversation} />
-      </AppContext.Provider>,
-      root,
-    );
+    show({ ...conv("c9"), language: "es" } as Conversation, spanish);
     vi.runAllTimers();
     rerender();
     type("/ret");
@@ -439,27 +394,16 @@ describe("Composer", () => {
     const sent: unknown[][] = [];
     const later = (...args: unknown[]) => {
       sent.push(args);
-      return new Promise((resolve) => answers.push(() => resolve({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false })));
+      return new Promise((resolve) => answers.push(() => resolve(queued)));
     };
     const slow = new Store({ reply: later, note: later } as unknown as Api);
     slow.set({ live: "live" });
-    render(
-      <AppContext.Provider value={testContext(slow)}>
-        <Composer conv={conv("c1")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c1"), slow);
     vi.runAllTimers();
-    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
-    const writeNote = (text: string) => {
-      noteBox().value = text;
-      noteBox().dispatchEvent(new Event("input", { bubbles: true }));
-      rerender();
-    };
     type("It ships today.");
     writeNote("told them");
-    root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
-    root.querySelector<HTMLFormElement>(".note-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    submit(".reply-form");
+    submit(".note-form");
     await vi.waitFor(() => expect(sent).toHaveLength(2));
 
     // When the agent writes the next reply and note before the API answers the first ones
@@ -481,30 +425,20 @@ describe("Composer", () => {
 
   it("gives the focus back to the box after Send or Add note was pressed, as the disabled button dropped it", async () => {
     const answers: (() => void)[] = [];
-    const later = () => new Promise((resolve) => answers.push(() => resolve({ id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false })));
+    const later = () => new Promise((resolve) => answers.push(() => resolve(queued)));
     const slow = new Store({ reply: later, note: later } as unknown as Api);
     slow.set({ live: "live" });
-    render(
-      <AppContext.Provider value={testContext(slow)}>
-        <Composer conv={conv("c1")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c1"), slow);
     vi.runAllTimers();
-    const noteBox = () => root.querySelector<HTMLTextAreaElement>("#note-box")!;
     for (const [form, box, write] of [
       [".reply-form", replyBox, () => type("It ships today.")],
-      [".note-form", noteBox, () => {
-        noteBox().value = "told them";
-        noteBox().dispatchEvent(new Event("input", { bubbles: true }));
-        rerender();
-      }],
+      [".note-form", noteBox, () => writeNote("told them")],
     ] as const) {
       write();
       // a keyboard user on the button presses Enter: the button is disabled while it sends, the focus falls to the page
       const button = root.querySelector<HTMLButtonElement>(`${form} button[type=submit]`)!;
       button.focus();
-      root.querySelector<HTMLFormElement>(form)!.dispatchEvent(new Event("submit", { cancelable: true }));
+      submit(form);
       button.blur();
       expect(document.activeElement).toBe(document.body);
       answers.splice(0).forEach((answer) => answer());
@@ -517,15 +451,10 @@ describe("Composer", () => {
 
   it("sends a WhatsApp template once however often Send template is pressed while it goes", async () => {
     const answers: (() => void)[] = [];
-    const sendTemplate = vi.fn(() => new Promise((resolve) => answers.push(() => resolve({ id: "m1", direction: "outbound", status: "queued", kind: "template", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false }))));
+    const sendTemplate = vi.fn(() => new Promise((resolve) => answers.push(() => resolve({ ...queued, kind: "template" }))));
     const slow = new Store({ sendTemplate } as unknown as Api);
     slow.set({ live: "live", templates: [{ name: "order_update", language: "en_US", body: "Hi! There is news about your order {{1}}", parameters: 1 }] });
-    render(
-      <AppContext.Provider value={testContext(slow)}>
-        <Composer conv={testConversation("w1", { channel: "whatsapp" })} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(testConversation("w1", { channel: "whatsapp" }), slow);
     vi.runAllTimers();
     rerender();
     const parameter = root.querySelector<HTMLInputElement>(".template-form input")!;
@@ -548,41 +477,33 @@ describe("Composer", () => {
   it("sends a reply again after no answer with the same Idempotency-Key, kept with its draft, and the next one with another", async () => {
     // Given an API whose first answer to a reply is lost (the connection dropped), then answers
     const keys: (string | null)[] = [];
-    const message = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
     vi.stubGlobal(
       "fetch",
       vi.fn(async (url: string, init: RequestInit) => {
         if (!url.endsWith("/replies")) return { ok: true, status: 200, text: async () => "{}" };
         keys.push(new Headers(init.headers).get("Idempotency-Key"));
         if (keys.length === 1) throw new TypeError("Failed to fetch");
-        return { ok: true, status: 202, text: async () => JSON.stringify(message) };
+        return { ok: true, status: 202, text: async () => JSON.stringify(queued) };
       }),
     );
     const live = new Store(new Api("https://api.test", async () => "t"));
     live.set({ live: "live" });
-    const showOn = (c: Conversation) =>
-      render(
-        <AppContext.Provider value={testContext(live)}>
-          <Composer conv={c} />
-        </AppContext.Provider>,
-        root,
-      );
     const send = async (count: number) => {
-      root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+      submit(".reply-form");
       await vi.waitFor(() => expect(keys).toHaveLength(count));
       await vi.runAllTimersAsync();
       rerender();
     };
-    showOn(conv("c1"));
+    show(conv("c1"), live);
     vi.runAllTimers();
     type("It ships today");
     await send(1);
     expect(replyBox().value).toBe("It ships today"); // no answer: it stays, to send again
 
     // When the agent looks at another conversation, comes back, and presses Send again
-    showOn(conv("c2"));
+    show(conv("c2"), live);
     vi.runAllTimers();
-    showOn(conv("c1"));
+    show(conv("c1"), live);
     vi.runAllTimers();
     rerender();
     await send(2);
@@ -603,7 +524,6 @@ describe("Composer", () => {
   it("sends a changed reply as a new one, with a new key, once the API said its key went with the first text", async () => {
     // Given a first send whose answer is lost, then the API taking the key with that first text
     const keys: (string | null)[] = [];
-    const message = { id: "m1", direction: "outbound", status: "queued", attachments: [], created_at: "2026-12-03T09:00:00Z", attempts: 0, possibly_duplicate: false, sender_unproven: false, stuck: false };
     const reused = { type: "/problems/validation", title: "Invalid", status: 422, detail: "reused", code: "idempotency_key_reused", params: {} };
     vi.stubGlobal(
       "fetch",
@@ -612,19 +532,14 @@ describe("Composer", () => {
         keys.push(new Headers(init.headers).get("Idempotency-Key"));
         if (keys.length === 1) throw new TypeError("Failed to fetch");
         if (keys.length === 2) return { ok: false, status: 422, text: async () => JSON.stringify(reused) };
-        return { ok: true, status: 202, text: async () => JSON.stringify(message) };
+        return { ok: true, status: 202, text: async () => JSON.stringify(queued) };
       }),
     );
     const live = new Store(new Api("https://api.test", async () => "t"));
     live.set({ live: "live" });
-    render(
-      <AppContext.Provider value={testContext(live)}>
-        <Composer conv={conv("c1")} />
-      </AppContext.Provider>,
-      root,
-    );
+    show(conv("c1"), live);
     const send = async (count: number) => {
-      root.querySelector<HTMLFormElement>(".reply-form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+      submit(".reply-form");
       await vi.waitFor(() => expect(keys).toHaveLength(count));
       await vi.runAllTimersAsync();
       rerender();
