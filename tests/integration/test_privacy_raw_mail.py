@@ -75,6 +75,32 @@ def test_a_mail_kept_as_unsupported_goes_with_the_erase_of_the_customer_it_names
     assert _raw(desk, bucket) == {"raw/u3"}
 
 
+def test_a_mail_kept_as_unsupported_is_written_again_masked_in_the_mail_bucket(desk):
+    from email import policy
+    from email.parser import BytesParser
+
+    from tests.integration.test_privacy import _deliver_notice
+    s3, bucket = desk.client("s3"), desk.env["MAIL_BUCKET"]
+    # Given a mail with no From (kept as unsupported) whose body holds a card number and an IBAN
+    nameless = (b"To: support@shop.example\r\nReply-To: lee@customer.example\r\nSubject: refund\r\n\r\n"
+                b"Refund to my card 4111 1111 1111 1111 or IBAN NL91 ABNA 0417 1643 00 please\r\n")
+    assert _deliver(desk, nameless, "um1") == {"stored": 0, "duplicates": 0}
+    [record] = _records(desk)
+    assert [i["raw"]["key"] for i in record["items"]] == ["raw/um1"]
+    # Then the mail SES stored is the same mail with both masked, marked as written by us, as a supported one's is
+    stored = s3.get_object(Bucket=bucket, Key="raw/um1")
+    body = BytesParser(policy=policy.default).parsebytes(stored["Body"].read()).get_body(("plain",)).get_content()
+    assert "[card •••• 1111]" in body and "[IBAN •••• 4300]" in body, body
+    assert "4111 1111 1111 1111" not in body and "NL91 ABNA" not in body
+    assert stored["Metadata"] == {"shopdesk-masked": "1"}
+    # and its record in the table holds neither
+    everything = json.dumps(scan(desk), default=str)
+    assert "4111 1111 1111 1111" not in everything and "NL91 ABNA" not in everything
+    # And the notice of the rewrite keeps nothing again (one record, one item)
+    assert _deliver_notice(desk, "um1") == {"stored": 0, "duplicates": 0}
+    assert [len(r["items"]) for r in _records(desk)] == [1]
+
+
 @pytest.fixture
 def refused_deletes() -> Iterator[dict[str, Any]]:
     """S3 refusing to delete some keys in a DeleteObjects (AccessDenied in the answer's ``Errors``, the request

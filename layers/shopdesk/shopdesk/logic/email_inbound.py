@@ -91,14 +91,18 @@ class EmailReceiver:
     def receive_raw(self, raw: bytes, recipients: tuple[str, ...] = (), where: dict[str, str] | None = None
                     ) -> Outcome:
         """Store one raw email. Mail that is not a readable customer message (no From, not MIME) is
-        kept as unsupported: where it is, its size and its first bytes, and a warning in the log."""
+        kept as unsupported: where it is, its size and its first bytes, and a warning in the log; the mail SES
+        stored is written again masked, as a message's is."""
         try:
             parsed = mail.parse_email(raw, shop_addresses=self.shop_addresses,
                                       max_attachment_bytes=self.max_attachment_bytes, envelope_recipients=recipients,
                                       contact_form_senders=self.contact_form_senders)
         except (BadRequest, ValueError) as exc:
             copy = {**(where or {}), "bytes": len(raw), "start": raw[:RAW_START_BYTES].decode("utf-8", "replace")}
-            return self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
+            kept = self.processor.process([unsupported("email", str(exc), copy, (where or {}).get("key"))])
+            if where and where.get("bucket") and where.get("key"):
+                self._mask_stored(raw, where["bucket"], where["key"])
+            return kept
         parsed, stored_already = self._own_message_id(parsed)
         folder = hashlib.sha256(parsed.message.provider_id.encode()).hexdigest()[:32]
         policy = self.processor.privacy.current() if self.processor.privacy else None
