@@ -69,6 +69,10 @@ export function soonestLink(conv: Conversation): { at: number; lifetime: number 
 /** How long before a link stops working the open conversation is read again for new ones. */
 export const RENEW_EARLY_MS = 30_000;
 
+/** While the desk has no macro, how long after the last read of the labels and macros another conversation opened
+ * (or the tab shown again) reads them again: the desk's first macro, made in another session, is offered within it. */
+export const TOOLS_AGAIN_MS = 60_000;
+
 /** Every delivery state a message can show. */
 export const DELIVERY_STATUSES = Object.keys(DELIVERY_RANK);
 
@@ -302,9 +306,32 @@ export class Store {
       .catch(() => undefined);
   }
 
+  /** When the labels and macros were last asked for (ms), and that read while it is under way. */
+  private toolsAskedAt = 0;
+  private toolsReading: Promise<void> | null = null;
+
   /** The labels and macros (optional: the inbox works without them); read again as their menus open, and when a
    * conversation shows a label the inbox does not know. */
   async loadTools(): Promise<void> {
+    this.toolsAskedAt = Date.now();
+    const reading = this.readTools();
+    this.toolsReading = reading;
+    await reading.finally(() => {
+      if (this.toolsReading === reading) this.toolsReading = null;
+    });
+  }
+
+  /** While the desk has no macro, whether one was made since (in another session: no change notice says so): read
+   * the labels and macros again, but not while a read is under way nor within ``TOOLS_AGAIN_MS`` of the last one
+   * asked for, so an agent moving from conversation to conversation does not read them at each one. With macros
+   * read, their list's opening reads them again instead. */
+  toolsIfNone(): void {
+    if (this.state.macros.length || this.toolsReading) return;
+    if (Date.now() - this.toolsAskedAt < TOOLS_AGAIN_MS) return;
+    void this.loadTools().catch(() => undefined);
+  }
+
+  private async readTools(): Promise<void> {
     await Promise.all([
       this.api
         .labels()

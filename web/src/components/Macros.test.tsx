@@ -4,7 +4,7 @@ import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
 import type { Api, ApplyOut } from "../api";
 import { AppContext } from "../context";
-import { Store } from "../store";
+import { Store, TOOLS_AGAIN_MS } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { MacroPicker, SelectionBar } from "./Macros";
@@ -13,12 +13,13 @@ const root = eachRoot();
 const tick = () => new Promise((resolve) => setTimeout(resolve, 60)); // Preact's effects run after paint
 
 describe("MacroPicker", () => {
-  it("finds the desk's first macro, made while the inbox was open, as the next conversation opens", async () => {
+  it("finds the desk's first macro, made while the inbox was open, as a conversation opens a minute on", async () => {
     // Given an inbox that read no macros (the desk had none yet)
     let macros: { id: string; scope: string; name: string; actions: never[] }[] = [];
     const api = { labels: async () => ({ items: [] }), macros: vi.fn(async () => ({ items: macros })) } as unknown as Api;
     const store = new Store(api);
     store.set({ live: "live" });
+    const clock = vi.spyOn(Date, "now").mockReturnValue(1_000_000);
     const show = (id: string) =>
       render(
         <AppContext.Provider value={testContext(store)}>
@@ -26,15 +27,42 @@ describe("MacroPicker", () => {
         </AppContext.Provider>,
         root(),
       );
-    show("c1");
-    await tick();
+    try {
+      show("c1");
+      await tick();
+      expect(root().textContent).toContain("No macros yet");
+      // When an admin makes one and the agent opens another conversation a minute later
+      macros = [{ id: "ship", scope: "shared", name: "Shipping question", actions: [] }];
+      clock.mockReturnValue(1_000_000 + TOOLS_AGAIN_MS);
+      show("c2");
+      await tick();
+      // Then it is offered there, with no reload
+      expect(root().querySelector("select option")?.textContent).toBe("Shipping question");
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it("reads the labels and macros once, not at every conversation opened, while the desk has none", async () => {
+    // Given a desk with no macro
+    const labels = vi.fn(async () => ({ items: [] }));
+    const macros = vi.fn(async () => ({ items: [] }));
+    const store = new Store({ labels, macros } as unknown as Api);
+    store.set({ live: "live" });
+    // When the agent opens five conversations one after another (j, Enter, j, Enter…)
+    for (const id of ["c1", "c2", "c3", "c4", "c5"]) {
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <MacroPicker conv={testConversation(id)} />
+        </AppContext.Provider>,
+        root(),
+      );
+      await tick();
+    }
+    // Then the labels and the macros were read once each, not five times
     expect(root().textContent).toContain("No macros yet");
-    // When an admin makes one and the agent opens another conversation
-    macros = [{ id: "ship", scope: "shared", name: "Shipping question", actions: [] }];
-    show("c2");
-    await tick();
-    // Then it is offered there, with no reload
-    expect(root().querySelector("select option")?.textContent).toBe("Shipping question");
+    expect(macros).toHaveBeenCalledTimes(1);
+    expect(labels).toHaveBeenCalledTimes(1);
   });
 
   it("applies to the open conversation without leaving a selection bar under the list", async () => {

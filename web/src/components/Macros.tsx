@@ -13,11 +13,9 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
   const [chosen, setChosen] = useState("");
   const [busy, setBusy] = useState(false);
   // with none read, there is no list whose opening reads them again: a macro made since (the desk's first) is looked
-  // for as the form shows for another conversation or selection
+  // for as the form shows for another conversation or selection, once a minute at most (and as the tab is shown again)
   const key = ids.join(",");
-  useEffect(() => {
-    if (!store.state.macros.length) void store.loadTools();
-  }, [key]);
+  useEffect(() => store.toolsIfNone(), [key]);
   if (!macros.length) return <p class="muted small">{t("macroNone")}</p>;
   const apply = async (e: Event) => {
     e.preventDefault();

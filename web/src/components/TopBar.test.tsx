@@ -6,7 +6,7 @@ import type { Agent, Api } from "../api";
 import { AppContext } from "../context";
 import type { Auth } from "../auth";
 import { Drafts } from "../drafts";
-import { Store } from "../store";
+import { Store, TOOLS_AGAIN_MS } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { TopBar } from "./TopBar";
 
@@ -60,6 +60,35 @@ describe("TopBar", () => {
     window.dispatchEvent(new Event("focus")); // read: nothing more
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(conversation).toHaveBeenCalledTimes(1);
+  });
+
+  it("offers the desk's first macro, made in another tab, as this one is shown again a minute on", async () => {
+    // Given an inbox that read no macros a minute ago (the desk had none)
+    const clock = vi.spyOn(Date, "now").mockReturnValue(5_000_000);
+    try {
+      let items: { id: string; scope: string; name: string; actions: never[] }[] = [];
+      const macros = vi.fn(async () => ({ items }));
+      const store = new Store({ me: vi.fn(async () => alice("online")), labels: async () => ({ items: [] }), macros,
+                                search: () => new Promise(() => undefined) } as unknown as Api);
+      store.set({ me: alice("online"), live: "live" });
+      await store.loadTools();
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <TopBar route={{ page: "inbox", conversationId: null }} />
+        </AppContext.Provider>,
+        root(),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 60)); // the bar's effects have run
+      // When an admin makes one in another tab, and the agent comes back to this one
+      items = [{ id: "ship", scope: "shared", name: "Shipping question", actions: [] }];
+      clock.mockReturnValue(5_000_000 + TOOLS_AGAIN_MS);
+      document.dispatchEvent(new Event("visibilitychange"));
+      // Then this tab has it
+      await vi.waitFor(() => expect(store.state.macros.map((m) => m.name)).toEqual(["Shipping question"]));
+      expect(macros).toHaveBeenCalledTimes(2);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it("takes the agent's drafts away as they sign out", () => {

@@ -20,6 +20,7 @@ export function TopBar({ route }: { route: Route }) {
       store.refreshMe();
       store.retryList(); // a list whose last read failed
       store.retryOpen(); // an open conversation whose last read failed
+      store.toolsIfNone(); // the desk's first macro, made meanwhile in another tab or by an admin
     };
     document.addEventListener("visibilitychange", again);
     window.addEventListener("focus", again);
