@@ -46,7 +46,9 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
       switch (command) {
         case "next":
         case "prev":
-          store.move(command === "next" ? 1 : -1);
+          // with nothing open and the keyboard not yet on the list, the first j (or k) puts it on the selected
+          // conversation (the first, as the list loads) rather than past it: "press j and Enter" opens the first
+          if (s.openId || listRef.current?.contains(document.activeElement)) store.move(command === "next" ? 1 : -1);
           focusSelected();
           break;
         case "open":

@@ -1,0 +1,67 @@
+// @vitest-environment happy-dom
+// The empty inbox says how to open a conversation from the keyboard, and those keys do it.
+import { render } from "preact";
+import { act } from "preact/test-utils";
+import { describe, expect, it, vi } from "vitest";
+import type { Api } from "../api";
+import { AppContext } from "../context";
+import { Store } from "../store";
+import { eachRoot, testContext } from "../testContext";
+import { testConversation } from "../testConversation";
+import { Inbox } from "./Inbox";
+
+const root = eachRoot();
+const tick = () => new Promise((resolve) => setTimeout(resolve, 60)); // Preact's effects run after paint
+const press = (key: string) => window.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
+
+function shown() {
+  const store = new Store({} as Api);
+  const items = ["c1", "c2", "c3"].map((id) => testConversation(id, { customer: { id: `cu-${id}`, name: `Customer ${id}` } }));
+  store.set({ items, loading: false, live: "live" });
+  const navigate = vi.fn();
+  act(() => {
+    // its effects (the key handler among them) have run as act returns
+    render(
+      <AppContext.Provider value={{ ...testContext(store), navigate }}>
+        <Inbox conversationId={null} />
+      </AppContext.Provider>,
+      root(),
+    );
+  });
+  return { store, navigate };
+}
+
+describe("Inbox", () => {
+  it("opens the first conversation on j and Enter, as its hint says, with nothing open and the focus on the page", async () => {
+    // Given the inbox with its list and no conversation open, the page focused, saying "press j and Enter"
+    const { store, navigate } = shown();
+    await tick();
+    (document.activeElement as HTMLElement | null)?.blur();
+    expect(root().querySelector(".conversation-pane .empty")?.textContent).toBe("Choose a conversation, or press j and Enter.");
+    const first = store.visible()[0]!.id;
+
+    // When the agent presses j, then Enter
+    press("j");
+    await tick();
+    press("Enter");
+
+    // Then the first conversation of the list opens (not the second), and the keyboard is on it
+    expect(navigate).toHaveBeenCalledWith(`/c/${first}`);
+  });
+
+  it("moves on from the first with the next j, and back with k", async () => {
+    const { store, navigate } = shown();
+    await tick();
+    (document.activeElement as HTMLElement | null)?.blur();
+    const [first, second] = store.visible().map((c) => c.id);
+    press("j"); // on the first
+    press("j"); // on the second
+    await tick();
+    expect(document.activeElement?.closest("li")?.textContent).toContain(`Customer ${second}`);
+    press("Enter");
+    expect(navigate).toHaveBeenLastCalledWith(`/c/${second}`);
+    press("k");
+    press("Enter");
+    expect(navigate).toHaveBeenLastCalledWith(`/c/${first}`);
+  });
+});
