@@ -253,10 +253,11 @@ def read_mentions(conversation_id: ConversationId) -> Response[None]:
 
 
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=255, pattern=r"^[!-~]+$", description=(
-    "one key per reply the client composes (a UUID), sent again with every retry of it: the reply is sent once. A "
+    "one key per reply or template the client composes (a UUID), sent again with every retry of it: it is sent once. A "
     "repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body "
     "is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code "
-    "reply_key_in_flight). Kept 24 hours, for the caller in this conversation"))]
+    "reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies and "
+    "templates)"))]
 
 
 @app.post("/agent/conversations/<conversation_id>/replies",
@@ -302,9 +303,10 @@ def list_templates() -> TemplateList:
 
 @app.post("/agent/conversations/<conversation_id>/templates", summary="Send an approved WhatsApp template",
           status_code=202, responses=problems.responses(202, *WRITE, 400, 503, description="Queued to send"))
-def send_template(conversation_id: ConversationId, body: KnownFields[TemplateIn]) -> Response[MessageOut]:
+def send_template(conversation_id: ConversationId, body: KnownFields[TemplateIn],
+                  idempotency_key: IdempotencyKey = None) -> Response[MessageOut]:
     message = inbox.send_template(caller(app.current_event), conversation_id, body.name, body.language,
-                                  body.parameters, body.channel)
+                                  body.parameters, body.channel, key=idempotency_key)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message))
 
 

@@ -179,3 +179,78 @@ def test_a_keyed_reply_queued_by_a_function_stopped_before_it_marked_the_key_is_
     assert status == 202 and again["id"] == queued, again
     assert [m["id"] for m in replies_in(desk, conv)] == [queued]
     assert outbound_sent(desk) == []
+
+
+# ------------------------------------------------------------------------------ a WhatsApp template, same contract
+ORDER_UPDATE = {"name": "order_update", "language": "en_US", "parameters": ["#1001", "shipped"]}
+
+
+def keyed_template(desk: Any, conv: str, agent_id: str, body: dict[str, Any], key: str) -> tuple[int, Any]:
+    """POST …/templates as the inbox sends it: with the composed template's Idempotency-Key."""
+    event = http_event("POST", f"/agent/conversations/{conv}/templates", json.dumps(body),
+                       {"content-type": "application/json", "Idempotency-Key": key},
+                       claims={"cognito:username": agent_id, "name": agent_id.title()})
+    result = desk.invoke("agent_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def whatsapp_past_the_window(desk: Any, phone: str, sid: str) -> str:
+    conv = customer_writes(desk, phone, "is my order on its way?", sid, channel="whatsapp")
+    outbound_sent(desk)
+    clock.set_offset(25 * 3600)                       # free text is closed: a template is what goes
+    return conv
+
+
+def test_a_template_sent_twice_with_one_key_is_one_message_one_send_and_the_same_answer(desk):
+    conv = whatsapp_past_the_window(desk, "+31612349011", "SMidemt1")
+    key = str(uuid.uuid4())
+
+    first = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
+    again = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)      # the answer was lost: Send template again
+
+    assert first[0] == again[0] == 202, (first, again)
+    assert again[1]["id"] == first[1]["id"] and again[1]["kind"] == "template"
+    assert [m["id"] for m in replies_in(desk, conv)] == [first[1]["id"]]
+    assert outbound_sent(desk) == [first[1]["id"]]
+    # the same key with other parameters is refused, nothing queued; a reply's key and a template's are one kind
+    status, problem = keyed_template(desk, conv, "alice", {**ORDER_UPDATE, "parameters": ["#1002", "shipped"]}, key)
+    assert status == 422 and problem["errors"][0]["type"] == "idempotency_key_reused"
+    assert keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)[0] == 422
+    assert outbound_sent(desk) == []
+
+
+def test_a_keyed_template_queued_by_a_function_stopped_before_it_answered_is_answered_not_sent_again(desk,
+                                                                                                     monkeypatch):
+    conv = whatsapp_past_the_window(desk, "+31612349012", "SMidemt2")
+    key = str(uuid.uuid4())
+    outbound = desk.handler("agent_api").inbox.outbound
+    send = outbound.send
+
+    def stopped(*args: Any, **kwargs: Any) -> None:     # the template is queued; the function is stopped right after
+        send(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outbound, "send", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
+    monkeypatch.setattr(outbound, "send", send)
+    [queued] = outbound_sent(desk)
+    clock.set_offset(25 * 3600 + 5 * 60)
+
+    status, again = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
+
+    assert status == 202 and again["id"] == queued, again
+    assert [m["id"] for m in replies_in(desk, conv)] == [queued]
+    assert outbound_sent(desk) == []
+
+
+def test_a_template_refused_lets_its_key_go_and_the_openapi_document_names_the_header(desk):
+    conv = whatsapp_past_the_window(desk, "+31612349013", "SMidemt3")
+    key = str(uuid.uuid4())
+    assert keyed_template(desk, conv, "alice", {**ORDER_UPDATE, "parameters": ["#1001"]}, key)[0] == 400
+    status, sent = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)          # the key was let go
+    assert status == 202 and outbound_sent(desk) == [sent["id"]]
+    doc = agent(desk, "GET", "/agent/openapi.json", None)[1]
+    parameters = doc["paths"]["/agent/conversations/{conversation_id}/templates"]["post"]["parameters"]
+    header = next(p for p in parameters if p["in"] == "header")
+    assert header["name"].lower() == "idempotency-key" and not header.get("required")

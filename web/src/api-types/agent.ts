@@ -2425,7 +2425,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description one key per reply the client composes (a UUID), sent again with every retry of it: the reply is sent once. A repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation */
+                /** @description one key per reply or template the client composes (a UUID), sent again with every retry of it: it is sent once. A repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies and templates) */
                 "idempotency-key"?: string | null;
             };
             path: {
@@ -2602,7 +2602,10 @@ export interface operations {
     send_template_agent_conversations__conversation_id__templates_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description one key per reply or template the client composes (a UUID), sent again with every retry of it: it is sent once. A repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies and templates) */
+                "idempotency-key"?: string | null;
+            };
             path: {
                 conversation_id: string;
             };

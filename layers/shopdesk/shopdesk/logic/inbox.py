@@ -338,19 +338,25 @@ class Inbox:
         conv = self.access.check(caller, read.conversation)
         if key is None:
             return self._reply(caller, conv, read, text, channel, canned_response_id, attachments)
-        fingerprint = reply_fingerprint(text, channel, canned_response_id, attachments)
-        held = self.conversations.hold_reply_key(caller.id, conv.id, key, fingerprint, REPLY_KEY_SECONDS,
+        return self._once(caller, conv.id, key, reply_fingerprint(text, channel, canned_response_id, attachments),
+                          lambda held: self._reply(caller, conv, read, text, channel, canned_response_id, attachments,
+                                                   held))
+
+    def _once(self, caller: Caller, conversation_id: str, key: str, fingerprint: str,
+              send: Callable[[HeldKey], Message]) -> Message:
+        """``send`` a reply or template once per ``key`` (its request's Idempotency-Key; ``fingerprint``, its body's
+        digest): the key is taken before ``send`` runs, and a repeat answers the message its first request stored."""
+        held = self.conversations.hold_reply_key(caller.id, conversation_id, key, fingerprint, REPLY_KEY_SECONDS,
                                                  REPLY_KEY_HELD_SECONDS)
         if held is not None:
-            return self._answered_before(conv.id, held, fingerprint)
+            return self._answered_before(conversation_id, held, fingerprint)
         try:
-            return self._reply(caller, conv, read, text, channel, canned_response_id, attachments,
-                               HeldKey(caller.id, key, fingerprint))
+            return send(HeldKey(caller.id, key, fingerprint))
         except Exception:
-            # refused before the reply was stored: the key may be used again. A reply stored marked the key in its
-            # own transaction (a step after the queue failed, or the queue refused it and it is marked failed), so
+            # refused before the message was stored: the key may be used again. A message stored marked the key in
+            # its own transaction (a step after the queue failed, or the queue refused it and it is marked failed), so
             # the key stays with it and a repeat answers it; the release leaves such a key as it is
-            self.conversations.release_reply_key(caller.id, conv.id, key, fingerprint)
+            self.conversations.release_reply_key(caller.id, conversation_id, key, fingerprint)
             raise
 
     def _reply(self, caller: Caller, conv: Conversation, read: ClockRead, text: str | None, channel: str | None,
@@ -500,8 +506,17 @@ class Inbox:
         return self.personaliser.render(caller, conv, text, canned_response_id)
 
     def send_template(self, caller: Caller, conversation_id: str, name: str, language: str,
-                      parameters: list[str], channel: str | None = None) -> Message:
+                      parameters: list[str], channel: str | None = None, *, key: str | None = None) -> Message:
+        """Queue an approved WhatsApp template. ``key`` (the request's ``Idempotency-Key``): sent once, as a reply
+        is (``reply``): the same key for the caller in this conversation, a reply's or a template's."""
         conv = self._visible(caller, conversation_id)
+        if key is None:
+            return self._template(caller, conv, name, language, parameters, channel)
+        return self._once(caller, conv.id, key, template_fingerprint(name, language, parameters, channel),
+                          lambda held: self._template(caller, conv, name, language, parameters, channel, held))
+
+    def _template(self, caller: Caller, conv: Conversation, name: str, language: str, parameters: list[str],
+                  channel: str | None, key: HeldKey | None = None) -> Message:
         route = self._route(conv, channel)
         if not templates_allowed(route.channel):
             raise BadRequest(f"templates are a WhatsApp feature; {route.channel} takes a normal reply")
@@ -513,7 +528,7 @@ class Inbox:
         payload = {"template": {"name": name, "language": language, "parameters": parameters,
                                 "provider_ref": template.twilio_content_sid}}
         sent = self._queue(conv, route, caller.id, text=template.render(parameters), payload=payload,
-                           kind="template")
+                           kind="template", key=key)
         audit.note(**audited_reply(sent))
         return sent
 
@@ -770,4 +785,15 @@ def reply_fingerprint(text: str | None, channel: str | None, canned_response_id:
     was written), which a repeat of the request with the same Idempotency-Key must match."""
     body = {"text": text, "channel": channel, "canned_response_id": canned_response_id,
             "attachments": [[f.key, f.filename, f.content_type, f.size] for f in attachments]}
+    return _body_digest(body)
+
+
+def template_fingerprint(name: str, language: str, parameters: Sequence[str], channel: str | None) -> str:
+    """A digest of a template's request body, as ``reply_fingerprint`` is of a reply's (a key sent with a reply and
+    then with a template, or the other way, is another body: 422)."""
+    return _body_digest({"template": {"name": name, "language": language, "parameters": list(parameters)},
+                         "channel": channel})
+
+
+def _body_digest(body: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
