@@ -16,7 +16,11 @@ declares its own OPTIONS route and answers its own CORS headers).
 
 Request bodies reach the function as text only for textual content types (``text/*``, JSON, XML,
 JavaScript); everything else, including ``application/x-www-form-urlencoded`` and a body without
-a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does.
+a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does. A body over the HTTP API's payload
+quota (10 MB, which AWS does not raise) is refused before any route, as API Gateway refuses it: ``413``,
+``HTTP content length exceeded 10485760 bytes.`` (``PAYLOAD_LIMIT_BYTES``); the body is read and dropped as it comes
+(never held), so the client, still sending, gets the answer rather than a reset connection. The local-only routes and
+the sandboxes are not the HTTP API's and take any size.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
@@ -69,6 +73,12 @@ class _Server(ThreadingHTTPServer):
 log = logging.getLogger("http")
 
 _TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+(json|xml)))$")
+# The HTTP API's "Payload size" quota, 10 MB, not raisable (API Gateway's quotas for HTTP APIs), and how API Gateway
+# answers a request past it: a 413 whose body is a line of text naming the limit in bytes, before any integration.
+# AWS documents the quota, not the answer: its words and type are those of a captured answer of API Gateway's (a
+# REST API's, at its edge); a client should go by the status.
+PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024
+_NOT_THE_HTTP_APIS = ("/_local/", "/_sandbox/")
 
 
 @dataclass
@@ -82,6 +92,12 @@ class Reply:
     @classmethod
     def json(cls, status: int, document: Any, target: str = "") -> Reply:
         return cls(status, [("Content-Type", "application/json")], json.dumps(document).encode(), target)
+
+
+def too_large() -> Reply:
+    """API Gateway's answer to a body past the payload quota: its own line of text, not JSON."""
+    return Reply(413, [("Content-Type", "text; charset=utf-8")],
+                 f"HTTP content length exceeded {PAYLOAD_LIMIT_BYTES} bytes.".encode(), "payload limit")
 
 
 def cors_headers(cors: Cors, origin: str) -> list[tuple[str, str]]:
@@ -344,11 +360,14 @@ class Gateway:
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()
         request = Request(handler, self.stack.settings.port)
-        try:
-            reply = self.dispatch(request)
-        except Exception:  # the server must answer whatever happens
-            log.exception("%s %s failed", request.method, request.path)
-            reply = Reply.json(500, {"message": "Internal Server Error"})
+        if request.too_large:
+            reply = too_large()
+        else:
+            try:
+                reply = self.dispatch(request)
+            except Exception:  # the server must answer whatever happens
+                log.exception("%s %s failed", request.method, request.path)
+                reply = Reply.json(500, {"message": "Internal Server Error"})
         headers = [*reply.headers, ("apigw-requestid", request.id)]
         if reply.stream is None:
             headers.append(("Content-Length", str(len(reply.body))))
@@ -723,7 +742,11 @@ class Request:
             key = name.lower()
             self.header_dict[key] = f"{self.header_dict[key]},{value}" if key in self.header_dict else value
         length = int(self.header_dict.get("content-length") or 0)
-        self.body = handler.rfile.read(length) if length > 0 else b""
+        # past the HTTP API's quota API Gateway refuses the request before any route: its body is read and dropped
+        self.too_large = length > PAYLOAD_LIMIT_BYTES and not self.path.startswith(_NOT_THE_HTTP_APIS)
+        self.body = handler.rfile.read(length) if length > 0 and not self.too_large else b""
+        while self.too_large and length > 0 and (chunk := handler.rfile.read(min(length, 1 << 16))):
+            length -= len(chunk)
         self.client_ip = handler.client_address[0]
         host = self.header_dict.get("host") or f"127.0.0.1:{port}"
         self.url = f"http://{host}{handler.path}"
