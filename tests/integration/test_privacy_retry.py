@@ -337,3 +337,61 @@ def run_jobs_all(desk: Any) -> None:
     """The privacy queue drained until it is empty (a walk of many slices sends itself on many times)."""
     while desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy"):
         pass
+
+
+def test_an_export_or_erase_the_queue_refuses_whose_failed_mark_the_table_refuses_too_reads_failed_after_an_hour(
+        desk, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shopdesk import clock
+    from shopdesk.dal.privacy import PrivacyJobStore
+    from shopdesk.dal.queues import Queue
+    from shopdesk.dal.table import Table
+    from tests.integration.test_privacy import run_jobs
+
+    def refused(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "injected")
+
+    # Given a customer, the privacy queue refusing sends, and the table refusing the job's failed mark
+    conv = customer_writes(desk, "+31655501803", "Please forget me", "SMjob2")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    real_send, real_finish = Queue.send, PrivacyJobStore.finish
+    monkeypatch.setattr(Queue, "send", lambda self, *a, **k: refused() if self.url == desk.env["PRIVACY_QUEUE_URL"]
+                        else real_send(self, *a, **k))
+    monkeypatch.setattr(PrivacyJobStore, "finish", refused)
+    real_let_go = PrivacyJobStore.not_erasing           # and the erase's hold on the customer not let go either
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", refused)
+    stuck: dict[str, str] = {}
+    for kind in ("export", "erase"):
+        # When an admin asks for the customer's export, then erase
+        status, problem = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
+        # Then the answer is still the documented 503, naming the job
+        assert status == 503 and problem["code"] == "job_not_queued", problem
+        stuck[kind] = problem["params"]["job_id"]
+    monkeypatch.setattr(PrivacyJobStore, "finish", real_finish)
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", real_let_go)
+    monkeypatch.setattr(Queue, "send", real_send)
+    # and each job, stored running, reads running for the hour a queued job may wait in its customer's group
+    assert desk.item(f"CUSTOMER#{customer}")["erasing"] == stuck["erase"]
+    for job in stuck.values():
+        assert desk.item(f"PRIVACYJOB#{job}")["status"] == "running"
+    clock.set_offset(59 * 60)
+    assert [admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] for job in stuck.values()] == [
+        "running", "running"]
+    # but failed past it, with why: never running for good with nothing to run it
+    clock.set_offset(61 * 60)
+    for job in stuck.values():
+        read = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
+        assert read["status"] == "failed" and "never received" in read["error"] and "ask again" in read["error"], read
+    # and the erase asked again then starts a job of its own, taking over the hold, which runs to done
+    status, erase = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202 and erase["job_id"] != stuck["erase"] and not erase.get("running"), erase
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{erase['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CUSTOMER#{customer}") is None
+    # And a job the queue took is marked received by the worker, and one received reads running however long
+    erased = desk.item(f"PRIVACYJOB#{erase['job_id']}")
+    assert erased["received_at"] and erased["status"] == "done", erased
+    PrivacyJobStore(Table(desk.table_name)).progress(stuck["export"], received_at=erased["received_at"])
+    clock.set_offset(3 * 60 * 60)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck['export']}")[1]["status"] == "running"

@@ -44,7 +44,10 @@ on the job, and an error on it finishes the job ``failed`` (``dead_lettered``: t
 whose alarm tells the operator; an audit record names the job, not the error's text), and a last attempt that is
 killed (its time ran out) leaves ``gives_up_at``, the moment its invocation ends, after
 which ``status`` answers ``failed`` as well. A redrive after a fix runs the job again from where it was: a
-dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`` away.
+dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`` away. A job whose message the
+queue refused is failed at once (``JobNotQueued``, ``WalkNotQueued``); should the table refuse that mark too, the job,
+which no worker received (the worker notes ``received_at`` on every job it gets), reads ``failed`` once
+``UNRECEIVED_SECONDS`` have passed since its start (``_never_received``).
 
 An erase is not over when its job is ``done``: its last look at the conversations' uploads comes ten minutes later
 (``erase_uploads``). The job says where that is in ``last_look`` (``pending``, then ``done`` with how many files it
@@ -118,10 +121,10 @@ def _gave_up(job: dict[str, Any]) -> bool:
 
 
 def _never_received(job: dict[str, Any]) -> bool:
-    """A running walk of the table that no worker has received ``UNRECEIVED_SECONDS`` after it was started: its
-    message was never queued (the queue refused it and the table refused the job's failed mark too) or is lost. Read,
-    not stored, as an erase's overdue last look is."""
-    return (job["status"] == "running" and job.get("kind") in WALKS and not job.get("received_at")
+    """A running job (a walk of the table, an export, an erase) that no worker has received ``UNRECEIVED_SECONDS``
+    after it was started: its message was never queued (the queue refused it and the table refused the job's failed
+    mark too) or is lost. Read, not stored, as an erase's overdue last look is."""
+    return (job["status"] == "running" and not job.get("received_at")
             and clock.parse_iso(job["created_at"]) + timedelta(seconds=UNRECEIVED_SECONDS) < clock.now())
 
 
@@ -190,10 +193,16 @@ class PrivacyJobs:
         try:
             self.queue.send({"job_id": job["id"]}, group=customer_id, dedup_id=job["id"])
         except Exception as exc:    # never running with nothing to run it: failed, the customer's record let go
-            self.store.finish(job["id"], "failed", error="the job could not be queued; ask again")
-            self.store.not_erasing(customer_id, job["id"])
-            if request is not None:
-                self.store.mark_request(request, "failed", job["id"])
+            try:
+                self.store.finish(job["id"], "failed", error="the job could not be queued; ask again")
+                if request is not None:
+                    self.store.mark_request(request, "failed", job["id"])
+            except Exception:       # the job reads failed all the same once UNRECEIVED_SECONDS have passed
+                logger.exception("privacy job not queued, its failed mark not written", extra={"job_id": job["id"]})
+            try:
+                self.store.not_erasing(customer_id, job["id"])
+            except Exception:       # the hold of a job that reads failed is taken over by the next erase asked for
+                logger.exception("privacy job not queued, its hold not let go", extra={"job_id": job["id"]})
             logger.warning("privacy job not queued: it failed", extra={
                 "job_id": job["id"], "kind": kind, "error_type": type(exc).__name__})
             raise JobNotQueued(f"the {kind} of customer {customer_id} could not be queued (job {job['id']} failed, "
@@ -308,7 +317,7 @@ class PrivacyJobs:
             answer.update(status="failed", finished_at=job["gives_up_at"],
                           error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
         elif _never_received(job):    # never queued, its failed mark refused too: no worker will ever run it
-            answer.update(status="failed", error=NEVER_RECEIVED)
+            answer.update(status="failed", error=NEVER_RECEIVED if job.get("kind") in WALKS else NEVER_RECEIVED_JOB)
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
             gone = self._archive_gone(job)
             if gone:
@@ -475,7 +484,7 @@ class PrivacyWorker:
                 self.store.mark_request(job["request"], "running", job_id)
         if job["status"] != "running":
             return "skipped"                  # done already (a redelivered message)
-        if job.get("kind") in WALKS and not job.get("received_at"):   # it was queued: never read as not received
+        if not job.get("received_at"):        # it was queued: never read as not received
             self.store.progress(job_id, received_at=clock.iso(clock.now()))
         last = attempt >= self.max_receives
         if last or job.get("gives_up_at"):     # the last attempt notes its end; a redriven one takes it away
@@ -797,12 +806,15 @@ UPLOADS_SECONDS = UPLOAD_SECONDS + 300
 # or a look never queued, leaves it pending. The job's answer says ``overdue`` then (``PrivacyJobs.status``).
 LOOK_OVERDUE_SECONDS = 3600
 # A walk's first message waits in its FIFO group at most behind the slices of walks started before it and their
-# retries (five attempts, 360 s apart: about half an hour); a running walk no worker received this long after it
-# started never will be (``_never_received``): its job reads failed.
+# retries (five attempts, 360 s apart: about half an hour), an export's or erase's behind the jobs of its customer
+# asked for before it; a running job no worker received this long after it started never will be
+# (``_never_received``): it reads failed, and an erase's hold on the customer is taken over by the next one asked for.
 UNRECEIVED_SECONDS = 3600
 NEVER_RECEIVED = ("the walk was never received by the privacy worker within an hour of its start: its message was "
                   "not queued (or was lost); a settings save's second pass walks the table when it was set, else an "
                   "operator runs it with scripts.backfill")
+NEVER_RECEIVED_JOB = ("the job was never received by the privacy worker within an hour of its start: its message was "
+                      "not queued (or was lost), and nothing was done; ask again, which starts a new job")
 VISITOR = "webchat"         # a web-chat visitor's identity kind (``channels.webchat.IDENTITY_KIND``)
 
 
