@@ -472,7 +472,8 @@ SAVED_NOT_APPLIED = {**problems.responses(200, 403, 409, 415, 503)}
 SAVED_NOT_APPLIED[503] = {**SAVED_NOT_APPLIED[503], "description": (
     "code walk_not_queued: the settings are saved, but the job applying them to what is already stored could not be "
     "queued (the privacy queue refused it): the job is failed, and params.walks_at says when the sweep walks the "
-    "table instead (empty: an operator runs it with scripts.backfill)")}
+    "table instead (empty: an operator runs it with scripts.backfill); a save that started both walks and had one "
+    "queued names that one's job too (params.retention_job_id or params.masking_job_id)")}
 
 
 @app.put("/admin/privacy/settings",

@@ -395,3 +395,41 @@ def test_an_export_or_erase_the_queue_refuses_whose_failed_mark_the_table_refuse
     PrivacyJobStore(Table(desk.table_name)).progress(stuck["export"], received_at=erased["received_at"])
     clock.set_offset(3 * 60 * 60)
     assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck['export']}")[1]["status"] == "running"
+
+
+def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it_queued_which_runs(desk, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal.queues import Queue
+
+    # Given the privacy queue refusing the masking walks' sends only
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if self.url == desk.env["PRIVACY_QUEUE_URL"] and kwargs.get("group") == "masking":
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    # When an admin saves a new retention and a new masking pattern at once
+    status, problem = admin(desk, "PUT", "/admin/privacy/settings", {
+        "retention": {"messages_days": 30}, "masking_patterns": [{"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}]})
+    # Then the answer is the documented 503 for the masking walk, and it names the retention walk that was queued
+    assert status == 503 and problem["code"] == "walk_not_queued", problem
+    params = problem["params"]
+    refused, queued = params["job_id"], params.get("retention_job_id")
+    assert queued and queued != refused and "masking_job_id" not in params, problem
+    assert f"the retention job {queued} is queued" in problem["detail"], problem
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{refused}")[1]["status"] == "failed"
+    # and the queued one runs to done
+    run_jobs_all(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{queued}")[1]["status"] == "done"
+    # and the save's failed record on the audit trail names both
+    [record] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                if r.get("status") == 503]
+    assert record["details"]["walks_not_queued"] == refused and record["details"]["retention_job_id"] == queued
+    # and the API's document says so
+    from tests.support import http_event
+    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    assert "params.retention_job_id" in document["paths"]["/admin/privacy/settings"]["put"]["responses"]["503"][
+        "description"]

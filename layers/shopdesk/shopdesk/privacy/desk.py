@@ -191,12 +191,16 @@ class PrivacyDesk:
             jobs = ", ".join(p.get("job_id", "") for p in refused.values())
             at = "" if any(not p.get("walks_at") for p in refused.values()) else \
                 min(p["walks_at"] for p in refused.values())
-            audit.failed(503, walks_not_queued=jobs)
+            # the other walk, queued: its job, to follow as a save's answer names it (``<kind>_job_id``)
+            queued = {f"{kind}_job_id": saved[f"{kind}_job_id"] for kind, _ in walks if f"{kind}_job_id" in saved}
+            audit.failed(503, walks_not_queued=jobs, **queued)
             then = f"the sweep does it at {at}" if at else "an operator runs it with scripts.backfill"
+            also = "".join(f"; the {name.removesuffix('_job_id')} job {job} is queued" for name, job in queued.items())
             raise WalkNotQueued(
                 f"the settings are saved (version {saved['version']}), but applying the new "
                 f"{' and '.join(refused)} settings to what is already stored could not be queued (job {jobs} "
-                f"failed): {then}").with_code("walk_not_queued", version=saved["version"], job_id=jobs, walks_at=at)
+                f"failed): {then}{also}").with_code("walk_not_queued", version=saved["version"], job_id=jobs,
+                                                    walks_at=at, **queued)
         saved["masking_warnings"] = warnings
         return saved
 
