@@ -318,8 +318,9 @@ export class Api {
     this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`);
   note = (id: string, text: string) => this.call<Message>("POST", `/agent/conversations/${enc(id)}/notes`, { text });
   templates = () => this.call<{ items: Template[] }>("GET", "/agent/templates");
-  sendTemplate = (id: string, t: { name: string; language: string; parameters: string[]; channel?: string }) =>
-    this.call<Message>("POST", `/agent/conversations/${enc(id)}/templates`, t);
+  /** A WhatsApp template; `key`: the composed template's Idempotency-Key, as a reply's (`reply`). */
+  sendTemplate = (id: string, t: { name: string; language: string; parameters: string[]; channel?: string }, key?: string) =>
+    this.call<Message>("POST", `/agent/conversations/${enc(id)}/templates`, t, undefined, key ? { "Idempotency-Key": key } : {});
   assign = (id: string, agentId: string, note?: string) =>
     this.call<Conversation>("POST", `/agent/conversations/${enc(id)}/assignment`, {
       agent_id: agentId,

@@ -80,6 +80,16 @@ export function deliveryRank(status: string): number {
   return DELIVERY_RANK[status] ?? 0;
 }
 
+/** A send with an Idempotency-Key (a reply, a template): its answer; `keyUsed` is called when the API says the key
+ * went with another body (the first send went: `422` `idempotency_key_reused`), so what is sent next goes with a new
+ * key. */
+function keyed(sent: Promise<Message>, keyUsed?: () => void): Promise<Message> {
+  return sent.catch((error: unknown) => {
+    if (error instanceof ApiError && (error.body as { code?: unknown } | null)?.code === "idempotency_key_reused") keyUsed?.();
+    throw error;
+  });
+}
+
 /** The conversation as read, except that no message's delivery state is shown going back: a receipt a notice showed
  * while the read was on its way (`showReceipt`) is newer than what the read found, and no other notice would come to
  * put it back. */
@@ -727,22 +737,24 @@ export class Store {
     attachments: UploadedFile[] = [],
     key?: string,
     keyUsed?: () => void,
-  ) =>
-    this.write(
-      id,
-      () =>
-        this.api.reply(id, text, channel, attachments, key).catch((error: unknown) => {
-          if (error instanceof ApiError && (error.body as { code?: unknown } | null)?.code === "idempotency_key_reused") keyUsed?.();
-          throw error;
-        }),
-      ok,
-    );
+  ) => this.write(id, () => keyed(this.api.reply(id, text, channel, attachments, key), keyUsed), ok);
 
   /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. */
   retry = (id: string, messageId: string, ok: string) => this.write(id, () => this.api.retry(id, messageId), ok);
 
-  sendTemplate = (id: string, t: { name: string; language: string; parameters: string[]; channel?: string }, ok: string) =>
-    this.write(id, () => this.api.sendTemplate(id, t), ok);
+  /** A WhatsApp template; `key` and `keyUsed` as a reply's (the Composer's key of the composed template:
+   * `templateKeys`). */
+  sendTemplate = (
+    id: string,
+    t: { name: string; language: string; parameters: string[]; channel?: string },
+    ok: string,
+    key?: string,
+    keyUsed?: () => void,
+  ) => this.write(id, () => keyed(this.api.sendTemplate(id, t, key), keyUsed), ok);
+
+  /** Each conversation's composed WhatsApp template's Idempotency-Key, kept (as the agent moves from conversation to
+   * conversation) until the API took that template, so Send template again after no answer sends it once. */
+  readonly templateKeys = new Map<string, string>();
 
   note = (id: string, text: string, ok: string) => this.write(id, () => this.api.note(id, text), ok);
 

@@ -62,6 +62,42 @@ function type(text: string): void {
   }
 }
 
+/** The one approved template the WhatsApp tests offer. */
+const orderUpdate = { name: "order_update", language: "en_US", body: "Hi! There is news about your order {{1}}", parameters: 1 };
+
+const sendTemplateButton = () =>
+  [...root.querySelectorAll<HTMLButtonElement>(".template-form button")].find((b) => b.textContent === "Send template")!;
+
+/** The template's first parameter as the browser sets it. */
+function writeParameter(text: string): void {
+  const input = root.querySelector<HTMLInputElement>(".template-form input")!;
+  input.value = text;
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  rerender();
+}
+
+/** An API whose ``n``th template send (from 1) is lost, refused as its key went with another one, or taken; each
+ * send's Idempotency-Key is pushed to ``keys``. */
+function templateApi(keys: (string | null)[], answer: (n: number) => "lost" | 422 | 202) {
+  const reused = { type: "/problems/validation", title: "Invalid", status: 422, detail: "reused", code: "idempotency_key_reused", params: {} };
+  return vi.fn(async (url: string, init: RequestInit) => {
+    if (init?.method !== "POST" || !url.endsWith("/templates")) return { ok: true, status: 200, text: async () => "{}" };
+    keys.push(new Headers(init.headers).get("Idempotency-Key"));
+    const now = answer(keys.length);
+    if (now === "lost") throw new TypeError("Failed to fetch");
+    if (now === 422) return { ok: false, status: 422, text: async () => JSON.stringify(reused) };
+    return { ok: true, status: 202, text: async () => JSON.stringify({ ...queued, kind: "template" }) };
+  });
+}
+
+/** Send template pressed, until the API has seen ``count`` sends and its answer is shown. */
+async function sendTemplate(keys: unknown[], count: number): Promise<void> {
+  sendTemplateButton().click();
+  await vi.waitFor(() => expect(keys).toHaveLength(count));
+  await vi.runAllTimersAsync();
+  rerender();
+}
+
 beforeEach(() => {
   store.drafts.clear();
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "requestAnimationFrame", "cancelAnimationFrame"] });
@@ -472,6 +508,85 @@ describe("Composer", () => {
     await vi.runAllTimersAsync();
     rerender();
     expect(send().disabled).toBe(false);
+  });
+
+  it("gives the focus back to the template form after Send template was pressed, as the disabled button dropped it", async () => {
+    const answers: (() => void)[] = [];
+    const sendTemplate = vi.fn(() => new Promise((resolve) => answers.push(() => resolve({ ...queued, kind: "template" }))));
+    const slow = new Store({ sendTemplate } as unknown as Api);
+    slow.set({ live: "live", templates: [orderUpdate] });
+    show(testConversation("w1", { channel: "whatsapp" }), slow);
+    vi.runAllTimers();
+    rerender();
+    writeParameter("#1001");
+    // a keyboard user on the button presses Enter: the button is disabled while it sends, the focus falls to the page
+    const button = sendTemplateButton();
+    button.focus();
+    button.click();
+    button.blur();
+    rerender();
+    expect(document.activeElement).toBe(document.body);
+    answers.splice(0).forEach((answer) => answer());
+    await vi.runAllTimersAsync();
+    rerender();
+    expect(document.activeElement).toBe(root.querySelector(".template-form input"));
+  });
+
+  it("sends a WhatsApp template again after no answer with the same Idempotency-Key, and the next one with another", async () => {
+    // Given an API whose first answer to a template is lost (the connection dropped), then answers
+    const keys: (string | null)[] = [];
+    vi.stubGlobal("fetch", templateApi(keys, (n) => (n === 1 ? "lost" : 202)));
+    const live = new Store(new Api("https://api.test", async () => "t"));
+    live.set({ live: "live", templates: [orderUpdate] });
+    show(testConversation("w1", { channel: "whatsapp" }), live);
+    vi.runAllTimers();
+    rerender();
+    writeParameter("#1001");
+    await sendTemplate(keys, 1);
+
+    // When the agent looks at another conversation, comes back, and presses Send template again
+    show(testConversation("w2", { channel: "whatsapp" }), live);
+    vi.runAllTimers();
+    show(testConversation("w1", { channel: "whatsapp" }), live);
+    vi.runAllTimers();
+    rerender();
+    writeParameter("#1001");
+    await sendTemplate(keys, 2);
+
+    // Then the retry carries the first send's key (the API answers the template it took, sending nothing again)
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+
+    // And the next template sent there is another one, with another key
+    writeParameter("#1002");
+    await sendTemplate(keys, 3);
+    expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[2]).not.toBe(keys[0]);
+    vi.unstubAllGlobals();
+  });
+
+  it("sends a changed template as a new one, with a new key, once the API said its key went with the first", async () => {
+    // Given a first send whose answer is lost, then the API taking the key with that first template
+    const keys: (string | null)[] = [];
+    vi.stubGlobal("fetch", templateApi(keys, (n) => (n === 1 ? "lost" : n === 2 ? 422 : 202)));
+    const live = new Store(new Api("https://api.test", async () => "t"));
+    live.set({ live: "live", templates: [orderUpdate] });
+    show(testConversation("w1", { channel: "whatsapp" }), live);
+    vi.runAllTimers();
+    rerender();
+    writeParameter("#1001");
+    await sendTemplate(keys, 1);
+
+    // When the agent changes the parameter and sends it (refused: the key went with the first), then sends again
+    writeParameter("#1002");
+    await sendTemplate(keys, 2);
+    expect(keys[1]).toBe(keys[0]);
+    await sendTemplate(keys, 3);
+
+    // Then that send is a new template, with a new key
+    expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[2]).not.toBe(keys[0]);
+    vi.unstubAllGlobals();
   });
 
   it("sends a reply again after no answer with the same Idempotency-Key, kept with its draft, and the next one with another", async () => {

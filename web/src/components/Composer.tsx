@@ -51,7 +51,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const stillShown = (id: string) => mounted.current && shown.current.id === id;
   // Send and Add note are disabled while they send, which drops the focus of a keyboard user who pressed them to the
   // page: it goes back to the box they sent from (a focus the agent moved elsewhere meanwhile stays where it is)
-  const refocus = (id: string, box: HTMLTextAreaElement | null) => {
+  const refocus = (id: string, box: HTMLElement | null) => {
     if (stillShown(id) && (!document.activeElement || document.activeElement === document.body)) box?.focus();
   };
   const [busy, setBusy] = useState(false);
@@ -166,7 +166,7 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           )}
         </div>
         {closed && !optedOut && channel === "whatsapp" ? (
-          <TemplateForm conv={conv} channel={channel} templates={templates} />
+          <TemplateForm conv={conv} channel={channel} templates={templates} refocus={refocus} />
         ) : (
           <>
             <textarea
@@ -228,13 +228,24 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   );
 }
 
-function TemplateForm({ conv, channel, templates }: { conv: Conversation; channel: string; templates: { name: string; language: string; body: string; parameters: number }[] }) {
+function TemplateForm({
+  conv,
+  channel,
+  templates,
+  refocus,
+}: {
+  conv: Conversation;
+  channel: string;
+  templates: { name: string; language: string; body: string; parameters: number }[];
+  refocus: (id: string, field: HTMLElement | null) => void;
+}) {
   const { store, t } = useApp();
   const [index, setIndex] = useState(0);
   const [params, setParams] = useState<string[]>([]);
   // one send at a time: a double click sent the template twice (the ref holds it before the button shows it disabled)
   const [busy, setBusy] = useState(false);
   const sending = useRef(false);
+  const form = useRef<HTMLDivElement>(null);
   const chosen = templates[index];
   if (!chosen) return <p class="muted">{t("noTemplates")}</p>;
   const send = async (e: Event) => {
@@ -242,17 +253,31 @@ function TemplateForm({ conv, channel, templates }: { conv: Conversation; channe
     if (sending.current) return;
     sending.current = true;
     setBusy(true);
+    // the template's Idempotency-Key: one per composed template, the same for each send of it until the API took it
+    const id = conv.id;
+    const key = store.templateKeys.get(id) ?? crypto.randomUUID();
+    store.templateKeys.set(id, key);
+    const renew = () => {
+      if (store.templateKeys.get(id) === key) store.templateKeys.delete(id); // the next template is another one
+    };
     const ok = await store.sendTemplate(
-      conv.id,
+      id,
       { name: chosen.name, language: chosen.language, parameters: params.slice(0, chosen.parameters), channel },
       t("sent"),
+      key,
+      renew,
     );
     sending.current = false;
     setBusy(false);
-    if (ok) setParams([]);
+    // Send template is disabled while it sends, which drops a keyboard user's focus to the page: back to the form's
+    // first parameter (or its choice of template, for one without parameters)
+    refocus(id, form.current?.querySelector("input") ?? form.current?.querySelector("select") ?? null);
+    if (!ok) return; // not taken, or no answer: the key stays, so Send template again sends this template once
+    renew();
+    setParams([]);
   };
   return (
-    <div class="template-form">
+    <div class="template-form" ref={form}>
       <label class="field">
         <span>{t("template")}</span>
         <select value={index} onChange={(e) => setIndex(Number((e.target as HTMLSelectElement).value))}>
