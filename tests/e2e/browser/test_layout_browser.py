@@ -176,3 +176,33 @@ def test_in_a_wide_window_the_way_back_is_not_shown(stack, open_inbox):
     expect(page.get_by_role("textbox", name="Reply", exact=True)).to_be_visible()
     expect(page.locator(".list-pane")).to_be_visible()
     expect(page.get_by_role("button", name="Conversations")).to_be_hidden()
+
+
+@pytest.mark.parametrize("size", [(800, 600), (1024, 768)])
+def test_in_a_narrow_window_the_history_has_the_room_and_the_customer_panel_is_below(stack, open_inbox, size):
+    # Given a conversation, and an agent in a narrow window: 800x600, or a 1024-wide laptop
+    phone = f"+1415555{size[0]:04d}"
+    for n in range(3):
+        send_sms(stack, phone, f"Where is my parcel, asking again {n}")
+    page = open_inbox("alice")
+    item = _listed(page, "asking again 2", size)
+
+    # When the agent opens it
+    item.get_by_role("button").click()
+    history = page.get_by_role("list", name="Timeline")
+    expect(history).to_contain_text("asking again 2")
+
+    # Then the history is most of the window wide and a good part of it high (the customer's panel beside it left it
+    # 504 pixels of 1024, and at 800x600 the header and the reply boxes left it 89 pixels high)
+    box = history.bounding_box()
+    assert box and box["width"] >= 0.6 * size[0] and box["height"] >= 0.4 * size[1], box
+    # and the reply box and the customer's panel are a scroll away below it, with nothing spilling sideways
+    reply = page.get_by_role("textbox", name="Reply", exact=True)
+    reply.scroll_into_view_if_needed()
+    expect(reply).to_be_in_viewport()
+    panel = page.get_by_role("complementary", name="Customer")
+    panel.scroll_into_view_if_needed()
+    expect(panel).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert axe_violations(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]
