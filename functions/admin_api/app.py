@@ -519,8 +519,11 @@ def preview_erasures(body: KnownFields[EraseSeveral]) -> EraseRows:
 
 @app.post("/admin/privacy/erasures",
           summary="Erase several customers (admins): an erase job for each customer the names find, one row per name "
-                  "(POST .../preview first shows whom they find)",
-          status_code=202, responses=problems.responses(202, 403, 415, description="Started"))
+                  "(POST .../preview first shows whom they find); 202 also when the privacy queue refused some: "
+                  "their rows say not_queued (send those again)",
+          status_code=202, responses=problems.responses(202, 403, 415, description=(
+              "Started: one row per name, each with its outcome (not_queued: the privacy queue refused that erase, "
+              "or one before it, after which none more is tried; nothing was done for it)")))
 def start_erasures(body: KnownFields[EraseSeveral]) -> Response[EraseRows]:
     rows = privacy.erase_many(_caller_roles(), body.customers, caller(app.current_event).id, start=True,
                               request_id=app.current_event.request_context.request_id)

@@ -433,3 +433,64 @@ def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it
     document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
     assert "params.retention_job_id" in document["paths"]["/admin/privacy/settings"]["put"]["responses"]["503"][
         "description"]
+
+
+def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_the_erases_not_queued_as_failed(
+        desk, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from shopdesk.dal.queues import Queue
+    from tests.integration.test_privacy import run_jobs
+    from tests.support import http_event
+
+    # Given three customers
+    customers = [desk.item(f"CONV#{customer_writes(desk, f'+3165550181{n}', 'Please forget me', f'SMmany{n}')}")[
+        "customer"]["id"] for n in range(3)]
+    # and the privacy queue taking the first erase's send, then refusing every send (an outage beginning)
+    sends = {"n": 0, "down": True}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if self.url == desk.env["PRIVACY_QUEUE_URL"] and sends["down"]:
+            sends["n"] += 1
+            if sends["n"] > 1:
+                raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    # When an admin erases the three at once
+    status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
+    # Then each row says what became of its customer: the first started, the second refused by the queue (its job
+    # failed), the third not tried after that refusal; nothing more was sent to a queue that refuses
+    assert status == 202, answer
+    first, second, third = answer["items"]
+    assert (first["outcome"], first["customer_id"]) == ("started", customers[0]) and first["job_id"], answer
+    assert (second["outcome"], second["customer_id"]) == ("not_queued", customers[1]) and second["job_id"], answer
+    assert (third["outcome"], third["customer_id"]) == ("not_queued", customers[2]) and not third.get("job_id"), answer
+    assert sends["n"] == 2
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{second['job_id']}")[1]["status"] == "failed"
+    # and the customers not queued are held by no erase, and each is on the audit trail as a failed erase
+    for row in (second, third):
+        assert "erasing" not in desk.item(f"CUSTOMER#{row['customer_id']}")
+        trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={row['customer_id']}&outcome=failed")[1]
+        [record] = trail["items"]
+        assert (record["action"], record["status"], record["actor"]) == ("customer.erase", 503, "root"), record
+        assert record["details"]["of_several"] is True, record
+    assert [r["details"] for c in customers[1:]
+            for r in admin(desk, "GET", "/admin/audit", query=f"customer_id={c}&outcome=failed")[1]["items"]] == [
+        {"of_several": True, "job_not_queued": second["job_id"]}, {"of_several": True, "not_tried": True}]
+    assert "job_not_queued" not in admin(desk, "GET", "/admin/audit", query=f"customer_id={customers[0]}")[1][
+        "items"][0]["details"]
+    # and the request's own record names the customers not queued
+    [request] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                 if r["action"] == "customer.erase.several"]
+    assert request["details"]["not_queued"] == sorted(customers[1:]), request
+    # And the first erase runs, and once the queue takes sends again the two sent again start and run
+    sends["down"] = False
+    status, again = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers[1:]})
+    assert status == 202 and [r["outcome"] for r in again["items"]] == ["started", "started"], again
+    run_jobs(desk)
+    assert all(desk.item(f"CUSTOMER#{customer}") is None for customer in customers)
+    # and the API's document names the outcome
+    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    assert "not_queued" in json.dumps(document["components"]["schemas"]["EraseRow"])

@@ -112,12 +112,14 @@ class EraseSeveral(BaseModel):
 class EraseRow(BaseModel):
     input: str = Field(description="the name as given")
     outcome: Literal["found", "started", "same_customer", "merged", "already_erased", "not_found",
-                     "unrecognised"] = Field(description=(
+                     "unrecognised", "not_queued"] = Field(description=(
         "found (preview: the customer it names), started (their erase job, or the one of theirs running already), "
         "same_customer (named already above), merged (an id merged into another customer, merged_into: their "
         "conversations and identities are that customer's now; erase that one, or unmerge first: nothing is "
         "started), already_erased (an id an erase removed: job_id is that erase), not_found, unrecognised (neither "
-        "an id, an email address nor a phone number)"))
+        "an id, an email address nor a phone number), not_queued (the privacy queue refused their erase: job_id, "
+        "failed, did nothing; without job_id, not tried after the queue refused one before it in the request: "
+        "nothing was done, the customer is not held, and it is on the audit trail as failed; send those again)"))
     customer_id: str | None = None
     name: str | None = Field(None, description="the customer's name, to check before erasing")
     merged_into: str | None = Field(None, description="merged: the customer holding their data now")

@@ -221,12 +221,19 @@ class PrivacyDesk:
         customer's name, to check before anything is done: ``start`` False), ``started`` (their erase job, or the
         one of theirs running already), ``same_customer`` (named already), ``merged`` (an id merged into another,
         ``merged_into``: erase that one, or unmerge first; nothing is started), ``already_erased`` (an id an erase
-        removed: its job), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone number). Each
-        erase started is an audit record of its own, on that customer, as a single erase is."""
+        removed: its job), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone number), and
+        ``not_queued``: the privacy queue refused their erase (its ``job_id``, failed, nothing done, the customer not
+        held), or refused one before it in the batch, after which none more is tried (no ``job_id``): a send refused
+        is tried again by the SDK first, and every further one would spend that in a request of at most 100 names.
+        Each erase started is an audit record of its own, on that customer, as a single erase is; each not queued a
+        record with ``outcome: failed`` (503, as a single one's), and the request's record names them
+        (``not_queued``)."""
         roles = sorted(set(by))
         require(roles, ADMIN)
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
+        refused: str | None = None          # the job of the erase the queue refused: none more is tried
+        not_queued: list[str] = []
         for name in names:
             kind, address = subject_of(name)
             customer = None if kind is None else (
@@ -247,16 +254,36 @@ class PrivacyDesk:
             if not start:
                 rows.append({**row, "outcome": "found"})
                 continue
+            if refused is not None:            # the queue refused an erase before it: not tried
+                not_queued.append(customer.id)
+                rows.append(self._not_queued(row, None, caller_id, roles, request_id))
+                continue
             try:
                 job_id = self.jobs.start("erase", customer.id, caller_id, noted=False)["job_id"]
             except Conflict:                   # merged or erased since it was read
                 rows.append(self._not_there(name, customer.id))
                 continue
+            except JobNotQueued as exc:        # its job failed, having done nothing
+                refused = (exc.params or {}).get("job_id", "")
+                not_queued.append(customer.id)
+                rows.append(self._not_queued(row, refused, caller_id, roles, request_id))
+                continue
             self.trail.record(actor=caller_id, roles=roles, action="customer.erase", customer_id=customer.id,
                               details={"job_id": job_id, "of_several": True}, request_id=request_id)
             rows.append({**row, "outcome": "started", "job_id": job_id})
-        audit.note(names=len(names), customers=sorted(seen), started=start)
+        audit.note(names=len(names), customers=sorted(seen), started=start,
+                   **({"not_queued": sorted(not_queued)} if not_queued else {}))
         return rows
+
+    def _not_queued(self, row: dict[str, Any], job_id: str | None, caller_id: str, roles: list[str],
+                    request_id: str | None) -> dict[str, Any]:
+        """The row of a customer whose erase the queue refused (``job_id``: its job, failed) or that was not tried
+        after a refusal (None), and its record on the audit trail, as a single erase's refused one (failed, 503)."""
+        self.trail.record(actor=caller_id, roles=roles, action="customer.erase", customer_id=row["customer_id"],
+                          details={"of_several": True,
+                                   **({"job_not_queued": job_id} if job_id is not None else {"not_tried": True})},
+                          request_id=request_id, status=503, outcome=audit.FAILED)
+        return {**row, "outcome": "not_queued", **({"job_id": job_id} if job_id is not None else {})}
 
     def _not_there(self, name: str, customer_id: str) -> dict[str, Any]:
         """The row of a customer id found no more: erased (``already_erased``, with the erase's job), merged away
