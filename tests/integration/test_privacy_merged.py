@@ -490,6 +490,43 @@ def test_an_erase_leaves_nothing_she_wrote_into_the_conversation_of_a_customer_o
     assert not [i for i in scan(desk) if str(i["PK"]).startswith("MARKER#email#") and "mgw2" in i["PK"]]
 
 
+def _as_stored_before_messages_named_their_identity(desk: Any, conversation_id: str) -> None:
+    """Every message of the conversation as ingest wrote it before an inbound message named the identity it came from
+    (no ``identity``: docs/data-model.md)."""
+    ddb = desk.client("dynamodb")
+    for item in scan(desk):
+        if item["PK"] == f"CONV#{conversation_id}" and item.get("type") == "message" and "identity" in item:
+            ddb.update_item(TableName=desk.table_name, Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}},
+                            UpdateExpression="REMOVE #identity", ExpressionAttributeNames={"#identity": "identity"})
+
+
+@pytest.mark.parametrize("unmerged", ["now", "before_routes_went_back"])
+def test_an_erase_finds_what_she_wrote_into_their_conversation_while_merged_before_messages_named_their_identity(
+        desk, monkeypatch, unmerged):
+    from shopdesk.logic.merge import Merger
+    if unmerged != "now":      # an unmerge that left her route on their conversation (as it did before)
+        monkeypatch.setattr(Merger, "_parted_conversations", lambda *args: None)
+    # Given she wrote by email into the other's conversation while merged with them (they write by SMS), stored as
+    # messages were before they named the identity they came from, and they were told apart again
+    erased, _, keep_conv, _ = _she_wrote_while_merged(desk)
+    _as_stored_before_messages_named_their_identity(desk, keep_conv)
+    before = {i["SK"]: i for i in scan(desk) if i["PK"] == f"CONV#{keep_conv}" and i.get("type") == "message"}
+    assert not [i for i in before.values() if "identity" in i]
+    theirs = {sk for sk, i in before.items() if i.get("direction") != "inbound" or "mgw?" in str(i.get("text"))}
+    # When an admin erases her
+    status, started = admin(desk, "POST", f"/admin/customers/{erased}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    # Then no item of the table holds her name, number, address or words
+    _nothing_of_her(desk)
+    for words in ("call me on", "Re: my order"):
+        assert [(i["PK"], i["SK"]) for i in scan(desk) if words in json.dumps(i, default=str)] == []
+    # and the other's conversation keeps their own messages (by SMS, before and while merged) and the desk's
+    after = {i["SK"] for i in scan(desk) if i["PK"] == f"CONV#{keep_conv}" and i.get("type") == "message"}
+    assert theirs <= after and len(after) == len(before) - 1
+
+
 def _named_while_merged(desk: Any) -> tuple[str, str]:
     """A customer writing by SMS, nameless, merged with Wilhelmina (by email), whose name the merge gives them; their
     conversation resolved, and a new one opened by SMS while they are one, under her name; the merge then undone:

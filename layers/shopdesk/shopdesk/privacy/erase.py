@@ -43,7 +43,9 @@ must stay to refuse a provider's replay stays without them.
   their ids, who and when, and lose the reason, an agent's words that often name them (``forget_in_timelines``). The
   conversations' system entries of a merge and its audit records hold ids only, and are left as they are.
 - The conversations of those customers: what they wrote there while merged (inbound messages naming an identity of
-  theirs, with their files, markers and the evidence their words gave the other) deleted, and the conversation's
+  theirs, or naming none, stored before messages did, that came while merged on a kind of identity only they had:
+  ``subject._unnamed_theirs``; with their files, markers and the evidence their words gave the other) deleted, and
+  the conversation's
   routes of their addresses, the preview of a message of theirs and their name (the merge's) taken off; the other's
   messages and the desk's stay (``forget_in_conversations``).
 - The deletion list (``ERASED``): the customer's and conversations' ids, for the event lake, which applies it

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.commerce import order_pk, shop_customer_pk
 from shopdesk.dal.customers import mention_pk, seen_sk
@@ -290,17 +292,19 @@ def _written_elsewhere(data: SubjectData, subject: Subject, media_bucket: str | 
     message whose ``identity`` is one of theirs is theirs (its files and marker too), and so is the evidence its words
     gave the other customer (an address seen in it: ``SEEN#``, and its ``MENTION#``); the conversation's record is
     kept in ``elsewhere`` when it holds one of these, a route to an address of theirs or their name (the merge's, on
-    one opened while they were one): the erase takes their route and name off it. A message stored before messages
-    named their identity names none, and is not found (docs/security.md, known limits)."""
+    one opened while they were one): the erase takes their route and name off it. An inbound message stored before
+    messages named their identity names none: it is theirs when it came while they were merged on a channel only they
+    had of the two (``_unnamed_theirs``)."""
     ours = subject.identity_keys()
     names = {row["name"] for row in subject.of_type("customer") if row.get("name")}
     for other in subject.merged_with():
+        unnamed = _unnamed_theirs(subject, other)
         for conversation_id in data.conversation_ids(other):
             if conversation_id in subject.conversation_ids:
                 continue
             rows = data.conversation(conversation_id)
             theirs = [row for row in rows if row.get("type") == "message" and row.get("direction") == "inbound"
-                      and row.get("identity") in ours]
+                      and (row.get("identity") in ours or unnamed(row))]
             meta = next((row for row in rows if row["SK"] == it.META and row.get("type") == "conversation"), None)
             if meta is not None and (theirs or route_addresses(meta) & subject.addresses or _route_keys(meta) & ours
                                      or (meta.get("customer") or {}).get("name") in names):
@@ -318,6 +322,38 @@ def _written_elsewhere(data: SubjectData, subject: Subject, media_bucket: str | 
             for row in theirs:
                 subject.files += _bucket_files(row, media_bucket, mail_bucket)
                 provider_ids += sent_ids(row)
+
+
+def _identity_kind(channel: Any) -> str:
+    """The kind of identity a channel's customers write from (SMS and WhatsApp share the phone)."""
+    return "phone" if channel in ("sms", "whatsapp") else str(channel or "")
+
+
+def _unnamed_theirs(subject: Subject, other: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether an inbound message in a conversation of ``other`` that names no identity (stored before messages did) is
+    the subject's: it came while a merge of theirs with ``other`` held (from its ``at`` to its ``unmerged_at``, their
+    merge records), on a channel of a kind of identity only the subject's side had at that merge (its
+    ``survivor_identities`` and ``merged_identities``). One on a kind both had cannot be told apart, and stays
+    (docs/security.md, known limits)."""
+    ours = set(subject.customer_ids)
+    windows: list[tuple[datetime, datetime | None, set[str]]] = []
+    for row in subject.of_type("merge"):
+        merge = row.get("merge") or {}
+        sides = {merge.get("survivor_id"): merge.get("survivor_identities") or [],
+                 merge.get("merged_id"): merge.get("merged_identities") or []}
+        if other not in sides or not ours & set(sides) or not merge.get("at"):
+            continue
+        kinds = {str(key).split("#", 1)[0] for side, keys in sides.items() if side in ours for key in keys}
+        kinds -= {str(key).split("#", 1)[0] for key in sides[other]}
+        until = clock.parse_iso(str(merge["unmerged_at"])) if merge.get("unmerged_at") else None
+        windows.append((clock.parse_iso(str(merge["at"])), until, kinds))
+
+    def theirs(message: dict[str, Any]) -> bool:
+        if message.get("identity") or not message.get("created_at") or not windows:
+            return False
+        at, kind = clock.parse_iso(str(message["created_at"])), _identity_kind(message.get("channel"))
+        return any(start <= at and (until is None or at < until) and kind in kinds for start, until, kinds in windows)
+    return theirs
 
 
 def sent_ids(message: dict[str, Any]) -> list[tuple[str, str]]:
