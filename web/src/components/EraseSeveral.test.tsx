@@ -70,6 +70,50 @@ describe("erasing several customers", () => {
     expect(root().textContent).toContain("Bea (u_2) · done");
   });
 
+  it("says which erases the privacy queue refused, and puts those customers back to erase again", async () => {
+    const eraseSeveral = vi.fn(async (customers: string[], start: boolean): Promise<{ items: EraseRow[] }> => {
+      if (!start)
+        return { items: customers.map((id, i) => ({ input: id, outcome: "found", customer_id: id, name: ["Ada", "Bea", "Cas"][i] })) };
+      return {
+        items: [
+          { input: "u_1", outcome: "started", customer_id: "u_1", job_id: "j_1" },
+          { input: "u_2", outcome: "not_queued", customer_id: "u_2", job_id: "j_2" },
+          { input: "u_3", outcome: "not_queued", customer_id: "u_3" },
+        ],
+      };
+    });
+    const privacyJob = vi.fn(async (jobId: string) => ({ job_id: jobId, kind: "erase" as const, customer_id: "u_1", status: "done" as const }));
+    const store = new Store({ eraseSeveral, privacyJob } as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "root", name: "Root", groups: ["admins"] } }}>
+        <EraseSeveral />
+      </AppContext.Provider>,
+      root(),
+    );
+    const box = root().querySelector("textarea")!;
+    box.value = "u_1\nu_2\nu_3";
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(root().querySelector<HTMLButtonElement>("form button")!.disabled).toBe(false));
+    root().querySelector("form")!.requestSubmit();
+    await vi.waitFor(() => expect(root().textContent).toContain("Erase 3 customers"));
+    [...root().querySelectorAll("button")].find((b) => b.textContent === "Erase 3 customers")!.click();
+    const dialog = root().querySelector("dialog")!;
+    await vi.waitFor(() => expect(dialog.open).toBe(true));
+    const typed = dialog.querySelector("input")!;
+    typed.value = "3";
+    typed.dispatchEvent(new Event("input", { bubbles: true }));
+    await vi.waitFor(() => expect(dialog.querySelector<HTMLButtonElement>("button.btn-danger")!.disabled).toBe(false));
+    dialog.querySelector("form")!.requestSubmit();
+    // each row says what became of its customer: the one the queue took is followed, the two it did not say so
+    await vi.waitFor(() => expect(root().textContent).toContain("Ada (u_1) · done"), { timeout: 4000 });
+    expect(root().textContent).toContain("Bea (u_2): not started, the privacy queue refused it; nothing was done");
+    expect(root().textContent).toContain("Cas (u_3): not started, the privacy queue refused it; nothing was done");
+    expect(privacyJob).toHaveBeenCalledTimes(1);
+    // and Erase others puts the two not started back in the list, to find and erase again
+    [...root().querySelectorAll("button")].find((b) => b.textContent === "Erase others")!.click();
+    await vi.waitFor(() => expect(root().querySelector("textarea")!.value).toBe("u_2\nu_3"));
+  });
+
   it("says which ids were merged into another customer or erased already, and erases neither", async () => {
     const eraseSeveral = vi.fn(async (): Promise<{ items: EraseRow[] }> => ({
       items: [

@@ -17,6 +17,7 @@ export function EraseSeveral() {
   const [text, setText] = useState("");
   const [rows, setRows] = useState<EraseRow[] | null>(null);
   const [jobs, setJobs] = useState<Record<string, PrivacyJob>>({}); // customer id -> their erase job as last read
+  const [notQueued, setNotQueued] = useState<string[]>([]); // customers whose erase the privacy queue refused
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<Shown | null>(null);
@@ -29,6 +30,12 @@ export function EraseSeveral() {
   );
   const found = (rows ?? []).filter((r) => r.outcome === "found" && r.customer_id);
   const started = Object.keys(jobs).length > 0;
+  const again = () => {
+    setText(notQueued.join("\n")); // those not started, to find and erase again; else an empty list
+    setRows(null);
+    setJobs({});
+    setNotQueued([]);
+  };
 
   const run = async (work: () => Promise<void>) => {
     setBusy(true);
@@ -52,12 +59,16 @@ export function EraseSeveral() {
     run(async () => {
       const ids = found.map((r) => r.customer_id!);
       const begun: PrivacyJob[] = [];
+      const refused: string[] = [];
       for (const turn of inTurns(ids)) {
         for (const row of (await store.api.eraseSeveral(turn, true)).items) {
-          if (row.job_id && row.customer_id)
+          // not_queued: the privacy queue refused it (its job failed, or it was not tried after a refusal)
+          if (row.outcome === "not_queued" && row.customer_id) refused.push(row.customer_id);
+          else if (row.job_id && row.customer_id)
             begun.push({ job_id: row.job_id, kind: "erase", customer_id: row.customer_id, status: "running" });
         }
       }
+      setNotQueued(refused);
       setJobs(Object.fromEntries(begun.map((j) => [j.customer_id ?? j.job_id, j])));
       void follow(begun);
     });
@@ -104,26 +115,19 @@ export function EraseSeveral() {
         <ul class="plain erase-rows" aria-label={t("privacy.severalFound")}>
           {rows.map((r, i) => (
             <li key={i}>
-              <code>{r.input}</code> → {rowWords(r, jobs, t)}
+              <code>{r.input}</code> → {rowWords(r, jobs, notQueued, t)}
             </li>
           ))}
         </ul>
       )}
       {rows && found.length === 0 && <p>{t("privacy.severalNone")}</p>}
-      {rows && found.length > 0 && !started && (
+      {rows && found.length > 0 && !started && notQueued.length === 0 && (
         <button class="btn btn-danger" disabled={busy} onClick={() => setConfirming(true)}>
           {counted(t, locale, "privacy.severalErase", found.length)}
         </button>
       )}
-      {started && (
-        <button
-          class="btn"
-          onClick={() => {
-            setText("");
-            setRows(null);
-            setJobs({});
-          }}
-        >
+      {(started || notQueued.length > 0) && (
+        <button class="btn" onClick={again}>
           {t("privacy.severalAgain")}
         </button>
       )}
@@ -147,8 +151,8 @@ export function EraseSeveral() {
 
 type Say = ReturnType<typeof useApp>["t"];
 
-/** What a name found, and where its erase is. */
-function rowWords(row: EraseRow, jobs: Record<string, PrivacyJob>, t: Say): string {
+/** What a name found, and where its erase is (`notQueued`: the customers whose erase the privacy queue refused). */
+function rowWords(row: EraseRow, jobs: Record<string, PrivacyJob>, notQueued: string[], t: Say): string {
   if (row.outcome === "not_found") return t("privacy.outcome.not_found");
   if (row.outcome === "unrecognised") return t("privacy.outcome.unrecognised");
   const who = row.name ? `${row.name} (${row.customer_id})` : (row.customer_id ?? "");
@@ -156,6 +160,8 @@ function rowWords(row: EraseRow, jobs: Record<string, PrivacyJob>, t: Say): stri
   if (row.outcome === "merged") return t("privacy.outcome.merged", { who, into: row.merged_into ?? "" });
   if (row.outcome === "already_erased" && !(row.customer_id && jobs[row.customer_id]))
     return t("privacy.outcome.already_erased", { who: row.customer_id ?? "", job: row.job_id ?? "" });
+  if (row.outcome === "found" && row.customer_id && notQueued.includes(row.customer_id))
+    return t("privacy.outcome.not_queued", { who });
   const job = row.customer_id ? jobs[row.customer_id] : undefined;
   return job ? `${who} · ${t(`privacy.status.${job.status}`)}` : who;
 }

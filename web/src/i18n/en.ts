@@ -975,6 +975,7 @@ export const en = {
   "privacy.outcome.same_customer": "{who}, named above",
   "privacy.outcome.merged": "{who}: merged into {into}, who holds their conversations now; erase {into}, or undo the merge first",
   "privacy.outcome.already_erased": "{who}: erased already (job {job})",
+  "privacy.outcome.not_queued": "{who}: not started, the privacy queue refused it; nothing was done. Erase others puts it back in the list, to erase again",
   "problem.merged": "This customer was merged into {survivor_id} on {merged_at}: their conversations are {survivor_id}'s now. Erase or export {survivor_id}, or undo the merge first.",
   "problem.job_not_queued": "It could not be started: the privacy queue refused it (job {job_id} failed, nothing was done). Try again.",
   "problem.already_erased": "This customer was erased on {erased_at} (job {job_id}): nothing of theirs is left.",

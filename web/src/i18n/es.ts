@@ -976,6 +976,7 @@ export const es: Catalogue = {
   "privacy.outcome.same_customer": "{who}, ya indicado arriba",
   "privacy.outcome.merged": "{who}: fusionado con {into}, que tiene ahora sus conversaciones; borra {into} o deshaz antes la fusión",
   "privacy.outcome.already_erased": "{who}: ya borrado (trabajo {job})",
+  "privacy.outcome.not_queued": "{who}: no se inició, la cola de privacidad lo rechazó; no se hizo nada. Borrar otros lo vuelve a poner en la lista, para borrarlo de nuevo",
   "problem.merged": "Este cliente se fusionó con {survivor_id} el {merged_at}: sus conversaciones son ahora de {survivor_id}. Borra o exporta {survivor_id}, o deshaz antes la fusión.",
   "problem.job_not_queued": "No se pudo iniciar: la cola de privacidad lo rechazó (el trabajo {job_id} falló, no se hizo nada). Inténtalo de nuevo.",
   "problem.already_erased": "Este cliente se borró el {erased_at} (trabajo {job_id}): no queda nada suyo.",

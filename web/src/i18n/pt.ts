@@ -979,6 +979,7 @@ export const pt: Catalogue = {
   "privacy.outcome.same_customer": "{who}, já indicado acima",
   "privacy.outcome.merged": "{who}: mesclado com {into}, que tem agora as conversas dele; apague {into} ou desfaça antes a mesclagem",
   "privacy.outcome.already_erased": "{who}: já apagado (tarefa {job})",
+  "privacy.outcome.not_queued": "{who}: não foi iniciado, a fila de privacidade recusou; nada foi feito. Apagar outros o coloca de volta na lista, para apagar de novo",
   "problem.merged": "Este cliente foi mesclado com {survivor_id} em {merged_at}: as conversas dele são agora de {survivor_id}. Apague ou exporte {survivor_id}, ou desfaça antes a mesclagem.",
   "problem.job_not_queued": "Não foi possível iniciar: a fila de privacidade recusou (a tarefa {job_id} falhou, nada foi feito). Tente de novo.",
   "problem.already_erased": "Este cliente foi apagado em {erased_at} (tarefa {job_id}): não resta nada dele.",
