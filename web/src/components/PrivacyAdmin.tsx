@@ -74,9 +74,12 @@ export function AuditAdmin() {
   const table = useRef<HTMLTableElement>(null);
   const focusRow = useRef<number | null>(null);
   useEffect(() => {
+    // an effect can run late, after the next page was asked: the row is taken only once it is on the page
     const at = focusRow.current;
+    const row = at === null ? undefined : table.current?.querySelectorAll<HTMLElement>("tbody tr")[at];
+    if (!row) return;
     focusRow.current = null;
-    if (at !== null) table.current?.querySelectorAll<HTMLElement>("tbody tr")[at]?.focus();
+    row.focus();
   }, [records]);
   const load = async (more: boolean) => {
     setMessage(null);
@@ -86,7 +89,7 @@ export function AuditAdmin() {
       if (mine !== latest.current) return;
       const page = await store.api.audit({ ...asked.current, cursor: more ? cursor : undefined });
       if (mine !== latest.current) return;
-      if (more && page.items.length) focusRow.current = records?.length ?? 0;
+      focusRow.current = more && page.items.length ? (records?.length ?? 0) : null;
       setRecords(more ? [...(records ?? []), ...page.items] : page.items);
       setListsOf(asked.current.lists ? asked.current.customer_id : undefined);
       setCursor(page.next_cursor ?? null);
