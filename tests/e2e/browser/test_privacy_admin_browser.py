@@ -192,7 +192,7 @@ def test_a_conversation_open_on_an_agent_s_screen_closes_when_an_admin_erases_it
     assert stack.post(f"/admin/customers/{customer}/erase", token=token).status == 202
 
     # Then her words leave alice's screen without a reload: the conversation closes, and the page says why
-    expect(page.get_by_role("status", name="Notifications")).to_contain_text(
+    expect(page.get_by_role("alert", name="Errors")).to_contain_text(
         "This conversation is no longer there: it was erased, or is no longer yours to see.", timeout=20_000)
     expect(page.get_by_text("Gisela here: please forget everything about me")).to_have_count(0)
     expect(page).to_have_url(f"{stack.url}/")

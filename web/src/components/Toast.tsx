@@ -2,7 +2,9 @@ import { useEffect } from "preact/hooks";
 import { useApp } from "../context";
 import { useStore } from "../store";
 
-/** The answer to the last action, read out by screen readers; errors stay until the next action. */
+/** The answer to the last action, read out by screen readers: an error (a refusal, a failure: the agent has to act on
+ * it) as an alert, at once; what went well as a polite status, after what is being read. Both regions are always in
+ * the page, so that what comes into them is read out; errors stay until the next action or Close. */
 export function Toast() {
   const { store, t } = useApp();
   const { toast } = useStore(store);
@@ -11,16 +13,22 @@ export function Toast() {
     const timer = setTimeout(() => store.set({ toast: null }), 4000);
     return () => clearTimeout(timer);
   }, [toast?.id]);
+  const shown = toast && (
+    <div class={`toast toast-${toast.kind}`}>
+      <span>{toast.text}</span>
+      <button class="btn btn-small" onClick={() => store.set({ toast: null })}>
+        {t("close")}
+      </button>
+    </div>
+  );
   return (
-    <div class="toasts" role="status" aria-live="polite" aria-label={t("notifications")}>
-      {toast && (
-        <div class={`toast toast-${toast.kind}`}>
-          <span>{toast.text}</span>
-          <button class="btn btn-small" onClick={() => store.set({ toast: null })}>
-            {t("close")}
-          </button>
-        </div>
-      )}
+    <div class="toasts">
+      <div role="status" aria-live="polite" aria-label={t("notifications")}>
+        {toast?.kind === "ok" && shown}
+      </div>
+      <div role="alert" aria-live="assertive" aria-label={t("alerts")}>
+        {toast?.kind === "error" && shown}
+      </div>
     </div>
   );
 }

@@ -352,6 +352,7 @@ export const en = {
   "refused.maskingName": "Letters (A–Z, without accents), digits, spaces, _ and -, starting with a letter; at most 32 characters.",
   "refused.pattern": "Not in the form this field takes.",
   notifications: "Notifications",
+  alerts: "Errors",
   "live.live": "Live updates: connected",
   "live.connecting": "Live updates: connecting…",
   "live.offline": "Live updates: connection lost; retrying, refreshing every few seconds meanwhile",

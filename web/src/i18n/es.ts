@@ -353,6 +353,7 @@ export const es: Catalogue = {
   "refused.maskingName": "Letras (A–Z, sin acentos), cifras, espacios, _ y -, empezando por una letra; como máximo 32 caracteres.",
   "refused.pattern": "No tiene la forma que admite este campo.",
   notifications: "Avisos",
+  alerts: "Errores",
   "live.live": "Actualizaciones en directo: conectado",
   "live.connecting": "Actualizaciones en directo: conectando…",
   "live.offline": "Actualizaciones en directo: conexión perdida; reintentando y actualizando cada pocos segundos",

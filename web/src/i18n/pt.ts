@@ -356,6 +356,7 @@ export const pt: Catalogue = {
   "refused.maskingName": "Letras (A–Z, sem acentos), algarismos, espaços, _ e -, começando por uma letra; no máximo 32 caracteres.",
   "refused.pattern": "Não está no formato que este campo aceita.",
   notifications: "Avisos",
+  alerts: "Erros",
   "live.live": "Atualizações ao vivo: conectado",
   "live.connecting": "Atualizações ao vivo: conectando…",
   "live.offline": "Atualizações ao vivo: conexão perdida; tentando de novo e atualizando a cada poucos segundos",
