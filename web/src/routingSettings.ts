@@ -168,6 +168,9 @@ export function channelRows(form: RoutingSettingsForm): string[] {
   return [...new Set([...CHANNELS, ...Object.keys(form.team_by_channel)])];
 }
 
+/** The team conversations go to when the routing settings were never saved (and agents are in when never put in one). */
+export const DEFAULT_TEAM = "default";
+
 /** The teams the settings send conversations to (those the API takes even when no longer a team of the desk). */
 export function routedTeams(s: Pick<RoutingSettings, "default_team" | "team_by_channel" | "team_by_label">): string[] {
   return [...new Set([s.default_team, ...Object.values(s.team_by_channel ?? {}), ...Object.values(s.team_by_label ?? {})])];

@@ -11,12 +11,15 @@ import { AdminPages } from "./AdminPages";
 
 const root = eachRoot();
 
-function show(section: string, items: unknown[], release: Promise<void> = Promise.resolve()) {
+/** Routing as never saved: every conversation to the default team. */
+const routing = async () => ({ default_team: "default", team_by_channel: {}, team_by_label: {}, version: 0 });
+
+function show(section: string, items: unknown[], release: Promise<void> = Promise.resolve(), routed = routing) {
   const list = async () => {
     await release;
     return { items };
   };
-  const store = new Store({ teams: list, calendars: list, policies: list } as unknown as Api);
+  const store = new Store({ teams: list, calendars: list, policies: list, routing: routed } as unknown as Api);
   const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
   render(
     <AppContext.Provider value={context}>
@@ -30,7 +33,7 @@ const text = () => root().textContent ?? "";
 
 describe("empty settings pages", () => {
   it.each([
-    ["teams", "No team yet: create one below"],
+    ["teams", "No team defined here yet, and routing works all the same: every conversation no rule sends elsewhere goes to the team “default”"],
     ["calendars", "No calendar yet: SLA targets count around the clock"],
     ["policies", "No SLA policy yet: every conversation gets the default first-response targets"],
   ])("%s says what to do when there is none yet", async (section, words) => {
@@ -42,15 +45,28 @@ describe("empty settings pages", () => {
     let arrive!: () => void;
     show("teams", [], new Promise<void>((resolve) => (arrive = resolve)));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(text()).not.toContain("No team yet");
+    expect(text()).not.toContain("No team defined");
     arrive();
-    await vi.waitFor(() => expect(text()).toContain("No team yet"));
+    await vi.waitFor(() => expect(text()).toContain("No team defined"));
   });
 
   it("says nothing of the kind when there are some", async () => {
     show("teams", [{ id: "returns", name: "Returns & exchanges", description: null, version: 1 }]);
     await vi.waitFor(() => expect(text()).toContain("Returns & exchanges (returns)"));
-    expect(text()).not.toContain("No team yet");
+    expect(text()).not.toContain("No team defined");
+  });
+
+  it("teams: names the team routing really uses, and those it sends to that are not defined here", async () => {
+    // Given no team defined, routing's default team "support" (saved when it was one) and WhatsApp sent to "wa"
+    show("teams", [], undefined, async () => ({ default_team: "support", team_by_channel: { whatsapp: "wa" }, team_by_label: {}, version: 3 }));
+    // Then the page says where conversations go, not that there is no team
+    await vi.waitFor(() => expect(text()).toContain("goes to the team “support”, Routing's default team"));
+    expect(text()).toContain("Routing also sends conversations to wa, not defined here");
+  });
+
+  it("teams: with some defined, names the routed ones that are not", async () => {
+    show("teams", [{ id: "wa", name: "WhatsApp", description: null, version: 1 }]);
+    await vi.waitFor(() => expect(text()).toContain("Routing also sends conversations to default, not defined here"));
   });
 });
 
@@ -130,6 +146,7 @@ describe("deleting a team or a calendar", () => {
       teams: async () => ({ items: teams }),
       agentTeams: async () => ({ items: teams }), // the inbox's team names follow a change
       calendars: async () => ({ items: calendars }),
+      routing,
       deleteTeam: vi.fn(async (_id: string, _version?: number) => {
         if (refusal) throw new ApiError(409, "the API's English words", refusal);
         teams = [];

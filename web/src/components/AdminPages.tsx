@@ -17,6 +17,7 @@ import { MacrosAdmin } from "./MacrosAdmin";
 import { AuditAdmin, PrivacyAdmin, PrivacySettingsAdmin } from "./PrivacyAdmin";
 import { PrivacyLink } from "./PrivacyLink";
 import { RoutingAdmin } from "./RoutingAdmin";
+import { DEFAULT_TEAM, routedTeams } from "../routingSettings";
 import { TeamChecks } from "./TeamChecks";
 import { Said } from "./Said";
 import { useChosen } from "../useChosen";
@@ -310,6 +311,17 @@ function TeamsAdmin() {
   const { store, t, who } = useApp();
   const admin = isAdmin(who);
   const [teams, reload, loaded] = useList<Versioned<Team>>(() => store.api.teams());
+  // where routing sends conversations: to a team whether or not it is defined here (the default one needs no definition)
+  const [routed, setRouted] = useState<string[] | null>(null);
+  useEffect(() => {
+    // optional: unread, the page names the default team
+    Promise.resolve()
+      .then(() => store.api.routing())
+      .then((r) => setRouted(routedTeams(r)))
+      .catch(() => undefined);
+  }, []);
+  // with none defined, the first (the default team) is said by the words for no team
+  const undefinedTeams = (routed ?? []).filter((id) => !teams.some((x) => x.id === id)).slice(teams.length ? 0 : 1);
   const [editing, setEditing] = useState<Versioned<Team> | null>(null);
   const { save, shown } = useSaver(async () => {
     await reload();
@@ -333,7 +345,10 @@ function TeamsAdmin() {
   return (
     <section>
       <h1>{t("admin.teams")}</h1>
-      {loaded && !teams.length && <p class="muted">{t("teams.empty")}</p>}
+      {loaded && !teams.length && <p class="muted">{t("teams.empty", { team: routed?.[0] ?? DEFAULT_TEAM })}</p>}
+      {loaded && undefinedTeams.length > 0 && (
+        <p class="muted">{t("teams.undefined", { teams: undefinedTeams.join(", ") })}</p>
+      )}
       <ul class="plain pick">
         {teams.map((x) => (
           <li key={x.id}>
