@@ -4,13 +4,16 @@ next attempt finds less, and must still do what the first would have done, once.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
+from botocore.exceptions import ClientError
+
+from shopdesk.dal.queues import Queue
 from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_privacy import TEXT, _job, _lake_rows, admin, scan
 from tests.integration.test_privacy_raw_mail import refused_deletes  # noqa: F401 (a fixture)
-from tests.support import sqs_event
+from tests.support import http_event, sqs_event
 
 
 def _attempt(desk: Any) -> list[dict[str, Any]]:
@@ -26,6 +29,32 @@ def _attempt(desk: Any) -> list[dict[str, Any]]:
     else:
         sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
     return failures
+
+
+def _refused(*args: Any, **kwargs: Any) -> NoReturn:
+    raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "injected")
+
+
+def _privacy_queue_down(desk: Any, monkeypatch: Any, *, group: str | None = None, taking: int = 0) -> dict[str, Any]:
+    """The privacy queue refusing sends (of one message group only, with ``group``; after the first ``taking``) while
+    the switch returned says ``on``, as in an outage; ``tried`` counts the sends it met. Other queues go on."""
+    switch = {"on": True, "tried": 0}
+    real = Queue.send
+
+    def send(self, body, *args, **kwargs):
+        if switch["on"] and self.url == desk.env["PRIVACY_QUEUE_URL"] and group in (None, kwargs.get("group")):
+            switch["tried"] += 1
+            if switch["tried"] > taking:
+                _refused()
+        return real(self, body, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "send", send)
+    return switch
+
+
+def _admin_document(desk: Any) -> dict[str, Any]:
+    """The admin API's OpenAPI document, as it serves it."""
+    return json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
 
 
 def test_an_erase_retried_after_its_items_went_keeps_their_conversations_on_the_deletion_list(desk, refused_deletes):  # noqa: F811
@@ -128,25 +157,14 @@ def test_a_retention_save_whose_walk_the_queue_refuses_answers_503_fails_its_job
         desk, monkeypatch):
     from datetime import timedelta
 
-    from botocore.exceptions import ClientError
-
     from shopdesk import clock
-    from shopdesk.dal.queues import Queue
     from tests.integration.test_privacy import run_jobs
 
     # Given a customer's messages stored while nothing expired
     conv = customer_writes(desk, "+31655501801", "Where is my order?", "SMwalk1")
     desk.drain_queue(desk.work_queue_url, "router")
     # and the privacy queue refusing every send (an outage)
-    down = {"on": True}
-    real = Queue.send
-
-    def send(self, body, *args, **kwargs):
-        if down["on"] and self.url == desk.env["PRIVACY_QUEUE_URL"]:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
-        return real(self, body, *args, **kwargs)
-
-    monkeypatch.setattr(Queue, "send", send)
+    down = _privacy_queue_down(desk, monkeypatch)
     # When an admin keeps messages 30 days
     status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 30}})
     # Then the answer is the documented 503, saying the settings are saved and when the walk comes
@@ -173,32 +191,19 @@ def test_a_retention_save_whose_walk_the_queue_refuses_answers_503_fails_its_job
                 if r["action"] == "retention.applied"]
     assert second["details"]["settles"] == job
     # and the API's document lists that answer
-    from tests.support import http_event
-    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    document = _admin_document(desk)
     assert "walk_not_queued" in document["paths"]["/admin/privacy/settings"]["put"]["responses"]["503"]["description"]
 
 
 def test_an_export_or_erase_the_queue_refuses_answers_503_is_audited_failed_and_a_retry_starts_a_new_job(
         desk, monkeypatch):
-    from botocore.exceptions import ClientError
-
-    from shopdesk.dal.queues import Queue
     from tests.integration.test_privacy import run_jobs
-    from tests.support import http_event
 
     # Given a customer
     conv = customer_writes(desk, "+31655501802", "Please forget me", "SMjob1")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]
     # and the privacy queue refusing every send (an outage)
-    down = {"on": True}
-    real = Queue.send
-
-    def send(self, body, *args, **kwargs):
-        if down["on"] and self.url == desk.env["PRIVACY_QUEUE_URL"]:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
-        return real(self, body, *args, **kwargs)
-
-    monkeypatch.setattr(Queue, "send", send)
+    down = _privacy_queue_down(desk, monkeypatch)
     failed: dict[str, str] = {}
     for kind in ("export", "erase"):
         # When an admin asks for the customer's export, then erase
@@ -226,7 +231,7 @@ def test_an_export_or_erase_the_queue_refuses_answers_503_is_audited_failed_and_
     status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
     assert status == 409 and problem["code"] == "already_erased", problem
     # and the API's document lists the 503 of both
-    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    document = _admin_document(desk)
     for kind in ("export", "erase"):
         assert "job_not_queued" in document["paths"][f"/admin/customers/{{customer_id}}/{kind}"]["post"][
             "responses"]["503"]["description"]
@@ -234,29 +239,22 @@ def test_an_export_or_erase_the_queue_refuses_answers_503_is_audited_failed_and_
 
 def test_a_walk_the_queue_refuses_whose_failed_mark_the_table_refuses_too_reads_failed_after_an_hour(
         desk, monkeypatch):
-    from botocore.exceptions import ClientError
-
     from shopdesk import clock
     from shopdesk.dal.privacy import PrivacyJobStore
-    from shopdesk.dal.queues import Queue
     from shopdesk.dal.table import Table
     from tests.integration.test_privacy import run_jobs
 
-    def refused(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "injected")
-
     # Given the privacy queue refusing sends, and the table refusing the job's failed mark
-    real_send, real_finish = Queue.send, PrivacyJobStore.finish
-    monkeypatch.setattr(Queue, "send", lambda self, *a, **k: refused() if self.url == desk.env["PRIVACY_QUEUE_URL"]
-                        else real_send(self, *a, **k))
-    monkeypatch.setattr(PrivacyJobStore, "finish", refused)
+    down = _privacy_queue_down(desk, monkeypatch)
+    real_finish = PrivacyJobStore.finish
+    monkeypatch.setattr(PrivacyJobStore, "finish", _refused)
     # When an admin saves a new retention
     status, problem = admin(desk, "PUT", "/admin/privacy/settings", {"retention": {"messages_days": 30}})
     # Then the answer is still the documented 503
     assert status == 503 and problem["code"] == "walk_not_queued", problem
     job = problem["params"]["job_id"]
     monkeypatch.setattr(PrivacyJobStore, "finish", real_finish)
-    monkeypatch.setattr(Queue, "send", real_send)
+    down["on"] = False
     # and its job, stored running, reads running for the hour a queued walk may wait
     assert desk.item(f"PRIVACYJOB#{job}")["status"] == "running"
     clock.set_offset(59 * 60)
@@ -282,11 +280,9 @@ def test_a_walk_whose_continuation_the_queue_refuses_is_dead_lettered_and_a_redr
         desk, monkeypatch):
     from datetime import timedelta
 
-    from botocore.exceptions import ClientError
     from scripts import redrive
 
     from shopdesk import clock
-    from shopdesk.dal.queues import Queue
     from tests.integration.helpers import online
     from tests.support import FakeContext
 
@@ -301,14 +297,7 @@ def test_a_walk_whose_continuation_the_queue_refuses_is_dead_lettered_and_a_redr
     assert status == 200, saved
     job = saved["retention_job_id"]
     # When the queue then refuses every send, so each slice's continuation fails its message, five times
-    real = Queue.send
-
-    def send(self, body, *args, **kwargs):
-        if self.url == desk.env["PRIVACY_QUEUE_URL"]:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
-        return real(self, body, *args, **kwargs)
-
-    monkeypatch.setattr(Queue, "send", send)
+    down = _privacy_queue_down(desk, monkeypatch)
     sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
     for _ in range(5):
         assert _attempt(desk), "the slice's continuation was refused: its message failed"
@@ -320,7 +309,7 @@ def test_a_walk_whose_continuation_the_queue_refuses_is_dead_lettered_and_a_redr
         "Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
     dlq = sqs.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
     # And once the queue takes sends again, the operator's redrive (scripts.redrive) resumes the walk where it was
-    monkeypatch.setattr(Queue, "send", real)
+    down["on"] = False
     assert redrive.move(sqs, dlq, queue).moved == 1
     run_jobs_all(desk)
     done = admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]
@@ -341,26 +330,19 @@ def run_jobs_all(desk: Any) -> None:
 
 def test_an_export_or_erase_the_queue_refuses_whose_failed_mark_the_table_refuses_too_reads_failed_after_an_hour(
         desk, monkeypatch):
-    from botocore.exceptions import ClientError
-
     from shopdesk import clock
     from shopdesk.dal.privacy import PrivacyJobStore
-    from shopdesk.dal.queues import Queue
     from shopdesk.dal.table import Table
     from tests.integration.test_privacy import run_jobs
-
-    def refused(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "injected")
 
     # Given a customer, the privacy queue refusing sends, and the table refusing the job's failed mark
     conv = customer_writes(desk, "+31655501803", "Please forget me", "SMjob2")
     customer = desk.item(f"CONV#{conv}")["customer"]["id"]
-    real_send, real_finish = Queue.send, PrivacyJobStore.finish
-    monkeypatch.setattr(Queue, "send", lambda self, *a, **k: refused() if self.url == desk.env["PRIVACY_QUEUE_URL"]
-                        else real_send(self, *a, **k))
-    monkeypatch.setattr(PrivacyJobStore, "finish", refused)
+    down = _privacy_queue_down(desk, monkeypatch)
+    real_finish = PrivacyJobStore.finish
+    monkeypatch.setattr(PrivacyJobStore, "finish", _refused)
     real_let_go = PrivacyJobStore.not_erasing           # and the erase's hold on the customer not let go either
-    monkeypatch.setattr(PrivacyJobStore, "not_erasing", refused)
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", _refused)
     stuck: dict[str, str] = {}
     for kind in ("export", "erase"):
         # When an admin asks for the customer's export, then erase
@@ -370,7 +352,7 @@ def test_an_export_or_erase_the_queue_refuses_whose_failed_mark_the_table_refuse
         stuck[kind] = problem["params"]["job_id"]
     monkeypatch.setattr(PrivacyJobStore, "finish", real_finish)
     monkeypatch.setattr(PrivacyJobStore, "not_erasing", real_let_go)
-    monkeypatch.setattr(Queue, "send", real_send)
+    down["on"] = False
     # and each job, stored running, reads running for the hour a queued job may wait in its customer's group
     assert desk.item(f"CUSTOMER#{customer}")["erasing"] == stuck["erase"]
     for job in stuck.values():
@@ -398,19 +380,8 @@ def test_an_export_or_erase_the_queue_refuses_whose_failed_mark_the_table_refuse
 
 
 def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it_queued_which_runs(desk, monkeypatch):
-    from botocore.exceptions import ClientError
-
-    from shopdesk.dal.queues import Queue
-
     # Given the privacy queue refusing the masking walks' sends only
-    real = Queue.send
-
-    def send(self, body, *args, **kwargs):
-        if self.url == desk.env["PRIVACY_QUEUE_URL"] and kwargs.get("group") == "masking":
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
-        return real(self, body, *args, **kwargs)
-
-    monkeypatch.setattr(Queue, "send", send)
+    _privacy_queue_down(desk, monkeypatch, group="masking")
     # When an admin saves a new retention and a new masking pattern at once
     status, problem = admin(desk, "PUT", "/admin/privacy/settings", {
         "retention": {"messages_days": 30}, "masking_patterns": [{"name": "BSN", "pattern": r"BSN:?\s?\d{9}"}]})
@@ -429,35 +400,20 @@ def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it
                 if r.get("status") == 503]
     assert record["details"]["walks_not_queued"] == refused and record["details"]["retention_job_id"] == queued
     # and the API's document says so
-    from tests.support import http_event
-    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    document = _admin_document(desk)
     assert "params.retention_job_id" in document["paths"]["/admin/privacy/settings"]["put"]["responses"]["503"][
         "description"]
 
 
 def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_the_erases_not_queued_as_failed(
         desk, monkeypatch):
-    from botocore.exceptions import ClientError
-
-    from shopdesk.dal.queues import Queue
     from tests.integration.test_privacy import run_jobs
-    from tests.support import http_event
 
     # Given three customers
     customers = [desk.item(f"CONV#{customer_writes(desk, f'+3165550181{n}', 'Please forget me', f'SMmany{n}')}")[
         "customer"]["id"] for n in range(3)]
     # and the privacy queue taking the first erase's send, then refusing every send (an outage beginning)
-    sends = {"n": 0, "down": True}
-    real = Queue.send
-
-    def send(self, body, *args, **kwargs):
-        if self.url == desk.env["PRIVACY_QUEUE_URL"] and sends["down"]:
-            sends["n"] += 1
-            if sends["n"] > 1:
-                raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "SendMessage")
-        return real(self, body, *args, **kwargs)
-
-    monkeypatch.setattr(Queue, "send", send)
+    down = _privacy_queue_down(desk, monkeypatch, taking=1)
     # When an admin erases the three at once
     status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
     # Then each row says what became of its customer: the first started, the second refused by the queue (its job
@@ -467,7 +423,7 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
     assert (first["outcome"], first["customer_id"]) == ("started", customers[0]) and first["job_id"], answer
     assert (second["outcome"], second["customer_id"]) == ("not_queued", customers[1]) and second["job_id"], answer
     assert (third["outcome"], third["customer_id"]) == ("not_queued", customers[2]) and not third.get("job_id"), answer
-    assert sends["n"] == 2
+    assert down["tried"] == 2
     assert admin(desk, "GET", f"/admin/privacy/jobs/{second['job_id']}")[1]["status"] == "failed"
     # and the customers not queued are held by no erase, and each is on the audit trail as a failed erase
     for row in (second, third):
@@ -486,11 +442,11 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
                  if r["action"] == "customer.erase.several"]
     assert request["details"]["not_queued"] == sorted(customers[1:]), request
     # And the first erase runs, and once the queue takes sends again the two sent again start and run
-    sends["down"] = False
+    down["on"] = False
     status, again = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers[1:]})
     assert status == 202 and [r["outcome"] for r in again["items"]] == ["started", "started"], again
     run_jobs(desk)
     assert all(desk.item(f"CUSTOMER#{customer}") is None for customer in customers)
     # and the API's document names the outcome
-    document = json.loads(desk.invoke("admin_api", http_event("GET", "/admin/openapi.json"))["body"])
+    document = _admin_document(desk)
     assert "not_queued" in json.dumps(document["components"]["schemas"]["EraseRow"])
