@@ -323,3 +323,36 @@ def test_a_number_masked_after_it_was_indexed_leaves_no_byte_of_it_in_the_index_
     after = _index_bytes(tmp_path)
     assert _traces(after, ("123456782",)) == []
     assert _traces(after, ("teapot",))
+
+
+def test_a_customer_the_profile_shows_is_no_refused_attempt_when_their_newest_ten_conversations_are_hidden(
+        search_desk):
+    from tests.integration.test_privacy import admin
+    desk = search_desk
+    vera_in_team_vip(desk)
+    phone = "+31612340051"
+    # Given a customer whose first conversation went to vera's team (vip), and whose ten since are team default's
+    first = customer_writes(desk, phone, "Waar blijft mijn bestelling?", "SMs51-0")
+    assert call(desk, "agent_api", "PUT", f"/agent/conversations/{first}/routing", "admin", {"team": "vip"})[0] == 200
+    convs = [first]
+    for i in range(11):
+        assert call(desk, "agent_api", "POST", f"/agent/conversations/{convs[-1]}/status", "admin",
+                    {"status": "resolved"})[0] == 200
+        if i < 10:
+            convs.append(customer_writes(desk, phone, f"Nog een vraag, nummer {i + 1}", f"SMs51-{i + 1}"))
+    assert len(set(convs)) == 11
+    customer = desk.item(f"CONV#{first}")["customer"]["id"]
+    # and the customer's profile, which judges by their history, is vera's to read (her team's conversation is in it)
+    assert call(desk, "agent_api", "GET", f"/agent/customers/{customer}", "other")[0] == 200
+    # When vera searches by the customer's phone (the search reads their ten newest conversations, none hers)
+    assert search(desk, "other", phone)[0] == 200
+    # Then no refused attempt is recorded under a customer the profile route shows her: both judge by the same rule
+    records = admin(desk, "GET", "/admin/audit", query="actor=vera")[1]["items"]
+    assert [(r["action"], r["reason"]) for r in records if r["outcome"] == "denied"] == []
+    # and a customer she may not see at all is still one (the rule is the profile's, not "never")
+    hidden = customer_writes(desk, "+31612340052", "Mijn paraplu is kapot", "SMs52")
+    assert search(desk, "other", "+31612340052")[0] == 200
+    records = admin(desk, "GET", "/admin/audit", query="actor=vera")[1]["items"]
+    refused = [r for r in records if r["outcome"] == "denied"]
+    assert [(r["customer_id"], r["details"]["query"]) for r in refused] == [
+        (desk.item(f"CONV#{hidden}")["customer"]["id"], "phone")]

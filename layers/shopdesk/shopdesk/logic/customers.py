@@ -123,22 +123,12 @@ class CustomerDesk:
         customer = self.customers.get(customer_id)
         if customer is None:
             raise customer_not_found(customer_id)
-        if caller.admin:
-            return customer
-        holder = self.merger.survivor_of(customer.id) if customer.merged_into else customer.id
-        if not self._may_see_history(caller, holder):
+        if not sees_customer(caller, customer, self.customers, self.access):
             raise customer_not_found(customer_id, hidden_from_caller=True)
         return customer
 
-    def _may_see_history(self, caller: Caller, customer_id: str) -> bool:
-        conversations, _ = self.customers.conversations(customer_id, MAX_ACCESS_SCAN)
-        return self._may_see_one(caller, conversations)
-
     def _may_see_one(self, caller: Caller, conversations: list[Conversation]) -> bool:
-        teams = set(self.access.teams(caller))
-        if any(in_teams(c, teams) or c.assignee == caller.id or caller.id in c.granted for c in conversations):
-            return True
-        return caller.supervisor and any(self.access.may_see(caller, c) for c in conversations if c.assignee)
+        return sees_one(caller, conversations, self.access)
 
     # ------------------------------------------------------------------ duplicates
     def duplicates(self, caller: Caller, customer_id: str) -> list[Duplicate]:
@@ -265,6 +255,26 @@ class CustomerDesk:
             except NotFound as exc:
                 return side, exc.hidden
         return None
+
+
+def sees_customer(caller: Caller, customer: Customer, customers: Customers, access: Access) -> bool:
+    """Whether a customer is the caller's to see, the one rule of the profile route (``CustomerDesk.visible``) and of
+    search's refused attempts (``logic.search``): admins see everyone; anyone else a customer one of whose
+    ``MAX_ACCESS_SCAN`` newest conversations they may see (a merged customer's are the survivor's). One Query of
+    ``ByCustomer`` (and a GetItem per merge hop)."""
+    if caller.admin:
+        return True
+    holder = Merger(customers).survivor_of(customer.id) if customer.merged_into else customer.id
+    conversations, _ = customers.conversations(holder, MAX_ACCESS_SCAN)
+    return sees_one(caller, conversations, access)
+
+
+def sees_one(caller: Caller, conversations: list[Conversation], access: Access) -> bool:
+    """Whether the caller may see one of these conversations (``Access.may_see``, the caller's teams read once)."""
+    teams = set(access.teams(caller))
+    if any(in_teams(c, teams) or c.assignee == caller.id or caller.id in c.granted for c in conversations):
+        return True
+    return caller.supervisor and any(access.may_see(caller, c) for c in conversations if c.assignee)
 
 
 def _audited(record: MergeRecord) -> None:

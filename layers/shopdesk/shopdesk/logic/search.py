@@ -21,7 +21,9 @@ only if the caller may see it
 (``shopdesk.logic.access``, one GetItem of the caller's agent record at most for the whole request); a
 customer is shown when the caller may see one of their conversations found here (admins: every customer
 found). A conversation id, an email or a phone that reached only what the caller may not see is recorded as a
-refused attempt under that customer (``_refused_hidden``); the answer is the same. The answer holds at most
+refused attempt under that customer (``_refused_hidden``), a customer judged as their profile judges them
+(``logic.customers.sees_customer``: by their history, beyond the conversations read here; one ``ByCustomer`` Query
+more for each such customer, at most ``MAX_CUSTOMERS``); the answer is the same. The answer holds at most
 ``limit`` conversations and ``MAX_CUSTOMERS`` customers, so a search costs a bounded number of reads whatever the
 data: the engine's candidates and the keys' fixed fan-out.
 """
@@ -40,6 +42,7 @@ from shopdesk.dal.commerce import CommerceStore, still_pointing
 from shopdesk.dal.search import SearchReads
 from shopdesk.errors import BadRequest, NotFound, conversation_not_found
 from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.customers import sees_customer
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.customer import Customer
 from shopdesk.phone import to_e164
@@ -212,19 +215,21 @@ class Search:
         found.customers = [c for c in customers.values() if caller.admin or c.id in shown][:MAX_CUSTOMERS]
         found.matched = {c.id: found.matched[c.id] for c in found.conversations}
         found.hits = {cid: mid for cid, mid in found.hits.items() if cid in found.matched}
-        self._refused_hidden(caller, query, conversations, reached, access)
+        self._refused_hidden(caller, query, conversations, customers, reached, access)
         self._audited(query, found)
         return found
 
-    @staticmethod
-    def _refused_hidden(caller: Caller, query: ParsedQuery, conversations: dict[str, Conversation],
-                        reached: dict[str, str], access: Access) -> None:
+    def _refused_hidden(self, caller: Caller, query: ParsedQuery, conversations: dict[str, Conversation],
+                        customers: dict[str, Customer], reached: dict[str, str], access: Access) -> None:
         """An exact identifier (``EXACT_KEYS``: a conversation id, an email address, a phone number) that reached
         what the caller may not see is a refused attempt (``not_visible``) under that customer, the answer as for
         an identifier nobody has: the conversation of that id, hidden from the caller; a customer of that address
-        none of whose conversations read here the caller may see. The record says which kind of identifier it was
-        (``details.query``), never the text. Words, handles and order numbers are no such reach (docs/security.md,
-        section 9): what they match and the caller may not see is filtered, as any search's is."""
+        none of whose conversations read here the caller may see, and whom their profile hides from the caller too
+        (``sees_customer``, the profile route's rule: their ``PER_CUSTOMER`` newest conversations read here may all be
+        another team's while an older one is the caller's, and then the profile shows them: no refusal). The record
+        says which kind of identifier it was (``details.query``), never the text. Words, handles and order numbers
+        are no such reach (docs/security.md, section 9): what they match and the caller may not see is filtered, as
+        any search's is."""
         if caller.admin:
             return
         hidden: dict[str, tuple[str, NotFound]] = {}        # customer -> (the key's kind, the refusal)
@@ -234,7 +239,8 @@ class Search:
                 conv.id, hidden_from_caller=True, customer_id=conv.customer.id))
         seen = {c.customer.id for c in conversations.values() if access.may_see(caller, c)}
         for customer_id, kind in reached.items():
-            if kind in EXACT_KEYS and customer_id not in seen and customer_id not in hidden:
+            if kind in EXACT_KEYS and customer_id not in seen and customer_id not in hidden \
+                    and not sees_customer(caller, customers[customer_id], self.reads.records, access):
                 hidden[customer_id] = (kind, NotFound(f"customer {customer_id} does not exist").concerning(
                     {"customer_id": customer_id}, hidden=True))
         for kind, refusal in hidden.values():
