@@ -10,6 +10,11 @@ import { eachRoot, testContext } from "../testContext";
 import { AdminPages } from "./AdminPages";
 
 const root = eachRoot();
+/** The policy picked from the list is in the form (its name in a field), not a fixed wait that a loaded machine outruns. */
+const policyInForm = (name: string) =>
+  vi.waitFor(() =>
+    expect([...root().querySelectorAll<HTMLInputElement>("form.card.form input")].some((i) => i.value === name)).toBe(true),
+  );
 
 /** Routing as never saved: every conversation to the default team. */
 const routing = async () => ({ default_team: "default", team_by_channel: {}, team_by_label: {}, version: 0 });
@@ -384,7 +389,7 @@ describe("a save someone else's save beat", () => {
     const item = () => [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === "Standard (std)");
     await vi.waitFor(() => expect(item()).toBeDefined());
     item()!.click();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await policyInForm("Standard");
     root().querySelector<HTMLFormElement>("form.card.form")!.requestSubmit();
     await vi.waitFor(() => expect(root().querySelector('[role="alert"]')?.textContent).toBe(words));
     expect(text()).not.toContain("sla-policy");
@@ -406,7 +411,7 @@ describe("saving an SLA policy read from the list", () => {
     const item = () => [...root().querySelectorAll<HTMLButtonElement>("button")].find((b) => b.textContent === "Standard (std)");
     await vi.waitFor(() => expect(item()).toBeDefined());
     item()!.click();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await policyInForm("Standard");
     root().querySelector<HTMLFormElement>("form.card.form")!.requestSubmit();
     await vi.waitFor(() => expect(putPolicy).toHaveBeenCalledTimes(1));
     const [body, version] = putPolicy.mock.calls[0]! as unknown as [Record<string, unknown>, number];
