@@ -649,8 +649,8 @@ def test_an_update_expression_is_copied_by_pickling_into_the_same_tree_as_moto_s
     for expression in ("SET #a = :a, #b.#c[2] = if_not_exists(#d, :d) + :e, #f = list_append(#f, :g) "
                        "REMOVE #h, #i[0] ADD #version :one DELETE #s :members",
                        "SET a=:a", "REMOVE x.y[1].z"):
-        parsed = UpdateExpressionParser.make(expression)
-        before = _tree(parsed)
+        parsed = UpdateExpressionParser.make.__wrapped__(expression)    # moto's parse (a tree read back is its own
+        before = _tree(parsed)                                           # first copy: see the test further on)
         copied = validators.deepcopy(parsed)
         assert copied is not parsed and _tree(copied) == _tree(moto_patches.copy_module.deepcopy(parsed)) == before
         assert validators.deepcopy is not moto_patches.copy_module.deepcopy
@@ -951,3 +951,110 @@ def test_a_condition_is_split_into_tokens_once_and_each_parse_answers_as_moto_s_
     first[0].children.append("changed")
     again = create_condition_expression_parser("#s = :a", names, value_sets[0])._lex_condition_expression()
     assert [n.children for n in again] == [[], [], []] and list(again) != list(first)
+
+
+def _updates_answered(endpoint: str, name: str) -> list[Any]:
+    """Updates of every kind on a fresh streamed table, through the server: each answer's status and raw body, then
+    the items and the stream's images they left."""
+    local = {"region_name": "us-east-1", "endpoint_url": endpoint, "aws_access_key_id": "testing",
+             "aws_secret_access_key": "testing"}
+    ddb = boto3.client("dynamodb", **local)
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                                {"AttributeName": "SK", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                                           {"AttributeName": "SK", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    answers: list[Any] = []
+    for operation in ("UpdateItem", "TransactWriteItems"):
+        ddb.meta.events.register(f"after-call.dynamodb.{operation}", lambda http_response, **_: answers.append(
+            (http_response.status_code, http_response.content)))
+    names = {"#a": "a", "#n": "n", "#l": "l", "#s": "s", "#m": "m", "#x": "x", "#t": "text"}
+    values = {":a": {"S": "A"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":more": {"L": [{"S": "y"}]},
+              ":empty": {"L": []}, ":set": {"SS": ["p", "q"]}, ":p": {"SS": ["p"]}, ":t": {"S": "hello"}}
+
+    def update(key: str, expression: str, **extra: Any) -> None:
+        used = {k: v for k, v in values.items() if k in expression or k in extra.get("ConditionExpression", "")}
+        with contextlib.suppress(ClientError):
+            ddb.update_item(TableName=name, Key={"PK": {"S": key}, "SK": {"S": "META"}}, UpdateExpression=expression,
+                            ExpressionAttributeNames={k: v for k, v in names.items() if k in expression
+                                                      or k in extra.get("ConditionExpression", "")},
+                            ExpressionAttributeValues=used, **extra)
+
+    make = "SET #a = :a, #n = if_not_exists(#n, :zero) + :one, #l = list_append(if_not_exists(#l, :empty), :more)"
+    for round_ in range(2):                 # each expression twice: the second read back from its kept pickle
+        for return_values in ("ALL_NEW", "UPDATED_OLD"):
+            update(f"new{round_}{return_values}", make, ReturnValues=return_values)   # makes the item: two validations
+            update("c1", make, ReturnValues=return_values)                            # updates it
+        update("c1", "ADD #s :set, #n :one SET #t = :t", ReturnValues="UPDATED_NEW")
+        update("c1", "DELETE #s :p REMOVE #l[0]", ReturnValues="ALL_OLD")
+        update("c1", "SET PK = :a")                                                  # refused: a key attribute
+        update("c1", "ADD #a :one")                                                  # refused: a string
+        update("c1", "SET #m.#x = :a")                                               # refused: no such map
+        update(f"gone{round_}", "SET #m.#x = :a")                  # refused by the first of two validations
+        update("c1", make, ConditionExpression="#n < :one",
+               ReturnValuesOnConditionCheckFailure="ALL_OLD")       # refused: the item is answered
+        for refused in (False, True):
+            with contextlib.suppress(ClientError):
+                ddb.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": name, "Key": {"PK": {"S": f"t{round_}"}, "SK": {"S": "META"}},
+                                "UpdateExpression": "SET #a = :a ADD #n :one", "ExpressionAttributeNames":
+                                    {"#a": "a", "#n": "n"}, "ExpressionAttributeValues": {":a": {"S": "A"},
+                                                                                          ":one": {"N": "1"}}}},
+                    {"Update": {"TableName": name, "Key": {"PK": {"S": "c1"}, "SK": {"S": "META"}},
+                                "UpdateExpression": "SET #t = :t", "ExpressionAttributeNames": {"#t": "text"},
+                                "ExpressionAttributeValues": {":t": {"S": "hello"}},
+                                **({"ConditionExpression": "attribute_not_exists(PK)"} if refused else {})}}])
+    items = ddb.scan(TableName=name)["Items"]
+    streams = boto3.client("dynamodbstreams", **local)
+    arn = streams.list_streams(TableName=name)["Streams"][0]["StreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    images = [(r["eventName"], r["dynamodb"].get("OldImage"), r["dynamodb"].get("NewImage"))
+              for r in streams.get_records(ShardIterator=iterator)["Records"]]
+    ddb.delete_table(TableName=name)
+    return [answers, sorted(items, key=lambda i: i["PK"]["S"]), images]
+
+
+def test_a_validator_copies_a_tree_read_back_by_taking_it_and_updates_answer_byte_for_byte_as_with_moto_s_copy(
+        moto_endpoint, monkeypatch):
+    """moto's validator deep-copies the tree of every update it validates; a tree read back from the kept pickle and
+    not changed since is its own first copy, and a second validation of it (an update that makes the item) gets the
+    pickle read back again."""
+    import pickle
+
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    expression = f"SET #a = :a, #b = if_not_exists(#b, :zero) + :one REMOVE #c{random.randrange(10**9)}"
+    UpdateExpressionParser.make(expression)                       # parsed, and its pickle kept
+    tree = UpdateExpressionParser.make(expression)                # read back
+    pristine = _tree(tree)
+    assert validators.deepcopy(tree) is tree                      # the first copy: the tree itself
+    tree.children.clear()                                         # (the validator works on what it copied)
+    again = validators.deepcopy(tree)
+    assert again is not tree and _tree(again) == pristine         # a later copy: the tree as parsed
+    assert _tree(validators.deepcopy(again)) == pristine          # a tree not read back: copied by pickling
+    # Given updates of every kind, each validated tree counted as pickled
+    pickled: list[str] = []
+    dumps = pickle.dumps
+
+    def counting(value: Any, *args: Any, **kwargs: Any) -> bytes:
+        pickled.append(type(value).__name__)
+        return dumps(value, *args, **kwargs)
+
+    monkeypatch.setattr(pickle, "dumps", counting)
+    answers = _updates_answered(moto_endpoint, "validated")
+    pickled_by_patch = list(pickled)
+    # When the same run goes through moto's own deep copy of each tree
+    monkeypatch.setattr(validators, "deepcopy", moto_patches.copy_module.deepcopy)
+    own = _updates_answered(moto_endpoint, "validated")
+    # Then every answer is the same to the byte, and so are the items and the stream's images
+    assert answers[0] == own[0]
+    assert answers[1:] == own[1:]
+    statuses = [status for status, _ in answers[0]]
+    assert statuses.count(400) >= 10 and statuses.count(200) >= 10
+    assert len(answers[2]) > 10
+    # And no tree was pickled for a validator: only each new expression's once, to keep it
+    assert len(pickled_by_patch) <= 8, pickled_by_patch
