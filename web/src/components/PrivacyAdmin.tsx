@@ -697,7 +697,8 @@ function useFollowed(jobId: string | null | undefined): PrivacyJob | null {
       left = true;
     };
   }, [jobId]);
-  return job;
+  // the effect clears an earlier job only after the render that shows the new save: that render does not show it
+  return job && job.job_id === jobId ? job : null;
 }
 
 /** What a job counted: the kinds it read, and (``_masked``) those it wrote masked. */
