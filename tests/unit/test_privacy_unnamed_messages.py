@@ -48,3 +48,14 @@ def test_a_message_naming_an_identity_is_judged_by_it_not_here_and_another_custo
 def test_a_merge_not_undone_holds_until_now():
     theirs = _unnamed_theirs(_subject(["email#her@example.com"], ["phone#+31655507771"], None), "u_them")
     assert theirs(_inbound("email", "2026-12-01T09:00:00.000Z"))
+
+
+def test_a_whatsapp_message_is_judged_by_both_kinds_a_whatsapp_customer_writes_from():
+    # WhatsApp Cloud names a customer without a number by their user id (``whatsapp#<id>``), not the phone: a
+    # WhatsApp message of then may be either kind's
+    their_whatsapp = _unnamed_theirs(_subject(["phone#+31655507772"], ["whatsapp#bsuid-them"]), "u_them")
+    assert not their_whatsapp(_inbound("whatsapp", "2026-03-02T09:00:00.000Z"))   # it may be theirs: it stays
+    assert their_whatsapp(_inbound("sms", "2026-03-02T09:00:00.000Z"))             # SMS is only the phone: hers
+    her_whatsapp = _unnamed_theirs(_subject(["whatsapp#bsuid-her"], ["email#them@example.com"]), "u_them")
+    assert her_whatsapp(_inbound("whatsapp", "2026-03-02T09:00:00.000Z"))          # only she wrote on WhatsApp
+    assert not her_whatsapp(_inbound("sms", "2026-03-02T09:00:00.000Z"))           # nobody had the phone

@@ -324,19 +324,25 @@ def _written_elsewhere(data: SubjectData, subject: Subject, media_bucket: str | 
                 provider_ids += sent_ids(row)
 
 
-def _identity_kind(channel: Any) -> str:
-    """The kind of identity a channel's customers write from (SMS and WhatsApp share the phone)."""
-    return "phone" if channel in ("sms", "whatsapp") else str(channel or "")
+def _identity_kinds(channel: Any) -> set[str]:
+    """The kinds of identity a channel's customers write from: SMS's the phone, WhatsApp's the phone or, for one
+    without a number (WhatsApp Cloud's user id, ``channels.whatsapp_cloud``), ``whatsapp``; another's its name."""
+    if channel == "sms":
+        return {"phone"}
+    if channel == "whatsapp":
+        return {"phone", "whatsapp"}
+    return {str(channel or "")}
 
 
 def _unnamed_theirs(subject: Subject, other: str) -> Callable[[dict[str, Any]], bool]:
     """Whether an inbound message in a conversation of ``other`` that names no identity (stored before messages did) is
     the subject's: it came while a merge of theirs with ``other`` held (from its ``at`` to its ``unmerged_at``, their
-    merge records), on a channel of a kind of identity only the subject's side had at that merge (its
-    ``survivor_identities`` and ``merged_identities``). One on a kind both had cannot be told apart, and stays
+    merge records), on a channel whose kinds of identity (``_identity_kinds``: a WhatsApp message's may be the phone or
+    a WhatsApp user id) only the subject's side had at that merge (its ``survivor_identities`` and
+    ``merged_identities``). One on a kind both had, or the other alone, cannot be told apart, and stays
     (docs/security.md, known limits)."""
     ours = set(subject.customer_ids)
-    windows: list[tuple[datetime, datetime | None, set[str]]] = []
+    windows: list[tuple[datetime, datetime | None, set[str], set[str]]] = []
     for row in subject.of_type("merge"):
         merge = row.get("merge") or {}
         sides = {merge.get("survivor_id"): merge.get("survivor_identities") or [],
@@ -344,15 +350,16 @@ def _unnamed_theirs(subject: Subject, other: str) -> Callable[[dict[str, Any]], 
         if other not in sides or not ours & set(sides) or not merge.get("at"):
             continue
         kinds = {str(key).split("#", 1)[0] for side, keys in sides.items() if side in ours for key in keys}
-        kinds -= {str(key).split("#", 1)[0] for key in sides[other]}
+        others = {str(key).split("#", 1)[0] for key in sides[other]}
         until = clock.parse_iso(str(merge["unmerged_at"])) if merge.get("unmerged_at") else None
-        windows.append((clock.parse_iso(str(merge["at"])), until, kinds))
+        windows.append((clock.parse_iso(str(merge["at"])), until, kinds, others))
 
     def theirs(message: dict[str, Any]) -> bool:
         if message.get("identity") or not message.get("created_at") or not windows:
             return False
-        at, kind = clock.parse_iso(str(message["created_at"])), _identity_kind(message.get("channel"))
-        return any(start <= at and (until is None or at < until) and kind in kinds for start, until, kinds in windows)
+        at, kinds_of = clock.parse_iso(str(message["created_at"])), _identity_kinds(message.get("channel"))
+        return any(start <= at and (until is None or at < until) and kinds_of & kinds and not kinds_of & others
+                   for start, until, kinds, others in windows)
     return theirs
 
 
