@@ -1,6 +1,13 @@
 // The trust and privacy pages' logic: the audit log's filter and its records' changes in words, a 422's field
 // errors by field, the privacy and CSAT settings' forms both ways, and an export or erase job followed to its end.
-import { ApiError, type AuditRecord, type CsatSettings, type PrivacyJob, type PrivacySettings } from "./api";
+import {
+  ApiError,
+  type AuditRecord,
+  type CsatSettings,
+  type PrivacyJob,
+  type PrivacySettings,
+  type PrivacySettingsOut,
+} from "./api";
 import { formatFull } from "./format";
 import { counted, type Locale, type MessageKey, type Translate } from "./i18n";
 import { sentence } from "./problems";
@@ -293,15 +300,31 @@ export function inTurns<T>(list: readonly T[], size: number = ERASE_AT_ONCE): T[
   return turns;
 }
 
+/** The walks a settings save answered 503 `walk_not_queued` queued all the same (it started two, the queue refused
+ *  one): their jobs, by the names a save's answer gives them, to follow as a queued walk is. None for any other
+ *  failure. */
+export function walksQueued(error: unknown): Pick<PrivacySettingsOut, "retention_job_id" | "masking_job_id"> {
+  const params = walkNotQueued(error) ?? {};
+  const job = (name: string) => (typeof params[name] === "string" && params[name] ? params[name] : null);
+  const [retention, masking] = [job("retention_job_id"), job("masking_job_id")];
+  return { ...(retention && { retention_job_id: retention }), ...(masking && { masking_job_id: masking }) };
+}
+
+/** The params of a settings save's 503 `walk_not_queued` (saved, a walk not queued); null for any other failure. */
+function walkNotQueued(error: unknown): Record<string, unknown> | null {
+  if (!(error instanceof ApiError) || error.status !== 503 || !error.body || typeof error.body !== "object") return null;
+  const { code, params } = error.body as { code?: unknown; params?: Record<string, unknown> };
+  return code === "walk_not_queued" ? (params ?? {}) : null;
+}
+
 /** A settings save the API answered 503 `walk_not_queued`: the settings are saved, but the job applying them to what
  *  is already stored could not be queued; its words (the version saved, and when the sweep walks instead, or that an
  *  operator runs it). Null for any other failure. */
 export function savedWalkLater(error: unknown, t: Translate, locale: Locale, timeZone?: string): string | null {
-  if (!(error instanceof ApiError) || error.status !== 503 || !error.body || typeof error.body !== "object") return null;
-  const { code, params } = error.body as { code?: unknown; params?: Record<string, unknown> };
-  if (code !== "walk_not_queued") return null;
-  const version = String(params?.version ?? "");
-  const walksAt = typeof params?.walks_at === "string" ? params.walks_at : "";
+  const params = walkNotQueued(error);
+  if (!params) return null;
+  const version = String(params.version ?? "");
+  const walksAt = typeof params.walks_at === "string" ? params.walks_at : "";
   return walksAt
     ? t("privacy.savedWalkLater", { version, at: formatFull(walksAt, locale, timeZone) })
     : t("privacy.savedWalkByOperator", { version });

@@ -719,6 +719,51 @@ describe("a retention saved", () => {
     );
   });
 
+  it("a save whose one walk the privacy queue refused follows the other walk it queued, as a save's answer names it", async () => {
+    const settings = {
+      retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },
+      masking_patterns: [],
+      version: 3,
+    };
+    const cases = [
+      { queued: { retention_job_id: "j_r" }, refused: "j_m", done: "What was already stored has the new retention: 340 conversations read" },
+      { queued: { masking_job_id: "j_m" }, refused: "j_r", done: "What was already stored is masked with the patterns: 400 stored items read, 7 written again masked." },
+    ];
+    for (const { queued, refused, done } of cases) {
+      render(null, root()); // each from a fresh page
+      const [job_id] = Object.values(queued);
+      const kind = "retention_job_id" in queued ? "retention" : "masking";
+      const counts = kind === "retention" ? { conversations: 340 } : { messages: 400, messages_masked: 7 };
+      const states = [
+        { job_id, kind, status: "running", counts: {} },
+        { job_id, kind, status: "done", counts },
+      ];
+      const privacyJob = vi.fn(async () => states.shift() ?? states[0]);
+      const stored = [settings, { ...settings, version: 4 }];
+      const detail = `the settings are saved (version 4), but ... (job ${refused} failed): the sweep does it at 2026-12-07T08:06:00Z; the ... job ${job_id} is queued`;
+      const putPrivacySettings = vi.fn(async () => {
+        throw new ApiError(503, detail, {
+          status: 503,
+          detail,
+          code: "walk_not_queued",
+          params: { version: "4", job_id: refused, walks_at: "2026-12-07T08:06:00Z", ...queued },
+        });
+      });
+      show("privacy-settings", {
+        privacySettings: async () => (stored.length > 1 ? stored.shift()! : stored[0]!),
+        putPrivacySettings,
+        privacyJob,
+      } as unknown as Partial<Api>);
+      await vi.waitFor(() => expect(text()).toContain("Masking patterns"));
+      $("form").dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+      await vi.waitFor(() => expect(text()).toContain("Saved (version 4). Applying it to what is already stored could not be queued now"));
+      await vi.waitFor(() => expect(text()).toContain(done), { timeout: 4000 });
+      expect(privacyJob).toHaveBeenCalledWith(job_id);
+      expect(privacyJob).not.toHaveBeenCalledWith(refused); // the refused walk's job is failed: the words say when it comes
+      expect(text()).toContain("Version 4");
+    }
+  });
+
   it("a later save that starts no job shows no job line: the previous job's summary is not its", async () => {
     const settings = {
       retention: { messages_days: null, closed_conversations_days: null, events_days: 400, audit_days: 730, dedupe_markers_days: 90 },

@@ -31,6 +31,7 @@ import {
   recordWhat,
   savedWalkLater,
   shown,
+  walksQueued,
   type AuditFilter,
   type PrivacyForm,
 } from "../privacy";
@@ -558,6 +559,7 @@ export function PrivacySettingsAdmin() {
     toForm: privacyForm,
     shows: shownAtField,
     savedAnyway: (error) => savedWalkLater(error, t, locale, timeZone), // saved; applying it comes later
+    answeredAnyway: walksQueued, // and the other walk of the save, queued: followed as a save's answer names it
   });
   const errors = refused.fields;
   const applying = useFollowed(saved?.retention_job_id);

@@ -22,16 +22,19 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
   /** A failure that is a save all the same (the settings stored, their follow-up not started): its words, shown as
    *  saved, and the settings read again (their new version); null for any other failure. */
   savedAnyway?: (error: unknown) => string | null;
+  /** What of a save's answer such a failure names all the same (a follow-up it started: privacy settings' walk the
+   *  queue took while it refused the other), kept over the settings read again. */
+  answeredAnyway?: (error: unknown) => Partial<Out>;
 }) {
   const { store, t } = useApp();
   const [saved, setSaved] = useState<Out | null>(null);
   const [form, setForm] = useState<Form | null>(null);
   const [refused, setRefused] = useState<{ fields: Map<string, string[]>; rest: string[] }>({ fields: new Map(), rest: [] });
   const [message, setMessage] = useState<Shown | null>(null);
-  const reload = async () => {
+  const reload = async (answered?: Partial<Out>) => {
     await store.run(async () => {
       const settings = await spec.read();
-      setSaved(settings);
+      setSaved({ ...settings, ...answered });
       setForm(spec.toForm(settings));
     });
   };
@@ -52,7 +55,7 @@ export function useSettingsForm<Out extends { version: number }, Form>(spec: {
     } catch (error) {
       const anyway = spec.savedAnyway?.(error);
       if (anyway) {
-        await reload();
+        await reload(spec.answeredAnyway?.(error));
         setMessage({ kind: "ok", text: anyway });
         return;
       }
