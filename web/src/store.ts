@@ -753,7 +753,11 @@ export class Store {
   ) => this.write(id, () => keyed(this.api.sendTemplate(id, t, key), keyUsed), ok);
 
   /** Each conversation's composed WhatsApp template's Idempotency-Key, kept (as the agent moves from conversation to
-   * conversation) until the API took that template, so Send template again after no answer sends it once. */
+   * conversation) until the API took that template, so Send template again after no answer sends it once.
+   * In memory only, not in sessionStorage with the drafts as a reply's key is: a reply's key survives a reload because
+   * its text does, but a template's parameters (and which template) are the TemplateForm's state, which a reload
+   * forgets. The template composed again after a reload is a new one, and a key kept for it would turn any change into
+   * a 422 (`idempotency_key_reused`); keep the key across a reload only once the parameters are kept too. */
   readonly templateKeys = new Map<string, string>();
 
   note = (id: string, text: string, ok: string) => this.write(id, () => this.api.note(id, text), ok);
