@@ -1058,3 +1058,77 @@ def test_a_validator_copies_a_tree_read_back_by_taking_it_and_updates_answer_byt
     assert len(answers[2]) > 10
     # And no tree was pickled for a validator: only each new expression's once, to keep it
     assert len(pickled_by_patch) <= 8, pickled_by_patch
+
+
+def _every_return_value_answered(endpoint: str, name: str) -> list[Any]:
+    """UpdateItem with every ReturnValues, on new and old items, refused ones too: each answer's status and raw body,
+    then the items left."""
+    ddb = _client(endpoint)
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"},
+                                {"AttributeName": "SK", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                                           {"AttributeName": "SK", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    answers: list[Any] = []
+    ddb.meta.events.register("after-call.dynamodb.UpdateItem", lambda http_response, **_: answers.append(
+        (http_response.status_code, http_response.content)))
+    ddb.put_item(TableName=name, Item={"PK": {"S": "old"}, "SK": {"S": "META"}, "a": {"S": "before"},
+                                       "m": {"M": {"x": {"L": [{"N": "1"}, {"B": b"\x00\xff"}]}}},
+                                       "s": {"SS": ["p", "q"]}, "gone": {"BOOL": True}})
+    values = {":a": {"S": "after"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":x": {"L": [{"N": "1"}]}}
+    for return_values in (None, "NONE", "ALL_NEW", "ALL_OLD", "UPDATED_OLD", "UPDATED_NEW", "BOGUS"):
+        returned = {} if return_values is None else {"ReturnValues": return_values}
+        for pk, expression, extra in (
+                (f"new{return_values}", "SET a = :a, n = if_not_exists(n, :zero) + :one", {}),   # makes the item
+                ("old", "SET a = :a, n = if_not_exists(n, :zero) + :one, m.x = :x REMOVE gone", {}),
+                ("old", "SET a = :a", {"ConditionExpression": "attribute_not_exists(PK)",       # refused, old item
+                                       "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+                ("old", "SET PK = :a", {}),                                                    # refused: a key
+                (None, "SET a = :a", {})):                                                     # no such key
+            key = {"PK": {"S": "old"}} if pk is None else {"PK": {"S": pk}, "SK": {"S": "META"}}
+            used = {k: v for k, v in values.items() if k in expression}
+            with contextlib.suppress(ClientError):
+                ddb.update_item(TableName=name, Key=key, UpdateExpression=expression, ExpressionAttributeValues=used,
+                                **returned, **extra)
+    items = sorted(ddb.scan(TableName=name)["Items"], key=lambda i: i["PK"]["S"])
+    ddb.delete_table(TableName=name)
+    return [answers, items]
+
+
+def test_an_update_answered_without_old_values_copies_no_old_item_and_answers_byte_for_byte_as_moto(moto_endpoint,
+                                                                                                    monkeypatch):
+    """moto's UpdateItem handler deep-copies the old item at every update, for the answers that hold old values."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.models.dynamo_type import Item
+
+    copied: list[str] = []
+    item_copy = Item.__deepcopy__
+
+    def counting(self: Any, memo: Any) -> Any:
+        copied.append(self.hash_key.value)
+        return item_copy(self, memo)
+
+    monkeypatch.setattr(Item, "__deepcopy__", counting)
+    answers = _every_return_value_answered(moto_endpoint, "returned")
+    ddb = _client(moto_endpoint)
+    ddb.create_table(TableName="copies", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
+    ddb.put_item(TableName="copies", Item={"PK": {"S": "c"}, "a": {"S": "x"}})
+    copied.clear()
+    # When an existing item is updated answering nothing, the new item, and the old one
+    for returned in ({}, {"ReturnValues": "NONE"}, {"ReturnValues": "ALL_NEW"}, {"ReturnValues": "ALL_OLD"}):
+        ddb.update_item(TableName="copies", Key={"PK": {"S": "c"}}, UpdateExpression="SET a = :a",
+                        ExpressionAttributeValues={":a": {"S": "y"}}, **returned)
+    # Then the first three copy it once (moto's backend keeps its own copy of the item as it was), the last twice
+    assert copied == ["c"] * 5
+    # And with moto's own handler every answer and item is the same, to the byte
+    monkeypatch.setattr(responses.DynamoHandler, "update_item", responses.DynamoHandler.update_item.__wrapped__)
+    monkeypatch.setattr(responses, "copy", moto_patches.copy_module)
+    own = _every_return_value_answered(moto_endpoint, "returned")
+    assert answers[0] == own[0]
+    assert answers[1] == own[1]
+    statuses = [status for status, _ in answers[0]]
+    assert len(statuses) == 35 and statuses.count(200) == 12
+    assert any(b'"Attributes"' in body for status, body in answers[0] if status == 200)
