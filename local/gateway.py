@@ -20,7 +20,9 @@ a content type, is base64 with ``isBase64Encoded: true``, as the HTTP API does. 
 quota (10 MB, which AWS does not raise) is refused before any route, as API Gateway refuses it: ``413``,
 ``HTTP content length exceeded 10485760 bytes.`` (``PAYLOAD_LIMIT_BYTES``); the body is read and dropped as it comes
 (never held), so the client, still sending, gets the answer rather than a reset connection. The local-only routes and
-the sandboxes are not the HTTP API's and take any size.
+the sandboxes are not the HTTP API's and take any size. A ``Content-Length`` that is no length (not digits only:
+``abc``, ``-1``, two values) is a ``400`` before any route, on any path, and the connection is closed, as HTTP/1.1
+asks (RFC 9112, section 6.3): where its body ends is unknown.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
@@ -79,6 +81,7 @@ _TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|[\w.+-]+\+
 # REST API's, at its edge); a client should go by the status.
 PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024
 _NOT_THE_HTTP_APIS = ("/_local/", "/_sandbox/")
+_LENGTH = re.compile(r"[0-9]+")     # a Content-Length: digits, nothing else (not a sign, a list or an exponent)
 
 
 @dataclass
@@ -92,6 +95,13 @@ class Reply:
     @classmethod
     def json(cls, status: int, document: Any, target: str = "") -> Reply:
         return cls(status, [("Content-Type", "application/json")], json.dumps(document).encode(), target)
+
+
+def bad_length() -> Reply:
+    """A Content-Length that is no length (HTTP/1.1: ``1*DIGIT``, RFC 9112 section 6.3): a 400 before any route, and
+    the connection closed, its body's end being unknown."""
+    return Reply(400, [("Content-Type", "application/json"), ("Connection", "close")],
+                 json.dumps({"message": "Bad Request"}).encode(), "bad content length")
 
 
 def too_large() -> Reply:
@@ -360,7 +370,10 @@ class Gateway:
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()
         request = Request(handler, self.stack.settings.port)
-        if request.too_large:
+        if request.bad_length:
+            reply = bad_length()
+            handler.close_connection = True
+        elif request.too_large:
             reply = too_large()
         else:
             try:
@@ -741,7 +754,9 @@ class Request:
         for name, value in self.header_pairs:
             key = name.lower()
             self.header_dict[key] = f"{self.header_dict[key]},{value}" if key in self.header_dict else value
-        length = int(self.header_dict.get("content-length") or 0)
+        given = (self.header_dict.get("content-length") or "0").strip()
+        self.bad_length = not _LENGTH.fullmatch(given)      # no body is read: where it ends is unknown
+        length = 0 if self.bad_length else int(given)
         # past the HTTP API's quota API Gateway refuses the request before any route: its body is read and dropped
         self.too_large = length > PAYLOAD_LIMIT_BYTES and not self.path.startswith(_NOT_THE_HTTP_APIS)
         self.body = handler.rfile.read(length) if length > 0 and not self.too_large else b""

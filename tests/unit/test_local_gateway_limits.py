@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import socket
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -95,3 +96,26 @@ def test_the_local_only_routes_are_not_api_gateways_and_take_a_larger_body() -> 
     # a raw email handed to the local SES receipt (SES takes mail up to 40 MB) is no HTTP API request
     sent, _, _, seen, _ = _serve("/_local/email", PAYLOAD_LIMIT_BYTES + 1)
     assert sent == [200] and len(seen[0].body) == PAYLOAD_LIMIT_BYTES + 1
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400_before_any_route_and_the_connection_closes() -> None:
+    # Given the gateway on a socket
+    seen: list[Any] = []
+    server = _Server(("127.0.0.1", 0), _gateway(seen)._handler_class())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for length in ("abc", "1e3", "-1", "5, 7"):
+            # When a client sends a Content-Length that is no length (HTTP/1.1: 1*DIGIT)
+            with socket.create_connection(server.server_address, timeout=10) as client:
+                client.sendall(f"POST /widget/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                               f"Content-Length: {length}\r\n\r\n{{}}".encode())
+                answer = b""
+                while chunk := client.recv(4096):     # the server closes the connection: the body's end is unknown
+                    answer += chunk
+            # Then it is answered 400, and no route or function ran
+            assert answer.startswith(b"HTTP/1.1 400 "), (length, answer)
+            assert b"\r\nConnection: close\r\n" in answer, answer
+        assert seen == []
+    finally:
+        server.shutdown()
+        server.server_close()
