@@ -565,6 +565,25 @@ describe("Composer", () => {
     vi.unstubAllGlobals();
   });
 
+  it("starts another conversation's template form empty: a parameter typed for one customer never goes to another", async () => {
+    const live = new Store(new Api("https://api.test", async () => "t"));
+    live.set({ live: "live", templates: [orderUpdate, { ...orderUpdate, name: "delivery", body: "Your parcel {{1}}" }] });
+    show(testConversation("w1", { channel: "whatsapp" }), live);
+    vi.runAllTimers();
+    rerender();
+    writeParameter("#1001 for Ana");
+    const choice = root.querySelector<HTMLSelectElement>(".template-form select")!;
+    choice.value = "1";
+    choice.dispatchEvent(new Event("change", { bubbles: true }));
+    rerender();
+
+    show(testConversation("w2", { channel: "whatsapp" }), live);
+    vi.runAllTimers();
+    rerender();
+    expect(root.querySelector<HTMLInputElement>(".template-form input")!.value).toBe("");
+    expect(root.querySelector(".template-body")!.textContent).toBe(orderUpdate.body);
+  });
+
   it("sends a changed template as a new one, with a new key, once the API said its key went with the first", async () => {
     // Given a first send whose answer is lost, then the API taking the key with that first template
     const keys: (string | null)[] = [];

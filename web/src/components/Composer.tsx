@@ -166,7 +166,8 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
           )}
         </div>
         {closed && !optedOut && channel === "whatsapp" ? (
-          <TemplateForm conv={conv} channel={channel} templates={templates} refocus={refocus} />
+          // its own form per conversation: a template and parameters chosen for one customer never go to another
+          <TemplateForm key={conv.id} conv={conv} channel={channel} templates={templates} refocus={refocus} />
         ) : (
           <>
             <textarea
