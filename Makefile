@@ -52,7 +52,7 @@ test-web: $(WEB_MODULES) ## the web app's unit tests (Vitest)
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
-test-integration: $(VENV)/.installed
+test-integration: $(VENV)/.installed $(WEB_MODULES) ## integration tests (the web packages first: the web API types test runs their openapi-typescript)
 	$(PY) -m pytest tests/integration
 
 test-e2e: $(VENV)/.installed
