@@ -7,6 +7,7 @@ export type Command =
   | "open"
   | "reply"
   | "note"
+  | "customer"
   | "resolve"
   | "nextConversation"
   | "viewMine"
@@ -22,6 +23,7 @@ export const SHORTCUTS: { keys: string[]; command: Command; help: MessageKey }[]
   { keys: ["Enter", "o"], command: "open", help: "key.open" },
   { keys: ["r"], command: "reply", help: "key.reply" },
   { keys: ["n"], command: "note", help: "key.note" },
+  { keys: ["c"], command: "customer", help: "key.customer" },
   { keys: ["e"], command: "resolve", help: "key.resolve" },
   { keys: ["]"], command: "nextConversation", help: "key.nextConv" },
   { keys: ["1", "2", "3"], command: "viewMine", help: "key.views" },

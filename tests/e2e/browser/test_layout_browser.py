@@ -206,3 +206,33 @@ def test_in_a_narrow_window_the_history_has_the_room_and_the_customer_panel_is_b
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert axe_violations(page) == []
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_on_a_1024_wide_laptop_the_customer_and_orders_are_one_key_or_one_click_away(stack, open_inbox):
+    # Given a customer asking about an order, in a conversation open at 1024x768 (the customer's panel below it)
+    send_sms(stack, "+14155550179", "Where is my order #1001? It was due on Monday")
+    page = open_inbox("alice")
+    item = _listed(page, "order #1001", (1024, 768))
+    item.get_by_role("button").click()
+    expect(page.get_by_role("list", name="Timeline")).to_contain_text("#1001")
+    panel = page.get_by_role("complementary", name="Customer")
+    orders = panel.get_by_role("heading", name="Orders")
+    expect(panel.get_by_text("Trail running shoes")).to_be_attached()  # the order #1001 the customer names, loaded
+    expect(orders).not_to_be_in_viewport()
+
+    # When the agent presses c from the conversation
+    page.get_by_role("list", name="Timeline").focus()
+    page.keyboard.press("c")
+
+    # Then the keyboard is on the customer's panel and their orders are in view
+    assert page.evaluate("document.activeElement.closest('aside')?.getAttribute('aria-label')") == "Customer"
+    expect(orders).to_be_in_viewport()
+
+    # and with a mouse, after scrolling back up, the header's "Customer and orders" does the same in one click
+    page.locator(".conversation").evaluate("e => e.scrollTo(0, 0)")
+    expect(orders).not_to_be_in_viewport()
+    page.get_by_role("button", name="Customer and orders").click()
+    expect(orders).to_be_in_viewport()
+    assert page.evaluate("document.activeElement.id") == "customer-panel"
+    assert axe_violations(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
 import { ConversationLink } from "./ConversationLink";
 import { ConversationActions } from "./ConversationActions";
-import { CustomerPanel } from "./CustomerPanel";
+import { CustomerPanel, focusCustomerPanel } from "./CustomerPanel";
 import { LabelChips, LabelMenu } from "./Labels";
 import { MacroPicker } from "./Macros";
 import { Timeline } from "./Timeline";
@@ -40,6 +40,10 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
             {/* on a narrow screen the list and the conversation take turns: the way back (wide: both are shown) */}
             <button class="btn btn-small back-to-list" onClick={() => onOpen(null)}>
               <span aria-hidden="true">←</span> {t("backToList")}
+            </button>
+            {/* in a narrow window the customer's panel is below the conversation: one click (or `c`) away */}
+            <button class="btn btn-small to-customer" onClick={focusCustomerPanel}>
+              {t("toCustomer")} <span aria-hidden="true">↓</span>
             </button>
             <h2 id="conversation-title">{name}</h2>
             <p class="muted small">

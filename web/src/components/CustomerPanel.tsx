@@ -12,13 +12,22 @@ import { OrdersCard } from "./OrdersCard";
 
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
+/** The customer's panel takes the focus (and so comes into view): `c`, or the conversation header's "Customer and
+ * orders" where the panel is below the conversation, a long scroll away. */
+export function focusCustomerPanel(): void {
+  const panel = document.getElementById("customer-panel");
+  // its top at the top: focus alone scrolls a panel taller than the window to wherever the browser likes (its middle)
+  panel?.scrollIntoView({ block: "start" });
+  panel?.focus({ preventScroll: true });
+}
+
 /** Beside the timeline: who the customer is, the SLA clocks, their orders, history and duplicates, hand-off and routing. */
 export function CustomerPanel({ conv }: { conv: Conversation }) {
   const { t } = useApp();
   const customer = useCustomer(conv);
   const c = customer.profile ?? conv.customer; // the profile has every identity, also those a merge brought
   return (
-    <aside class="side" aria-label={t("customer")}>
+    <aside class="side" id="customer-panel" tabIndex={-1} aria-label={t("customer")}>
       <section class="card">
         <h3>{t("customer")}</h3>
         <p class="customer-name">{customerLabel(c, t("customerUnknown"))}</p>

@@ -4,6 +4,7 @@ import { commandFor } from "../keyboard";
 import { useStore } from "../store";
 import { Conversation } from "./Conversation";
 import { ConversationList } from "./ConversationList";
+import { focusCustomerPanel } from "./CustomerPanel";
 import { ShortcutsHelp } from "./ShortcutsHelp";
 
 export function Inbox({ conversationId }: { conversationId: string | null }) {
@@ -58,6 +59,10 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
         case "note":
           if (!s.openId) return;
           focusBox(command);
+          break;
+        case "customer":
+          if (!s.openId) return;
+          focusCustomerPanel();
           break;
         case "resolve":
           if (!s.openId || !s.open) return;
