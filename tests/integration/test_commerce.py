@@ -1024,3 +1024,40 @@ def test_a_data_request_whose_export_cannot_be_queued_fails_its_delivery_until_a
     [request] = _privacy_requests(desk, shop)
     assert request["status"] == "done"
     assert [(j["customer_id"], j["status"]) for j in request["jobs"]] == [(ours, "done")]
+
+
+def test_a_data_request_whose_job_reads_failed_an_hour_on_starts_again_at_shopifys_next_retry(
+        desk: Any, shop: dict[str, str], refuse: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shopdesk import clock
+    from shopdesk.dal.privacy import PrivacyJobStore
+
+    customer_writes(desk, "+14155550189", "Hi, what do you hold about me?", "SMexport2")
+    ours = desk.item("IDENTITY#phone#+14155550189")["customer_id"]
+    asked = {"id": 5550189, "email": None, "phone": "+14155550189"}
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the table refused it")
+
+    marked = PrivacyJobStore.mark_request
+    # When the privacy queue refuses the export, and the table refuses its failed marks too (the job's, the request's)
+    refuse("sqs", "SendMessage", "ServiceUnavailable")
+    monkeypatch.setattr(PrivacyJobStore, "finish", refused)
+    monkeypatch.setattr(PrivacyJobStore, "mark_request", lambda self, request, status, *rest, **kw: refused()
+                        if status == "failed" else marked(self, request, status, *rest, **kw))
+    status, _ = _shopify_privacy(desk, shop, "customers/data_request", asked, "export-unmarked",
+                                 data_request={"id": 8889})
+    assert status == 503
+    refuse(None)
+    monkeypatch.undo()
+    # Then, an hour on, the job no worker received reads failed, and so does the request
+    clock.set_offset(61 * 60)
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "failed", request
+    # and Shopify's next retry of the delivery starts the export again, which runs to done
+    status, answer = _shopify_privacy(desk, shop, "customers/data_request", asked, "export-unmarked",
+                                      data_request={"id": 8889})
+    assert (status, answer["status"]) == (200, "recorded"), answer
+    desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy")
+    [request] = _privacy_requests(desk, shop)
+    assert request["status"] == "done", request
+    assert [(j["customer_id"], j["status"]) for j in request["jobs"]] == [(ours, "done")]

@@ -366,7 +366,8 @@ class PrivacyJobs:
         key = privacy_request_key(request)
         # a retry of a delivery that failed after its jobs started (the shop's records not deleted): those jobs
         # stand, and their customers count as named even once an erase removed them; a job that could not be queued
-        # (failed) starts again
+        # (failed) starts again, and so does one marked running that reads failed (``current``: its failed mark was
+        # refused too, and no worker received it within the hour)
         held = self.store.request_jobs(key)
         named = list(dict.fromkeys([*held, *self.named(request)]))
         if not named:
@@ -375,8 +376,8 @@ class PrivacyJobs:
             self.store.mark_request(key, "nothing_held")
             self._noted(request, "privacy.request.nothing_held")
             return []
-        running = {c: str(e["job_id"]) for c, e in held.items()
-                   if e.get("job_id") and e.get("status") in ("running", "done")}
+        running = {c: str(e["job_id"]) for c, e in held.items() if e.get("job_id") and (
+            e.get("status") == "done" or (e.get("status") == "running" and self.current(str(e["job_id"])) != "failed"))}
         fresh = [c for c in named if c not in running]
         if fresh:
             self.store.request_customers(key, fresh)
