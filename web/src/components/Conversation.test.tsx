@@ -2,12 +2,13 @@
 // An opened conversation whose read failed says so with Try now, never "Loading…" for good.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import type { Api } from "../api";
+import { ApiError, type Api } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { Conversation } from "./Conversation";
+import { Toast } from "./Toast";
 
 const root = eachRoot();
 
@@ -30,11 +31,10 @@ describe("Conversation", () => {
     store.set({ openId: "c2", open: null, openFailed: false });
     show();
     expect(root().textContent).toBe("Loading…");
-    // When its read failed: said, as an alert, with Try now (which reads it again, with its panels: it never showed)
+    // When its read failed: said, with Try now (which reads it again, with its panels: it never showed)
     store.set({ openFailed: true });
     show();
     const alert = root().querySelector(".open-failed");
-    expect(alert?.getAttribute("role")).toBe("alert");
     expect(alert?.textContent).toBe("The conversation could not be loaded. Trying again… Try now");
     expect(root().textContent).not.toContain("Loading…");
     (alert?.querySelector("button") as HTMLButtonElement).click();
@@ -50,5 +50,27 @@ describe("Conversation", () => {
     store.set({ openFailed: false });
     show();
     expect(root().querySelector(".open-failed")).toBeNull();
+  });
+
+  it("says a read that failed in one alert, not in two at once that cut each other off", async () => {
+    // Given a conversation whose read the API answers 503 (the store busy)
+    const busy = () => Promise.reject(new ApiError(503, "ServiceUnavailable", null));
+    const api = new Proxy({ conversation: busy, openConversation: busy } as Record<string, unknown>, {
+      get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)),
+    });
+    const store = new Store(api as unknown as Api);
+    // When the agent opens it
+    await store.openConversation("c2");
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <Conversation onOpen={() => undefined} />
+        <Toast />
+      </AppContext.Provider>,
+      root(),
+    );
+    // Then the page says it could not be loaded, and one alert says the failure
+    expect(root().querySelector(".open-failed")?.textContent).toContain("The conversation could not be loaded");
+    const alerts = [...root().querySelectorAll('[role="alert"]')].filter((a) => a.textContent?.trim());
+    expect(alerts).toHaveLength(1);
   });
 });

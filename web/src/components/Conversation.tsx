@@ -19,9 +19,10 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }
   const { open, openFailed, agents, teams } = useStore(store);
   const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);
   // a read that failed is said (and read again by itself: Store.retryOpen), never "Loading…" for good; what was
-  // shown stays, said to be out of date
+  // shown stays, said to be out of date. Not an alert: the store's error toast, in the page's alert, says the failure
+  // at once; a second alert at the same moment said it twice, one cutting the other off
   const failed = openFailed && (
-    <p class="empty open-failed" role="alert">
+    <p class="empty open-failed">
       {t(open ? "openStale" : "openFailed")}{" "}
       <button class="btn btn-small" onClick={() => store.retryOpen()}>
         {t("listRetry")}

@@ -90,8 +90,9 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
         </div>
       </details>
       {state.listFailed && (
-        // never "No conversations" for a list that could not be read: what was shown stays, said to be stale
-        <p class="empty list-failed" role="alert">
+        // never "No conversations" for a list that could not be read: what was shown stays, said to be stale (not an
+        // alert: the store's error toast says the failure once, in the page's alert)
+        <p class="empty list-failed">
           {state.listRefused
             ? t(state.items.length ? "listRefusedStale" : "listRefused", { reason: state.listRefused })
             : t(state.items.length ? "listStale" : "listFailed")}{" "}
