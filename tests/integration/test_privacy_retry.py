@@ -450,3 +450,22 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
     # and the API's document names the outcome
     document = _admin_document(desk)
     assert "not_queued" in json.dumps(document["components"]["schemas"]["EraseRow"])
+
+
+def test_a_bulk_erase_after_a_refusal_answers_a_customer_whose_erase_runs_already_started_with_that_job(
+        desk, monkeypatch):
+    # Given three customers, the third's erase started (queued, running) before the privacy queue began refusing sends
+    customers = [desk.item(f"CONV#{customer_writes(desk, f'+3165550182{n}', 'Please forget me', f'SMrun{n}')}")[
+        "customer"]["id"] for n in range(3)]
+    status, running = admin(desk, "POST", f"/admin/customers/{customers[2]}/erase")
+    assert status == 202, running
+    down = _privacy_queue_down(desk, monkeypatch)
+    # When an admin erases the three at once
+    status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
+    # Then the first is refused by the queue and the second not tried, but the third, whose erase runs and needs no
+    # send, is answered started with that erase's job: not "nothing was done, not held"
+    assert status == 202, answer
+    first, second, third = answer["items"]
+    assert [first["outcome"], second["outcome"]] == ["not_queued", "not_queued"] and down["tried"] == 1, answer
+    assert (third["outcome"], third["job_id"]) == ("started", running["job_id"]), answer
+    assert desk.item(f"CUSTOMER#{customers[2]}")["erasing"] == running["job_id"]

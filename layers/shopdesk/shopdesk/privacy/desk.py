@@ -224,7 +224,8 @@ class PrivacyDesk:
         removed: its job), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone number), and
         ``not_queued``: the privacy queue refused their erase (its ``job_id``, failed, nothing done, the customer not
         held), or refused one before it in the batch, after which none more is tried (no ``job_id``): a send refused
-        is tried again by the SDK first, and every further one would spend that in a request of at most 100 names.
+        is tried again by the SDK first, and every further one would spend that in a request of at most 100 names; one
+        whose erase runs already needs no send, and is ``started`` with that job still.
         Each erase started is an audit record of its own, on that customer, as a single erase is; each not queued a
         record with ``outcome: failed`` (503, as a single one's), and the request's record names them
         (``not_queued``)."""
@@ -254,12 +255,13 @@ class PrivacyDesk:
             if not start:
                 rows.append({**row, "outcome": "found"})
                 continue
-            if refused is not None:            # the queue refused an erase before it: not tried
+            running = self._erase_running(customer.id) if refused is not None else None
+            if refused is not None and running is None:    # the queue refused an erase before it: not tried
                 not_queued.append(customer.id)
                 rows.append(self._not_queued(row, None, caller_id, roles, request_id))
                 continue
-            try:
-                job_id = self.jobs.start("erase", customer.id, caller_id, noted=False)["job_id"]
+            try:                               # (an erase of theirs that runs already is theirs, no send needed)
+                job_id = running or self.jobs.start("erase", customer.id, caller_id, noted=False)["job_id"]
             except Conflict:                   # merged or erased since it was read
                 rows.append(self._not_there(name, customer.id))
                 continue
@@ -274,6 +276,11 @@ class PrivacyDesk:
         audit.note(names=len(names), customers=sorted(seen), started=start,
                    **({"not_queued": sorted(not_queued)} if not_queued else {}))
         return rows
+
+    def _erase_running(self, customer_id: str) -> str | None:
+        """The job of the customer's erase that runs already (as ``PrivacyJobs.start`` would answer it), if any."""
+        holder, _ = self.jobs.store.erase_of(customer_id)
+        return holder if holder and self.jobs.current(holder) == "running" else None
 
     def _not_queued(self, row: dict[str, Any], job_id: str | None, caller_id: str, roles: list[str],
                     request_id: str | None) -> dict[str, Any]:
