@@ -75,7 +75,9 @@ value on the way: for three names of a conversation, more than answering with th
 attributes each path starts at, with moto's own functions, so the answer is the same. And moto lists its handler class's
 functions (``inspect.getmembers``) at every request to find the action's method: the list is kept per class, made again
 when the class or a base gains or loses an attribute. moto's UpdateItem handler also deep-copies the old item at every
-update, for answers with old values: with ReturnValues NONE or ALL_NEW it is not copied.
+update, for answers with old values: with ReturnValues NONE or ALL_NEW it is not copied. And a write's answer (an
+update's new or old item) is written by moto's generic serialiser, member by member against the service model: a plain
+attribute value (no binary) is written as it is (7.6 ms for an item of 42 attributes, now 0.48).
 Two of moto's update-expression checks (at most one SET, REMOVE and ADD clause; no two actions on the same or
 overlapping paths) gather the actions under every expression node of the tree, a hundred times over for an update of
 twenty fields: each runs once on the whole tree's actions, and moto's own walk only when that finds a fault (an update
@@ -189,6 +191,7 @@ def apply() -> None:
     _items_measured_once_when_made()
     _conditions_lexed_once()
     _old_item_copied_only_when_answered()
+    _attribute_values_answered_as_they_are()
     _applied = True
 
 
@@ -396,6 +399,66 @@ def _old_item_copied_only_when_answered() -> None:
             answered_from_new.update = False
 
     responses.DynamoHandler.update_item = update_answered  # type: ignore[method-assign]
+
+
+def _plain_attribute_value(value: Any) -> dict[str, Any] | None:
+    """An attribute value as moto's JSON serialiser writes a plain one (one of S, N, BOOL, NULL, SS, NS, M, L, with
+    text, a truth value or lists and maps of them): the same value; None for anything else (binary, a value of two
+    types, an odd member), which moto's serialiser writes."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    [(kind, inner)] = value.items()
+    if kind in ("S", "N"):
+        return value if type(inner) is str else None
+    if kind in ("BOOL", "NULL"):
+        return value if type(inner) is bool else None
+    if kind in ("SS", "NS"):
+        return {kind: list(inner)} if type(inner) is list and all(type(v) is str for v in inner) else None
+    if kind == "M" and type(inner) is dict:
+        members = {}
+        for name, member in inner.items():
+            written = _plain_attribute_value(member)
+            if written is None or type(name) is not str:
+                return None
+            members[name] = written
+        return {"M": members}
+    if kind == "L" and type(inner) is list:
+        elements = []
+        for element in inner:
+            written = _plain_attribute_value(element)
+            if written is None:
+                return None
+            elements.append(written)
+        return {"L": elements}
+    return None
+
+
+def _attribute_values_answered_as_they_are() -> None:
+    """moto writes every DynamoDB answer that is not a read (an update's or a put's old or new item, a refused
+    condition's item) through its generic serialiser, which walks each attribute value member by member against the
+    service model, looking for each of the ten members under up to six names: an UpdateItem answering ALL_NEW with an
+    item of 42 attributes (40 maps) took 7.6 ms to write, twice the update. An attribute value there is already in
+    the wire's form, and for a plain one (text, numbers, truth values, sets of text or numbers, lists and maps of
+    them) that walk writes it unchanged: such a value is written as it is. Binary values, anything odd, another
+    service's shapes, and any answer while moto has a response transformer registered go moto's way. A test compares
+    both ways' bytes on random items. Measured: that answer written in 0.48 ms instead of 7.6 ms."""
+    from moto.core.serialize import BaseJSONSerializer, DefaultAttributePicker
+
+    structure = BaseJSONSerializer._serialize_type_structure
+
+    def attribute_value_as_it_is(self, serialized, value, shape, key):  # type: ignore[no-untyped-def]
+        picker = self._value_picker
+        if (key and shape.name == "AttributeValue" and not shape.serialization
+                and self.service_model.service_name == "dynamodb" and isinstance(picker, DefaultAttributePicker)
+                and not getattr(picker, "response_transformers", None)):
+            written = _plain_attribute_value(value)
+            if written is not None:
+                serialized[key] = written
+                return
+        structure(self, serialized, value, shape, key)
+
+    attribute_value_as_it_is.__wrapped__ = structure  # type: ignore[attr-defined]   # moto's own, for the tests
+    BaseJSONSerializer._serialize_type_structure = attribute_value_as_it_is  # type: ignore[method-assign]
 
 
 def _projections_read_what_they_name() -> None:

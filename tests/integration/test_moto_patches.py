@@ -1132,3 +1132,76 @@ def test_an_update_answered_without_old_values_copies_no_old_item_and_answers_by
     statuses = [status for status, _ in answers[0]]
     assert len(statuses) == 35 and statuses.count(200) == 12
     assert any(b'"Attributes"' in body for status, body in answers[0] if status == 200)
+
+
+def test_plain_attribute_values_are_written_as_they_are_and_every_answer_is_moto_s_to_the_byte(moto_endpoint,
+                                                                                               monkeypatch):
+    """moto's serialiser walks every attribute value of a write's answer against the service model; a plain one is
+    written as it is, anything else moto's way, and the answers are the same bytes."""
+    from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    rng = random.Random(11)
+    texts = ["", "a", "é \u202e \"quoted\" \\ \n", "1.50", "-3", "1e2", "😀"]
+
+    def value(depth: int) -> Any:
+        kinds = ["S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "L", "M", "odd"]
+        kind = rng.choice(kinds if depth < 3 else kinds[:8])
+        if kind == "L":
+            return {"L": [value(depth + 1) for _ in range(rng.randint(0, 3))]}
+        if kind == "M":
+            return {"M": {rng.choice(texts) + str(n): value(depth + 1) for n in range(rng.randint(0, 3))}}
+        if kind == "odd":          # two types, a number as a number, an unknown member: moto's way
+            return rng.choice([{"S": "a", "N": "1"}, {"N": 5}, {"X": "y"}, {}, {"SS": ["a", 1]}, {"BOOL": 1}])
+        return {kind: {"S": rng.choice(texts), "N": rng.choice(["1", "1.50", "-3", "1e2"]),
+                       "B": rng.choice([b"\x00\xff", "AP8="]), "BOOL": rng.choice([True, False]), "NULL": True,
+                       "SS": rng.sample(texts, 2), "NS": ["1", "2.5"], "BS": [b"\x01", b"x"]}[kind]}
+
+    class _Handler(DynamoHandler):
+        action = "UpdateItem"
+
+        def _get_action(self) -> str:
+            return self.action
+
+    handler = _Handler()
+    handler.headers = {"Content-Type": "application/x-amz-json-1.0"}
+    patched = BaseJSONSerializer._serialize_type_structure
+    answers = []
+    for n in range(300):
+        item = {"PK": {"S": f"p{n}"}, **{f"a{i}": value(0) for i in range(rng.randint(0, 6))}}
+        for action, result in (
+                ("UpdateItem", {"Attributes": item, "ConsumedCapacity": {"TableName": "t", "CapacityUnits": 0.5}}),
+                ("PutItem", {"Attributes": item}),
+                ("DeleteItem", {"Attributes": item, "ConsumedCapacityUnits": 0.5}),
+                ("BatchWriteItem", {"UnprocessedItems": {"t": [{"PutRequest": {"Item": item}}]}}),
+                ("ExecuteStatement", {"Items": [item, item]})):
+            handler.action = action
+            handler.response_headers = {"server": "amazon.com"}
+            try:
+                mine = handler.serialized(DynamoResult(result))
+            except Exception as error:                 # moto's own refuses it too, the same way
+                mine = ("refused", type(error).__name__, str(error))
+            monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", patched.__wrapped__)
+            handler.response_headers = {"server": "amazon.com"}
+            try:
+                own = handler.serialized(DynamoResult(result))
+            except Exception as error:
+                own = ("refused", type(error).__name__, str(error))
+            monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", patched)
+            assert mine == own, (action, item)
+            answers.append(mine)
+    assert sum(1 for a in answers if a[0] == "refused") < len(answers) / 10
+    # and through the server, updates answering every ReturnValues, the same bytes as moto's own serialiser writes
+    through_server = _every_return_value_answered(moto_endpoint, "written")
+    monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", patched.__wrapped__)
+    assert _every_return_value_answered(moto_endpoint, "written") == through_server
+    # and an item of forty plain attributes is written without moto's walk through its members
+    monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", patched)
+    walked: list[str] = []
+    pick = XFormedAttributePicker.__call__
+    monkeypatch.setattr(XFormedAttributePicker, "__call__", lambda self, context: walked.append(context.key) or pick(
+        self, context))
+    handler.action = "UpdateItem"
+    plain = {"PK": {"S": "p"}, **{f"f{n}": {"M": {"x": {"S": "v"}, "n": {"N": str(n)}}} for n in range(40)}}
+    handler.serialized(DynamoResult({"Attributes": plain}))
+    assert walked == ["Attributes", "ConsumedCapacity", "ItemCollectionMetrics"]
