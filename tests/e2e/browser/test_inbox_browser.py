@@ -311,6 +311,30 @@ def test_the_keyboard_path(stack, open_inbox):
     expect(dialog).to_be_hidden()
 
 
+def test_resolve_pressed_from_the_keyboard_leaves_the_keyboard_on_the_next_conversations_item(stack, open_inbox):
+    # Given two conversations of alice's, the first open, and her keyboard on its Resolve button
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550206", "First to resolve")
+    send_sms(stack, "+14155550207", "Next to answer")
+    page = open_inbox("alice")
+    expect(page.get_by_role("list", name="Conversations").get_by_role("listitem")).to_have_count(2)
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    first = "+14155550206" if "+14155550206" in page.evaluate("document.activeElement.textContent") else "+14155550207"
+    second = "+14155550207" if first == "+14155550206" else "+14155550206"
+    expect(page.get_by_role("heading", name=first)).to_be_visible()
+    page.get_by_role("group", name="Actions").get_by_role("button", name="Resolve").focus()
+
+    # When she presses Enter on it
+    page.keyboard.press("Enter")
+
+    # Then the next conversation opens and the keyboard is on its item in the list, as after e (not on the page,
+    # where the next Tab would start again from the top bar)
+    expect(page.get_by_role("heading", name=second)).to_be_visible()
+    expect(conversation_item(page, second).get_by_role("button")).to_be_focused()
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 def test_a_supervisor_changes_a_calendar_and_sees_a_version_conflict(stack, open_inbox):
     page = open_inbox("alice")
     page.get_by_role("link", name="Settings", exact=True).click()

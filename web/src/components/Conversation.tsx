@@ -14,7 +14,7 @@ import { MacroPicker } from "./Macros";
 import { Timeline } from "./Timeline";
 import { handoffReason } from "./TryBot";
 
-export function Conversation({ onOpen }: { onOpen: (id: string | null) => void }) {
+export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: boolean) => void }) {
   const { store, t } = useApp();
   const { open, openFailed, agents, teams } = useStore(store);
   const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);

@@ -5,7 +5,8 @@ import { SnoozeMenu } from "./SnoozeMenu";
 import { TranscriptButton } from "./TranscriptButton";
 
 /** Status changes of the open conversation: pending, snooze, resolve (then the next one), reopen. */
-export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOpen: (id: string | null) => void }) {
+export function ConversationActions(props: { conv: Conversation; onOpen: (id: string | null, toList?: boolean) => void }) {
+  const { conv, onOpen } = props;
   const { store, t } = useApp();
   // the button pressed goes with the status it set (Mark pending, Reopen), and a keyboard user's focus with it, to the
   // page: it stays in these actions instead, on the first of them, once they show the new status
@@ -21,7 +22,8 @@ export function ConversationActions({ conv, onOpen }: { conv: Conversation; onOp
     keepFocus.current = status !== "resolved"; // a resolve opens the next conversation
     const ok = await store.setStatus(conv.id, status, t("statusChanged", { status: t(`status.${status}`) }));
     if (!ok) keepFocus.current = false;
-    if (ok && status === "resolved") onOpen(next && next !== conv.id ? next : null);
+    // the next one opens, and the keyboard goes on from its item in the list, as after `e` (not to the page)
+    if (ok && status === "resolved") onOpen(next && next !== conv.id ? next : null, true);
   };
   if (conv.status === "resolved") {
     return (

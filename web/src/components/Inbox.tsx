@@ -17,7 +17,12 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
     if (conversationId !== state.openId) void store.openConversation(conversationId);
   }, [conversationId]);
 
-  const open = (id: string | null) => navigate(id ? `/c/${encodeURIComponent(id)}` : "/");
+  // `toList`: the keyboard goes on from the opened one's item in the list (as after `e`): Resolve pressed in the
+  // conversation's header opens the next one, and its button goes with the resolved one, the focus to the page
+  const open = (id: string | null, toList = false) => {
+    if (toList) refocus.current = true;
+    navigate(id ? `/c/${encodeURIComponent(id)}` : "/");
+  };
   // the open conversation is no longer there (the store closed it and said so): its address goes too
   useEffect(() => {
     if (state.gone && state.gone === conversationId) navigate("/");
