@@ -64,4 +64,31 @@ describe("Inbox", () => {
     press("Enter");
     expect(navigate).toHaveBeenLastCalledWith(`/c/${first}`);
   });
+
+  it("takes Escape back to the open conversation's item after the list moved it, not to the one now in its place", async () => {
+    // Given c1 open, its item the selected one (the first), the keyboard in the conversation
+    const store = new Store({} as Api);
+    const items = ["c1", "c2", "c3"].map((id) => testConversation(id, { customer: { id: `cu-${id}`, name: `Customer ${id}` } }));
+    store.set({ items, loading: false, live: "live", openId: "c1", open: null, selected: 0 });
+    act(() => {
+      render(
+        <AppContext.Provider value={{ ...testContext(store), navigate: vi.fn() }}>
+          <Inbox conversationId="c1" />
+        </AppContext.Provider>,
+        root(),
+      );
+    });
+    await tick();
+    const first = store.visible()[0]!.id;
+    expect(first).toBe("c1");
+    // When another conversation becomes urgent and goes above it (c1 is second now), and the agent presses Escape
+    act(() => store.set({ items: items.map((c) => (c.id === "c3" ? { ...c, priority: "urgent" as const } : c)) }));
+    expect(store.visible().map((c) => c.id).indexOf("c1")).toBe(1);
+    press("Escape");
+    await tick();
+
+    // Then the keyboard is on c1's item, the open one (Enter there would not open another), and j goes on from it
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c1");
+    expect(store.visible()[store.state.selected]?.id).toBe("c1");
+  });
 });

@@ -96,10 +96,15 @@ export function Inbox({ conversationId }: { conversationId: string | null }) {
         case "pick":
           if (selectedId) store.togglePick(selectedId);
           break;
-        case "escape":
+        case "escape": {
           (document.activeElement as HTMLElement | null)?.blur();
+          // back to the open conversation's item: the list may have moved it since it was opened (a status, a
+          // priority, a new message re-sort it), and the selected place is then another conversation's
+          const at = s.openId ? store.visible().findIndex((c) => c.id === s.openId) : -1;
+          if (at >= 0 && at !== s.selected) store.set({ selected: at });
           focusSelected();
           return;
+        }
       }
       event.preventDefault();
     };
