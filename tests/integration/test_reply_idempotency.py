@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from shopdesk.dal.canned import CannedResponses
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.table import Table
 from shopdesk.logic.inbox import Inbox
 from tests.integration.helpers import agent, customer_writes, outbound_sent
 from tests.support import http_event
@@ -45,6 +47,14 @@ def test_a_reply_sent_twice_with_one_key_is_one_message_one_send_and_the_same_an
     # the key is the caller's in this conversation: another agent's reply with the same key is another reply
     other = keyed_reply(desk, conv, "bob", {"text": "It ships today"}, key)
     assert other[0] == 202 and other[1]["id"] != first[1]["id"]
+
+
+def test_a_caller_whose_id_has_a_hash_never_shares_a_key_with_another_caller(desk):
+    # a conversation's keys are one partition, each under <caller>#<key>: "a#b"'s key "c" is not "a"'s key "b#c"
+    conversations = Conversations(Table(desk.table_name), 16)
+    assert conversations.hold_reply_key("a#b", "c_hash", "c", "sha256:one", 86400, 120) is None
+    assert conversations.hold_reply_key("a", "c_hash", "b#c", "sha256:two", 86400, 120) is None
+    assert conversations.hold_reply_key("a#b", "c_hash", "c", "sha256:one", 86400, 120)["agent_id"] == "a#b"
 
 
 def test_the_same_key_with_another_reply_is_a_422_and_nothing_is_queued(desk):

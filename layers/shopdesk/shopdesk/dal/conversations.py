@@ -18,7 +18,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shopdesk import clock
-from shopdesk.bounds import key_part
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.erased import NOT_ERASING, SenderErased, timeline_check_op
@@ -1241,14 +1240,14 @@ class Conversations:
     # ------------------------------------------------------------------ reply keys (Idempotency-Key)
     def hold_reply_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str,
                        ttl_seconds: int, held_seconds: int) -> dict[str, Any] | None:
-        """Take ``key`` for one reply of this agent in this conversation before it is queued: one conditional
-        PutItem (state ``in_flight``, the body's ``fingerprint``, a TTL of ``ttl_seconds``). None when this request
-        took it; else the item of the request that holds it (``state`` ``in_flight`` or ``done`` with its
-        ``message_sk``). A key past its TTL that DynamoDB has not deleted yet counts as free, and so does one still
-        ``in_flight`` ``held_seconds`` after it was taken (longer than any request lives: the function that took it
-        was stopped, a timeout, before it stored the reply or let the key go: a stored reply marks its key in the
-        same transaction, ``reply_key_op``)."""
-        pk, sk = it.reply_key_pk(agent_id, conversation_id), key_part(key)
+        """Take ``key`` for one reply of this agent in this conversation before it is queued
+        (``REPLYKEY#<conversation>`` / ``<agent>#<key>``: ``items.reply_key_sk``): one conditional PutItem (state
+        ``in_flight``, the body's ``fingerprint``, a TTL of ``ttl_seconds``). None when this request took it; else the
+        item of the request that holds it (``state`` ``in_flight`` or ``done`` with its ``message_sk``). A key past its
+        TTL that DynamoDB has not deleted yet counts as free, and so does one still ``in_flight`` ``held_seconds``
+        after it was taken (longer than any request lives: the function that took it was stopped, a timeout, before it
+        stored the reply or let the key go: a stored reply marks its key in the same transaction, ``reply_key_op``)."""
+        pk, sk = it.reply_key_pk(conversation_id), it.reply_key_sk(agent_id, key)
         for _ in range(3):              # a holder that let go between our write and our read: try again
             now = int(clock.now().timestamp())
             item = {"PK": pk, "SK": sk, "type": "reply_key", "agent_id": agent_id, "conversation_id": conversation_id,
@@ -1275,12 +1274,12 @@ class Conversations:
         with a reply stored under it, so it is never taken again for a second copy)."""
         update = (Update().set("state", "done").set("message_sk", message_sk)
                   .when("fingerprint = :fingerprint", fingerprint=fingerprint))
-        return self.table.update_op(it.reply_key_pk(agent_id, conversation_id), key_part(key), update)
+        return self.table.update_op(it.reply_key_pk(conversation_id), it.reply_key_sk(agent_id, key), update)
 
     def release_reply_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str) -> None:
         """The reply that held ``key`` was refused before anything was queued: the key may be used again."""
         with suppress(ConditionFailed):
-            self.table.delete_if(it.reply_key_pk(agent_id, conversation_id), key_part(key),
+            self.table.delete_if(it.reply_key_pk(conversation_id), it.reply_key_sk(agent_id, key),
                                  condition="fingerprint = :fingerprint AND attribute_not_exists(message_sk)",
                                  values={":fingerprint": fingerprint})
 

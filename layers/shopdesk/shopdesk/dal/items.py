@@ -33,8 +33,25 @@ def conv_pk(conversation_id: str) -> str:
     return f"CONV#{conversation_id}"
 
 
-def reply_key_pk(agent_id: str, conversation_id: str) -> str:
-    """The partition of an agent's reply keys in one conversation (``Idempotency-Key``: docs/data-model.md)."""
+def reply_key_pk(conversation_id: str) -> str:
+    """The partition of one conversation's reply keys (``Idempotency-Key``: docs/data-model.md), every caller's: the
+    customer's erase reads them with one Query."""
+    return f"REPLYKEY#{conversation_id}"
+
+
+def reply_key_sk(caller_id: str, key: str) -> str:
+    """A caller's reply key in its conversation: ``<caller>#<key>``, the caller with no ``#`` in it (``%23``, and
+    ``%`` is ``%25``; a digest when longer than 256 bytes), so two callers' equal keys, or a caller whose id has a
+    ``#``, never share an item."""
+    caller = caller_id.replace("%", "%25").replace("#", "%23")
+    if len(caller.encode("utf-8")) > 256:
+        caller = "sha256:" + hashlib.sha256(caller_id.encode("utf-8")).hexdigest()
+    return f"{caller}#{key_part(key)}"
+
+
+def old_reply_key_pk(agent_id: str, conversation_id: str) -> str:
+    """The partition of an agent's reply keys in one conversation in the layout before ``reply_key_pk``: 24-hour
+    items, which the erase still reads for the authors of the conversation's messages until they are all gone."""
     return f"REPLYKEY#{key_part(agent_id)}#{conversation_id}"
 
 

@@ -175,12 +175,17 @@ class SubjectData:
                 self.table.update(pk, it.META, Update().remove("customer.name").when("attribute_exists(PK)")
                                   .when("#customer.#name = :was", was=name))
 
-    def reply_keys(self, agent_ids: Iterable[str], conversation_ids: Iterable[str]) -> list[Key]:
-        """The reply keys (``REPLYKEY#<agent>#<conversation>``: an Idempotency-Key's item, a digest of the reply's
-        body) of these agents in these conversations: one Query of each pair's partition (keys only)."""
+    def reply_keys(self, conversation_ids: Iterable[str]) -> list[Key]:
+        """The reply keys (``REPLYKEY#<conversation>`` / ``<caller>#<key>``: an Idempotency-Key's item, a digest of the
+        reply's body) of these conversations, every caller's: one Query of each conversation's partition."""
         return [(row["PK"], row["SK"]) for conversation_id in dict.fromkeys(conversation_ids)
-                for agent_id in dict.fromkeys(agent_ids)
-                for row in self._partition(it.reply_key_pk(agent_id, conversation_id))]
+                for row in self._partition(it.reply_key_pk(conversation_id))]
+
+    def old_reply_keys(self, pairs: Iterable[tuple[str, str]]) -> list[Key]:
+        """The reply keys of these (agent, conversation) pairs in the layout before (``REPLYKEY#<agent>#<conversation>``
+        / ``<key>``, ``items.old_reply_key_pk``): one Query of each pair's partition."""
+        return [(row["PK"], row["SK"]) for agent_id, conversation_id in dict.fromkeys(pairs)
+                for row in self._partition(it.old_reply_key_pk(agent_id, conversation_id))]
 
     def delete(self, keys: Iterable[Key]) -> int:
         unique = list(dict.fromkeys(keys))

@@ -7,8 +7,8 @@ must stay to refuse a provider's replay stays without them.
   webhooks that could not be stored naming their addresses: deleted.
   The stream carries the removals to the search index (``SearchIndexerFunction`` removes removed messages and
   conversations) and to the live inboxes. The reply keys of their conversations (an Idempotency-Key's item: a digest
-  of the reply's body, which a short reply's words can be guessed back from) go too, every agent's
-  (``erase_reply_keys``).
+  of the reply's body, which a short reply's words can be guessed back from) go too, every caller's: one Query per
+  conversation (``erase_reply_keys``).
 - Provider message markers of their messages: deleted, and replaced by a hash of the provider's id
   (``ERASEDMSG#<provider>#sha256:<hex>``, nothing else, until the marker's TTL) that ingest's transaction checks:
   a replay of an erased message is refused as a duplicate and stores nothing.
@@ -218,14 +218,20 @@ class Eraser:
                                 for row in self.data.conversation(conversation_id))
 
     def erase_reply_keys(self, subject: Subject) -> int:
-        """The reply keys of their conversations (an agent's Idempotency-Key, 24 hours: a digest of the reply's body,
-        which a short reply's words can be guessed back from), of every agent of the desk and every author of a
-        reply or note found in them (a caller with no agent item), a reply stored under the key or none (its
-        function stopped). Read once the conversations' items are gone: a reply asked for since is refused by its
-        access check (404) before it takes a key. How many items."""
-        authors = {str(row["author"]) for row in subject.of_type("message") if row.get("author")}
-        agents = {agent.id for agent in self.agents.all()} | authors
-        return self.data.delete(self.data.reply_keys(sorted(agents), subject.conversation_ids))
+        """The reply keys of their conversations (a caller's Idempotency-Key, 24 hours: a digest of the reply's body,
+        which a short reply's words can be guessed back from), every caller's, an agent of the desk or not, a reply
+        stored under the key or none (its function stopped): one Query per conversation (``REPLYKEY#<conversation>``).
+        Keys written in the layout before (``REPLYKEY#<agent>#<conversation>``, 24-hour items: none is left a day
+        after the deploy, once DynamoDB's TTL has deleted them) are read for each author of a reply or note in each
+        conversation, one Query per author and conversation; one such key no reply was stored under (its function
+        stopped) of a caller who wrote nothing there is not found, and expires. Read once the conversations' items
+        are gone: a reply asked for since is refused by its access check (404) before it takes a key. How many
+        items."""
+        ours = set(subject.conversation_ids)
+        authors = sorted({(str(row["author"]), str(row["conversation_id"])) for row in subject.of_type("message")
+                          if row.get("author") and row.get("conversation_id") in ours})
+        return self.data.delete([*self.data.reply_keys(subject.conversation_ids),
+                                 *self.data.old_reply_keys(authors)])
 
     def erase_exports(self, customer_ids: list[str], known: list[dict[str, Any]]) -> int:
         """Every export archive holding one of the customers (``known``, and those named under them now): the archive,
