@@ -49,12 +49,6 @@ def reply_key_sk(caller_id: str, key: str) -> str:
     return f"{caller}#{key_part(key)}"
 
 
-def old_reply_key_pk(agent_id: str, conversation_id: str) -> str:
-    """The partition of an agent's reply keys in one conversation in the layout before ``reply_key_pk``: 24-hour
-    items, which the erase still reads for the authors of the conversation's messages until they are all gone."""
-    return f"REPLYKEY#{key_part(agent_id)}#{conversation_id}"
-
-
 def message_sk(message: Message) -> str:
     return f"MSG#{clock.iso(message.created_at)}#{message.id}"
 

@@ -181,12 +181,6 @@ class SubjectData:
         return [(row["PK"], row["SK"]) for conversation_id in dict.fromkeys(conversation_ids)
                 for row in self._partition(it.reply_key_pk(conversation_id))]
 
-    def old_reply_keys(self, pairs: Iterable[tuple[str, str]]) -> list[Key]:
-        """The reply keys of these (agent, conversation) pairs in the layout before (``REPLYKEY#<agent>#<conversation>``
-        / ``<key>``, ``items.old_reply_key_pk``): one Query of each pair's partition."""
-        return [(row["PK"], row["SK"]) for agent_id, conversation_id in dict.fromkeys(pairs)
-                for row in self._partition(it.old_reply_key_pk(agent_id, conversation_id))]
-
     def delete(self, keys: Iterable[Key]) -> int:
         unique = list(dict.fromkeys(keys))
         self.table.batch_delete(unique)

@@ -221,17 +221,9 @@ class Eraser:
         """The reply keys of their conversations (a caller's Idempotency-Key, 24 hours: a digest of the reply's body,
         which a short reply's words can be guessed back from), every caller's, an agent of the desk or not, a reply
         stored under the key or none (its function stopped): one Query per conversation (``REPLYKEY#<conversation>``).
-        Keys written in the layout before (``REPLYKEY#<agent>#<conversation>``, 24-hour items: none is left a day
-        after the deploy, once DynamoDB's TTL has deleted them) are read for each author of a reply or note in each
-        conversation, one Query per author and conversation; one such key no reply was stored under (its function
-        stopped) of a caller who wrote nothing there is not found, and expires. Read once the conversations' items
-        are gone: a reply asked for since is refused by its access check (404) before it takes a key. How many
-        items."""
-        ours = set(subject.conversation_ids)
-        authors = sorted({(str(row["author"]), str(row["conversation_id"])) for row in subject.of_type("message")
-                          if row.get("author") and row.get("conversation_id") in ours})
-        return self.data.delete([*self.data.reply_keys(subject.conversation_ids),
-                                 *self.data.old_reply_keys(authors)])
+        Read once the conversations' items are gone: a reply asked for since is refused by its access check (404)
+        before it takes a key. How many items."""
+        return self.data.delete(self.data.reply_keys(subject.conversation_ids))
 
     def erase_exports(self, customer_ids: list[str], known: list[dict[str, Any]]) -> int:
         """Every export archive holding one of the customers (``known``, and those named under them now): the archive,
