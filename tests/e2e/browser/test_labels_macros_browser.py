@@ -115,3 +115,26 @@ def test_a_label_from_the_conversation_menu_and_the_label_filter(stack, open_inb
     expect(page.get_by_role("heading", level=1, name="Labels")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Returns")
     assert axe_violations(page) == [], "labels settings"
+
+
+def test_a_macro_applied_from_the_keyboard_leaves_the_keyboard_on_apply_macro(stack, open_inbox):
+    # Given a macro, and alice's keyboard on Apply macro in an open conversation
+    macro = {"name": "Keyboard check", "actions": [{"type": "note", "text": "seen"}]}
+    admin_put(stack, "/admin/macros/keyboard", macro)
+    set_presence(stack, "bob", "away")
+    send_sms(stack, "+14155550321", "A macro from the keyboard, please")
+    page = open_inbox("alice")
+    conversation_item(page, "+14155550321").get_by_role("button").click()
+    apply = page.get_by_role("button", name="Apply macro")
+    expect(apply).to_be_visible()
+    page.locator(".conversation-tools").get_by_label("Macro").select_option(label="Keyboard check")
+    apply.focus()
+
+    # When she presses Enter on it
+    page.keyboard.press("Enter")
+
+    # Then the macro is applied and the keyboard is still on Apply macro (not on the page, where the next Tab would
+    # start again from the top bar)
+    expect(page.get_by_role("status", name="Notifications")).to_contain_text("Keyboard check: applied to 1")
+    expect(apply).to_be_focused()
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
   const apply = async (e: Event) => {
     e.preventDefault();
     const macro = chosen || macros[0]?.id;
-    if (!macro || !ids.length) return;
+    if (!macro || !ids.length || busy) return;
     setBusy(true);
     const out = await store.applyMacro(macro, ids, !onApplied);
     setBusy(false);
@@ -43,7 +43,8 @@ function MacroForm({ ids, id, onApplied }: { ids: string[]; id: string; onApplie
           ))}
         </select>
       </label>
-      <button class="btn btn-primary" type="submit" disabled={busy || !ids.length}>
+      {/* while it applies, said unavailable but not disabled: a disabled button drops the keyboard's focus to the page */}
+      <button class="btn btn-primary" type="submit" disabled={!ids.length} aria-disabled={busy}>
         {t("macroApply")}
       </button>
     </form>
