@@ -37,14 +37,28 @@ describe("Toast", () => {
     act(() => store.notify("error", "Error: the customer has no email address"));
     // Then the alert says so, and the status does not
     expect(alert.textContent).toContain("the customer has no email address");
-    expect(alert.querySelector(".toast-error")).not.toBeNull();
+    expect(root().querySelector(".toast-error")?.contains(alert)).toBe(true);
     expect(status.textContent).toBe("");
+  });
+
+  it("says the error without its Close button, which stays beside it and closes it", () => {
+    const store = shown();
+    act(() => store.notify("error", "Error: the customer has no email address"));
+    const alert = root().querySelector<HTMLElement>('[role="alert"]')!;
+    // The alert's words are the error's and nothing else: no "… Close" read after every error
+    expect(alert.textContent).toBe("Error: the customer has no email address");
+    expect(alert.querySelector("button")).toBeNull();
+    const close = [...root().querySelectorAll("button")].find((b) => b.textContent === "Close")!;
+    expect(root().querySelector(".toast-error")?.contains(close)).toBe(true);
+    act(() => close.click());
+    expect(alert.textContent).toBe("");
+    expect(root().querySelector(".toast")).toBeNull();
   });
 
   it("says what went well in the polite status, and nothing in the alert", () => {
     const store = shown();
     act(() => store.notify("ok", "Status: Snoozed"));
-    expect(root().querySelector('[role="status"]')!.textContent).toContain("Status: Snoozed");
+    expect(root().querySelector('[role="status"]')!.textContent).toBe("Status: Snoozed");
     expect(root().querySelector('[role="alert"]')!.textContent).toBe("");
   });
 });

@@ -13,21 +13,24 @@ export function Toast() {
     const timer = setTimeout(() => store.set({ toast: null }), 4000);
     return () => clearTimeout(timer);
   }, [toast?.id]);
-  const shown = toast && (
-    <div class={`toast toast-${toast.kind}`}>
-      <span>{toast.text}</span>
-      <button class="btn btn-small" onClick={() => store.set({ toast: null })}>
-        {t("close")}
-      </button>
-    </div>
-  );
+  // Only the words are in the live regions: the Close button sits beside them in the toast, outside both, so a screen
+  // reader says the error and not "… Close" after it.
   return (
     <div class="toasts">
-      <div role="status" aria-live="polite" aria-label={t("notifications")}>
-        {toast?.kind === "ok" && shown}
-      </div>
-      <div role="alert" aria-live="assertive" aria-label={t("alerts")}>
-        {toast?.kind === "error" && shown}
+      <div class={toast ? `toast toast-${toast.kind}` : undefined}>
+        <span>
+          <span role="status" aria-live="polite" aria-label={t("notifications")}>
+            {toast?.kind === "ok" && toast.text}
+          </span>
+          <span role="alert" aria-live="assertive" aria-label={t("alerts")}>
+            {toast?.kind === "error" && toast.text}
+          </span>
+        </span>
+        {toast && (
+          <button class="btn btn-small" onClick={() => store.set({ toast: null })}>
+            {t("close")}
+          </button>
+        )}
       </div>
     </div>
   );
