@@ -2,7 +2,7 @@
 // An opened conversation whose read failed says so with Try now, never "Loading…" for good.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import { ApiError, type Api } from "../api";
+import { ApiError, type Agent, type Api } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -72,5 +72,34 @@ describe("Conversation", () => {
     expect(root().querySelector(".open-failed")?.textContent).toContain("The conversation could not be loaded");
     const alerts = [...root().querySelectorAll('[role="alert"]')].filter((a) => a.textContent?.trim());
     expect(alerts).toHaveLength(1);
+  });
+
+  it("names the assignee before the desk's agents are read when they are the signed-in agent, by id only when unnamed", () => {
+    // Given an inbox whose reads (the agents among them) are all still on their way
+    const api = new Proxy({} as Record<string, unknown>, {
+      get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)),
+    });
+    const store = new Store(api as unknown as Api);
+    const header = () => {
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <Conversation onOpen={() => undefined} />
+        </AppContext.Provider>,
+        root(),
+      );
+      return root().querySelector(".conversation-head .nowrap")?.textContent;
+    };
+    // When a conversation of alice's (who is signed in, as Alice) opens: her name, not her id
+    store.set({ openId: "c1", open: testConversation("c1", { assignee: "alice" }), agents: [], me: null });
+    expect(header()).toBe("default · Assigned to Alice");
+    // her name at the desk once /agent/me has answered
+    store.set({ me: { id: "alice", name: "Alice Example" } as Agent });
+    expect(header()).toBe("default · Assigned to Alice Example");
+    // another agent's, while the agents are read: by id, the only thing known of them
+    store.set({ open: testConversation("c1", { assignee: "bob" }) });
+    expect(header()).toBe("default · Assigned to bob");
+    // and by name once they are
+    store.set({ agents: [{ id: "bob", name: "Bob Builder" } as Agent] });
+    expect(header()).toBe("default · Assigned to Bob Builder");
   });
 });

@@ -15,8 +15,8 @@ import { Timeline } from "./Timeline";
 import { handoffReason } from "./TryBot";
 
 export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: boolean) => void }) {
-  const { store, t } = useApp();
-  const { open, openFailed, agents, teams } = useStore(store);
+  const { store, t, who } = useApp();
+  const { open, openFailed, agents, me, teams } = useStore(store);
   const [insertion, setInsertion] = useState<{ text: string; n: number } | null>(null);
   // a read that failed is said (and read again by itself: Store.retryOpen), never "Loading…" for good; what was
   // shown stays, said to be out of date. Not an alert: the store's error toast, in the page's alert, says the failure
@@ -32,6 +32,9 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: 
   if (!open) return failed || <p class="empty">{t("loading")}</p>;
   const name = customerLabel(open.customer, t("customerUnknown"));
   const bot = (open as ConversationData & { bot?: BotState | null }).bot;
+  // the assignee by name: the desk's agents, else (while they are read) the signed-in agent, whose name is known from
+  // the sign-in; only an agent nowhere named shows by their id
+  const assignee = open.assignee && agentName([...agents, ...(me ? [me] : []), who], open.assignee);
   return (
     <div class="conversation">
       <div class="conversation-main">
@@ -51,7 +54,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: 
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
               <span class="nowrap">
-                {teamName(teams, open.team)} · {open.assignee ? t("assignedTo", { agent: agentName(agents, open.assignee) }) : t("unassigned")}
+                {teamName(teams, open.team)} · {assignee ? t("assignedTo", { agent: assignee }) : t("unassigned")}
               </span>{" "}
               <LabelChips conv={open} />
               {bot && (
