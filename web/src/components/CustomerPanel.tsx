@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation, Priority } from "../api";
 import { customerLabel, identityKind } from "../channels";
 import { useApp } from "../context";
@@ -91,7 +91,21 @@ export function TransferCard({ conv }: { conv: Conversation }) {
     setTo("");
     setNote("");
   });
+  // Assign to me goes once the conversation is the agent's, and a keyboard user's focus with it, to the page (the next
+  // Tab started again from the top bar): it goes on from this card's next control, Transfer to, instead
+  const select = useRef<HTMLSelectElement>(null);
+  const keepFocus = useRef(false);
+  useEffect(() => {
+    if (!keepFocus.current || !conv.assignee) return;
+    keepFocus.current = false;
+    if (!document.activeElement || document.activeElement === document.body) select.current?.focus();
+  }, [conv.assignee]);
   if (conv.status === "resolved") return null;
+  const assignToMe = async () => {
+    keepFocus.current = true;
+    const ok = await store.assign(conv.id, who.id, undefined, t("transferred", { agent: agentName(agents, who.id) }));
+    if (!ok) keepFocus.current = false;
+  };
   const transfer = async (e: Event) => {
     e.preventDefault();
     const target = to;
@@ -106,14 +120,14 @@ export function TransferCard({ conv }: { conv: Conversation }) {
     <section class="card">
       <h3>{t("transfer")}</h3>
       {!conv.assignee && (
-        <button class="btn wide" onClick={() => store.assign(conv.id, who.id, undefined, t("transferred", { agent: agentName(agents, who.id) }))}>
+        <button class="btn wide" onClick={() => void assignToMe()}>
           {t("assignToMe")}
         </button>
       )}
       <form onSubmit={transfer}>
         <label class="field">
           <span>{t("transferTo")}</span>
-          <select value={to} onFocus={() => void store.loadAgents()} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+          <select ref={select} value={to} onFocus={() => void store.loadAgents()} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
             {others.map((a) => (
               <option key={a.id} value={a.id}>
                 {a.name || a.id} · {t(`presence.${a.presence}`)} · {a.active}/{a.capacity}

@@ -4,7 +4,7 @@ import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
 import type { Agent, Api, Conversation } from "../api";
 import { AppContext } from "../context";
-import { Store } from "../store";
+import { Store, useStore } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { testConversation } from "../testConversation";
 import { TransferCard } from "./CustomerPanel";
@@ -55,5 +55,35 @@ describe("TransferCard", () => {
     submit();
     await tick();
     expect(assigned).toEqual(["bob", "alice"]); // what was shown, never bob again
+  });
+
+  it("Assign to me pressed from the keyboard leaves the keyboard on Transfer to, not on the page, as it goes", async () => {
+    // Given an unassigned conversation open, the keyboard on its Assign to me
+    let conv: Conversation = testConversation("c1", { assignee: null });
+    const api = {
+      assign: vi.fn(async (_id: string, agentId: string) => (conv = { ...conv, assignee: agentId })),
+      agents: vi.fn(async () => ({ items: [agent("alice", 1), agent("bob", 0)] })),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ live: "live", agents: (await api.agents()).items, openId: "c1", open: conv });
+    // (rendered as the panel renders it: with the open conversation, the API's answer once it came)
+    const Card = () => <TransferCard conv={useStore(store).open ?? conv} />;
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <Card />
+      </AppContext.Provider>,
+      root(),
+    );
+    await tick();
+    const assign = [...root().querySelectorAll("button")].find((b) => b.textContent === "Assign to me")!;
+    assign.focus();
+    expect(document.activeElement).toBe(assign);
+    // When she presses it
+    assign.click();
+    await tick();
+    // Then the conversation is hers, the button gone, and the keyboard on the card's next control
+    expect(api.assign).toHaveBeenCalledWith("c1", "alice", undefined);
+    expect(assign.isConnected).toBe(false);
+    expect(document.activeElement).toBe(root().querySelector("select"));
   });
 });
