@@ -379,6 +379,49 @@ def test_an_export_or_erase_the_queue_refuses_whose_failed_mark_the_table_refuse
     assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck['export']}")[1]["status"] == "running"
 
 
+def test_an_erase_not_queued_whose_failed_mark_and_hold_the_table_refused_holds_the_customer_no_more_after_an_hour(
+        desk, monkeypatch):
+    from shopdesk import clock
+    from shopdesk.dal.privacy import PrivacyJobStore
+    from tests.integration.test_privacy import _job, run_jobs
+
+    # Given two customers, the privacy queue refusing sends, and the table refusing the erase's failed mark and
+    # the release of its hold on the customer
+    conv = customer_writes(desk, "+31655501804", "Please forget me", "SMhold1")
+    other_conv = customer_writes(desk, "+31655501805", "Same person, other phone", "SMhold2")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    down = _privacy_queue_down(desk, monkeypatch)
+    real_finish, real_let_go = PrivacyJobStore.finish, PrivacyJobStore.not_erasing
+    monkeypatch.setattr(PrivacyJobStore, "finish", _refused)
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", _refused)
+    # When an admin asks for the customer's erase: the documented 503, the customer's record still held by its job
+    status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 503 and problem["code"] == "job_not_queued", problem
+    stuck = problem["params"]["job_id"]
+    monkeypatch.setattr(PrivacyJobStore, "finish", real_finish)
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", real_let_go)
+    down["on"] = False
+    assert desk.item(f"CUSTOMER#{customer}")["erasing"] == stuck
+    # Then an hour on, when the job reads failed, the hold counts no more: the customer's export runs to its archive
+    clock.set_offset(61 * 60)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck}")[1]["status"] == "failed"
+    exported = _job(desk, "export", customer)
+    assert exported.get("download_url") and exported.get("archive_deleted") is None, exported
+    # and an agent merges another customer into them
+    status, merge = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                          {"other_id": other, "reason": "same person"})
+    assert status == 200, merge
+    # And an erase asked again still takes the hold over, and runs to done
+    status, erase = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202 and erase["job_id"] != stuck and not erase.get("running"), erase
+    run_jobs(desk)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{erase['job_id']}")[1]["status"] == "done"
+    assert desk.item(f"CUSTOMER#{customer}") is None and desk.item(f"CUSTOMER#{other}") is None
+
+
 def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it_queued_which_runs(desk, monkeypatch):
     # Given the privacy queue refusing the masking walks' sends only
     _privacy_queue_down(desk, monkeypatch, group="masking")

@@ -15,6 +15,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.bounds import key_part
 from shopdesk.dal import items as it
+from shopdesk.dal.erased import ERASING, holds
 from shopdesk.dal.identities import Identities
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict, NotFound
@@ -183,6 +184,17 @@ class Customers:
             update.when("attribute_exists(PK) AND attribute_not_exists(merged_into)")
         update.when("attribute_not_exists(erasing)")
         return self.table.update_op(it.customer_pk(customer.id), it.META, update)
+
+    def let_go_failed_hold(self, customer_id: str) -> None:
+        """The customer's record held by an erase whose job reads failed (its release refused by the table too:
+        ``dal.erased.holds``) holds them no more: ``erasing`` removed while it names that job (a new erase that took
+        it over keeps it). One GetItem; with such a hold, one of the job and one UpdateItem."""
+        held = (self.table.get(it.customer_pk(customer_id), it.META) or {}).get(ERASING)
+        if not held or holds(self.table, [str(held)]):
+            return
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(it.customer_pk(customer_id), it.META,
+                              Update().remove(ERASING).when(f"{ERASING} = :job", job=str(held)))
 
     def name_conversation(self, conversation_id: str, name: str | None, *, was: str | None = None) -> None:
         """The customer's name on a conversation that shows none (a merge named them), or ``name`` None: the name

@@ -33,6 +33,12 @@ written before the item went, it is found; after, refused.
 The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retention (SQS's default, 4 days: the
 template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
 again when it is moved there), and a day more.
+
+An erase's hold counts only while its job does not read failed (``reads_failed``, the one rule every reader of a job's
+status follows: ``PrivacyJobs.status``): the release of a job the privacy queue refused can be refused by the table
+too, and the customer's record then keeps ``erasing``. Once the job reads failed (an hour on, no worker having
+received it), the export's check (``PrivacyJobStore.erased``) and a merge (``Customers.let_go_failed_hold``) hold it as
+let go, and a new erase takes it over.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shopdesk import clock
@@ -55,6 +61,45 @@ KINDS = frozenset({"phone"})            # the addresses a kept request names (Tw
 RETRY_QUEUE_SECONDS = 4 * 86400         # IngestRetryQueue: SQS's default retention (template.yaml sets none)
 DEAD_LETTER_SECONDS = 14 * 86400        # IngestRetryDeadLetterQueue's MessageRetentionPeriod
 MARK_SECONDS = RETRY_QUEUE_SECONDS + DEAD_LETTER_SECONDS + 86400
+# A walk's first message waits in its FIFO group at most behind the slices of walks started before it and their
+# retries (five attempts, 360 s apart: about half an hour), an export's or erase's behind the jobs of its customer
+# asked for before it; a running job no worker received this long after it started never will be
+# (``never_received``): it reads failed, and an erase's hold on the customer counts no more.
+UNRECEIVED_SECONDS = 3600
+
+
+def job_pk(job_id: str) -> str:
+    """A privacy job's item (``PrivacyJobStore``)."""
+    return f"PRIVACYJOB#{job_id}"
+
+
+def gave_up(job: dict[str, Any]) -> bool:
+    """A running job whose last attempt's invocation is over: it was killed (out of time) before it could fail."""
+    return (job["status"] == "running" and bool(job.get("gives_up_at"))
+            and clock.parse_iso(job["gives_up_at"]) < clock.now())
+
+
+def never_received(job: dict[str, Any]) -> bool:
+    """A running job (a walk of the table, an export, an erase) that no worker has received ``UNRECEIVED_SECONDS``
+    after it was started: its message was never queued (the queue refused it and the table refused the job's failed
+    mark too) or is lost. Read, not stored, as an erase's overdue last look is."""
+    return (job["status"] == "running" and not job.get("received_at")
+            and clock.parse_iso(job["created_at"]) + timedelta(seconds=UNRECEIVED_SECONDS) < clock.now())
+
+
+def reads_failed(job: dict[str, Any]) -> bool:
+    """A job that stopped for good, as its status is read: marked failed, or running with nothing left to run it."""
+    return job["status"] == "failed" or gave_up(job) or never_received(job)
+
+
+def holds(table: Table, job_ids: Iterable[str]) -> set[str]:
+    """Which of these erases' holds count: those whose job does not read failed (one consistent BatchGetItem; a job
+    no longer there, its 30 days over, holds as before)."""
+    wanted = list(dict.fromkeys(job_ids))
+    if not wanted:
+        return set()
+    jobs = {row["PK"]: row for row in table.batch_get([(job_pk(j), META) for j in wanted])}
+    return {j for j in wanted if job_pk(j) not in jobs or not reads_failed(jobs[job_pk(j)])}
 
 
 def erased_address_pk(key: str, kind: str, address: str) -> str:

@@ -25,17 +25,13 @@ from shopdesk.commerce.models import STRIPPED_STATUSES, RequestJob, request_stat
 from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
-from shopdesk.dal.erased import ERASING
+from shopdesk.dal.erased import ERASING, holds, job_pk
 from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
 from shopdesk.errors import Conflict
 
 JOB_TTL_SECONDS = 30 * 24 * 3600
 PLATFORMS = ("shopify", "woocommerce")
 Key = tuple[str, str]
-
-
-def job_pk(job_id: str) -> str:
-    return f"PRIVACYJOB#{job_id}"
 
 
 def erased_customer_pk(customer_id: str) -> str:
@@ -388,10 +384,12 @@ class PrivacyJobStore:
             return
 
     def erased(self, customer_ids: Sequence[str]) -> bool:
-        """Whether one of these customers is gone (erased) or being erased: one consistent BatchGetItem."""
+        """Whether one of these customers is gone (erased) or being erased: one consistent BatchGetItem, and one of the
+        jobs holding them (a hold whose job reads failed counts no more: ``dal.erased.holds``)."""
         wanted = list(dict.fromkeys(customer_ids))
         found = self.table.batch_get([(it.customer_pk(c), it.META) for c in wanted])
-        return len(found) < len(wanted) or any(row.get("erasing") for row in found)
+        held = [str(row["erasing"]) for row in found if row.get("erasing")]
+        return len(found) < len(wanted) or bool(held and holds(self.table, held))
 
     def finish(self, job_id: str, status: str, **fields: Any) -> None:
         """The job's end (a finished job has no ``gives_up_at``: it stopped, one way or the other)."""

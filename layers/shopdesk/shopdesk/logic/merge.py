@@ -76,6 +76,8 @@ class Merger:
         merged away already or anything changed meanwhile."""
         if survivor_id == other_id:
             raise BadRequest("a customer cannot be merged with themselves")
+        for customer_id in (survivor_id, other_id):     # an erase that reads failed holds them no more
+            self.customers.let_go_failed_hold(customer_id)
         survivor, other = self._live(survivor_id), self._live(other_id)
         keys_a, keys_b = [i.key for i in survivor.identities], [i.key for i in other.identities]
         records = self.identities.get_many([*survivor.identities, *other.identities])

@@ -47,7 +47,7 @@ which ``status`` answers ``failed`` as well. A redrive after a fix runs the job 
 dead-lettered job is ``running`` again, and a first attempt takes ``gives_up_at`` away. A job whose message the
 queue refused is failed at once (``JobNotQueued``, ``WalkNotQueued``); should the table refuse that mark too, the job,
 which no worker received (the worker notes ``received_at`` on every job it gets), reads ``failed`` once
-``UNRECEIVED_SECONDS`` have passed since its start (``_never_received``).
+``UNRECEIVED_SECONDS`` have passed since its start (``dal.erased.never_received``).
 
 An erase is not over when its job is ``done``: its last look at the conversations' uploads comes ten minutes later
 (``erase_uploads``). The job says where that is in ``last_look`` (``pending``, then ``done`` with how many files it
@@ -73,6 +73,7 @@ from shopdesk.commerce.models import PrivacyRequest, request_status
 from shopdesk.dal.commerce import CommerceStore, ShopCache, privacy_request_key
 from shopdesk.dal.conversations import Conversations, Later
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.erased import gave_up, never_received, reads_failed
 from shopdesk.dal.media import UPLOAD_SECONDS, conversation_files, upload_issued, visitor_uploads
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData, job_pk
 from shopdesk.dal.queues import Queue
@@ -112,20 +113,6 @@ CLAIM_ATTEMPTS = 3              # an erase's start marks the customer's record: 
 MERGES_FOLLOWED = 5             # a chain of merges followed to its survivor, to name them
 MERGED_MEANWHILE = ("the customer was merged into {survivor} after the job was asked for: nothing was {done}; "
                     "{kind} {survivor}, or unmerge first")
-
-
-def _gave_up(job: dict[str, Any]) -> bool:
-    """A running job whose last attempt's invocation is over: it was killed (out of time) before it could fail."""
-    return (job["status"] == "running" and bool(job.get("gives_up_at"))
-            and clock.parse_iso(job["gives_up_at"]) < clock.now())
-
-
-def _never_received(job: dict[str, Any]) -> bool:
-    """A running job (a walk of the table, an export, an erase) that no worker has received ``UNRECEIVED_SECONDS``
-    after it was started: its message was never queued (the queue refused it and the table refused the job's failed
-    mark too) or is lost. Read, not stored, as an erase's overdue last look is."""
-    return (job["status"] == "running" and not job.get("received_at")
-            and clock.parse_iso(job["created_at"]) + timedelta(seconds=UNRECEIVED_SECONDS) < clock.now())
 
 
 class WalkNotQueued(ShopdeskError):
@@ -313,10 +300,10 @@ class PrivacyJobs:
                 if clock.now() > due + timedelta(seconds=LOOK_OVERDUE_SECONDS):
                     look["status"] = "overdue"      # its last attempt killed before it could say so, or never queued
             answer["last_look"] = look
-        if _gave_up(job):             # its last attempt was killed before it could say so (it ran out of time)
+        if gave_up(job):              # its last attempt was killed before it could say so (it ran out of time)
             answer.update(status="failed", finished_at=job["gives_up_at"],
                           error=GAVE_UP.format(attempts=job["attempt"], reason="out of time"))
-        elif _never_received(job):    # never queued, its failed mark refused too: no worker will ever run it
+        elif never_received(job):     # never queued, its failed mark refused too: no worker will ever run it
             answer.update(status="failed", error=NEVER_RECEIVED if job.get("kind") in WALKS else NEVER_RECEIVED_JOB)
         if job["status"] == "done" and job.get("export_key") and self.files is not None:
             gone = self._archive_gone(job)
@@ -345,7 +332,7 @@ class PrivacyJobs:
     def current(self, job_id: str) -> str | None:
         """A job's status as ``status`` answers it (None: gone, its 30 days over)."""
         job = self.store.get(job_id)
-        return None if job is None else "failed" if _gave_up(job) or _never_received(job) else str(job["status"])
+        return None if job is None else "failed" if reads_failed(job) else str(job["status"])
 
     def from_platform(self, request: PrivacyRequest) -> list[str]:
         """The platform's request about a customer starts the same job for every customer of ours it names
@@ -806,11 +793,6 @@ UPLOADS_SECONDS = UPLOAD_SECONDS + 300
 # (template.yaml), end within about half an hour; a last attempt killed (out of time) before it could say ``failed``,
 # or a look never queued, leaves it pending. The job's answer says ``overdue`` then (``PrivacyJobs.status``).
 LOOK_OVERDUE_SECONDS = 3600
-# A walk's first message waits in its FIFO group at most behind the slices of walks started before it and their
-# retries (five attempts, 360 s apart: about half an hour), an export's or erase's behind the jobs of its customer
-# asked for before it; a running job no worker received this long after it started never will be
-# (``_never_received``): it reads failed, and an erase's hold on the customer is taken over by the next one asked for.
-UNRECEIVED_SECONDS = 3600
 NEVER_RECEIVED = ("the walk was never received by the privacy worker within an hour of its start: its message was "
                   "not queued (or was lost); a settings save's second pass walks the table when it was set, else an "
                   "operator runs it with scripts.backfill")
@@ -838,7 +820,7 @@ def uploads_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], o
             made.append((PrivacyJobStore(Table(table_name)), Queue(privacy_queue_url)))
         store, queue = made[0]
         job = store.get(job_id)
-        if job is None or job.get("kind") != "erase" or job["status"] == "failed" or _gave_up(job):
+        if job is None or job.get("kind") != "erase" or job["status"] == "failed" or gave_up(job):
             return "gone"
         if job["status"] != "done":
             return Later(clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
