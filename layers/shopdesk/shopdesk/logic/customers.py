@@ -127,9 +127,6 @@ class CustomerDesk:
             raise customer_not_found(customer_id, hidden_from_caller=True)
         return customer
 
-    def _may_see_one(self, caller: Caller, conversations: list[Conversation]) -> bool:
-        return sees_one(caller, conversations, self.access)
-
     # ------------------------------------------------------------------ duplicates
     def duplicates(self, caller: Caller, customer_id: str) -> list[Duplicate]:
         """Customers who are likely the same person, with the evidence: an address this customer wrote (in a
@@ -246,7 +243,7 @@ class CustomerDesk:
             holder = self.merger.survivor_of(record.survivor_id)
             shares = parted(record, self.customers.all_conversations(holder))
             for side, conversations in zip((record.survivor_id, record.merged_id), shares, strict=True):
-                if not self._may_see_one(caller, conversations):
+                if not sees_one(caller, conversations, self.access):
                     return side, self.customers.get(side) is not None
             return None
         for side in (record.survivor_id, record.merged_id):
