@@ -230,7 +230,15 @@ export class Store {
   }
 
   set(patch: Partial<State>): void {
+    // the selected place follows its conversation wherever a change re-sorts the list (a new message moves one up, a
+    // minute passing brings another's SLA closer): j and k go on from it, not from whoever is in its old place now
+    const resorts = !("selected" in patch) && ("items" in patch || "now" in patch || "filters" in patch);
+    const selectedId = resorts ? this.visible()[this.state.selected]?.id : undefined;
     this.state = { ...this.state, ...patch };
+    if (selectedId) {
+      const at = this.visible().findIndex((c) => c.id === selectedId);
+      if (at >= 0 && at !== this.state.selected) this.state = { ...this.state, selected: at };
+    }
     if (patch.items || patch.open) this.learnLabels();
     this.listeners.forEach((l) => l());
   }
@@ -475,10 +483,8 @@ export class Store {
       const fresh = new Set(page.items.map((c) => c.id));
       const tail = this.state.items.length > limit ? this.state.items.slice(limit).filter((c) => !fresh.has(c.id)) : [];
       const nextCursor = tail.length ? this.state.nextCursor : (page.next_cursor ?? null);
-      const selectedId = this.visible()[this.state.selected]?.id;
-      this.set({ items: [...page.items, ...tail], nextCursor, now: Date.now() });
+      this.set({ items: [...page.items, ...tail], nextCursor, now: Date.now() }); // (the selection follows: set)
       this.listRead();
-      this.keepSelection(selectedId);
     } catch {
       /* a failed background refresh is retried by the next notice or poll */
     }
@@ -494,12 +500,6 @@ export class Store {
   /** The agent's own presence and load again (the tab is shown again: another tab may have changed them). */
   refreshMe(): void {
     this.loadMe();
-  }
-
-  private keepSelection(id: string | undefined): void {
-    if (!id) return;
-    const index = this.visible().findIndex((c) => c.id === id);
-    if (index >= 0 && index !== this.state.selected) this.set({ selected: index });
   }
 
   /** The views' badges; with `meToo`, the agent's own load as well when the count of theirs moved. */

@@ -91,4 +91,58 @@ describe("Inbox", () => {
     expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c1");
     expect(store.visible()[store.state.selected]?.id).toBe("c1");
   });
+
+  it("moves j and k on from the focused conversation after a new message re-sorted the list, not from its old place", async () => {
+    // Given c1, c2, c3 in the list, nothing open, the keyboard on c1's item (the first)
+    const { store, navigate } = shown();
+    await tick();
+    (document.activeElement as HTMLElement | null)?.blur();
+    press("j");
+    await tick();
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c1");
+    // When a new message makes c3 urgent and the list puts it first (c1 is second now, c2 third)
+    const moved = store.state.items.map((c) => (c.id === "c3" ? { ...c, priority: "urgent" as const } : c));
+    act(() => store.set({ items: moved }));
+    await tick();
+    expect(store.visible().map((c) => c.id)).toEqual(["c3", "c1", "c2"]);
+
+    // Then j goes on from c1 to the one below it now, c2 (not to c1 again, in c1's old place's next)
+    press("j");
+    await tick();
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c2");
+    press("Enter");
+    expect(navigate).toHaveBeenLastCalledWith("/c/c2");
+    // and k back up from there: c1, then c3 above it
+    press("k");
+    press("k");
+    await tick();
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c3");
+  });
+
+  it("moves j on from the open conversation after the list moved it, with the keyboard in the conversation", async () => {
+    // Given c1 open, its item selected (the first), the keyboard in the conversation (not on the list)
+    const store = new Store({} as Api);
+    const items = ["c1", "c2", "c3"].map((id) => testConversation(id, { customer: { id: `cu-${id}`, name: `Customer ${id}` } }));
+    store.set({ items, loading: false, live: "live", openId: "c1", open: null, selected: 0 });
+    const navigate = vi.fn();
+    act(() => {
+      render(
+        <AppContext.Provider value={{ ...testContext(store), navigate }}>
+          <Inbox conversationId="c1" />
+        </AppContext.Provider>,
+        root(),
+      );
+    });
+    await tick();
+    (document.activeElement as HTMLElement | null)?.blur();
+    // When a new message puts c3 above it, and the agent presses j
+    act(() => store.set({ items: items.map((c) => (c.id === "c3" ? { ...c, priority: "urgent" as const } : c)) }));
+    press("j");
+    await tick();
+
+    // Then the keyboard is on the conversation below the open one (c2), not on the open one in its old place's next
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c2");
+    press("Enter");
+    expect(navigate).toHaveBeenLastCalledWith("/c/c2");
+  });
 });
