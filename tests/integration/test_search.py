@@ -325,7 +325,7 @@ def test_a_number_masked_after_it_was_indexed_leaves_no_byte_of_it_in_the_index_
     assert _traces(after, ("teapot",))
 
 
-def test_a_customer_the_profile_shows_is_no_refused_attempt_when_their_newest_ten_conversations_are_hidden(
+def test_a_customer_the_profile_shows_is_found_with_her_older_conversation_when_their_newest_ten_are_hidden(
         search_desk):
     from tests.integration.test_privacy import admin
     desk = search_desk
@@ -344,14 +344,18 @@ def test_a_customer_the_profile_shows_is_no_refused_attempt_when_their_newest_te
     customer = desk.item(f"CONV#{first}")["customer"]["id"]
     # and the customer's profile, which judges by their history, is vera's to read (her team's conversation is in it)
     assert call(desk, "agent_api", "GET", f"/agent/customers/{customer}", "other")[0] == 200
-    # When vera searches by the customer's phone (the search reads their ten newest conversations, none hers)
-    assert search(desk, "other", phone)[0] == 200
-    # Then no refused attempt is recorded under a customer the profile route shows her: both judge by the same rule
+    # When vera searches by the customer's phone (their ten newest conversations are none of hers)
+    status, answer = search(desk, "other", phone)
+    # Then she finds the customer the profile route shows her, with the older conversation that makes them hers
+    assert status == 200
+    assert [c["id"] for c in answer["customers"]] == [customer]
+    assert [(c["id"], c["matched"]) for c in answer["conversations"]] == [(first, "phone")]
+    # and no refused attempt is recorded under them: both judge by the same rule
     records = admin(desk, "GET", "/admin/audit", query="actor=vera")[1]["items"]
     assert [(r["action"], r["reason"]) for r in records if r["outcome"] == "denied"] == []
     # and a customer she may not see at all is still one (the rule is the profile's, not "never")
     hidden = customer_writes(desk, "+31612340052", "Mijn paraplu is kapot", "SMs52")
-    assert search(desk, "other", "+31612340052")[0] == 200
+    assert search(desk, "other", "+31612340052") == (200, {"conversations": [], "customers": []})
     records = admin(desk, "GET", "/admin/audit", query="actor=vera")[1]["items"]
     refused = [r for r in records if r["outcome"] == "denied"]
     assert [(r["customer_id"], r["details"]["query"]) for r in refused] == [

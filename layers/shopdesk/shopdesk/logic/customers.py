@@ -261,9 +261,20 @@ def sees_customer(caller: Caller, customer: Customer, customers: Customers, acce
     ``ByCustomer`` (and a GetItem per merge hop)."""
     if caller.admin:
         return True
+    return sees_one(caller, _history(customer, customers), access)
+
+
+def visible_history(caller: Caller, customer: Customer, customers: Customers, access: Access) -> list[Conversation]:
+    """The conversations the caller may see among the customer's ``MAX_ACCESS_SCAN`` newest, newest first: the
+    history ``sees_customer`` judges by, for search to find a customer the profile route shows by the older
+    conversation that makes them the caller's. One Query of ``ByCustomer`` (and a GetItem per merge hop)."""
+    return [c for c in _history(customer, customers) if access.seer(caller)(c)]
+
+
+def _history(customer: Customer, customers: Customers) -> list[Conversation]:
+    """A customer's ``MAX_ACCESS_SCAN`` newest conversations (a merged customer's are the survivor's)."""
     holder = Merger(customers).survivor_of(customer.id) if customer.merged_into else customer.id
-    conversations, _ = customers.conversations(holder, MAX_ACCESS_SCAN)
-    return sees_one(caller, conversations, access)
+    return customers.conversations(holder, MAX_ACCESS_SCAN)[0]
 
 
 def sees_one(caller: Caller, conversations: list[Conversation], access: Access) -> bool:

@@ -20,10 +20,13 @@ read with one BatchGetItem and one ``ByCustomer`` Query each as above; then as f
 only if the caller may see it
 (``shopdesk.logic.access``, one GetItem of the caller's agent record at most for the whole request); a
 customer is shown when the caller may see one of their conversations found here (admins: every customer
-found). A conversation id, an email or a phone that reached only what the caller may not see is recorded as a
-refused attempt under that customer (``_refused_hidden``), a customer judged as their profile judges them
-(``logic.customers.sees_customer``: by their history, beyond the conversations read here; one ``ByCustomer`` Query
-more for each such customer, at most ``MAX_CUSTOMERS``); the answer is the same. The answer holds at most
+found). A customer a key reached none of whose ``PER_CUSTOMER`` newest conversations the caller may see is
+judged as their profile judges them (``logic.customers.visible_history``: their ``MAX_ACCESS_SCAN`` newest, one
+``ByCustomer`` Query more for each such customer, at most ``MAX_CUSTOMERS``): found with the older conversations
+that make them the caller's, or, with none, answered as nobody's, and then a conversation id, an email or a phone
+that reached them is recorded as a refused attempt under that customer (``_refused_hidden``). A customer found by
+name alone is not looked at further (a name is words, and a common one would cost a Query per other team's
+customer it matches at every search). The answer holds at most
 ``limit`` conversations and ``MAX_CUSTOMERS`` customers, so a search costs a bounded number of reads whatever the
 data: the engine's candidates and the keys' fixed fan-out.
 """
@@ -42,7 +45,7 @@ from shopdesk.dal.commerce import CommerceStore, still_pointing
 from shopdesk.dal.search import SearchReads
 from shopdesk.errors import BadRequest, NotFound, conversation_not_found
 from shopdesk.logic.access import Access, Caller
-from shopdesk.logic.customers import sees_customer
+from shopdesk.logic.customers import visible_history
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.customer import Customer
 from shopdesk.phone import to_e164
@@ -191,9 +194,10 @@ class Search:
                 if order.phone:
                     order_identities.append(("phone", order.phone))
         reached = self._by_identities(identities, keep, customers)
-        self._by_identities([(i, "order") for i in order_identities], keep, customers)
+        by_order = self._by_identities([(i, "order") for i in order_identities], keep, customers)
 
         access = Access(_MemoAgents(self.agents))  # type: ignore[arg-type]
+        opened = self._older_history(caller, {**by_order, **reached}, customers, conversations, keep, access)
         # Full text when the keys found nothing the caller may see: a key that found only another team's
         # conversations must answer as one that found nothing (or the answer would tell them it exists).
         if self.index is not None and query.text and words(query.text) \
@@ -215,18 +219,37 @@ class Search:
         found.customers = [c for c in customers.values() if caller.admin or c.id in shown][:MAX_CUSTOMERS]
         found.matched = {c.id: found.matched[c.id] for c in found.conversations}
         found.hits = {cid: mid for cid, mid in found.hits.items() if cid in found.matched}
-        self._refused_hidden(caller, query, conversations, customers, reached, access)
+        self._refused_hidden(caller, query, conversations, reached, opened, access)
         self._audited(query, found)
         return found
 
+    def _older_history(self, caller: Caller, reached: dict[str, str], customers: dict[str, Customer],
+                       conversations: dict[str, Conversation], keep: Callable[[list[Conversation], str], None],
+                       access: Access) -> set[str]:
+        """The customers a key reached whom the caller may see. One none of whose ``PER_CUSTOMER`` newest
+        conversations is the caller's is looked at as their profile looks at them (``visible_history``: their
+        ``MAX_ACCESS_SCAN`` newest, one ``ByCustomer`` Query): an older conversation of the caller's team makes them
+        the caller's, and search finds them with it (at most ``PER_CUSTOMER`` of those), as the profile route
+        shows them; one with none stays hidden, as nobody's."""
+        if caller.admin:
+            return set(reached)
+        sees = access.seer(caller)
+        opened = {c.customer.id for c in conversations.values() if sees(c)}
+        for customer_id, how in reached.items():
+            if customer_id in opened:
+                continue
+            older = visible_history(caller, customers[customer_id], self.reads.records, access)
+            if older:
+                opened.add(customer_id)
+                keep(older[:PER_CUSTOMER], how)
+        return opened
+
     def _refused_hidden(self, caller: Caller, query: ParsedQuery, conversations: dict[str, Conversation],
-                        customers: dict[str, Customer], reached: dict[str, str], access: Access) -> None:
+                        reached: dict[str, str], opened: set[str], access: Access) -> None:
         """An exact identifier (``EXACT_KEYS``: a conversation id, an email address, a phone number) that reached
         what the caller may not see is a refused attempt (``not_visible``) under that customer, the answer as for
         an identifier nobody has: the conversation of that id, hidden from the caller; a customer of that address
-        none of whose conversations read here the caller may see, and whom their profile hides from the caller too
-        (``sees_customer``, the profile route's rule: their ``PER_CUSTOMER`` newest conversations read here may all be
-        another team's while an older one is the caller's, and then the profile shows them: no refusal). The record
+        the caller may not see by the profile route's rule (not in ``opened``: ``_older_history``). The record
         says which kind of identifier it was (``details.query``), never the text. Words, handles and order numbers
         are no such reach (docs/security.md, section 9): what they match and the caller may not see is filtered, as
         any search's is."""
@@ -237,10 +260,8 @@ class Search:
         if conv is not None and not access.may_see(caller, conv):
             hidden[conv.customer.id] = ("conversation_id", conversation_not_found(
                 conv.id, hidden_from_caller=True, customer_id=conv.customer.id))
-        seen = {c.customer.id for c in conversations.values() if access.may_see(caller, c)}
         for customer_id, kind in reached.items():
-            if kind in EXACT_KEYS and customer_id not in seen and customer_id not in hidden \
-                    and not sees_customer(caller, customers[customer_id], self.reads.records, access):
+            if kind in EXACT_KEYS and customer_id not in opened and customer_id not in hidden:
                 hidden[customer_id] = (kind, NotFound(f"customer {customer_id} does not exist").concerning(
                     {"customer_id": customer_id}, hidden=True))
         for kind, refusal in hidden.values():
