@@ -61,6 +61,12 @@ function nameIn(list: readonly Named[], id: string): string {
 /** An agent as people know them: their name when the desk has one, their id otherwise. */
 export const agentName = nameIn;
 
+/** An agent's name if one of `list` names them, else null (where an id would mean nothing to anyone: say something
+ * else while the desk's agents are read). */
+export function knownName(list: readonly (Named | null | undefined)[], id: string): string | null {
+  return list.find((x) => x?.id === id)?.name || null;
+}
+
 /** A team as people know it: its name (GET /agent/teams), else its id (a team not in the list). */
 export const teamName = nameIn;
 

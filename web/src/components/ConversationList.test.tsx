@@ -2,7 +2,7 @@
 // The conversation list is one stop in the tab order: Tab leaves it, however long it is.
 import { render } from "preact";
 import { describe, expect, it } from "vitest";
-import type { Api } from "../api";
+import type { Agent, Api } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -83,5 +83,33 @@ describe("ConversationList", () => {
     expect(said()).toEqual([
       "The list could not be refreshed and may be out of date. You are not a member of team t1. Try now",
     ]);
+  });
+
+  it("names another agent's conversations' assignee by name once the agents are read, never by id before", () => {
+    // Given the All view, with conversations of bob's, alice's (signed in) and no one's, and the agents still unread
+    const store = new Store({} as Api);
+    const items = [
+      testConversation("c1", { assignee: "bob", customer: { id: "cu1", name: "Customer 1" } }),
+      testConversation("c2", { assignee: "alice", customer: { id: "cu2", name: "Customer 2" } }),
+      testConversation("c3", { assignee: null, customer: { id: "cu3", name: "Customer 3" } }),
+    ];
+    store.set({ items, loading: false, view: "all", agents: [] });
+    const assignees = () => {
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <ConversationList listRef={{ current: null }} onOpen={() => undefined} />
+        </AppContext.Provider>,
+        root(),
+      );
+      return [...root().querySelectorAll("ul.conversations li:not(.list-end)")].map((li) => [
+        li.querySelector(".customer")?.textContent,
+        li.querySelector(".assignee")?.textContent,
+      ]);
+    };
+    // Then bob's says only that it is assigned (not "bob"), alice's her name from the sign-in
+    expect(assignees()).toEqual([["Customer 1", "Assigned"], ["Customer 2", "Alice"], ["Customer 3", "Unassigned"]]);
+    // and once the agents are read, bob's name
+    store.set({ agents: [{ id: "bob", name: "Bob Builder" }, { id: "alice", name: "Alice Example" }] as Agent[] });
+    expect(assignees()).toEqual([["Customer 1", "Bob Builder"], ["Customer 2", "Alice Example"], ["Customer 3", "Unassigned"]]);
   });
 });

@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { agentName, formatDuration, formatTime, teamName } from "../format";
+import { agentName, formatDuration, formatTime, knownName, teamName } from "../format";
 import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
@@ -16,9 +16,13 @@ const STATUSES: ConversationStatus[] = ["open", "pending", "snoozed", "resolved"
 const PRIORITIES: Priority[] = ["urgent", "high", "normal", "low"];
 
 export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLUListElement>; onOpen: (id: string) => void }) {
-  const { store, t, locale, timeZone } = useApp();
+  const { store, t, locale, timeZone, who } = useApp();
   const state = useStore(store);
   const list = store.visible();
+  // an assignee by name: the desk's agents, else (while they are read) the signed-in agent's own record or sign-in;
+  // anyone else only as "Assigned" until then, never by their id
+  const named = [...state.agents, state.me, who];
+  const assignee = (id: string) => knownName(named, id) ?? t("assignedSomeone");
   const teams = [...new Set([...(state.me?.teams ?? []), ...state.items.map((c) => c.team)])].sort();
   // Lists of thousands stay light: pages of 50 from the API's cursor, the next one fetched as the end scrolls into view.
   const end = useRef<HTMLLIElement>(null);
@@ -159,7 +163,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                     </span>
                   )}
                   <LabelChips conv={c} />
-                  {state.view !== "mine" && <span class="assignee">{c.assignee ? agentName(state.agents, c.assignee) : t("unassigned")}</span>}
+                  {state.view !== "mine" && <span class="assignee">{c.assignee ? assignee(c.assignee) : t("unassigned")}</span>}
                 </span>
               </button>
             </li>

@@ -96,6 +96,7 @@ export const es: Catalogue = {
   waitingFor: "esperando {time}",
   assignedTo: "Asignada a {agent}",
   unassigned: "Sin asignar",
+  assignedSomeone: "Asignada",
   "direction.inbound": "Cliente",
   "direction.outbound": "Respuesta",
   "direction.note": "Nota interna",

@@ -99,6 +99,7 @@ export const pt: Catalogue = {
   waitingFor: "aguardando {time}",
   assignedTo: "Atribuída a {agent}",
   unassigned: "Não atribuída",
+  assignedSomeone: "Atribuída",
   "direction.inbound": "Cliente",
   "direction.outbound": "Resposta",
   "direction.note": "Nota interna",
