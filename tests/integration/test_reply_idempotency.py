@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.table import Table
 from shopdesk.logic.inbox import Inbox
 from tests.integration.helpers import agent, customer_writes, outbound_sent
-from tests.support import http_event
+from tests.support import FakeTwilio, http_event
 
 
 def keyed_reply(desk: Any, conv: str, agent_id: str, body: dict[str, Any], key: str) -> tuple[int, Any]:
@@ -181,14 +182,137 @@ def test_a_keyed_reply_queued_by_a_function_stopped_before_it_marked_the_key_is_
     with pytest.raises(KeyboardInterrupt):
         keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
     monkeypatch.undo()
-    [queued] = outbound_sent(desk)
-    clock.set_offset(5 * 60)                            # the key is no longer held: a repeat may take it again
+    [queued] = [m["id"] for m in replies_in(desk, conv)]
 
     status, again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)   # the inbox sends it again
 
+    # the repeat cannot tell a reply waiting in the queue from one never queued: it queues it again under the first
+    # send's deduplication id, and the queue keeps one (the dispatcher would send a later copy once all the same)
     assert status == 202 and again["id"] == queued, again
     assert [m["id"] for m in replies_in(desk, conv)] == [queued]
+    assert outbound_sent(desk) == [queued]
+
+
+def stopped_before_queueing(*args: Any, **kwargs: Any) -> None:
+    """The reply and its key are stored in one transaction; the function is stopped right after it, before the
+    outbound queue was asked to send anything (a timeout, a kill)."""
+    raise KeyboardInterrupt
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio()
+    yield fake
+    fake.close()
+
+
+def dispatched(desk: Any, twilio: FakeTwilio) -> None:
+    """The dispatcher takes what waits on the outbound queue and sends it through the Twilio stand-in."""
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+
+
+def test_a_keyed_reply_stored_by_a_function_stopped_before_it_queued_it_is_queued_by_its_repeat_and_sent_once(
+        desk, monkeypatch, twilio):
+    conv = customer_writes(desk, "+31612349008", "where is my order?", "SMidem8")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    monkeypatch.setattr(desk.handler("agent_api").inbox.outbound, "send", stopped_before_queueing)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    monkeypatch.undo()
+    [stored] = replies_in(desk, conv)
+    assert stored["status"] == "queued" and outbound_sent(desk) == []        # stored, its key done, never queued
+
+    first = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)    # the inbox got no answer: again
+    again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)    # and once more, before it went
+    dispatched(desk, twilio)
+
+    assert first[0] == again[0] == 202 and first[1]["id"] == again[1]["id"] == stored["id"], (first, again)
+    assert [m["id"] for m in replies_in(desk, conv)] == [stored["id"]]
+    assert [r["form"]["Body"] for r in twilio.requests] == ["It ships today"]     # the customer gets it once
+    [sent] = replies_in(desk, conv)
+    assert sent["provider_id"] == twilio.created[0]["sid"]
+    assert keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)[1]["provider_id"] == sent["provider_id"]
+    dispatched(desk, twilio)
+    assert len(twilio.requests) == 1
+
+
+def test_a_keyed_reply_that_went_is_answered_by_its_repeat_and_never_sent_twice(desk, twilio):
+    conv = customer_writes(desk, "+31612349009", "where is my order?", "SMidem9")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    first = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)   # before the dispatcher took it
+    dispatched(desk, twilio)
+    late = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)    # after it went
+    dispatched(desk, twilio)
+
+    assert first[0] == again[0] == late[0] == 202
+    assert first[1]["id"] == again[1]["id"] == late[1]["id"]
+    assert late[1]["provider_id"] == twilio.created[0]["sid"] and len(twilio.requests) == 1
     assert outbound_sent(desk) == []
+
+
+def test_a_repeat_whose_queue_send_is_refused_is_a_503_and_the_next_repeat_sends_the_reply_once(desk, monkeypatch,
+                                                                                              twilio):
+    conv = customer_writes(desk, "+31612349010", "where is my order?", "SMidem10")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    outbound = desk.handler("agent_api").inbox.outbound
+    monkeypatch.setattr(outbound, "send", stopped_before_queueing)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    monkeypatch.undo()
+    monkeypatch.setattr(outbound, "url", outbound.url + "-gone")      # SQS: the queue does not exist
+
+    status, problem = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+
+    assert status == 503, problem
+    [stored] = replies_in(desk, conv)
+    assert stored["status"] == "queued"                  # nothing lost: still the key's, to be queued by a repeat
+    monkeypatch.undo()
+    status, again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    dispatched(desk, twilio)
+    assert status == 202 and again["id"] == stored["id"]
+    assert len(twilio.requests) == 1
+
+
+def dynamodb_requests(desk: Any, call: Callable[[], Any]) -> list[str]:
+    """The agent API's DynamoDB requests (operation names) while ``call`` runs."""
+    from shopdesk.dal.aws import client
+
+    seen: list[str] = []
+
+    def before(model: Any, **_: Any) -> None:
+        seen.append(model.name)
+
+    dynamodb = client("dynamodb")
+    dynamodb.meta.events.register("before-parameter-build.dynamodb", before)
+    try:
+        call()
+    finally:
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb", before)
+    return seen
+
+
+# a keyed reply: two reads (the caller, the conversation with its clocks), the key taken, the reply stored with its key
+# done, the request's audit record; its repeat: the same two reads, the key refused, the key and the reply read
+FIRST_REQUESTS = ["GetItem", "GetItem", "PutItem", "TransactWriteItems", "PutItem"]
+REPEAT_REQUESTS = ["GetItem", "GetItem", "PutItem", "GetItem", "GetItem", "PutItem"]
+
+
+def test_a_keyed_reply_costs_what_it_did_and_its_repeat_reads_no_more_than_the_reply(desk):
+    conv = customer_writes(desk, "+31612349014", "where is my order?", "SMidem14")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    desk.handler("agent_api")
+    keyed_reply(desk, conv, "alice", {"text": "warm up"}, str(uuid.uuid4()))     # the caller's agent record, cached
+
+    first = dynamodb_requests(desk, lambda: keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key))
+    again = dynamodb_requests(desk, lambda: keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key))
+
+    assert first == FIRST_REQUESTS, first
+    assert again == REPEAT_REQUESTS, again
 
 
 # ------------------------------------------------------------------------------ a WhatsApp template, same contract
@@ -244,14 +368,31 @@ def test_a_keyed_template_queued_by_a_function_stopped_before_it_answered_is_ans
     with pytest.raises(KeyboardInterrupt):
         keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
     monkeypatch.setattr(outbound, "send", send)
-    [queued] = outbound_sent(desk)
-    clock.set_offset(25 * 3600 + 5 * 60)
+    [queued] = [m["id"] for m in replies_in(desk, conv)]
 
     status, again = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
 
     assert status == 202 and again["id"] == queued, again
     assert [m["id"] for m in replies_in(desk, conv)] == [queued]
-    assert outbound_sent(desk) == []
+    assert outbound_sent(desk) == [queued]              # the queue kept one: the copy had the first's deduplication id
+
+
+def test_a_keyed_template_stored_by_a_function_stopped_before_it_queued_it_is_queued_by_its_repeat(desk,
+                                                                                                   monkeypatch):
+    conv = whatsapp_past_the_window(desk, "+31612349015", "SMidemt4")
+    key = str(uuid.uuid4())
+    monkeypatch.setattr(desk.handler("agent_api").inbox.outbound, "send", stopped_before_queueing)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
+    monkeypatch.undo()
+    [stored] = replies_in(desk, conv)
+    assert stored["kind"] == "template" and outbound_sent(desk) == []
+
+    first = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
+    again = keyed_template(desk, conv, "alice", ORDER_UPDATE, key)
+
+    assert first[0] == again[0] == 202 and first[1]["id"] == again[1]["id"] == stored["id"], (first, again)
+    assert outbound_sent(desk) == [stored["id"]]
 
 
 def test_a_template_refused_lets_its_key_go_and_the_openapi_document_names_the_header(desk):

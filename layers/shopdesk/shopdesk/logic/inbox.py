@@ -38,7 +38,7 @@ from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
 from shopdesk.logic.windows import check_consent, free_text_allowed, templates_allowed
-from shopdesk.logic.work import enqueue_drain, enqueue_refill
+from shopdesk.logic.work import Unsent, enqueue_drain, enqueue_refill, send_outbound
 from shopdesk.models import (
     Agent,
     Attachment,
@@ -328,7 +328,8 @@ class Inbox:
 
         ``key`` (the request's ``Idempotency-Key``): the reply is sent once whatever number of times the request
         comes with it. The key is taken (for this caller in this conversation, for ``REPLY_KEY_SECONDS``) before
-        anything is queued; a repeat answers the reply the first request queued and queues nothing; the same key
+        anything is queued; a repeat answers the reply the first request stored and sends nothing again (one stored
+        and never queued, its function stopped in between, it queues: ``_answered_before``); the same key
         with another body is refused (422, code ``idempotency_key_reused``), and a repeat while the first is still
         being handled too (409, code ``reply_key_in_flight``). A first request refused before it stored anything
         lets the key go, so the same key may be sent again; one stored and marked failed because the queue refused
@@ -367,7 +368,8 @@ class Inbox:
         return message
 
     def _answered_before(self, conversation_id: str, held: dict[str, Any], fingerprint: str) -> Message:
-        """What a repeat of a keyed reply answers: the reply its first request queued."""
+        """What a repeat of a keyed reply answers: the reply its first request stored, queued again when it may never
+        have been (``never_taken_up``)."""
         if held.get("fingerprint") != fingerprint:
             raise InvalidFields([{"loc": ("header", "Idempotency-Key"), "type": "idempotency_key_reused",
                                   "msg": "this Idempotency-Key was sent with another reply: a new reply needs a new "
@@ -377,6 +379,15 @@ class Inbox:
         if sent is None:
             raise Conflict("the first request with this Idempotency-Key is still being handled; send it again in a "
                            "moment").with_code("reply_key_in_flight")
+        if never_taken_up(sent):
+            # stored with its key done, then perhaps never queued (its function stopped between the two): queued again
+            # as the first request queued it, under the same deduplication id, so the queue drops a copy within five
+            # minutes and the dispatcher's intent (``record_intent``) sends it once all the same
+            try:
+                send_outbound(self.outbound, conversation_id, it.message_sk(sent))
+            except Unsent as exc:
+                raise QueueUnavailable("the reply could not be queued; it is kept: send the request again with the "
+                                       "same Idempotency-Key", sent) from exc
         return sent
 
     def prepare_reply(self, caller: Caller, conv: Conversation, text: str | None, channel: str | None = None,
@@ -568,9 +579,8 @@ class Inbox:
             logger.warning("reply stored without moving the clocks", extra={"conversation_id": conv.id})
             self.conversations.add_outbound(conv, message, also=also)
         try:
-            self.outbound.send({"conversation_id": conv.id, "message_id": message.id,
-                                "message_sk": it.message_sk(message)}, group=conv.id, dedup_id=message.id)
-        except Exception as exc:
+            send_outbound(self.outbound, conv.id, it.message_sk(message))
+        except Unsent as exc:
             self.conversations.record_attempt(
                 conv.id, it.message_sk(message), attempts=0, failed=True,
                 error={"code": None, "message": "The reply could not be queued for sending; send it again"})
@@ -718,6 +728,14 @@ class Inbox:
         if presence is Presence.ONLINE:
             enqueue_refill(self.work, agent.id, "agent-online")
         return agent
+
+
+def never_taken_up(message: Message) -> bool:
+    """Whether a stored reply may never have reached the outbound queue: still ``queued``, with no provider id and
+    no delivery's trace on it (no intent, no attempt, not failed). A delivery that took it up stamps it first
+    (``record_intent``, ``record_attempt``), so one without either was not delivered yet, or never queued."""
+    return (message.direction is Direction.OUTBOUND and message.status == "queued" and message.provider_id is None
+            and message.sending is None and message.attempted_at is None)
 
 
 def audited_reply(message: Message) -> dict[str, Any]:
