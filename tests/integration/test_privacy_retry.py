@@ -422,6 +422,84 @@ def test_an_erase_not_queued_whose_failed_mark_and_hold_the_table_refused_holds_
     assert desk.item(f"CUSTOMER#{customer}") is None and desk.item(f"CUSTOMER#{other}") is None
 
 
+def _erase_held_not_queued(desk: Any, monkeypatch: Any, customer: str) -> str:
+    """The customer's erase asked for while the privacy queue refuses sends and the table refuses the job's failed
+    mark and the release of its hold: the documented 503, the customer's record held by the job (``erasing``), which
+    no worker will ever receive. The job's id."""
+    from shopdesk.dal.privacy import PrivacyJobStore
+
+    down = _privacy_queue_down(desk, monkeypatch)
+    real_finish, real_let_go = PrivacyJobStore.finish, PrivacyJobStore.not_erasing
+    monkeypatch.setattr(PrivacyJobStore, "finish", _refused)
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", _refused)
+    status, problem = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 503 and problem["code"] == "job_not_queued", problem
+    monkeypatch.setattr(PrivacyJobStore, "finish", real_finish)
+    monkeypatch.setattr(PrivacyJobStore, "not_erasing", real_let_go)
+    down["on"] = False
+    stuck = problem["params"]["job_id"]
+    assert desk.item(f"CUSTOMER#{customer}")["erasing"] == stuck
+    return stuck
+
+
+def test_an_erase_not_queued_whose_hold_the_table_kept_lets_an_unmerge_of_the_customer_through_after_an_hour(
+        desk, monkeypatch):
+    from shopdesk import clock
+
+    # Given a customer, another merged into them by an agent
+    conv = customer_writes(desk, "+31655501806", "Please forget me", "SMhold3")
+    other_conv = customer_writes(desk, "+31655501807", "Same person, other phone", "SMhold4")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    status, merge = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                          {"other_id": other, "reason": "same person"})
+    assert status == 200, merge
+    # and the customer's erase never queued, its hold on them kept by a table that refused to let it go
+    stuck = _erase_held_not_queued(desk, monkeypatch, customer)
+    # When, an hour on, the job reads failed and the agent undoes the merge
+    clock.set_offset(61 * 60)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck}")[1]["status"] == "failed"
+    status, undone = agent(desk, "POST", f"/agent/customers/{customer}/unmerge", "alice",
+                           {"merge_id": merge["id"], "reason": "not the same person"})
+    # Then it goes through (not a 409 to retry that no retry ever passes), the hold let go
+    assert status == 200, undone
+    assert desk.item(f"MERGE#{merge['id']}")["status"] == "unmerged"
+    assert "merged_into" not in desk.item(f"CUSTOMER#{other}")
+    assert "erasing" not in desk.item(f"CUSTOMER#{customer}")
+
+
+def test_an_erase_not_queued_whose_hold_the_table_kept_lets_a_visitor_s_proven_address_link_after_an_hour(
+        desk, monkeypatch):
+    from shopdesk import clock
+    from shopdesk.channels import webchat
+    from tests.integration.test_customers import _code_mailed_to, _customer_id, _email
+    from tests.integration.test_widget import _call as _widget
+
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # Given a customer known by email, whose erase was never queued, its hold on them kept by a table that refused
+    # to let it go
+    _email(desk, "Cleo <cleo-hold@example.com>", "hello by mail", "e-cleo-hold")
+    customer = _customer_id(desk, "email", "cleo-hold@example.com")
+    stuck = _erase_held_not_queued(desk, monkeypatch, customer)
+    # When, an hour on, the job reads failed and a web-chat visitor proves that address with the code mailed to it
+    clock.set_offset(61 * 60)
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck}")[1]["status"] == "failed"
+    token = webchat.sign_visitor_token({"visitor_id": "visitor-cleo-hold", "name": "Cleo",
+                                        "exp": int(clock.now().timestamp()) + 600}, "test-visitor-secret")
+    status, started, _ = _widget(desk, "POST", "/widget/sessions", {"visitor_token": token})
+    assert status == 201, started
+    session = started["session"]
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "cleo-hold@example.com"}, session)[0] == 202
+    status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm",
+                              {"code": _code_mailed_to("cleo-hold@example.com")}, session)
+    # Then the visitor is linked to the customer (not a 503 to retry that no retry ever passes), the hold let go
+    assert status == 200 and body == {"verified": True, "linked": True}, body
+    assert _customer_id(desk, "webchat", "visitor-cleo-hold") == customer
+    assert "erasing" not in desk.item(f"CUSTOMER#{customer}")
+
+
 def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it_queued_which_runs(desk, monkeypatch):
     # Given the privacy queue refusing the masking walks' sends only
     _privacy_queue_down(desk, monkeypatch, group="masking")

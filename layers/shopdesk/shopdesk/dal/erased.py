@@ -37,8 +37,9 @@ again when it is moved there), and a day more.
 An erase's hold counts only while its job does not read failed (``reads_failed``, the one rule every reader of a job's
 status follows: ``PrivacyJobs.status``): the release of a job the privacy queue refused can be refused by the table
 too, and the customer's record then keeps ``erasing``. Once the job reads failed (an hour on, no worker having
-received it), the export's check (``PrivacyJobStore.erased``) and a merge (``Customers.let_go_failed_hold``) hold it as
-let go, and a new erase takes it over.
+received it), the export's check (``PrivacyJobStore.erased``) holds it as let go, a merge, an unmerge and a link
+(``Customers.let_go_failed_hold``, through ``Merger``) let it go before they rewrite the customer's record, and a new
+erase takes it over.
 """
 
 from __future__ import annotations

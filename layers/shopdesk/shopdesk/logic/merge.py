@@ -76,8 +76,7 @@ class Merger:
         merged away already or anything changed meanwhile."""
         if survivor_id == other_id:
             raise BadRequest("a customer cannot be merged with themselves")
-        for customer_id in (survivor_id, other_id):     # an erase that reads failed holds them no more
-            self.customers.let_go_failed_hold(customer_id)
+        self._let_go_failed_holds(survivor_id, other_id)
         survivor, other = self._live(survivor_id), self._live(other_id)
         keys_a, keys_b = [i.key for i in survivor.identities], [i.key for i in other.identities]
         records = self.identities.get_many([*survivor.identities, *other.identities])
@@ -131,6 +130,7 @@ class Merger:
             raise merge_not_found(merge_id, customer_id)
         if record.status != "merged":
             raise Conflict(f"merge {merge_id} was undone already")
+        self._let_go_failed_holds(record.survivor_id, record.merged_id)
         survivor, other = self.customers.get(record.survivor_id), self.customers.get(record.merged_id)
         if survivor is None or other is None:
             raise Conflict("a customer of this merge no longer exists")
@@ -271,7 +271,9 @@ class Merger:
 
     def _attach(self, customer_id: str, identity: Identity, *, reason: str) -> LinkOutcome:
         """A new identity for an existing customer: it joins their open slot and their siblings."""
-        customer = self._live(self.survivor_of(customer_id))
+        survivor_id = self.survivor_of(customer_id)
+        self._let_go_failed_holds(survivor_id)
+        customer = self._live(survivor_id)
         keys = [i.key for i in customer.identities]
         records = self.identities.get_many(customer.identities)
         if any(k not in records for k in keys):
@@ -292,6 +294,13 @@ class Merger:
         return LinkOutcome("linked", customer.id)
 
     # ------------------------------------------------------------------ helpers
+    def _let_go_failed_holds(self, *customer_ids: str) -> None:
+        """Before a merge, an unmerge or a link rewrites these customers' records (each conditioned on no erase holding
+        them): an erase whose job reads failed, or is gone, holds them no more (``Customers.let_go_failed_hold``), so
+        the change is not refused for a hold nothing will ever let go."""
+        for customer_id in customer_ids:
+            self.customers.let_go_failed_hold(customer_id)
+
     def _live(self, customer_id: str) -> Customer:
         customer = self.customers.get(customer_id)
         if customer is None:
