@@ -500,6 +500,33 @@ def test_an_erase_not_queued_whose_hold_the_table_kept_lets_a_visitor_s_proven_a
     assert "erasing" not in desk.item(f"CUSTOMER#{customer}")
 
 
+def test_an_erase_s_hold_whose_job_is_gone_holds_the_customer_no_more(desk, monkeypatch):
+    from shopdesk import clock
+    from tests.integration.test_privacy import _job
+
+    # Given two customers, the first's erase never queued, its hold on them kept by a table that refused to let it go
+    conv = customer_writes(desk, "+31655501808", "Please forget me", "SMhold5")
+    other_conv = customer_writes(desk, "+31655501809", "Same person, other phone", "SMhold6")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    other = desk.item(f"CONV#{other_conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    stuck = _erase_held_not_queued(desk, monkeypatch, customer)
+    # and its job gone, as its 30 days' expiry takes it
+    clock.set_offset(31 * 86400)
+    desk.client("dynamodb").delete_item(TableName=desk.table_name,
+                                        Key={"PK": {"S": f"PRIVACYJOB#{stuck}"}, "SK": {"S": "META"}})
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck}")[0] == 404
+    # When the customer's export is asked for: it runs to its archive, not failed as if they were being erased
+    exported = _job(desk, "export", customer)
+    assert exported["status"] == "done" and exported.get("download_url"), exported
+    # and an agent merges the other customer into them: it goes through, the hold let go
+    status, merge = agent(desk, "POST", f"/agent/customers/{customer}/merge", "alice",
+                          {"other_id": other, "reason": "same person"})
+    assert status == 200, merge
+    assert "erasing" not in desk.item(f"CUSTOMER#{customer}")
+
+
 def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it_queued_which_runs(desk, monkeypatch):
     # Given the privacy queue refusing the masking walks' sends only
     _privacy_queue_down(desk, monkeypatch, group="masking")

@@ -34,12 +34,12 @@ The mark lives as long as a kept request can wait: ``IngestRetryQueue``'s retent
 template sets none), then ``IngestRetryDeadLetterQueue``'s 14 days (a FIFO queue's dead letter starts its retention
 again when it is moved there), and a day more.
 
-An erase's hold counts only while its job does not read failed (``reads_failed``, the one rule every reader of a job's
-status follows: ``PrivacyJobs.status``): the release of a job the privacy queue refused can be refused by the table
-too, and the customer's record then keeps ``erasing``. Once the job reads failed (an hour on, no worker having
-received it), the export's check (``PrivacyJobStore.erased``) holds it as let go, a merge, an unmerge and a link
-(``Customers.let_go_failed_hold``, through ``Merger``) let it go before they rewrite the customer's record, and a new
-erase takes it over.
+An erase's hold counts only while its job is there and does not read failed (``holds``; ``reads_failed``, the one
+rule every reader of a job's status follows: ``PrivacyJobs.status``): the release of a job the privacy queue refused
+can be refused by the table too, and the customer's record then keeps ``erasing``. Once the job reads failed (an hour
+on, no worker having received it) or is gone (its 30 days over), the export's check (``PrivacyJobStore.erased``)
+holds it as let go, a merge, an unmerge and a link (``Customers.let_go_failed_hold``, through ``Merger``) let it go
+before they rewrite the customer's record, and a new erase takes it over.
 """
 
 from __future__ import annotations
@@ -94,13 +94,14 @@ def reads_failed(job: dict[str, Any]) -> bool:
 
 
 def holds(table: Table, job_ids: Iterable[str]) -> set[str]:
-    """Which of these erases' holds count: those whose job does not read failed (one consistent BatchGetItem; a job
-    no longer there, its 30 days over, holds as before)."""
+    """Which of these erases' holds count: those whose job is there and does not read failed (one consistent
+    BatchGetItem). A job no longer there (its 30 days over) is no erase in progress: an erase's job is written before
+    the customer's record names it (``PrivacyJobs.start``), and goes only by its expiry."""
     wanted = list(dict.fromkeys(job_ids))
     if not wanted:
         return set()
     jobs = {row["PK"]: row for row in table.batch_get([(job_pk(j), META) for j in wanted])}
-    return {j for j in wanted if job_pk(j) not in jobs or not reads_failed(jobs[job_pk(j)])}
+    return {j for j in wanted if job_pk(j) in jobs and not reads_failed(jobs[job_pk(j)])}
 
 
 def erased_address_pk(key: str, kind: str, address: str) -> str:
