@@ -253,11 +253,12 @@ def read_mentions(conversation_id: ConversationId) -> Response[None]:
 
 
 IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=255, pattern=r"^[!-~]+$", description=(
-    "one key per reply or template the client composes (a UUID), sent again with every retry of it: it is sent once. A "
-    "repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body "
-    "is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code "
-    "reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies and "
-    "templates)"))]
+    "one key per reply or template the client composes, or per failed reply it sends again (a UUID), sent again with "
+    "every retry of that request: it is sent once. A repeat answers the first request's answer (202, the same message) "
+    "and sends nothing again (a message the first stored but never queued, it queues); the key with another body is a "
+    "422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code "
+    "reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies, "
+    "templates and sends again)"))]
 
 
 @app.post("/agent/conversations/<conversation_id>/replies",
@@ -279,8 +280,9 @@ MessageId = Annotated[str, Path(min_length=1, max_length=64)]
                   "parts already sent are not repeated",
           status_code=202, responses=with_attachment_problems(
               problems.responses(202, 403, 404, 409, 503, description="Queued to send")))
-def retry_reply(conversation_id: ConversationId, message_id: MessageId) -> Response[MessageOut]:
-    message = inbox.retry(caller(app.current_event), conversation_id, message_id)
+def retry_reply(conversation_id: ConversationId, message_id: MessageId,
+                idempotency_key: IdempotencyKey = None) -> Response[MessageOut]:
+    message = inbox.retry(caller(app.current_event), conversation_id, message_id, key=idempotency_key)
     return Response(202, content_types.APPLICATION_JSON, MessageOut.of(message, presign))
 
 

@@ -405,3 +405,71 @@ def test_a_template_refused_lets_its_key_go_and_the_openapi_document_names_the_h
     parameters = doc["paths"]["/agent/conversations/{conversation_id}/templates"]["post"]["parameters"]
     header = next(p for p in parameters if p["in"] == "header")
     assert header["name"].lower() == "idempotency-key" and not header.get("required")
+
+
+# ------------------------------------------------------------------------------ Send again, same contract
+def keyed_retry(desk: Any, conv: str, agent_id: str, message_id: str, key: str | None) -> tuple[int, Any]:
+    """POST …/replies/{id}/retry as the inbox's Send again sends it: with the failed reply's Idempotency-Key."""
+    event = http_event("POST", f"/agent/conversations/{conv}/replies/{message_id}/retry", None,
+                       {"Idempotency-Key": key} if key else {},
+                       claims={"cognito:username": agent_id, "name": agent_id.title()})
+    result = desk.invoke("agent_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def failed_reply(desk: Any, monkeypatch: Any, phone: str, sid: str) -> tuple[str, str]:
+    """A conversation with a reply the outbound queue refused (stored, marked failed): (conversation, reply)."""
+    conv = customer_writes(desk, phone, "where is my order?", sid)
+    outbound_sent(desk)
+    outbound = desk.handler("agent_api").inbox.outbound
+    monkeypatch.setattr(outbound, "url", outbound.url + "-gone")      # SQS: the queue does not exist
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "It ships today"})[0] == 503
+    monkeypatch.undo()
+    [failed] = replies_in(desk, conv)
+    assert failed["status"] == "failed"
+    return conv, failed["id"]
+
+
+def test_send_again_repeated_with_its_key_answers_the_first_new_reply_and_sends_it_once(desk, monkeypatch, twilio):
+    conv, failed = failed_reply(desk, monkeypatch, "+31612349016", "SMidemr1")
+    key = str(uuid.uuid4())
+
+    first = keyed_retry(desk, conv, "alice", failed, key)
+    again = keyed_retry(desk, conv, "alice", failed, key)         # the answer was lost: the inbox presses it again
+
+    assert first[0] == again[0] == 202, (first, again)
+    assert again[1]["id"] == first[1]["id"] and again[1]["retry_of"] == failed
+    # another key, or none, is another press: the reply was sent again already
+    for other in (str(uuid.uuid4()), None):
+        status, problem = keyed_retry(desk, conv, "alice", failed, other)
+        assert status == 409 and problem["code"] == "sent_again_already", problem
+    dispatched(desk, twilio)
+    assert [m["id"] for m in replies_in(desk, conv)] == [failed, first[1]["id"]]
+    assert len(twilio.requests) == 1
+    # the same key with another body (a reply) is refused, nothing sent
+    assert keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)[0] == 422
+
+
+def test_send_again_stored_by_a_function_stopped_before_it_queued_it_is_queued_by_its_repeat_and_sent_once(
+        desk, monkeypatch, twilio):
+    conv, failed = failed_reply(desk, monkeypatch, "+31612349017", "SMidemr2")
+    key = str(uuid.uuid4())
+    monkeypatch.setattr(desk.handler("agent_api").inbox.outbound, "send", stopped_before_queueing)
+    with pytest.raises(KeyboardInterrupt):
+        keyed_retry(desk, conv, "alice", failed, key)
+    monkeypatch.undo()
+    [_, stored] = replies_in(desk, conv)
+    assert stored["retry_of"] == failed and stored["status"] == "queued" and outbound_sent(desk) == []
+
+    status, again = keyed_retry(desk, conv, "alice", failed, key)
+    dispatched(desk, twilio)
+
+    assert status == 202 and again["id"] == stored["id"], again
+    assert len(replies_in(desk, conv)) == 2 and len(twilio.requests) == 1
+
+
+def test_the_openapi_document_names_send_agains_idempotency_key_header(desk):
+    doc = agent(desk, "GET", "/agent/openapi.json", None)[1]
+    route = doc["paths"]["/agent/conversations/{conversation_id}/replies/{message_id}/retry"]["post"]
+    header = next(p for p in route["parameters"] if p["in"] == "header")
+    assert header["name"].lower() == "idempotency-key" and not header.get("required")

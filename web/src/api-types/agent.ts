@@ -2425,7 +2425,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description one key per reply or template the client composes (a UUID), sent again with every retry of it: it is sent once. A repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies and templates) */
+                /** @description one key per reply or template the client composes, or per failed reply it sends again (a UUID), sent again with every retry of that request: it is sent once. A repeat answers the first request's answer (202, the same message) and sends nothing again (a message the first stored but never queued, it queues); the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies, templates and sends again) */
                 "idempotency-key"?: string | null;
             };
             path: {
@@ -2525,7 +2525,10 @@ export interface operations {
     retry_reply_agent_conversations__conversation_id__replies__message_id__retry_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description one key per reply or template the client composes, or per failed reply it sends again (a UUID), sent again with every retry of that request: it is sent once. A repeat answers the first request's answer (202, the same message) and sends nothing again (a message the first stored but never queued, it queues); the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies, templates and sends again) */
+                "idempotency-key"?: string | null;
+            };
             path: {
                 conversation_id: string;
                 message_id: string;
@@ -2603,7 +2606,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description one key per reply or template the client composes (a UUID), sent again with every retry of it: it is sent once. A repeat answers the first request's answer (202, the same message) and queues nothing; the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies and templates) */
+                /** @description one key per reply or template the client composes, or per failed reply it sends again (a UUID), sent again with every retry of that request: it is sent once. A repeat answers the first request's answer (202, the same message) and sends nothing again (a message the first stored but never queued, it queues); the key with another body is a 422 (code idempotency_key_reused); a repeat while the first is still being handled, a 409 (code reply_key_in_flight). Kept 24 hours, for the caller in this conversation (one set of keys for its replies, templates and sends again) */
                 "idempotency-key"?: string | null;
             };
             path: {

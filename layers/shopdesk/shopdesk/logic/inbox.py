@@ -426,7 +426,7 @@ class Inbox:
             self.personaliser.canned.count_use(rendered.canned)
         return message
 
-    def retry(self, caller: Caller, conversation_id: str, message_id: str) -> Message:
+    def retry(self, caller: Caller, conversation_id: str, message_id: str, *, key: str | None = None) -> Message:
         """Send a failed reply again, as a new reply at the end of the timeline: the same channel, text, files
         (or template). Parts the provider took before the failure (one message per file on some channels) are
         not sent twice: the new reply resumes after them. The failed one stays, with its error, and is sent again
@@ -434,11 +434,21 @@ class Inbox:
 
         A reply stuck in the outbound queue (``logic.stuck``: not sent, and nothing tried to send it for an hour) is
         sent again the same way: first it is marked failed (code ``stuck``), only while nothing took it up meanwhile,
-        so its old queue record, if it ever comes back (a redrive of the dead-letter queue), sends nothing."""
+        so its old queue record, if it ever comes back (a redrive of the dead-letter queue), sends nothing.
+
+        ``key`` (the request's ``Idempotency-Key``), as a reply's (``reply``, the same ``_once``): a repeat of the
+        request with it answers the new reply its first request stored (202), where one without it, or with another
+        key, is refused as sent again already (409)."""
         conv = self.access.check(caller, self.conversations.get_with_messages(conversation_id))
+        if key is None:
+            return self._retry(caller, conv, message_id)
+        return self._once(caller, conv.id, key, retry_fingerprint(message_id),
+                          lambda held: self._retry(caller, conv, message_id, held))
+
+    def _retry(self, caller: Caller, conv: Conversation, message_id: str, key: HeldKey | None = None) -> Message:
         failed = next((m for m in conv.messages if m.id == message_id), None)
         if failed is None or failed.direction is not Direction.OUTBOUND:
-            raise NotFound(f"reply {message_id} does not exist in conversation {conversation_id}")
+            raise NotFound(f"reply {message_id} does not exist in conversation {conv.id}")
         now = clock.now()
         is_stuck = failed.status != "failed" and failed.id in stuck.stuck_replies(conv.messages, now)
         if failed.status != "failed" and not is_stuck:
@@ -466,7 +476,7 @@ class Inbox:
             raise Conflict("this reply is being sent again already; if that one fails too, send it again"
                            ).with_code("sent_again_already")
         again = self._queue(conv, route, caller.id, text=failed.text, payload=payload, kind=failed.kind or "text",
-                            attachments=failed.attachments, resume=resume)
+                            attachments=failed.attachments, resume=resume, key=key)
         audit.note(**audited_reply(again))
         return again
 
@@ -811,6 +821,12 @@ def template_fingerprint(name: str, language: str, parameters: Sequence[str], ch
     then with a template, or the other way, is another body: 422)."""
     return _body_digest({"template": {"name": name, "language": language, "parameters": list(parameters)},
                          "channel": channel})
+
+
+def retry_fingerprint(message_id: str) -> str:
+    """A digest of a "Send again" request (the failed reply it names), as ``reply_fingerprint`` is of a reply's (a key
+    sent with a reply and then with a Send again, or the other way, is another body: 422)."""
+    return _body_digest({"retry_of": message_id})
 
 
 def _body_digest(body: dict[str, Any]) -> str:
