@@ -314,8 +314,16 @@ export class Api {
       ...(conversationId ? { conversation_id: conversationId } : {}),
       ...(conversationId && channel ? { channel } : {}),
     });
-  retry = (id: string, messageId: string) =>
-    this.call<Message>("POST", `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`);
+  /** Send a failed reply again; `key`: that send's Idempotency-Key, the same for every press of it until the API took
+   * it, so a press again after no answer gets the first answer (the same new reply), not a 409. */
+  retry = (id: string, messageId: string, key?: string) =>
+    this.call<Message>(
+      "POST",
+      `/agent/conversations/${enc(id)}/replies/${enc(messageId)}/retry`,
+      undefined,
+      undefined,
+      key ? { "Idempotency-Key": key } : {},
+    );
   note = (id: string, text: string) => this.call<Message>("POST", `/agent/conversations/${enc(id)}/notes`, { text });
   templates = () => this.call<{ items: Template[] }>("GET", "/agent/templates");
   /** A WhatsApp template; `key`: the composed template's Idempotency-Key, as a reply's (`reply`). */

@@ -739,8 +739,20 @@ export class Store {
     keyUsed?: () => void,
   ) => this.write(id, () => keyed(this.api.reply(id, text, channel, attachments, key), keyUsed), ok);
 
-  /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. */
-  retry = (id: string, messageId: string, ok: string) => this.write(id, () => this.api.retry(id, messageId), ok);
+  /** Send a failed reply again (its text, files or template), as the API does: parts already sent are skipped. The
+   * send goes with the failed reply's key (`retryKeys`). */
+  retry = async (id: string, messageId: string, ok: string): Promise<boolean> => {
+    const key = this.retryKeys.get(messageId) ?? crypto.randomUUID();
+    this.retryKeys.set(messageId, key);
+    const sent = await this.write(id, () => this.api.retry(id, messageId, key), ok);
+    if (sent && this.retryKeys.get(messageId) === key) this.retryKeys.delete(messageId);
+    return sent;
+  };
+
+  /** Each failed reply's Send again Idempotency-Key (by the failed reply's id), kept until the API took that send, so
+   * Send again pressed after no answer gets the first answer (the same new reply) and sends nothing twice. If the new
+   * reply fails too, its own Send again is another failed reply's, with another key. */
+  readonly retryKeys = new Map<string, string>();
 
   /** A WhatsApp template; `key` and `keyUsed` as a reply's (the Composer's key of the composed template:
    * `templateKeys`). */

@@ -2,7 +2,7 @@
 // The timeline in a DOM: who wrote each reply and note, by name.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import type { Api, Message } from "../api";
+import { Api, type Message } from "../api";
 import { AppContext } from "../context";
 import { formatFull } from "../format";
 import type { Locale } from "../i18n";
@@ -103,6 +103,50 @@ describe("Timeline's Send again", () => {
     show([failed, undelivered, message("again", { status: "queued", retry_of: "failed" })]);
     expect(offered()).toEqual([]);
     expect(root().querySelector(".msg-failed")?.textContent).toContain("Sent again below");
+  });
+});
+
+describe("Timeline's Send again, pressed again after no answer", () => {
+  it("sends the same Idempotency-Key until the API took it, and another failed reply's with another", async () => {
+    // Given an API whose first answer to Send again is lost (the connection dropped), then answers
+    const keys: (string | null)[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        if (!url.endsWith("/retry")) return { ok: true, status: 200, text: async () => "{}" };
+        keys.push(new Headers(init.headers).get("Idempotency-Key"));
+        if (keys.length === 1) throw new TypeError("Failed to fetch");
+        return { ok: true, status: 202, text: async () => JSON.stringify(message(`again${keys.length}`, { status: "queued" })) };
+      }),
+    );
+    const live = new Store(new Api("https://api.test", async () => "t"));
+    live.set({ live: "live" });
+    const failed = (id: string) => message(id, { status: "failed", error: { code: "21211", message: "not a valid phone number" } });
+    render(
+      <AppContext.Provider value={testContext(live)}>
+        <Timeline conv={testConversation("c1", { messages: [failed("first"), failed("second")] })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const press = async (reply: string, count: number) => {
+      const li = [...root().querySelectorAll(".msg")].find((e) => e.querySelector(".msg-text")?.textContent === reply)!;
+      [...li.querySelectorAll("button")].find((b) => b.textContent === "Send again")!.click();
+      await vi.waitFor(() => expect(keys).toHaveLength(count));
+      await vi.waitFor(() => expect(li.querySelector("button")?.disabled).toBe(false));
+    };
+
+    // When Send again is pressed, its answer lost, and pressed again; then another failed reply's
+    await press("first", 1);
+    await press("first", 2);
+    await press("second", 3);
+
+    // Then the press again carries the first press's key (the API answers the new reply it took, not a 409)
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[2]).not.toBe(keys[0]);
+    expect(live.retryKeys.size).toBe(0); // taken: nothing kept
+    vi.unstubAllGlobals();
   });
 });
 
