@@ -527,6 +527,28 @@ def test_an_erase_s_hold_whose_job_is_gone_holds_the_customer_no_more(desk, monk
     assert "erasing" not in desk.item(f"CUSTOMER#{customer}")
 
 
+def test_the_last_look_at_uploads_of_an_erase_no_worker_received_is_dropped_once_the_job_reads_failed(desk):
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Later
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy.jobs import uploads_runner
+
+    # Given the sweep's runner of an erase's last look at its uploads, and two erases running: one a worker received,
+    # one no worker ever received (its message never queued, its failed mark refused)
+    run = uploads_runner(desk.table_name, desk.env["PRIVACY_QUEUE_URL"])
+    started = clock.iso(clock.now())
+    for job, received in (("j_lookrecv", {"received_at": started}), ("j_lookunrec", {})):
+        Table(desk.table_name).put({"PK": f"PRIVACYJOB#{job}", "SK": "META", "kind": "erase", "status": "running",
+                                    "customer_id": f"c_{job}", "created_at": started, **received})
+    # When its timers come within the hour, both move on: either job may still run
+    assert all(isinstance(run(job), Later) for job in ("j_lookrecv", "j_lookunrec"))
+    # Then past the hour, the one never received reads failed: its look is dropped, as a failed erase's is, while
+    # the one received still moves on
+    clock.set_offset(61 * 60)
+    assert run("j_lookunrec") == "gone"
+    assert isinstance(run("j_lookrecv"), Later)
+
+
 def test_a_save_whose_masking_walk_the_queue_refuses_names_the_retention_walk_it_queued_which_runs(desk, monkeypatch):
     # Given the privacy queue refusing the masking walks' sends only
     _privacy_queue_down(desk, monkeypatch, group="masking")

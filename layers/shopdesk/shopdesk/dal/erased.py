@@ -39,7 +39,8 @@ rule every reader of a job's status follows: ``PrivacyJobs.status``): the releas
 can be refused by the table too, and the customer's record then keeps ``erasing``. Once the job reads failed (an hour
 on, no worker having received it) or is gone (its 30 days over), the export's check (``PrivacyJobStore.erased``)
 holds it as let go, a merge, an unmerge and a link (``Customers.let_go_failed_hold``, through ``Merger``) let it go
-before they rewrite the customer's record, and a new erase takes it over.
+before they rewrite the customer's record, the sweep drops the erase's last look at uploads (``uploads_runner``),
+and a new erase takes it over.
 """
 
 from __future__ import annotations

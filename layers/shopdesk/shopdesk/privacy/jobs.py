@@ -812,7 +812,8 @@ def uploads_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], o
     """The sweep's runner of ``erase_uploads`` timers (its ``on_timer``), given the erase's job: once the job is done
     and ``UPLOADS_SECONDS`` have passed since, its uploads' last look is queued (``PrivacyWorker.erase_uploads``, in
     the customer's group); a job still running moves the timer on, and one that failed erased nothing (its files
-    stay). Built at the first one."""
+    stay), one no worker received within the hour as well (``dal.erased.reads_failed``, as its status reads). Built
+    at the first one."""
     made: list[tuple[PrivacyJobStore, Queue]] = []
 
     def run(job_id: str) -> object:
@@ -820,7 +821,7 @@ def uploads_runner(table_name: str, privacy_queue_url: str) -> Callable[[str], o
             made.append((PrivacyJobStore(Table(table_name)), Queue(privacy_queue_url)))
         store, queue = made[0]
         job = store.get(job_id)
-        if job is None or job.get("kind") != "erase" or job["status"] == "failed" or gave_up(job):
+        if job is None or job.get("kind") != "erase" or reads_failed(job):     # as its status reads (dal.erased)
             return "gone"
         if job["status"] != "done":
             return Later(clock.iso(clock.now() + timedelta(seconds=UPLOADS_SECONDS)))
