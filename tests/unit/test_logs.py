@@ -78,3 +78,32 @@ def test_every_function_logs_through_the_scrubbing_logger():
         source = app.read_text()
         assert "logger_for(" in source, f"{app.parent.name} does not use shopdesk.logs.logger_for"
         assert not re.search(r"\bLogger\((?!child=True)", source), f"{app.parent.name} builds its own Logger"
+
+
+def test_on_lambdas_root_handler_a_librarys_line_is_written_only_at_warning_and_scrubbed():
+    # Given the handler Lambda's runtime puts on the root logger, at DEBUG, before the function starts its logger
+    stream = io.StringIO()
+    root_handler = logging.StreamHandler(stream)
+    root_handler.setFormatter(logging.Formatter("%(name)s %(message)s %(exc_info)s"))
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.addHandler(root_handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        service = f"scrub-{uuid.uuid4().hex}"
+        logger_for(service=service, logger_handler=logging.StreamHandler(io.StringIO()))
+        # When a library logs a request's body at DEBUG and a retry at WARNING, with its exception
+        library = logging.getLogger(f"lib{uuid.uuid4().hex}.connection")
+        library.debug("request body: {'Body': 'Hi, anna@example.com here, my parcel never came'}")
+        library.info("response body: {'SecretString': 's3cret-value'}")
+        try:
+            raise ConnectionError("reset while sending to +31612345678")
+        except ConnectionError:
+            library.warning("retrying the request for anna@example.com", exc_info=True)
+    finally:
+        root.removeHandler(root_handler)
+        root.setLevel(level)
+    written = stream.getvalue()
+    # Then the DEBUG and INFO lines are not written, and the warning is, scrubbed, with its exception's text
+    assert "parcel" not in written and "s3cret-value" not in written
+    assert "retrying the request for [email]" in written and "ConnectionError" in written
+    assert "anna@example.com" not in written and "12345678" not in written

@@ -14,12 +14,19 @@ a line is written:
   JSON Web Tokens and bearer tokens ``[token]``, card numbers and IBANs are masked like messages are, and
   the ``input_value=…`` that pydantic puts in its errors becomes ``[redacted]``.
 
+The libraries log through the root logger instead, to the handler Lambda's runtime puts there before the function is
+imported, at the level the template's ``LogLevel`` gives it. At DEBUG the AWS SDK writes every request's parameters
+and every response's body (a message's words in a PutItem, a secret's value in GetSecretValue's answer), which no
+scrubbing can make safe: on those handlers a library's line (any logger outside the service's) is written only at
+WARNING or above, and scrubbed as every line, its exception folded into its text (``LibraryLines``).
+
 Ids (conversation, message, customer, provider ids) stay: they are how an operator follows a problem, and
 they name no one.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -92,6 +99,34 @@ class ScrubbingFormatter(LambdaPowertoolsFormatter):
         return super().serialize(clean)
 
 
+class LibraryLines(logging.Filter):
+    """On a root handler: the lines of loggers outside ``service`` (the libraries': the AWS SDK, urllib3, ...) only at
+    WARNING or above, each scrubbed, with its exception (which Lambda's JSON formatter writes from the record)
+    folded into its text; the service's own lines pass as they are (its logger has scrubbed them)."""
+
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == self.service or record.name.startswith(self.service + "."):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args, record.exc_info, record.exc_text = scrub_text(text), None, None, None
+        return True
+
+
 def logger_for(**kwargs: Any) -> Logger:
-    """The function's logger (Powertools ``Logger``), scrubbing every line it and its child loggers write."""
-    return Logger(logger_formatter=ScrubbingFormatter(), **kwargs)
+    """The function's logger (Powertools ``Logger``), scrubbing every line it and its child loggers write; and the
+    handlers on the root logger (Lambda's runtime's) given ``LibraryLines``."""
+    logger = Logger(logger_formatter=ScrubbingFormatter(), **kwargs)
+    for handler in logging.root.handlers:
+        if type(handler).__name__ == "LogCaptureHandler" and type(handler).__module__ == "_pytest.logging":
+            continue            # pytest's caplog, as Powertools leaves it (tests read every line they log)
+        if not any(isinstance(f, LibraryLines) and f.service == logger.service for f in handler.filters):
+            handler.addFilter(LibraryLines(logger.service))
+    return logger
