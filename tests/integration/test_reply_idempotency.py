@@ -253,6 +253,31 @@ def test_a_keyed_reply_that_went_is_answered_by_its_repeat_and_never_sent_twice(
     assert outbound_sent(desk) == []
 
 
+def test_a_repeats_copy_the_queue_keeps_beside_the_first_record_is_sent_once(desk, monkeypatch, twilio):
+    conv = customer_writes(desk, "+31612349018", "where is my order?", "SMidem18")
+    outbound_sent(desk)
+    key = str(uuid.uuid4())
+    first = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    # a repeat more than five minutes on, the first record still waiting: the queue keeps the copy too (the local
+    # stack's queue would drop it against the record still on it, so the copy goes under another deduplication id)
+    outbound = desk.handler("agent_api").inbox.outbound
+    send = outbound.send
+    monkeypatch.setattr(outbound, "send", lambda body, *, group, dedup_id: send(body, group=group,
+                                                                                dedup_id=dedup_id + "+5min"))
+    again = keyed_reply(desk, conv, "alice", {"text": "It ships today"}, key)
+    monkeypatch.undo()
+    waiting = desk.client("sqs").get_queue_attributes(QueueUrl=desk.outbound_queue_url,
+                                                      AttributeNames=["ApproximateNumberOfMessages"])
+    assert waiting["Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+    dispatched(desk, twilio)
+
+    assert first[0] == again[0] == 202 and first[1]["id"] == again[1]["id"]
+    assert len(twilio.requests) == 1 and outbound_sent(desk) == []
+    [sent] = replies_in(desk, conv)
+    assert sent["provider_id"] == twilio.created[0]["sid"] and sent["possibly_duplicate"] is False
+
+
 def test_a_repeat_whose_queue_send_is_refused_is_a_503_and_the_next_repeat_sends_the_reply_once(desk, monkeypatch,
                                                                                               twilio):
     conv = customer_writes(desk, "+31612349010", "where is my order?", "SMidem10")
