@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from email.message import EmailMessage
 
@@ -235,4 +236,66 @@ def test_on_a_1024_wide_laptop_the_customer_and_orders_are_one_key_or_one_click_
     expect(orders).to_be_in_viewport()
     assert page.evaluate("document.activeElement.id") == "customer-panel"
     assert axe_violations(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_on_a_1024_wide_laptop_the_top_bar_is_one_row_with_nothing_cut(stack, open_inbox, language):
+    # Given an admin (the bar's every link: Inbox, Board, Reports, Settings) in English or Spanish, in a 1024x768 window
+    page = open_inbox("alice")
+    page.get_by_role("combobox", name="Language", exact=True).select_option(language)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    bar = page.get_by_role("banner")
+    account = bar.get_by_role("button", name=re.compile("^Alice Example: .* · "))    # her presence read: all shown
+    expect(account).to_be_visible()
+
+    # Then the bar is one row: its parts side by side, none below another, and it is no taller than one of them
+    rows = bar.evaluate("""bar => {
+        const parts = [...bar.children].map((e) => e.getBoundingClientRect()).filter((r) => r.width && r.height);
+        const tallest = Math.max(...parts.map((r) => r.height));
+        const style = getComputedStyle(bar);
+        const inside = bar.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+        return {below: parts.filter((r) => r.top >= parts[0].bottom).length, inside, tallest};
+    }""")
+    assert rows["below"] == 0 and rows["inside"] <= rows["tallest"] + 1, rows
+    # and nothing in it spills out of it, or out of the window, or has its words cut
+    cut = """box => {
+        const edge = box.getBoundingClientRect();
+        const out = [];
+        for (const e of box.querySelectorAll('*')) {
+            const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+            if (!r.width || !r.height || s.clip === 'rect(0px, 0px, 0px, 0px)') continue;  // (words for screen readers)
+            if (r.left < edge.left - 0.5 || r.right > edge.right + 0.5 || r.top < edge.top - 0.5
+                || r.bottom > edge.bottom + 0.5 || r.right > window.innerWidth
+                || (e.tagName !== 'SELECT' && e.scrollWidth > e.clientWidth + 1 && s.overflowX !== 'visible'))
+                out.push(e.tagName + ' ' + (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 30));
+        }
+        return out;
+    }"""
+    assert bar.evaluate(cut) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert axe_violations(page) == []
+
+    # When the agent opens her own things (presence, load, language, sign out) from the keyboard
+    account.focus()
+    page.keyboard.press("Enter")
+    menu = page.locator("#account-menu")
+    expect(account).to_have_attribute("aria-expanded", "true")
+    presence = menu.get_by_role("combobox").first
+    expect(presence).to_be_visible()
+
+    # Then each is named, in the window, and the keyboard goes through them: presence, language, sign out
+    page.keyboard.press("Tab")
+    expect(presence).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("combobox").nth(1)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("button", name="Sign out" if language == "en" else "Cerrar sesión")).to_be_focused()
+    assert menu.evaluate(cut) == []
+    assert axe_violations(page) == []
+    # and Escape closes them, the keyboard back on the button that opened them (not taken to the list)
+    page.keyboard.press("Escape")
+    expect(menu.get_by_role("combobox").first).to_be_hidden()
+    expect(account).to_be_focused()
+    expect(account).to_have_attribute("aria-expanded", "false")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -107,4 +107,38 @@ describe("TopBar", () => {
     expect(signOut).toHaveBeenCalled();
     expect(sessionStorage.getItem("shopdesk.drafts.alice")).toBeNull();
   });
+
+  it("puts the agent's presence, language and sign out behind one named button that Escape closes, back on it", async () => {
+    // Given alice's bar (in a narrow window the button is all the bar shows of them: styles.css)
+    const store = new Store({ me: vi.fn(async () => alice("away")), search: () => new Promise(() => undefined) } as unknown as Api);
+    store.set({ me: { ...alice("away"), name: "Alice Example" }, live: "live" });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <TopBar route={{ page: "inbox", conversationId: null }} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const toggle = root().querySelector<HTMLButtonElement>("button[aria-controls='account-menu']")!;
+    const menu = root().querySelector<HTMLElement>("#account-menu")!;
+    // Then it is named for her, her presence and what it holds, and says it is closed
+    expect(toggle.getAttribute("aria-label")).toBe("Alice Example: presence, language, sign out · Away");
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(menu.querySelector(".presence select")).not.toBeNull();
+    expect([...menu.querySelectorAll("button")].map((b) => b.textContent)).toEqual(["Sign out"]);
+
+    // When she opens it and presses Escape from the language inside it
+    toggle.click();
+    await vi.waitFor(() => expect(toggle.getAttribute("aria-expanded")).toBe("true"));
+    expect(menu.classList.contains("open")).toBe(true);
+    const language = menu.querySelectorAll("select")[1]!;
+    language.focus();
+    const escape = new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true });
+    language.dispatchEvent(escape);
+
+    // Then it closes, the keyboard back on the button (the inbox's own Escape told to leave it: default prevented)
+    await vi.waitFor(() => expect(toggle.getAttribute("aria-expanded")).toBe("false"));
+    expect(menu.classList.contains("open")).toBe(false);
+    expect(document.activeElement).toBe(toggle);
+    expect(escape.defaultPrevented).toBe(true);
+  });
 });

@@ -1,4 +1,4 @@
-import { useEffect } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Presence } from "../api";
 import { isSupervisor, useApp } from "../context";
 import { teamNames } from "../format";
@@ -29,6 +29,23 @@ export function TopBar({ route }: { route: Route }) {
       window.removeEventListener("focus", again);
     };
   }, [store]);
+  // the agent's own things (presence, load, language, sign out) sit in the bar where it is wide, and behind one button
+  // (their first name and presence) below 1280 px, so the bar stays one row on a 1024-wide laptop (styles.css); open,
+  // Escape (or a click or the focus elsewhere) closes it
+  const [account, setAccount] = useState(false);
+  const toggle = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!account) return;
+    const away = (e: Event) => {
+      if (!menu.current?.parentElement?.contains(e.target as Node)) setAccount(false); // (the button's too: it toggles)
+    };
+    document.addEventListener("pointerdown", away);
+    return () => document.removeEventListener("pointerdown", away);
+  }, [account]);
+  const name = me?.name || who.name;
+  const accountLabel = `${t("account", { name })}${me ? ` · ${t(`presence.${me.presence}`)}` : ""}`;
+  const firstName = name.split(/\s+/)[0] || name; // shown: part of the button's name (voice control says it)
   const link = (page: Route["page"], href: string, label: string) => (
     <a
       href={href}
@@ -47,7 +64,7 @@ export function TopBar({ route }: { route: Route }) {
         <span class="logo" aria-hidden="true">
           ◆
         </span>{" "}
-        shopdesk
+        <span class="brand-name">shopdesk</span>
       </span>
       <nav aria-label="shopdesk">
         {link("inbox", "/", t("inbox"))}
@@ -61,42 +78,78 @@ export function TopBar({ route }: { route: Route }) {
         <span class="dot" aria-hidden="true" />
         {t(`liveShort.${live}`)}
       </span>
-      {me && (
-        <>
-          <label class="field inline presence">
-            <span>{t("presence")}</span>
-            <select
-              class={`presence-${me.presence}`}
-              value={me.presence}
-              onChange={(e) => store.setPresence((e.target as HTMLSelectElement).value as Presence)}
-            >
-              {PRESENCES.map((p) => (
-                <option key={p} value={p}>
-                  {t(`presence.${p}`)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <span class="load" title={`${t("load", { active: me.active, capacity: me.capacity })} · ${teamNames(teams, me.teams)}`}>
-            <span class="load-long">{t("load", { active: me.active, capacity: me.capacity })}</span>
-            <span class="load-short" aria-hidden="true">
-              {me.active}/{me.capacity}
-            </span>
-          </span>
-        </>
-      )}
-      <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
-      <span class="who">{who.name}</span>
-      <button
-        class="btn"
-        title={who.name}
-        onClick={() => {
-          store.drafts.clear(); // a draft holds what customers said: it goes with the session
-          auth.signOut();
+      <div
+        class="account"
+        onKeyDown={(e) => {
+          if (e.key !== "Escape" || !account) return;
+          e.preventDefault(); // (the inbox's Escape would take the keyboard to the list)
+          setAccount(false);
+          toggle.current?.focus();
+        }}
+        onFocusOut={(e) => {
+          const to = (e as FocusEvent).relatedTarget as Node | null;
+          if (to && !(e.currentTarget as HTMLElement).contains(to)) setAccount(false);
         }}
       >
-        {t("signOut")}
-      </button>
+        <button
+          ref={toggle}
+          type="button"
+          class="btn account-toggle"
+          aria-expanded={account}
+          aria-controls="account-menu"
+          aria-label={accountLabel}
+          title={accountLabel}
+          onClick={() => setAccount(!account)}
+        >
+          <span class={`account-dot presence-dot-${me?.presence ?? "offline"}`} aria-hidden="true" />
+          {firstName}
+          <span class="account-caret" aria-hidden="true">
+            ▾
+          </span>
+        </button>
+        <div
+          id="account-menu"
+          ref={menu}
+          class={account ? "account-menu open" : "account-menu"}
+        >
+          {me && (
+            <>
+              <label class="field inline presence">
+                <span>{t("presence")}</span>
+                <select
+                  class={`presence-${me.presence}`}
+                  value={me.presence}
+                  onChange={(e) => store.setPresence((e.target as HTMLSelectElement).value as Presence)}
+                >
+                  {PRESENCES.map((p) => (
+                    <option key={p} value={p}>
+                      {t(`presence.${p}`)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <span class="load" title={`${t("load", { active: me.active, capacity: me.capacity })} · ${teamNames(teams, me.teams)}`}>
+                <span class="load-long">{t("load", { active: me.active, capacity: me.capacity })}</span>
+                <span class="load-short" aria-hidden="true">
+                  {me.active}/{me.capacity}
+                </span>
+              </span>
+            </>
+          )}
+          <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
+          <span class="who">{who.name}</span>
+          <button
+            class="btn"
+            title={who.name}
+            onClick={() => {
+              store.drafts.clear(); // a draft holds what customers said: it goes with the session
+              auth.signOut();
+            }}
+          >
+            {t("signOut")}
+          </button>
+        </div>
+      </div>
     </header>
   );
 }

@@ -16,6 +16,7 @@ export const en = {
   "presence.away": "Away",
   "presence.offline": "Offline",
   load: "{active} of {capacity} conversations",
+  account: "{name}: presence, language, sign out",
   "load.full": "full: gets no new conversations",
   "load.over": "over capacity: none new until below it",
   "view.mine": "Mine",

@@ -17,6 +17,7 @@ export const es: Catalogue = {
   "presence.away": "Ausente",
   "presence.offline": "Desconectado",
   load: "{active} de {capacity} conversaciones",
+  account: "{name}: presencia, idioma, cerrar sesión",
   "load.full": "completo: no recibe conversaciones nuevas",
   "load.over": "por encima de su capacidad: ninguna nueva hasta bajar de ella",
   "view.mine": "Mías",

@@ -20,6 +20,7 @@ export const pt: Catalogue = {
   "presence.away": "Ausente",
   "presence.offline": "Offline",
   load: "{active} de {capacity} conversas",
+  account: "{name}: presença, idioma, sair",
   "load.full": "completo: não recebe conversas novas",
   "load.over": "acima da capacidade: nenhuma nova até ficar abaixo dela",
   "view.mine": "Minhas",
