@@ -523,10 +523,12 @@ def preview_erasures(body: KnownFields[EraseSeveral]) -> EraseRows:
                   "their rows say not_queued (send those again)",
           status_code=202, responses=problems.responses(202, 403, 415, description=(
               "Started: one row per name, each with its outcome (not_queued: the privacy queue refused that erase, "
-              "or one before it, after which none more is tried; nothing was done for it)")))
+              "or one before it and too little of the request's time was left to try it; nothing was done for it)")))
 def start_erasures(body: KnownFields[EraseSeveral]) -> Response[EraseRows]:
+    context = app.lambda_context
     rows = privacy.erase_many(_caller_roles(), body.customers, caller(app.current_event).id, start=True,
-                              request_id=app.current_event.request_context.request_id)
+                              request_id=app.current_event.request_context.request_id,
+                              time_left=lambda: context.get_remaining_time_in_millis() / 1000)
     return Response(202, content_types.APPLICATION_JSON, EraseRows.model_validate({"items": rows}))
 
 

@@ -587,7 +587,8 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
     # When an admin erases the three at once
     status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
     # Then each row says what became of its customer: the first started, the second refused by the queue (its job
-    # failed), the third not tried after that refusal; nothing more was sent to a queue that refuses
+    # failed), the third not tried after that refusal: the 30 s the request has left (tests.support.FakeContext) are
+    # less than one send may take at worst with the layer's SQS client; nothing more was sent to a queue that refuses
     assert status == 202, answer
     first, second, third = answer["items"]
     assert (first["outcome"], first["customer_id"]) == ("started", customers[0]) and first["job_id"], answer
@@ -620,6 +621,91 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
     # and the API's document names the outcome
     document = _admin_document(desk)
     assert "not_queued" in json.dumps(document["components"]["schemas"]["EraseRow"])
+
+
+def _sqs_client_of(monkeypatch: Any, **config: Any) -> float:
+    """The layer's SQS client made with this configuration (botocore's Config) while the test runs: the longest one
+    send can take with it (``send_worst_seconds``)."""
+    import boto3
+    from botocore.config import Config
+
+    from shopdesk.config import region
+    from shopdesk.dal import aws
+    from shopdesk.dal.queues import send_worst_seconds
+
+    made = boto3.session.Session().client("sqs", region_name=region(), config=Config(**config))
+    monkeypatch.setitem(aws._clients, "sqs", made)
+    return send_worst_seconds()
+
+
+# an SQS client whose one send takes 12 s at worst: 2 attempts of 1 s to connect and 2 s to read, and the 1 s + 5 s
+# botocore may wait before the retry
+QUICK_SQS = {"retries": {"mode": "standard", "total_max_attempts": 2}, "connect_timeout": 1, "read_timeout": 2}
+
+
+def test_one_send_s_worst_time_is_read_from_the_sqs_client_s_retries_and_timeouts(desk, monkeypatch):
+    from shopdesk.dal.aws import client
+    from shopdesk.dal.queues import send_worst_seconds
+
+    # Given the layer's SQS client (3 retries, so 4 attempts, of 3 s to connect and 10 s to read)
+    config = client("sqs").meta.config
+    assert (config.retries["total_max_attempts"], config.connect_timeout, config.read_timeout) == (4, 3, 10)
+    # Then one send takes at worst 4 x 13 s, and 1 s, 2 s and 4 s before the retries, each up to 5 s more
+    assert send_worst_seconds() == 4 * 13 + (1 + 5) + (2 + 5) + (4 + 5) == 74
+    # and a client of 2 attempts of 1 s and 2 s, 12 s
+    assert _sqs_client_of(monkeypatch, **QUICK_SQS) == 2 * 3 + (1 + 5) == 12
+
+
+def test_a_bulk_erase_whose_queue_refuses_one_row_in_the_middle_starts_the_rows_after_it_while_time_is_left(
+        desk, monkeypatch):
+    from tests.integration.test_privacy import run_jobs
+
+    # Given four customers, and the privacy queue refusing the second's erase only
+    customers = [desk.item(f"CONV#{customer_writes(desk, f'+3165550183{n}', 'Please forget me', f'SMmid{n}')}")[
+        "customer"]["id"] for n in range(4)]
+    down = _privacy_queue_down(desk, monkeypatch, group=customers[1])
+    # and an SQS client whose one send takes less than the 30 s the request has (tests.support.FakeContext)
+    assert _sqs_client_of(monkeypatch, **QUICK_SQS) < 30
+    # When an admin erases the four at once
+    status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
+    # Then the second is refused by the queue, and the rows after it are still tried, and started
+    assert status == 202, answer
+    assert [(r["customer_id"], r["outcome"]) for r in answer["items"]] == [
+        (customers[0], "started"), (customers[1], "not_queued"), (customers[2], "started"), (customers[3], "started")]
+    assert answer["items"][1]["job_id"] and down["tried"] == 1
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{answer['items'][1]['job_id']}")[1]["status"] == "failed"
+    [request] = [r for r in admin(desk, "GET", "/admin/audit", query="actor=root")[1]["items"]
+                 if r["action"] == "customer.erase.several"]
+    assert request["details"]["not_queued"] == [customers[1]], request
+    # And the three started run to done, the refused one left as it was
+    run_jobs(desk)
+    assert [desk.item(f"CUSTOMER#{c}") is None for c in customers] == [True, False, True, True]
+    assert "erasing" not in desk.item(f"CUSTOMER#{customers[1]}")
+
+
+def test_a_bulk_erase_after_a_refusal_tries_no_more_once_less_time_is_left_than_one_send_can_take(
+        desk, monkeypatch):
+    from tests.support import FakeContext
+
+    # Given four customers, the privacy queue refusing the second's erase only, and an SQS client whose one send
+    # takes 12 s at worst
+    customers = [desk.item(f"CONV#{customer_writes(desk, f'+3165550184{n}', 'Please forget me', f'SMend{n}')}")[
+        "customer"]["id"] for n in range(4)]
+    _privacy_queue_down(desk, monkeypatch, group=customers[1])
+    worst = _sqs_client_of(monkeypatch, **QUICK_SQS)
+    # and the request's time running out: after the refusal, 13 s left, then 11 s
+    left = iter([worst + 1, worst - 1, worst - 1])
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", staticmethod(lambda: int(next(left) * 1000)))
+    # When an admin erases the four at once
+    status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
+    # Then the third is still tried and started, and the fourth, with less time left than one send may take, is not
+    # tried: not queued, with no job, held by nothing, on the audit trail as failed
+    assert status == 202, answer
+    assert [r["outcome"] for r in answer["items"]] == ["started", "not_queued", "started", "not_queued"], answer
+    assert answer["items"][1].get("job_id") and not answer["items"][3].get("job_id"), answer
+    assert "erasing" not in desk.item(f"CUSTOMER#{customers[3]}")
+    trail = admin(desk, "GET", "/admin/audit", query=f"customer_id={customers[3]}&outcome=failed")[1]["items"]
+    assert [r["details"] for r in trail] == [{"of_several": True, "not_tried": True}]
 
 
 def test_a_bulk_erase_after_a_refusal_answers_a_customer_whose_erase_runs_already_started_with_that_job(

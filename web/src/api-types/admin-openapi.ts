@@ -1346,7 +1346,7 @@ export interface components {
             input: string;
             /**
              * Outcome
-             * @description found (preview: the customer it names), started (their erase job, or the one of theirs running already), same_customer (named already above), merged (an id merged into another customer, merged_into: their conversations and identities are that customer's now; erase that one, or unmerge first: nothing is started), already_erased (an id an erase removed: job_id is that erase), not_found, unrecognised (neither an id, an email address nor a phone number), not_queued (the privacy queue refused their erase: job_id, failed, did nothing; without job_id, not tried after the queue refused one before it in the request: nothing was done, the customer is not held, and it is on the audit trail as failed; send those again)
+             * @description found (preview: the customer it names), started (their erase job, or the one of theirs running already), same_customer (named already above), merged (an id merged into another customer, merged_into: their conversations and identities are that customer's now; erase that one, or unmerge first: nothing is started), already_erased (an id an erase removed: job_id is that erase), not_found, unrecognised (neither an id, an email address nor a phone number), not_queued (the privacy queue refused their erase: job_id, failed, did nothing; without job_id, not tried: the queue refused one before it in the request, and too little of the request's time was left for another send: nothing was done, the customer is not held, and it is on the audit trail as failed; send those again)
              * @enum {string}
              */
             outcome: "found" | "started" | "same_customer" | "merged" | "already_erased" | "not_found" | "unrecognised" | "not_queued";
@@ -5605,7 +5605,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Started: one row per name, each with its outcome (not_queued: the privacy queue refused that erase, or one before it, after which none more is tried; nothing was done for it) */
+            /** @description Started: one row per name, each with its outcome (not_queued: the privacy queue refused that erase, or one before it and too little of the request's time was left to try it; nothing was done for it) */
             202: {
                 headers: {
                     [name: string]: unknown;

@@ -118,8 +118,9 @@ class EraseRow(BaseModel):
         "conversations and identities are that customer's now; erase that one, or unmerge first: nothing is "
         "started), already_erased (an id an erase removed: job_id is that erase), not_found, unrecognised (neither "
         "an id, an email address nor a phone number), not_queued (the privacy queue refused their erase: job_id, "
-        "failed, did nothing; without job_id, not tried after the queue refused one before it in the request: "
-        "nothing was done, the customer is not held, and it is on the audit trail as failed; send those again)"))
+        "failed, did nothing; without job_id, not tried: the queue refused one before it in the request, and too "
+        "little of the request's time was left for another send: nothing was done, the customer is not held, and it "
+        "is on the audit trail as failed; send those again)"))
     customer_id: str | None = None
     name: str | None = Field(None, description="the customer's name, to check before erasing")
     merged_into: str | None = Field(None, description="merged: the customer holding their data now")

@@ -4,7 +4,7 @@ only (403 for supervisors and agents): each checks the caller's roles itself."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.media import MediaStore
+from shopdesk.dal.queues import send_worst_seconds
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
@@ -215,7 +216,8 @@ class PrivacyDesk:
             raise
 
     def erase_many(self, by: Iterable[str], names: Sequence[str], caller_id: str, *, start: bool,
-                   request_id: str | None = None) -> list[dict[str, Any]]:
+                   request_id: str | None = None, time_left: Callable[[], float] | None = None
+                   ) -> list[dict[str, Any]]:
         """Several customers at once (a batch of deletion requests), each named by their customer id, email address
         or phone number (national numbers in the shop's region), in order, one row per name: ``found`` (with the
         customer's name, to check before anything is done: ``start`` False), ``started`` (their erase job, or the
@@ -223,8 +225,10 @@ class PrivacyDesk:
         ``merged_into``: erase that one, or unmerge first; nothing is started), ``already_erased`` (an id an erase
         removed: its job), ``not_found`` or ``unrecognised`` (neither an id, an email nor a phone number), and
         ``not_queued``: the privacy queue refused their erase (its ``job_id``, failed, nothing done, the customer not
-        held), or refused one before it in the batch, after which none more is tried (no ``job_id``): a send refused
-        is tried again by the SDK first, and every further one would spend that in a request of at most 100 names; one
+        held), or was not tried (no ``job_id``): once the queue refused one, each further erase is tried only while
+        the request has more time left (``time_left``, seconds: the Lambda context's) than one send can take at worst
+        (``dal.queues.send_worst_seconds``, from the SQS client's retries and timeouts: the SDK tries a refused send
+        again, and a queue in trouble may answer late), so the request answers every row before its time is up; one
         whose erase runs already needs no send, and is ``started`` with that job still.
         Each erase started is an audit record of its own, on that customer, as a single erase is; each not queued a
         record with ``outcome: failed`` (503, as a single one's), and the request's record names them
@@ -233,7 +237,8 @@ class PrivacyDesk:
         require(roles, ADMIN)
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
-        refused: str | None = None          # the job of the erase the queue refused: none more is tried
+        worst: float | None = None          # the queue refused an erase: each further one tried only with time left
+                                            # for a send this long at worst (read at the first refusal)
         not_queued: list[str] = []
         for name in names:
             kind, address = subject_of(name)
@@ -255,8 +260,9 @@ class PrivacyDesk:
             if not start:
                 rows.append({**row, "outcome": "found"})
                 continue
-            running = self._erase_running(customer.id) if refused is not None else None
-            if refused is not None and running is None:    # the queue refused an erase before it: not tried
+            untried = worst is not None and (time_left is None or time_left() <= worst)
+            running = self._erase_running(customer.id) if untried else None
+            if untried and running is None:    # too little time left for one more send after a refusal: not tried
                 not_queued.append(customer.id)
                 rows.append(self._not_queued(row, None, caller_id, roles, request_id))
                 continue
@@ -266,9 +272,9 @@ class PrivacyDesk:
                 rows.append(self._not_there(name, customer.id))
                 continue
             except JobNotQueued as exc:        # its job failed, having done nothing
-                refused = (exc.params or {}).get("job_id", "")
+                worst = worst or send_worst_seconds()
                 not_queued.append(customer.id)
-                rows.append(self._not_queued(row, refused, caller_id, roles, request_id))
+                rows.append(self._not_queued(row, (exc.params or {}).get("job_id", ""), caller_id, roles, request_id))
                 continue
             self.trail.record(actor=caller_id, roles=roles, action="customer.erase", customer_id=customer.id,
                               details={"job_id": job_id, "of_several": True}, request_id=request_id)
@@ -285,7 +291,8 @@ class PrivacyDesk:
     def _not_queued(self, row: dict[str, Any], job_id: str | None, caller_id: str, roles: list[str],
                     request_id: str | None) -> dict[str, Any]:
         """The row of a customer whose erase the queue refused (``job_id``: its job, failed) or that was not tried
-        after a refusal (None), and its record on the audit trail, as a single erase's refused one (failed, 503)."""
+        after a refusal, too little time being left (None), and its record on the audit trail, as a single erase's
+        refused one (failed, 503)."""
         self.trail.record(actor=caller_id, roles=roles, action="customer.erase", customer_id=row["customer_id"],
                           details={"of_several": True,
                                    **({"job_not_queued": job_id} if job_id is not None else {"not_tried": True})},
