@@ -22,7 +22,9 @@ quota (10 MB, which AWS does not raise) is refused before any route, as API Gate
 (never held), so the client, still sending, gets the answer rather than a reset connection. The local-only routes and
 the sandboxes are not the HTTP API's and take any size. A ``Content-Length`` that is no length (not digits only:
 ``abc``, ``-1``, two values) is a ``400`` before any route, on any path, and the connection is closed, as HTTP/1.1
-asks (RFC 9112, section 6.3): where its body ends is unknown.
+asks (RFC 9112, section 6.3): where its body ends is unknown. So is a body sent with a ``Transfer-Encoding``
+(chunked), which the gateway does not read: a ``501`` (RFC 9112, section 6.1), never a route given no body while the
+body's bytes wait on the connection to be read as the next request.
 
 Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET agents``, ``GET|POST clock``,
 ``POST schedules/<function>/run``, ``GET|DELETE outbox``, ``GET|DELETE events``,
@@ -102,6 +104,16 @@ def bad_length() -> Reply:
     the connection closed, its body's end being unknown."""
     return Reply(400, [("Content-Type", "application/json"), ("Connection", "close")],
                  json.dumps({"message": "Bad Request"}).encode(), "bad content length")
+
+
+def transfer_coded() -> Reply:
+    """A body sent with a transfer coding (``Transfer-Encoding: chunked``), which the gateway does not read: a 501
+    before any route, as RFC 9112 section 6.1 asks of a server that does not take the coding, and the connection
+    closed (its body's end is unknown: its bytes must not be read as a request of their own, nor a route given no
+    body)."""
+    return Reply(501, [("Content-Type", "application/json"), ("Connection", "close")],
+                 json.dumps({"message": "Not Implemented: send the body with a Content-Length"}).encode(),
+                 "transfer coding")
 
 
 def too_large() -> Reply:
@@ -372,6 +384,9 @@ class Gateway:
         request = Request(handler, self.stack.settings.port)
         if request.bad_length:
             reply = bad_length()
+            handler.close_connection = True
+        elif request.transfer_coded:
+            reply = transfer_coded()
             handler.close_connection = True
         elif request.too_large:
             reply = too_large()
@@ -756,7 +771,8 @@ class Request:
             self.header_dict[key] = f"{self.header_dict[key]},{value}" if key in self.header_dict else value
         given = (self.header_dict.get("content-length") or "0").strip()
         self.bad_length = not _LENGTH.fullmatch(given)      # no body is read: where it ends is unknown
-        length = 0 if self.bad_length else int(given)
+        self.transfer_coded = "transfer-encoding" in self.header_dict      # nor here (it wins over a Content-Length)
+        length = 0 if self.bad_length or self.transfer_coded else int(given)
         # past the HTTP API's quota API Gateway refuses the request before any route: its body is read and dropped
         self.too_large = length > PAYLOAD_LIMIT_BYTES and not self.path.startswith(_NOT_THE_HTTP_APIS)
         self.body = handler.rfile.read(length) if length > 0 and not self.too_large else b""

@@ -119,3 +119,28 @@ def test_a_content_length_that_is_not_a_number_is_a_400_before_any_route_and_the
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_chunked_body_is_never_read_as_a_request_of_its_own_and_the_connection_closes() -> None:
+    # Given the gateway on a socket
+    seen: list[Any] = []
+    server = _Server(("127.0.0.1", 0), _gateway(seen)._handler_class())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # When a client sends a body in chunks (no Content-Length) whose bytes are another request, a local-only one
+        hidden = b"GET /_local/token?agent=root HTTP/1.1\r\nHost: x\r\n\r\n"
+        chunked = f"{len(hidden):x}\r\n".encode() + hidden + b"\r\n0\r\n\r\n"
+        with socket.create_connection(server.server_address, timeout=10) as client:
+            client.sendall(b"POST /widget/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+            answer = b""
+            while chunk := client.recv(4096):         # the server closes the connection: nothing after it is read
+                answer += chunk
+        # Then it is refused before any route, as a transfer coding the gateway does not read, and the body's bytes
+        # were never taken for a request of their own
+        assert answer.startswith(b"HTTP/1.1 501 "), answer
+        assert answer.count(b"HTTP/1.1 ") == 1 and b"\r\nConnection: close\r\n" in answer, answer
+        assert seen == []
+    finally:
+        server.shutdown()
+        server.server_close()
