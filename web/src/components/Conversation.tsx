@@ -84,7 +84,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: 
         <Composer conv={open} insertion={insertion} />
       </div>
       <div class="side-stack">
-        <CustomerPanel conv={open} />
+        <CustomerPanel conv={open} onOpen={onOpen} />
         <AssistPanel conv={open} onInsert={(text) => setInsertion({ text, n: (insertion?.n ?? 0) + 1 })} />
       </div>
     </div>

@@ -1,9 +1,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Conversation, Priority } from "../api";
 import { customerLabel, identityKind } from "../channels";
-import { useApp } from "../context";
+import { isAdmin, useApp } from "../context";
 import { useResetOn } from "../resetOn";
-import { agentName, formatDuration, formatFull, teamChoices } from "../format";
+import { agentName, formatDuration, formatFull, teamChoices, teamName } from "../format";
 import { useStore } from "../store";
 import { routingChange } from "../routing";
 import { slaState } from "../urgency";
@@ -21,8 +21,9 @@ export function focusCustomerPanel(): void {
   panel?.focus({ preventScroll: true });
 }
 
-/** Beside the timeline: who the customer is, the SLA clocks, their orders, history and duplicates, hand-off and routing. */
-export function CustomerPanel({ conv }: { conv: Conversation }) {
+/** Beside the timeline: who the customer is, the SLA clocks, their orders, history and duplicates, hand-off and routing.
+ * `onOpen`: the inbox's, to move on to another conversation (RoutingCard). */
+export function CustomerPanel({ conv, onOpen }: { conv: Conversation; onOpen?: (id: string | null, toList?: boolean) => void }) {
   const { t } = useApp();
   const customer = useCustomer(conv);
   const c = customer.profile ?? conv.customer; // the profile has every identity, also those a merge brought
@@ -47,7 +48,7 @@ export function CustomerPanel({ conv }: { conv: Conversation }) {
       <OrdersCard conv={conv} />
       <CustomerProfile conv={conv} customer={customer} />
       <TransferCard conv={conv} />
-      <RoutingCard conv={conv} />
+      <RoutingCard conv={conv} onOpen={onOpen} />
     </aside>
   );
 }
@@ -148,10 +149,12 @@ export function TransferCard({ conv }: { conv: Conversation }) {
 }
 
 /** Priority, team and skills of the conversation, with a note on the timeline; Save once the form changes one of them
- * (the API takes a note only with a change). */
-export function RoutingCard({ conv }: { conv: Conversation }) {
-  const { store, t } = useApp();
-  const { teams } = useStore(store);
+ * (the API takes a note only with a change). Sent to a team the agent is not in, it is no longer theirs (the API
+ * releases them) nor in their list: the inbox moves on to the next conversation, the keyboard on its item, as after
+ * Resolve (`onOpen`), and says where it went; an admin, who sees every team's, stays on it. */
+export function RoutingCard({ conv, onOpen }: { conv: Conversation; onOpen?: (id: string | null, toList?: boolean) => void }) {
+  const { store, t, who } = useApp();
+  const { teams, me } = useStore(store);
   const [priority, setPriority] = useState<Priority>(conv.priority);
   const [team, setTeam] = useState(conv.team);
   const [skills, setSkills] = useState((conv.skills ?? []).join(", "));
@@ -167,8 +170,11 @@ export function RoutingCard({ conv }: { conv: Conversation }) {
   const save = async (e: Event) => {
     e.preventDefault();
     if (!change) return;
-    const ok = await store.setRouting(conv.id, change, t("saved"));
+    const away = change.team !== undefined && !!me && !me.teams.includes(change.team) && !isAdmin(who);
+    const next = away ? store.nextId() : null;
+    const ok = await store.setRouting(conv.id, change, away ? t("transferred", { agent: teamName(teams, change.team!) }) : t("saved"));
     if (ok) setNote("");
+    if (ok && away) onOpen?.(next && next !== conv.id ? next : null, true);
   };
   return (
     <section class="card">

@@ -3,7 +3,7 @@
 import { render } from "preact";
 import { act } from "preact/test-utils";
 import { describe, expect, it, vi } from "vitest";
-import type { Api } from "../api";
+import type { Agent, Api } from "../api";
 import { AppContext } from "../context";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -144,5 +144,51 @@ describe("Inbox", () => {
     expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c2");
     press("Enter");
     expect(navigate).toHaveBeenLastCalledWith("/c/c2");
+  });
+
+  it("moves on to the next conversation's item and says so after the agent sends theirs to a team they are not in", async () => {
+    // Given bob (an agent of the default team, no lead) with c1 of his three open, its Routing card beside it
+    const items = ["c1", "c2", "c3"].map((id) => testConversation(id, { assignee: "bob", customer: { id: `cu-${id}`, name: `Customer ${id}` } }));
+    const setRouting = vi.fn(async (id: string, change: { team?: string }) => ({ ...items[0]!, id, team: change.team!, assignee: null }));
+    const api = new Proxy({ setRouting } as Record<string, unknown>, {
+      get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)), // the rest: on their way
+    });
+    const store = new Store(api as unknown as Api);
+    store.set({
+      items, loading: false, live: "live", view: "mine", openId: "c1", open: items[0]!, selected: 0,
+      me: { id: "bob", name: "Bob", teams: ["default"] } as Agent,
+      teams: [{ id: "default", name: "Default" }, { id: "returns", name: "Returns & exchanges" }],
+    });
+    const context = { ...testContext(store), who: { id: "bob", name: "Bob", groups: [] } };
+    const show = (id: string | null) =>
+      act(() => {
+        render(
+          <AppContext.Provider value={{ ...context, navigate: (path: string) => show(path === "/" ? null : decodeURIComponent(path.slice(3))) }}>
+            <Inbox conversationId={id} />
+          </AppContext.Provider>,
+          root(),
+        );
+      });
+    show("c1");
+    await tick();
+
+    // When he sends c1 to Returns & exchanges, a team he is not in (it leaves his list), from the Routing card's Save
+    const card = [...root().querySelectorAll("aside .card")].find((c) => c.querySelector("h3")?.textContent === "Routing")!;
+    const team = [...card.querySelectorAll("select")].find((x) => [...x.options].some((o) => o.value === "returns"))!;
+    team.value = "returns";
+    team.dispatchEvent(new Event("change", { bubbles: true }));
+    await tick();
+    const save = card.querySelector<HTMLButtonElement>("button[type=submit]")!;
+    save.focus();
+    card.querySelector("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+    await tick();
+    await tick();
+
+    // Then the next conversation opens with the keyboard on its item in the list, as after Resolve, not on the page
+    expect(setRouting).toHaveBeenCalledWith("c1", { team: "returns" });
+    expect(store.state.openId).toBe("c2");
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c2");
+    // and the polite status says what happened
+    expect(store.state.toast).toMatchObject({ kind: "ok", text: "Transferred to Returns & exchanges" });
   });
 });
