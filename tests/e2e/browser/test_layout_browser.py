@@ -266,7 +266,7 @@ def test_on_a_1024_wide_laptop_the_top_bar_is_one_row_with_nothing_cut(stack, op
             const r = e.getBoundingClientRect(), s = getComputedStyle(e);
             if (!r.width || !r.height || s.clip === 'rect(0px, 0px, 0px, 0px)') continue;  // (words for screen readers)
             if (r.left < edge.left - 0.5 || r.right > edge.right + 0.5 || r.top < edge.top - 0.5
-                || r.bottom > edge.bottom + 0.5 || r.right > window.innerWidth
+                || r.bottom > edge.bottom + 0.5 || r.left < 0 || r.right > window.innerWidth
                 || (e.tagName !== 'SELECT' && e.scrollWidth > e.clientWidth + 1 && s.overflowX !== 'visible'))
                 out.push(e.tagName + ' ' + (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 30));
         }
@@ -298,4 +298,12 @@ def test_on_a_1024_wide_laptop_the_top_bar_is_one_row_with_nothing_cut(stack, op
     expect(menu.get_by_role("combobox").first).to_be_hidden()
     expect(account).to_be_focused()
     expect(account).to_have_attribute("aria-expanded", "false")
+
+    # and on a phone held upright, where the bar takes more than one row, the button opens them inside the window too
+    page.set_viewport_size({"width": 390, "height": 844})
+    account.click()
+    expect(menu.get_by_role("combobox").first).to_be_visible()
+    assert menu.evaluate(cut) == []
+    box = menu.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
     assert page.errors == []  # type: ignore[attr-defined]
