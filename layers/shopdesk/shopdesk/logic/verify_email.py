@@ -5,10 +5,13 @@ customer (``Merger.link_verified``): the one automatic link a visitor can cause,
   session secret) of visitor, address and code; valid 10 minutes; asking again replaces it. Rate-limited per
   visitor and per address (its bucket named by an HMAC of the address, not the address), so the widget cannot be
   used to mail-bomb anyone.
-- Confirming: rate-limited per visitor; 5 wrong codes use the code up; the right one is used once (a
-  conditional write), then the address is linked: a new identity of the visitor's customer, or, when the
-  address is another customer's, that customer absorbs the visitor's (a merge recorded as the system's, with
-  the proof as its reason, and undoable by an agent).
+- Confirming: rate-limited per visitor, and per address (its bucket named by an HMAC of the address too): the
+  codes tried for one address, from every chat, at most 10 at once and one more an hour. A shop signs a visitor for
+  every page view, so a guesser has as many chats, and codes mailed, as the address's limit on asking gives (a code
+  every two minutes): five tries each would be 3,600 a day against the address's million codes. 5 wrong codes use
+  the code up; the right one is used once (a conditional write), then the address is linked: a new identity of the
+  visitor's customer, or, when the address is another customer's, that customer absorbs the visitor's (a merge
+  recorded as the system's, with the proof as its reason, and undoable by an agent).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
 REQUEST_LIMIT = webchat.RateLimiter(rate_per_s=1 / 120, burst=3)     # codes asked per visitor and per address
 CONFIRM_LIMIT = webchat.RateLimiter(rate_per_s=1 / 10, burst=5)      # confirmations tried per visitor
+ADDRESS_CONFIRM_LIMIT = webchat.RateLimiter(rate_per_s=1 / 3600, burst=10)    # codes tried per address, every chat's
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 
@@ -61,11 +65,13 @@ class EmailVerification:
     def _hash(self, visitor_id: str, email: str, code: str) -> str:
         return hmac.new(self.secret.encode(), f"{visitor_id}|{email}|{code}".encode(), hashlib.sha256).hexdigest()
 
-    def _address_bucket(self, email: str) -> str:
-        """The rate bucket of the codes mailed to one address, named by an HMAC of the address (keyed with the
-        widget's session secret): it limits them without holding the address, which no erase could find when it is
-        none of the customer's (a visitor who never confirmed it)."""
-        return "webchat-otp-to#" + hmac.new(self.secret.encode(), f"rate|{email}".encode(), hashlib.sha256).hexdigest()
+    def _address_bucket(self, email: str, what: str = "to") -> str:
+        """The rate bucket of the codes mailed to one address (``to``), or tried for it (``tried``), named by an HMAC of
+        the address (keyed with the widget's session secret): it limits them without holding the address, which no
+        erase could find when it is none of the customer's (a visitor who never confirmed it)."""
+        purpose = "rate" if what == "to" else f"rate-{what}"
+        digest = hmac.new(self.secret.encode(), f"{purpose}|{email}".encode(), hashlib.sha256).hexdigest()
+        return f"webchat-otp-{what}#{digest}"
 
     def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
         from shopdesk.logic.widget import limit
@@ -92,6 +98,7 @@ class EmailVerification:
             raise BadRequest("no code is pending for this chat, or it expired: ask for a new one")
         if pending.attempts >= MAX_ATTEMPTS:
             raise BadRequest("too many wrong codes: ask for a new one")
+        self._limit(self._address_bucket(pending.email, "tried"), ADDRESS_CONFIRM_LIMIT)     # before any comparing
         if not hmac.compare_digest(pending.code_hash, self._hash(visitor_id, pending.email, code.strip())):
             self.verifications.wrong_attempt(pending)
             raise BadRequest("the code is not right")
