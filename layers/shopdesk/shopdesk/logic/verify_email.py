@@ -3,8 +3,9 @@ customer (``Merger.link_verified``): the one automatic link a visitor can cause,
 
 - Asking: a 6-digit code from ``secrets``, mailed through SES; stored only as an HMAC (keyed with the widget's
   session secret) of visitor, address and code; valid 10 minutes; asking again replaces it. Rate-limited per
-  visitor and per address (its bucket named by an HMAC of the address, not the address), so the widget cannot be
-  used to mail-bomb anyone.
+  visitor and per address (its buckets named by an HMAC of the address, not the address): a code every two minutes
+  at most, and six a day and one each two hours since, whatever chats ask (a shop signs a visitor for every page
+  view), so the widget cannot be used to mail-bomb anyone.
 - Confirming: rate-limited per visitor, and per address (its bucket named by an HMAC of the address too): the
   codes tried for one address, from every chat, at most 10 at once and one more an hour. A shop signs a visitor for
   every page view, so a guesser has as many chats, and codes mailed, as the address's limit on asking gives (a code
@@ -35,6 +36,7 @@ from shopdesk.models import Identity
 CODE_SECONDS = 600
 MAX_ATTEMPTS = 5
 REQUEST_LIMIT = webchat.RateLimiter(rate_per_s=1 / 120, burst=3)     # codes asked per visitor and per address
+ADDRESS_DAY_LIMIT = webchat.RateLimiter(rate_per_s=1 / 7200, burst=6)  # codes mailed to an address, every chat's
 CONFIRM_LIMIT = webchat.RateLimiter(rate_per_s=1 / 10, burst=5)      # confirmations tried per visitor
 ADDRESS_CONFIRM_LIMIT = webchat.RateLimiter(rate_per_s=1 / 3600, burst=10)    # codes tried per address, every chat's
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -66,9 +68,9 @@ class EmailVerification:
         return hmac.new(self.secret.encode(), f"{visitor_id}|{email}|{code}".encode(), hashlib.sha256).hexdigest()
 
     def _address_bucket(self, email: str, what: str = "to") -> str:
-        """The rate bucket of the codes mailed to one address (``to``), or tried for it (``tried``), named by an HMAC of
-        the address (keyed with the widget's session secret): it limits them without holding the address, which no
-        erase could find when it is none of the customer's (a visitor who never confirmed it)."""
+        """A rate bucket of the codes mailed to one address (``to``, ``mailed``), or tried for it (``tried``), named by
+        an HMAC of the address (keyed with the widget's session secret): it limits them without holding the address,
+        which no erase could find when it is none of the customer's (a visitor who never confirmed it)."""
         purpose = "rate" if what == "to" else f"rate-{what}"
         digest = hmac.new(self.secret.encode(), f"{purpose}|{email}".encode(), hashlib.sha256).hexdigest()
         return f"webchat-otp-{what}#{digest}"
@@ -81,6 +83,7 @@ class EmailVerification:
         email = normalise_email(raw_email)
         self._limit(f"webchat-otp#{visitor_id}", REQUEST_LIMIT)
         self._limit(self._address_bucket(email), REQUEST_LIMIT)
+        self._limit(self._address_bucket(email, "mailed"), ADDRESS_DAY_LIMIT)
         code = f"{secrets.randbelow(10**6):06d}"
         expires = int(clock.now().timestamp()) + CODE_SECONDS
         digest = self._hash(visitor_id, email, code)
