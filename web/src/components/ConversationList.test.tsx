@@ -112,4 +112,25 @@ describe("ConversationList", () => {
     store.set({ agents: [{ id: "bob", name: "Bob Builder" }, { id: "alice", name: "Alice Example" }] as Agent[] });
     expect(assignees()).toEqual([["Customer 1", "Bob Builder"], ["Customer 2", "Alice Example"], ["Customer 3", "Unassigned"]]);
   });
+
+  it("says who mentioned the agent by name once the agents are read, never by id before", () => {
+    // Given the mentions view, a conversation bob mentioned alice in, and the agents still unread
+    const store = new Store({} as Api);
+    const conv = { ...testConversation("c1", { assignee: null }), mention: { unread: 1, count: 1, by: "bob", message_id: "m1", at: "2026-12-03T09:05:00Z" } };
+    store.set({ items: [conv], loading: false, view: "mentions", agents: [] });
+    const title = () => {
+      render(
+        <AppContext.Provider value={testContext(store)}>
+          <ConversationList listRef={{ current: null }} onOpen={() => undefined} />
+        </AppContext.Provider>,
+        root(),
+      );
+      return root().querySelector(".mention-unread")?.getAttribute("title");
+    };
+    // Then its chip says Mentioned, with no "mentioned by bob" on it
+    expect(title()).toBeNull();
+    // and "mentioned by Bob Builder" once the agents are read
+    store.set({ agents: [{ id: "bob", name: "Bob Builder" }] as Agent[] });
+    expect(title()).toBe("mentioned by Bob Builder");
+  });
 });

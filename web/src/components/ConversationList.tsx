@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { agentName, formatDuration, formatTime, knownName, teamName } from "../format";
+import { formatDuration, formatTime, knownName, teamName } from "../format";
 import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
@@ -23,6 +23,11 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
   // anyone else only as "Assigned" until then, never by their id
   const named = [...state.agents, state.me, who];
   const assignee = (id: string) => knownName(named, id) ?? t("assignedSomeone");
+  // who mentioned the agent, the same way: said only once they can be named
+  const mentionedBy = (id: string | null | undefined) => {
+    const by = id ? knownName(named, id) : null;
+    return by ? t("mention.by", { agent: by }) : undefined;
+  };
   const teams = [...new Set([...(state.me?.teams ?? []), ...state.items.map((c) => c.team)])].sort();
   // Lists of thousands stay light: pages of 50 from the API's cursor, the next one fetched as the end scrolls into view.
   const end = useRef<HTMLLIElement>(null);
@@ -151,7 +156,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
                   {c.priority !== "normal" && <span class={`chip priority-${c.priority}`}>{t(`priority.${c.priority}`)}</span>}
                   <Mood sentiment={c.sentiment} urgent={c.urgent} t={t} />
                   {c.status !== "open" && <span class="chip">{t(`status.${c.status}`)}</span>}
-                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={t("mention.by", { agent: c.mention.by ? agentName(state.agents, c.mention.by) : "" })}>@ {t("mention.unread")}</span>}
+                  {c.mention && c.mention.unread > 0 && <span class="chip mention-unread" title={mentionedBy(c.mention.by)}>@ {t("mention.unread")}</span>}
                   {sla.breached ? (
                     <span class="chip sla-breached">{t("sla.breached")}</span>
                   ) : sla.nextDueMs !== null ? (
