@@ -579,14 +579,27 @@ def delete_personal_macro(macro_id: MacroId) -> Response[None]:
     return Response(204)
 
 
+ApplyKey = Annotated[str | None, Header(min_length=1, max_length=255, pattern=r"^[!-~]+$", description=(
+    "one key per apply the client composes (a UUID), sent again with every retry of that request: a macro's reply is "
+    "sent once. One key for the whole request, taken in each conversation it names before any is applied: a repeat "
+    "answers each conversation from its own record (the reply, or the macro's change, its first request made; one "
+    "it did not apply, refused or out of time, is applied now) and sends nothing again (a reply the first stored but "
+    "never queued, it queues); the key with another macro or another selection is a 422 (code "
+    "idempotency_key_reused), a repeat while the first is still being handled a 409 (code reply_key_in_flight), and "
+    "nothing is applied. Kept 24 hours, for the caller in each conversation (the same set of keys as its replies'"
+    ")"))]
+
+
 @app.post("/agent/macros/<macro_id>/apply",
           summary="Apply a macro (the caller's own or a shared one) to conversations: per conversation applied, "
                   "or refused with the problem (all or nothing per conversation)",
-          responses=problems.responses(200, 403, 404, 415))
-def apply_macro(macro_id: MacroId, body: KnownFields[ApplyRequest]) -> ApplyOut:
+          responses=problems.responses(200, 403, 404, 409, 415))
+def apply_macro(macro_id: MacroId, body: KnownFields[ApplyRequest],
+                idempotency_key: ApplyKey = None) -> ApplyOut:
     context = app.lambda_context
     return ApplyOut.of(*macros.apply(caller(app.current_event), macro_id, body.conversation_ids,
-                                     time_left=lambda: context.get_remaining_time_in_millis() / 1000))
+                                     time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+                                     key=idempotency_key))
 
 
 install_refusals(app)

@@ -4178,7 +4178,10 @@ export interface operations {
     apply_macro_agent_macros__macro_id__apply_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description one key per apply the client composes (a UUID), sent again with every retry of that request: a macro's reply is sent once. One key for the whole request, taken in each conversation it names before any is applied: a repeat answers each conversation from its own record (the reply, or the macro's change, its first request made; one it did not apply, refused or out of time, is applied now) and sends nothing again (a reply the first stored but never queued, it queues); the key with another macro or another selection is a 422 (code idempotency_key_reused), a repeat while the first is still being handled a 409 (code reply_key_in_flight), and nothing is applied. Kept 24 hours, for the caller in each conversation (the same set of keys as its replies') */
+                "idempotency-key"?: string | null;
+            };
             path: {
                 macro_id: string;
             };
@@ -4219,6 +4222,15 @@ export interface operations {
             };
             /** @description No such resource (or none the caller may see) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

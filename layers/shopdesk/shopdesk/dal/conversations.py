@@ -964,6 +964,7 @@ class Conversations:
         ops.extend(self.table.delete_op(it.conv_pk(conv.id), it.label_sk(label))
                    for label in sorted(set(conv.labels) - set(labels)))
         ops.extend(self.table.put_op(it.message_item(self.retention.stamp(m))) for m in edit.messages)
+        ops.extend(edit.also)
         clock_ops = self._clock_ops(conv.id, clocks, read.version, read.warned, read.done, update, before=read)
         transaction = [*clock_ops, *seat_ops, *ops]
         if len(transaction) > MAX_TRANSACTION_OPS:
@@ -1851,6 +1852,7 @@ class Edit:
     snooze_until: str | None = None          # the snooze's end (a status snoozed until then)
     slots: Sequence[str] = ()                # resolving: the identities (kind#address) holding the customer's slot
     messages: Sequence[Message] = ()         # notes and the one timeline entry
+    also: Sequence[dict[str, Any]] = ()      # more writes of the same transaction (a macro's key: reply_key_op)
 
 
 class NotWaiting(Exception):

@@ -329,7 +329,7 @@ class Inbox:
         ``key`` (the request's ``Idempotency-Key``): the reply is sent once whatever number of times the request
         comes with it. The key is taken (for this caller in this conversation, for ``REPLY_KEY_SECONDS``) before
         anything is queued; a repeat answers the reply the first request stored and sends nothing again (one stored
-        and never queued, its function stopped in between, it queues: ``_answered_before``); the same key
+        and never queued, its function stopped in between, it queues: ``answered_before``); the same key
         with another body is refused (422, code ``idempotency_key_reused``), and a repeat while the first is still
         being handled too (409, code ``reply_key_in_flight``). A first request refused before it stored anything
         lets the key go, so the same key may be sent again; one stored and marked failed because the queue refused
@@ -347,18 +347,39 @@ class Inbox:
               send: Callable[[HeldKey], Message]) -> Message:
         """``send`` a reply or template once per ``key`` (its request's Idempotency-Key; ``fingerprint``, its body's
         digest): the key is taken before ``send`` runs, and a repeat answers the message its first request stored."""
-        held = self.conversations.hold_reply_key(caller.id, conversation_id, key, fingerprint, REPLY_KEY_SECONDS,
-                                                 REPLY_KEY_HELD_SECONDS)
+        held = self.take_key(caller.id, conversation_id, key, fingerprint)
         if held is not None:
-            return self._answered_before(conversation_id, held, fingerprint)
+            return self.answered_before(conversation_id, held)
         try:
             return send(HeldKey(caller.id, key, fingerprint))
         except Exception:
             # refused before the message was stored: the key may be used again. A message stored marked the key in
             # its own transaction (a step after the queue failed, or the queue refused it and it is marked failed), so
             # the key stays with it and a repeat answers it; the release leaves such a key as it is
-            self.conversations.release_reply_key(caller.id, conversation_id, key, fingerprint)
+            self.let_key_go(caller.id, conversation_id, key, fingerprint)
             raise
+
+    def take_key(self, agent_id: str, conversation_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
+        """Take a request's Idempotency-Key in this conversation (``_once``; a macro's apply, for each conversation it
+        names: ``MacroDesk.apply``). None: this request took it (mark it with what it stores, ``HeldKey``, or let it
+        go); else the item of the first request, whose answer ``answered_before`` gives. The same key with another
+        body is refused (422, ``idempotency_key_reused``), and one whose first request is still at work (409,
+        ``reply_key_in_flight``)."""
+        held = self.conversations.hold_reply_key(agent_id, conversation_id, key, fingerprint, REPLY_KEY_SECONDS,
+                                                 REPLY_KEY_HELD_SECONDS)
+        if held is None:
+            return None
+        if held.get("fingerprint") != fingerprint:
+            raise InvalidFields([{"loc": ("header", "Idempotency-Key"), "type": "idempotency_key_reused",
+                                  "msg": "this Idempotency-Key was sent with another request: a new reply, template "
+                                         "or macro's apply needs a new key"}]).with_code("idempotency_key_reused")
+        if not held.get("message_sk"):
+            raise _in_flight()
+        return held
+
+    def let_key_go(self, agent_id: str, conversation_id: str, key: str, fingerprint: str) -> None:
+        """A key this request took, refused before it stored anything: the same key may be sent again."""
+        self.conversations.release_reply_key(agent_id, conversation_id, key, fingerprint)
 
     def _reply(self, caller: Caller, conv: Conversation, read: ClockRead, text: str | None, channel: str | None,
                canned_response_id: str | None, attachments: Sequence[FileRef], key: HeldKey | None = None) -> Message:
@@ -367,18 +388,12 @@ class Inbox:
         audit.note(**audited_reply(message))
         return message
 
-    def _answered_before(self, conversation_id: str, held: dict[str, Any], fingerprint: str) -> Message:
-        """What a repeat of a keyed reply answers: the reply its first request stored, queued again when it may never
-        have been (``never_taken_up``)."""
-        if held.get("fingerprint") != fingerprint:
-            raise InvalidFields([{"loc": ("header", "Idempotency-Key"), "type": "idempotency_key_reused",
-                                  "msg": "this Idempotency-Key was sent with another reply: a new reply needs a new "
-                                         "key"}]).with_code("idempotency_key_reused")
-        sent = self.conversations.get_message(conversation_id, str(held["message_sk"])) \
-            if held.get("message_sk") else None
+    def answered_before(self, conversation_id: str, held: dict[str, Any]) -> Message:
+        """What a repeat of a keyed request answers (``held``: its key's item, ``take_key``): the message its first
+        request stored, queued again when it may never have been (``never_taken_up``)."""
+        sent = self.conversations.get_message(conversation_id, str(held["message_sk"]))
         if sent is None:
-            raise Conflict("the first request with this Idempotency-Key is still being handled; send it again in a "
-                           "moment").with_code("reply_key_in_flight")
+            raise _in_flight()
         if never_taken_up(sent):
             # stored with its key done, then perhaps never queued (its function stopped between the two): queued again
             # as the first request queued it, under the same deduplication id, so the queue drops a copy within five
@@ -740,6 +755,11 @@ class Inbox:
         return agent
 
 
+def _in_flight() -> Conflict:
+    return Conflict("the first request with this Idempotency-Key is still being handled; send it again in a "
+                    "moment").with_code("reply_key_in_flight")
+
+
 def never_taken_up(message: Message) -> bool:
     """Whether a stored reply may never have reached the outbound queue: still ``queued``, with no provider id and
     no delivery's trace on it (no intent, no attempt, not failed). A delivery that took it up stamps it first
@@ -827,6 +847,12 @@ def retry_fingerprint(message_id: str) -> str:
     """A digest of a "Send again" request (the failed reply it names), as ``reply_fingerprint`` is of a reply's (a key
     sent with a reply and then with a Send again, or the other way, is another body: 422)."""
     return _body_digest({"retry_of": message_id})
+
+
+def macro_fingerprint(macro_id: str, conversation_ids: Sequence[str]) -> str:
+    """A digest of a macro's apply request (the macro and the conversations in order), as ``reply_fingerprint`` is of
+    a reply's: one key for the whole request, the same digest on each conversation's key item."""
+    return _body_digest({"macro_id": macro_id, "conversation_ids": list(conversation_ids)})
 
 
 def _body_digest(body: dict[str, Any]) -> str:

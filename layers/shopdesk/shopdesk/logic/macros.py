@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shopdesk import clock
+from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.labels import Labels
@@ -39,12 +40,12 @@ from shopdesk.logic import timeline
 from shopdesk.logic.access import ADMIN, SUPERVISOR, Caller, require
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.compose import Composer, Plan, Refused
-from shopdesk.logic.inbox import Inbox, PreparedReply, QueueUnavailable, audited_reply
+from shopdesk.logic.inbox import HeldKey, Inbox, PreparedReply, QueueUnavailable, audited_reply, macro_fingerprint
 from shopdesk.logic.render import TemplateInvalid
 from shopdesk.logic.reroute import check_team
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.unique import refuse_taken
-from shopdesk.models import ConversationStatus, Message
+from shopdesk.models import ConversationStatus, Direction, Message
 from shopdesk.models.canned import Scope
 from shopdesk.models.labels import Label
 from shopdesk.models.macros import Macro, MacroContent, NoteAction
@@ -71,6 +72,7 @@ class Outcome:
     detail: str | None = None                # a refusal: why; applied: a reply that could not be queued
     reply: Message | None = None
     skipped_labels: tuple[str, ...] = ()     # applied: retired labels the macro adds, not added
+    answered: bool = False                   # a keyed repeat's: what the first request did, nothing done again
 
     @property
     def notes(self) -> list[str]:
@@ -199,30 +201,93 @@ class MacroDesk:
 
     # ------------------------------------------------------------------ applying
     def apply(self, caller: Caller, macro_id: str, conversation_ids: list[str],
-              time_left: Callable[[], float] | None = None) -> tuple[Macro, list[Outcome]]:
+              time_left: Callable[[], float] | None = None, *, key: str | None = None) -> tuple[Macro, list[Outcome]]:
         """The macro on each conversation in turn. ``time_left`` (seconds the request may still take): a
         conversation not started while at least ``RESERVE_SECONDS`` were left is answered 503, not applied,
-        so a large selection never ends in a timeout that would hide what was done."""
+        so a large selection never ends in a timeout that would hide what was done.
+
+        ``key`` (the request's ``Idempotency-Key``): one key for the whole request, taken in each conversation it names
+        (the reply keys' own items and code: ``Inbox.take_key``) before any is applied, so a key sent with another
+        macro or selection (422) or whose first request is still at work (409) is refused before anything is done. A
+        repeat answers each conversation from its own item: the reply its first request stored (queued again if it
+        may never have been), or the macro's timeline entry when it has no reply; one the first request did not
+        apply (refused, out of time) lets its key go and is applied now."""
         macro = self.for_caller(caller, macro_id)
         known = {label.id: label for label in self.labels.list()}
-        outcomes = []
+        ids = list(dict.fromkeys(conversation_ids))
+        fingerprint = macro_fingerprint(macro.id, ids) if key is not None else ""
+        held = self._take_keys(caller, ids, key, fingerprint) if key is not None else {}
+        outcomes: list[Outcome] = []
         changed: dict[str, Plan] = {}         # conversation id -> the plan written
-        for conversation_id in dict.fromkeys(conversation_ids):
-            if time_left is not None and time_left() < RESERVE_SECONDS:
-                outcomes.append(Outcome(conversation_id, "refused", 503, "not applied: the request ran out of time; "
-                                                                          "apply the macro to this one again"))
-                continue
-            outcomes.append(self._apply_one(caller, macro, conversation_id, known, changed))
+        try:
+            for conversation_id in ids:
+                mine = HeldKey(caller.id, key, fingerprint) if key is not None and held[conversation_id] is None \
+                    else None
+                if conversation_id in held and mine is None:
+                    outcomes.append(self._answered(conversation_id, held[conversation_id], macro, known))
+                elif time_left is not None and time_left() < RESERVE_SECONDS:
+                    outcomes.append(Outcome(conversation_id, "refused", 503, "not applied: the request ran out "
+                                                                              "of time; apply the macro to this one "
+                                                                              "again"))
+                else:
+                    outcomes.append(self._apply_one(caller, macro, conversation_id, known, changed, mine))
+                if mine is not None and outcomes[-1].result == "refused":
+                    self._let_go(mine, [conversation_id])
+        except Exception:
+            if key is not None:      # the keys taken for what this request did not reach: the repeat applies those
+                self._let_go(HeldKey(caller.id, key, fingerprint),
+                             [c for c in ids[len(outcomes):] if held[c] is None])
+            raise
         _audit_applied(macro, outcomes, changed)
         return macro, outcomes
 
+    def _take_keys(self, caller: Caller, ids: list[str], key: str, fingerprint: str
+                   ) -> dict[str, dict[str, Any] | None]:
+        """The request's key taken in each conversation (None), or the item of the first request that took it there;
+        a key refused in one (422, 409) lets go of those this request took, and nothing is applied."""
+        inbox = self._inbox()
+        held: dict[str, dict[str, Any] | None] = {}
+        try:
+            for conversation_id in ids:
+                held[conversation_id] = inbox.take_key(caller.id, conversation_id, key, fingerprint)
+        except Exception:
+            self._let_go(HeldKey(caller.id, key, fingerprint), [c for c, item in held.items() if item is None])
+            raise
+        return held
+
+    def _let_go(self, key: HeldKey, conversation_ids: list[str]) -> None:
+        for conversation_id in conversation_ids:
+            self._inbox().let_key_go(key.agent_id, conversation_id, key.key, key.fingerprint)
+
+    def _answered(self, conversation_id: str, held: dict[str, Any] | None, macro: Macro,
+                  known: dict[str, Label]) -> Outcome:
+        """A keyed repeat's outcome in one conversation: what its first request stored there (``Inbox.answered_before``:
+        the reply, queued again when it may never have been; or, for a macro without one, its timeline entry)."""
+        assert held is not None
+        skipped = tuple(retired_labels(macro, known))
+        try:
+            stored = self._inbox().answered_before(conversation_id, held)
+        except QueueUnavailable as exc:
+            return Outcome(conversation_id, "applied", 200, f"the reply was not sent: {exc}", reply=exc.stored,
+                           skipped_labels=skipped, answered=True)
+        reply = stored if stored.direction is Direction.OUTBOUND else None
+        return Outcome(conversation_id, "applied", reply=reply, skipped_labels=skipped, answered=True)
+
+    def _inbox(self) -> Inbox:
+        if self.inbox is None:
+            raise RuntimeError("applying macros needs the composer and the inbox")
+        return self.inbox
+
     def _apply_one(self, caller: Caller, macro: Macro, conversation_id: str, known: dict[str, Label],
-                   changed: dict[str, Plan]) -> Outcome:
+                   changed: dict[str, Plan], key: HeldKey | None = None) -> Outcome:
+        """``key``: the request's Idempotency-Key, taken here: marked with the reply in the transaction that stores
+        it, or (a macro without a reply) with the timeline entry in the changes' transaction."""
         if self.composer is None or self.inbox is None:
             raise RuntimeError("applying macros needs the composer and the inbox")
         composer, inbox = self.composer, self.inbox
         prepared: list[PreparedReply] = []
         skipped = tuple(retired_labels(macro, known))
+        replies = any(action.type == "reply" for action in macro.actions)
 
         def build(plan: Plan) -> Message:
             changed[conversation_id] = plan   # the last read's (a conflict reads again): the one written
@@ -250,7 +315,11 @@ class MacroDesk:
                     composer.status(plan, ConversationStatus.SNOOZED, until=clock.now() + action.duration)
                 elif action.type == "assign":
                     composer.assign(plan, action.agent_id)
-            return timeline.macro_applied(conversation_id, macro.id, macro.name, caller.id, plan.said)
+            entry = timeline.macro_applied(conversation_id, macro.id, macro.name, caller.id, plan.said)
+            if key is not None and not replies:
+                plan.edit.also = [inbox.conversations.reply_key_op(key.agent_id, conversation_id, key.key,
+                                                                   key.fingerprint, it.message_sk(entry))]
+            return entry
 
         try:
             conv = composer.run(caller, conversation_id, build)
@@ -269,7 +338,7 @@ class MacroDesk:
         if not prepared:
             return Outcome(conversation_id, "applied", skipped_labels=skipped)
         try:
-            reply = inbox.send_reply(conv, prepared[0], caller.id)
+            reply = inbox.send_reply(conv, prepared[0], caller.id, key=key)
         except QueueUnavailable as exc:
             return Outcome(conversation_id, "applied", 200, f"the reply was not sent: {exc}", skipped_labels=skipped)
         return Outcome(conversation_id, "applied", reply=reply, skipped_labels=skipped)
@@ -279,7 +348,8 @@ def _audit_applied(macro: Macro, outcomes: list[Outcome], written: dict[str, Pla
     """The request's audit record: per conversation applied (by id), what the macro changed as it was and is
     (labels, priority, team, status, assignee) and the changes it made in order (``applied``, as the timeline lists
     them: ids and values, a note or a reply without its words), each reply queued as every reply's record names it
-    (``replies``: message, channel, files), the macro's version, and the refused ones with their status."""
+    (``replies``: message, channel, files), the macro's version, and the refused ones with their status; a keyed
+    repeat's answered ones by id (``answered_before``: their first request's record says what was done)."""
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     applied: dict[str, Any] = {}
@@ -289,9 +359,11 @@ def _audit_applied(macro: Macro, outcomes: list[Outcome], written: dict[str, Pla
             before[outcome.conversation_id], after[outcome.conversation_id] = plan.audited()
             applied[outcome.conversation_id] = plan.said
     refused = {o.conversation_id: o.status for o in outcomes if o.result == "refused"}
-    replies = {o.conversation_id: audited_reply(o.reply) for o in outcomes if o.reply is not None}
+    replies = {o.conversation_id: audited_reply(o.reply) for o in outcomes if o.reply is not None and not o.answered}
+    answered = [o.conversation_id for o in outcomes if o.answered]     # a keyed repeat's: nothing done again
     audit.note(before=before or None, after=after or None, version=macro.version, applied=applied,
-               **({"replies": replies} if replies else {}), **({"refused": refused} if refused else {}))
+               **({"replies": replies} if replies else {}), **({"refused": refused} if refused else {}),
+               **({"answered_before": answered} if answered else {}))
 
 
 def retired_labels(macro: Macro, known: dict[str, Label]) -> list[str]:
