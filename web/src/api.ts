@@ -387,8 +387,16 @@ export class Api {
   changeLabels = (id: string, change: { add?: string[]; remove?: string[] }) =>
     this.call<Labelled>("POST", `/agent/conversations/${enc(id)}/labels`, { add: change.add ?? [], remove: change.remove ?? [] });
   macros = () => this.call<{ items: Macro[] }>("GET", "/agent/macros");
-  applyMacro = (id: string, conversationIds: string[]) =>
-    this.call<ApplyOut>("POST", `/agent/macros/${enc(id)}/apply`, { conversation_ids: conversationIds });
+  /** Apply a macro to one conversation or a selection; `key`: that apply's Idempotency-Key, the same for every send of
+   * it until the API answered, so applying it again after no answer sends the macro's reply once. */
+  applyMacro = (id: string, conversationIds: string[], key?: string) =>
+    this.call<ApplyOut>(
+      "POST",
+      `/agent/macros/${enc(id)}/apply`,
+      { conversation_ids: conversationIds },
+      undefined,
+      key ? { "Idempotency-Key": key } : {},
+    );
   // the caller's own canned responses and macros (every agent); the shared ones through the admin API
   /** Saves with `version` (the one edited; 0: a new one) only over it: 409 when someone saved it since. */
   putMyCanned = (id: string, c: CannedIn, version?: number) =>

@@ -80,10 +80,10 @@ export function deliveryRank(status: string): number {
   return DELIVERY_RANK[status] ?? 0;
 }
 
-/** A send with an Idempotency-Key (a reply, a template): its answer; `keyUsed` is called when the API says the key
- * went with another body (the first send went: `422` `idempotency_key_reused`), so what is sent next goes with a new
- * key. */
-function keyed(sent: Promise<Message>, keyUsed?: () => void): Promise<Message> {
+/** A send with an Idempotency-Key (a reply, a template, a macro's apply): its answer; `keyUsed` is called when the
+ * API says the key went with another body (the first send went: `422` `idempotency_key_reused`), so what is sent next
+ * goes with a new key. */
+function keyed<T>(sent: Promise<T>, keyUsed?: () => void): Promise<T> {
   return sent.catch((error: unknown) => {
     if (error instanceof ApiError && (error.body as { code?: unknown } | null)?.code === "idempotency_key_reused") keyUsed?.();
     throw error;
@@ -798,9 +798,13 @@ export class Store {
   /** Apply a macro; applied to the selection (`toSelection`), its per-conversation results stay on screen under the
    * list (``applied``) until the next one; applied to the open conversation alone, the caller says how it went. */
   applyMacro = async (macroId: string, ids: string[], toSelection = true): Promise<ApplyOut | null> => {
+    const composed = [macroId, ...ids].join("\n");
+    const key = this.applyKeys.get(composed) ?? crypto.randomUUID();
+    this.applyKeys.set(composed, key);
     let out: ApplyOut | null = null;
     await this.run(async () => {
-      out = await this.api.applyMacro(macroId, ids);
+      out = await keyed(this.api.applyMacro(macroId, ids, key), () => this.applyKeys.delete(composed));
+      if (this.applyKeys.get(composed) === key) this.applyKeys.delete(composed);
       const picked = this.state.picked.filter((id) => !ids.includes(id) || out?.results.some((r) => r.conversation_id === id && r.result === "refused"));
       this.set(toSelection ? { applied: out, picked } : { picked });
       // what it changed in each conversation follows their notices
@@ -808,6 +812,12 @@ export class Store {
     });
     return out;
   };
+
+  /** Each composed apply's Idempotency-Key (by the macro and the conversations, in order), kept until the API answered
+   * it, so Apply pressed again after no answer gets the first answer and the macro's reply is sent once; renewed when
+   * the API says the key went with another apply (`422` `idempotency_key_reused`). One key for the whole request: the
+   * API answers each conversation from its own record. */
+  readonly applyKeys = new Map<string, string>();
 
   setPresence = (presence: Agent["presence"]) =>
     this.run(async () => {

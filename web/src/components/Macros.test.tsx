@@ -2,7 +2,7 @@
 // A macro applied to the open conversation says how it went in a toast; the bar under the list is the selection's.
 import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
-import type { Api, ApplyOut } from "../api";
+import { Api, type ApplyOut } from "../api";
 import { AppContext } from "../context";
 import { Store, TOOLS_AGAIN_MS } from "../store";
 import { eachRoot, testContext } from "../testContext";
@@ -82,7 +82,7 @@ describe("MacroPicker", () => {
     await tick();
     root().querySelector<HTMLFormElement>(".macro-form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
     await tick();
-    expect(applyMacro).toHaveBeenCalledWith("ship", ["c1"]);
+    expect(applyMacro).toHaveBeenCalledWith("ship", ["c1"], expect.stringMatching(/^[0-9a-f-]{36}$/));
     expect(store.state.toast?.text).toBe("Shipping question: applied to 1, refused 0");
     expect(store.state.applied).toBeNull();
     expect(root().querySelector(".selection-bar")).toBeNull(); // no "0 selected" with the open conversation's result
@@ -112,6 +112,60 @@ describe("MacroPicker", () => {
     root().querySelector<HTMLFormElement>(".macro-form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
     await tick();
     expect(store.state.toast).toMatchObject({ kind: "ok", text: "QA greet: applied to 1, refused 0. Not added, as retired: QA VIP" });
+  });
+});
+
+describe("MacroPicker's apply, sent again after no answer", () => {
+  it("sends the same Idempotency-Key until the API answered, a new one for the next apply and after a 422", async () => {
+    // Given an API whose first answer to an apply is lost (the connection dropped), then answers; later says the key
+    // went with another apply
+    const keys: (string | null)[] = [];
+    const applied: ApplyOut = { macro_id: "ship", name: "Shipping question", applied: 1, refused: 0,
+      results: [{ conversation_id: "c1", result: "applied", reply_message_id: "m1" }] };
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init: RequestInit) => {
+        if (!url.endsWith("/apply")) return { ok: true, status: 200, text: async () => "{}" };
+        keys.push(new Headers(init.headers).get("Idempotency-Key"));
+        if (keys.length === 1) throw new TypeError("Failed to fetch");
+        if (keys.length === 4) {
+          const problem = { status: 422, title: "Invalid request", code: "idempotency_key_reused" };
+          return { ok: false, status: 422, text: async () => JSON.stringify(problem) };
+        }
+        return { ok: true, status: 200, text: async () => JSON.stringify(applied) };
+      }),
+    );
+    const store = new Store(new Api("https://api.test", async () => "t"));
+    store.set({ live: "live", macros: [{ id: "ship", scope: "shared", name: "Shipping question", actions: [] }] as never });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <MacroPicker conv={testConversation("c1")} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await tick();
+    const apply = async (count: number) => {
+      root().querySelector<HTMLFormElement>(".macro-form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+      await vi.waitFor(() => expect(keys).toHaveLength(count));
+      await tick();
+    };
+
+    // When the apply gets no answer and is pressed again; then the agent applies it once more; then a 422, and again
+    await apply(1);
+    await apply(2);
+    await apply(3);
+    await apply(4);
+    await apply(5);
+
+    // Then the press again carries the first press's key (the API answers what the first did, the reply sent once)
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    // an answered apply lets its key go: the next apply is another, with another key
+    expect(keys[2]).not.toBe(keys[0]);
+    // a key the API says went with another apply is renewed
+    expect(keys[4]).not.toBe(keys[3]);
+    expect(store.applyKeys.size).toBe(0);
+    vi.unstubAllGlobals();
   });
 });
 
