@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -24,6 +25,16 @@ def set_offset(seconds: float) -> None:
 
 def offset() -> float:
     return _offset_seconds
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone of this name; ValueError ("unknown time zone") for any name that is none. ``zoneinfo`` reads a
+    name as a path in the zone database: a region (``Europe``, a folder there) or a name longer than a file name may
+    be is an OSError to it, not the ZoneInfoNotFoundError of an unknown one, and a caller's mistake all the same."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
 
 
 def now() -> datetime:

@@ -15,7 +15,7 @@ import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from shopdesk import clock
 from shopdesk.analytics import Lake
@@ -92,8 +92,8 @@ def period(start: str, end: str, tz: str = "UTC") -> Period:
     """``[start, end)``: dates are midnight in ``tz`` (``to=2026-12-07`` ends with the 6th), times keep their
     offset (or are read in ``tz``). At most ``MAX_DAYS`` days."""
     try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        zone = clock.zone(tz)
+    except ValueError as exc:
         raise BadRequest(f"tz is not a time zone of the IANA database (Europe/Amsterdam, UTC): {tz!r}") from exc
     first, last = _instant(start, zone, "from"), _instant(end, zone, "to")
     if not (first.year >= 2000 and last.year <= 2100):
@@ -265,8 +265,8 @@ def volume_forecast(lake: Lake, now: datetime, channel: str | None, days: int, t
     history of the last ``settings.weeks`` weeks (of the conversations in ``scope``), cut to the whole weeks since
     the first hour with a conversation (hours before the desk had any are not zeros to learn from)."""
     try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+        zone = clock.zone(tz)
+    except ValueError as exc:
         raise BadRequest(f"tz is not a time zone of the IANA database: {tz!r}") from exc
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(hours=WEEK * settings.weeks)

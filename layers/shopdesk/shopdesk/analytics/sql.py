@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlglot
 from sqlglot import exp
 
+from shopdesk import clock
 from shopdesk.analytics.events import COLUMNS
 
 GROUPS = ("agent", "team", "channel", "language", "day", "week", "hour")
@@ -58,8 +59,8 @@ class Period:
     def check(self) -> None:
         """The zone goes into SQL as a literal: only a name the IANA database knows."""
         try:
-            ZoneInfo(self.tz)
-        except (KeyError, ValueError) as exc:
+            clock.zone(self.tz)
+        except ValueError as exc:
             raise ValueError(f"not a time zone: {self.tz!r}") from exc
         if "'" in self.tz:
             raise ValueError(f"not a time zone: {self.tz!r}")

@@ -55,10 +55,11 @@ from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
 
+from shopdesk import clock
 from shopdesk.logic import render
 from shopdesk.logic.language import normalise_code
 
@@ -289,8 +290,8 @@ def _round_up(moment: datetime) -> datetime:
 
 def _zone(time_zone: str) -> ZoneInfo:
     try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        return clock.zone(time_zone)
+    except ValueError as exc:
         raise ValueError(f"unknown time zone {time_zone!r} (use an IANA name such as 'Europe/Madrid')") from exc
 
 

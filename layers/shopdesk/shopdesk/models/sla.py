@@ -18,10 +18,11 @@ from datetime import date, time
 from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from shopdesk import clock
 from shopdesk.models.conversation import Priority
 
 DAY_SECONDS = 86_400
@@ -201,8 +202,8 @@ class BusinessHours(BaseModel):
     def _zone_exists(cls, value: str) -> str:
         name = value.strip()
         try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+            clock.zone(name)
+        except ValueError as exc:
             raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Berlin'") from exc
         return name
 
