@@ -107,3 +107,19 @@ def test_on_lambdas_root_handler_a_librarys_line_is_written_only_at_warning_and_
     assert "parcel" not in written and "s3cret-value" not in written
     assert "retrying the request for [email]" in written and "ConnectionError" in written
     assert "anna@example.com" not in written and "12345678" not in written
+
+
+def test_a_librarys_line_whose_arguments_do_not_fit_its_format_is_written_not_raised_into_the_library():
+    # Given Lambda's root handler and the function's logger
+    stream = io.StringIO()
+    root_handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(root_handler)
+    try:
+        logger_for(service=f"scrub-{uuid.uuid4().hex}", logger_handler=logging.StreamHandler(io.StringIO()))
+        # When a library logs a warning whose arguments its format cannot take (logging itself only reports that)
+        logging.getLogger(f"lib{uuid.uuid4().hex}").warning("retrying %s for %s", "anna@example.com")
+    finally:
+        root.removeHandler(root_handler)
+    # Then the call returned, and the line was written scrubbed
+    assert "retrying %s for %s" in stream.getvalue() and "anna@example.com" not in stream.getvalue()

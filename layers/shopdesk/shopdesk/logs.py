@@ -113,7 +113,10 @@ class LibraryLines(logging.Filter):
             return True
         if record.levelno < logging.WARNING:
             return False
-        text = record.getMessage()
+        try:
+            text = record.getMessage()
+        except Exception:      # arguments its format cannot take: written as logging would say it, never raised
+            text = f"{record.msg} {record.args!r}"
         if record.exc_info:
             text += "\n" + logging.Formatter().formatException(record.exc_info)
         record.msg, record.args, record.exc_info, record.exc_text = scrub_text(text), None, None, None
