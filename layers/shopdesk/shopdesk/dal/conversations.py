@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.erased import NOT_ERASING, SenderErased, timeline_check_op
-from shopdesk.dal.identities import Identities, IdentityRecord
+from shopdesk.dal.erased import NOT_ERASING, SenderErased, holds, let_go, timeline_check_op
+from shopdesk.dal.identities import Identities, IdentityRecord, split_key
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
 from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
@@ -107,6 +107,21 @@ class Conversations:
     def get_identity(self, kind: str, address: str) -> IdentityRecord | None:
         """Where a message of this address belongs (one GetItem): ``Identities.get``."""
         return self.identities.get(kind, address)
+
+    def let_go_failed_hold(self, identity: IdentityRecord, conversation_ids: Iterable[str | None]) -> bool:
+        """A customer's message met their identity saying ``erasing``. True when that erase holds them no more
+        (``dal.erased.holds``: its job reads failed or is gone, the release of its hold refused by the table too):
+        the mark is let go on the identity, its siblings and these conversations (those the message may be stored
+        in), each while it still names that job (``dal.erased.let_go``), and the message is stored as any other.
+        False while the erase runs: the message is refused (``CustomerErasing``). One BatchGetItem of the job, and
+        only when it holds no more, one UpdateItem per item."""
+        job = identity.erasing
+        if not job or holds(self.table, [job]):
+            return False
+        keys = [it.identity_pk(*split_key(key)) for key in (identity.key, *identity.siblings)]
+        keys += [it.conv_pk(c) for c in conversation_ids if c]
+        let_go(self.table, [(pk, it.META) for pk in keys], job)
+        return True
 
     def _marker_op(self, provider: str, provider_id: str, message: Message,
                    work: Mapping[str, Any] | None = None) -> dict[str, Any]:

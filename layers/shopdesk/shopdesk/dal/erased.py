@@ -40,11 +40,14 @@ can be refused by the table too, and the customer's record then keeps ``erasing`
 on, no worker having received it) or is gone (its 30 days over), the export's check (``PrivacyJobStore.erased``)
 holds it as let go, a merge, an unmerge and a link (``Customers.let_go_failed_hold``, through ``Merger``) let it go
 before they rewrite the customer's record, the sweep drops the erase's last look at uploads (``uploads_runner``),
-and a new erase takes it over.
+and a new erase takes it over. The same release refused leaves ``erasing`` on their identities and conversations:
+a message that meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold``) and is stored,
+and a new erase holds them anew (``Eraser.hold``), so what comes while it runs is refused as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
@@ -54,7 +57,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal.items import META, conv_pk
-from shopdesk.dal.table import Table
+from shopdesk.dal.table import ConditionFailed, Table, Update
 from shopdesk.errors import Conflict
 
 ERASING = "erasing"                   # on an identity or conversation while its customer's erase runs: the job
@@ -103,6 +106,14 @@ def holds(table: Table, job_ids: Iterable[str]) -> set[str]:
         return set()
     jobs = {row["PK"]: row for row in table.batch_get([(job_pk(j), META) for j in wanted])}
     return {j for j in wanted if job_pk(j) in jobs and not reads_failed(jobs[job_pk(j)])}
+
+
+def let_go(table: Table, keys: Iterable[tuple[str, str]], job_id: str) -> None:
+    """``erasing`` taken off these items while it names this job: one UpdateItem each. One let go already, gone, or
+    held by another erase meanwhile (a new erase that took the customer over) is left alone."""
+    for pk, sk in dict.fromkeys(keys):
+        with contextlib.suppress(ConditionFailed):
+            table.update(pk, sk, Update().remove(ERASING).when(f"{ERASING} = :job", job=job_id))
 
 
 def erased_address_pk(key: str, kind: str, address: str) -> str:

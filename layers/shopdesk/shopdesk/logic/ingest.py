@@ -16,12 +16,16 @@ A STOP (or a START after one) costs one UpdateItem more: the identity remembers 
 A message that comes while its customer's erase runs is stored before the erase's last read, and erased with the
 rest, or refused (``CustomerErasing``: the identity says so, or the transaction's condition on it or the
 conversation does), and delivered again by its provider once the erase is over: a new customer's (dal/erased.py).
+A mark whose erase holds no more (it failed for good and the table refused its release too: ``dal.erased.holds``)
+refuses nothing: met on the identity, it is let go there, on its siblings and on the conversations the message may
+go to (``Conversations.let_go_failed_hold``: one BatchGetItem of the job, one UpdateItem per item, only then), and the
+message is stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
@@ -194,7 +198,12 @@ def ingest(inbound: InboundMessage, conversations: Conversations, work: Queue,
     for _ in range(3):
         identity = conversations.get_identity(received.identity_kind, received.customer_address)
         if identity is not None and identity.erasing:
-            raise CustomerErasing()     # (the transactions refuse it too: an erase that marks them after this read)
+            # an erase that failed for good and whose release the table refused holds them no more: let go
+            if not conversations.let_go_failed_hold(identity, (thread, identity.open_conversation_id,
+                                                               identity.reopenable_conversation_id,
+                                                               identity.last_conversation_id)):
+                raise CustomerErasing()     # (the transactions refuse it too: an erase that marks them after this read)
+            identity = replace(identity, erasing=None)
         expected_open = identity.open_conversation_id if identity else None
         inbound, opted_out = consented(received, identity)
         route = _route(inbound).model_copy(update={"opted_out": opted_out or None})

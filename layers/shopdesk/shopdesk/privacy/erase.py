@@ -77,7 +77,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
-from shopdesk.dal.erased import ERASING, ErasedAddresses
+from shopdesk.dal.erased import ERASING, ErasedAddresses, holds
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, Key, PrivacyJobStore, SubjectData
 from shopdesk.logic import timeline
@@ -111,9 +111,14 @@ class Eraser:
         return bool(marks)
 
     def hold(self, subject: Subject, job_id: str) -> int:
-        """The subject's identities and conversations that do not say ``erasing`` yet made to (``SubjectData.hold``):
-        how many. None left (0): nothing of theirs can be stored since the read that found them."""
-        unheld = [key for key in held_keys(subject) if not subject.items[key].get(ERASING)]
+        """The subject's identities and conversations that do not say ``erasing`` (this job) yet made to
+        (``SubjectData.hold``): how many. None left (0): nothing of theirs can be stored since the read that found
+        them. One marked by an erase that holds no more (it failed, its release refused: ``dal.erased.holds``, one
+        BatchGetItem of such jobs) is held anew: a message meeting that mark lets it go (``logic.ingest``)."""
+        marks = {key: str(subject.items[key].get(ERASING) or "") for key in held_keys(subject)}
+        others = {mark for mark in marks.values() if mark and mark != job_id}
+        running = holds(self.data.table, others) if others else set()
+        unheld = [key for key, mark in marks.items() if not mark or (mark != job_id and mark not in running)]
         self.data.hold(unheld, job_id)
         return len(unheld)
 

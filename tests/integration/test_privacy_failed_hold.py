@@ -1,0 +1,97 @@
+"""An erase that failed for good, whose release of its hold the table refused too: the customer's identities and
+conversations keep ``erasing``, naming a job that holds no more (``dal.erased.holds``). The customer's messages
+follow the one rule: such a mark is let go, and the message is stored; a mark whose erase still runs refuses, as
+before."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.integration.helpers import customer_writes, post_twilio
+from tests.integration.test_privacy import _privacy_messages, admin, run_jobs, scan
+from tests.integration.test_privacy_retry import _refused
+from tests.support import twilio_form
+
+
+def _failed_keeping_its_hold(desk: Any, monkeypatch: Any, customer: str) -> str:
+    """The customer's erase, failed on its last attempt while the table refused the release of its hold: the job
+    reads failed, and the customer's identities and conversations still say ``erasing`` (the job). Its id."""
+    from shopdesk.dal.privacy import SubjectData
+    from shopdesk.privacy.erase import Eraser
+
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    with monkeypatch.context() as broken:
+        broken.setattr(Eraser, "erase", _refused)
+        broken.setattr(SubjectData, "release", _refused)
+        assert len(desk.invoke("privacy", _privacy_messages(desk, 5))["batchItemFailures"]) == 1
+    sqs, queue = desk.client("sqs"), desk.env["PRIVACY_QUEUE_URL"]
+    for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])    # on to the dead-letter queue
+    job = started["job_id"]
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{job}")[1]["status"] == "failed"
+    return job
+
+
+def _kept_requests(desk: Any) -> int:
+    sqs = desk.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=desk.env["INGEST_RETRY_QUEUE_URL"],
+                                          AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
+def test_a_customer_whose_failed_erase_kept_its_hold_writes_again_and_the_message_is_stored(desk, monkeypatch):
+    # Given a customer whose erase failed for good, its hold on their identity and conversation kept by a table
+    # that refused to let it go
+    phone = "+31655501901"
+    conv = customer_writes(desk, phone, "Please forget me", "SMkept1")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    job = _failed_keeping_its_hold(desk, monkeypatch, customer)
+    assert desk.item(f"IDENTITY#phone#{phone}")["erasing"] == job
+    assert desk.item(f"CONV#{conv}")["erasing"] == job
+    # When the customer writes again through the real webhook
+    answer = post_twilio(desk, twilio_form(MessageSid="SMkept2", From=phone, To="+14155550100",
+                                           Body="Are you still there?"))
+    # Then the message is stored in their conversation at once (not kept for replays the hold refuses until the
+    # provider's request goes to the dead-letter queue)
+    assert answer["statusCode"] == 200, answer
+    assert _kept_requests(desk) == 0
+    assert desk.item("EXTMSG#twilio#SMkept2")["conversation_id"] == conv
+    # and the hold is let go where the message met it
+    assert "erasing" not in desk.item(f"IDENTITY#phone#{phone}")
+    assert "erasing" not in desk.item(f"CONV#{conv}")
+
+
+def test_a_new_erase_holds_what_a_failed_one_left_marked_and_a_message_in_its_window_is_refused(desk, monkeypatch):
+    from shopdesk.privacy.erase import Eraser
+
+    # Given a customer whose erase failed for good, its hold on their identity and conversation kept
+    phone = "+31655501902"
+    conv = customer_writes(desk, phone, "Please forget me", "SMkept3")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    failed = _failed_keeping_its_hold(desk, monkeypatch, customer)
+    # When an erase asked again runs, and the customer writes after its last read, before it deletes anything
+    erase = Eraser.erase
+    met: list[dict[str, Any]] = []
+
+    def written_meanwhile(eraser: Any, subject: Any, job_id: str, *args: Any) -> Any:
+        met.append({"job": job_id, "identity": desk.item(f"IDENTITY#phone#{phone}")["erasing"],
+                    "answer": post_twilio(desk, twilio_form(MessageSid="SMkept4", From=phone, To="+14155550100",
+                                                            Body="Wait, do not forget me"))["statusCode"]})
+        return erase(eraser, subject, job_id, *args)
+
+    monkeypatch.setattr(Eraser, "erase", written_meanwhile)
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202 and started["job_id"] != failed, started
+    run_jobs(desk)
+    # Then the new erase held the identity itself (the failed one's mark taken over), so the message is refused as
+    # while any erase runs: kept for its provider's replay, nothing of it stored
+    [seen] = met
+    assert seen["identity"] == seen["job"] == started["job_id"], seen
+    assert seen["answer"] == 200 and _kept_requests(desk) == 1
+    assert desk.item("EXTMSG#twilio#SMkept4") is None
+    # and the erase is done, nothing of the customer left
+    assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
+    assert not [i for i in scan(desk) if "do not forget" in json.dumps(i, default=str) or i.get("erasing")]
+
