@@ -1377,7 +1377,9 @@ def test_a_retention_walk_s_inactive_customer_timer_landing_after_the_erase_leav
     def erased_then(*args: Any) -> Any:
         if moment == "after_the_erase":
             _job(desk, "erase", customer)
-        else:
+        else:       # an erase running (a worker received it), which holds them by the one rule (dal/erased.py)
+            table.put({"PK": "PRIVACYJOB#job_elsewhere", "SK": "META", "kind": "erase", "status": "running",
+                       "customer_id": customer, "created_at": clock.now_iso(), "received_at": clock.now_iso()})
             table.update(f"CUSTOMER#{customer}", "META", Update().set("erasing", "job_elsewhere"))
         return inactive(*args)
 

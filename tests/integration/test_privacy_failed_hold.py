@@ -1,16 +1,18 @@
 """An erase that failed for good, whose release of its hold the table refused too: the customer's identities and
-conversations keep ``erasing``, naming a job that holds no more (``dal.erased.holds``). The customer's messages
-follow the one rule: such a mark is let go, and the message is stored; a mark whose erase still runs refuses, as
-before."""
+conversations keep ``erasing``, naming a job that holds no more (``dal.erased.holds``). The customer's messages, and
+the retention walk's timer of the customer, follow the one rule: such a mark is let go, and what it refused goes
+through; a mark whose erase still runs refuses, as before."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.integration.helpers import customer_writes, post_twilio
+import pytest
+
+from tests.integration.helpers import agent, customer_writes, online, post_twilio
 from tests.integration.test_privacy import _privacy_messages, admin, run_jobs, scan
-from tests.integration.test_privacy_retry import _refused
+from tests.integration.test_privacy_retry import _erase_held_not_queued, _refused
 from tests.support import twilio_form
 
 
@@ -95,3 +97,35 @@ def test_a_new_erase_holds_what_a_failed_one_left_marked_and_a_message_in_its_wi
     assert admin(desk, "GET", f"/admin/privacy/jobs/{started['job_id']}")[1]["status"] == "done"
     assert not [i for i in scan(desk) if "do not forget" in json.dumps(i, default=str) or i.get("erasing")]
 
+
+@pytest.mark.parametrize("job_is", ["read_failed", "gone"])
+def test_the_retention_walk_sets_the_inactive_timer_of_a_customer_whose_record_a_failed_erase_kept(
+        desk, monkeypatch, job_is):
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+    from shopdesk.privacy import reapply
+    from shopdesk.privacy.settings import Retention
+
+    # Given a customer whose conversation alice resolved while inactive customers were kept (no timer)
+    conv = customer_writes(desk, "+31655501903", "Where is my order?", "SMkept5")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    # and their erase never queued, its hold on their record kept by a table that refused to let it go, and its
+    # job read failed an hour on (or gone, its 30 days over)
+    stuck = _erase_held_not_queued(desk, monkeypatch, customer)
+    clock.set_offset(61 * 60)
+    if job_is == "gone":
+        desk.client("dynamodb").delete_item(TableName=desk.table_name,
+                                            Key={"PK": {"S": f"PRIVACYJOB#{stuck}"}, "SK": {"S": "META"}})
+    else:
+        assert admin(desk, "GET", f"/admin/privacy/jobs/{stuck}")[1]["status"] == "failed"
+    # When the walk of a retention saved since (inactive customers erased after 30 days) runs
+    walk = Conversations(Table(desk.table_name), 16)
+    counts, more = reapply.reapply_step(walk, Retention(inactive_customers_days=30))
+    # Then the customer gets their timer (the hold let go), as a customer no erase ever held
+    assert more is None and counts["inactive_timers"] == 1
+    assert desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer") is not None
+    assert "erasing" not in desk.item(f"CUSTOMER#{customer}")

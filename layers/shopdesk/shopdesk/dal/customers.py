@@ -185,16 +185,20 @@ class Customers:
         update.when("attribute_not_exists(erasing)")
         return self.table.update_op(it.customer_pk(customer.id), it.META, update)
 
-    def let_go_failed_hold(self, customer_id: str) -> None:
-        """The customer's record held by an erase whose job reads failed (its release refused by the table too:
-        ``dal.erased.holds``) holds them no more: ``erasing`` removed while it names that job (a new erase that took
-        it over keeps it). One GetItem; with such a hold, one of the job and one UpdateItem."""
+    def let_go_failed_hold(self, customer_id: str) -> bool:
+        """The customer's record held by an erase whose job reads failed or is gone (its release refused by the table
+        too: ``dal.erased.holds``) holds them no more: ``erasing`` removed while it names that job (a new erase that
+        took it over keeps it). One GetItem; with such a hold, one of the job and one UpdateItem. Whether it let
+        one go."""
         held = (self.table.get(it.customer_pk(customer_id), it.META) or {}).get(ERASING)
         if not held or holds(self.table, [str(held)]):
-            return
-        with contextlib.suppress(ConditionFailed):
+            return False
+        try:
             self.table.update(it.customer_pk(customer_id), it.META,
                               Update().remove(ERASING).when(f"{ERASING} = :job", job=str(held)))
+        except ConditionFailed:
+            return False
+        return True
 
     def name_conversation(self, conversation_id: str, name: str | None, *, was: str | None = None) -> None:
         """The customer's name on a conversation that shows none (a merge named them), or ``name`` None: the name

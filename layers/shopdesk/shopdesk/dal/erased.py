@@ -39,10 +39,11 @@ rule every reader of a job's status follows: ``PrivacyJobs.status``): the releas
 can be refused by the table too, and the customer's record then keeps ``erasing``. Once the job reads failed (an hour
 on, no worker having received it) or is gone (its 30 days over), the export's check (``PrivacyJobStore.erased``)
 holds it as let go, a merge, an unmerge and a link (``Customers.let_go_failed_hold``, through ``Merger``) let it go
-before they rewrite the customer's record, the sweep drops the erase's last look at uploads (``uploads_runner``),
-and a new erase takes it over. The same release refused leaves ``erasing`` on their identities and conversations:
-a message that meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold``) and is stored,
-and a new erase holds them anew (``Eraser.hold``), so what comes while it runs is refused as before.
+before they rewrite the customer's record, the retention walk lets it go when it refused the customer's inactive
+timer (``privacy.reapply``), the sweep drops the erase's last look at uploads (``uploads_runner``), and a new erase
+takes it over. The same release refused leaves ``erasing`` on their identities and conversations: a message that
+meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold``) and is stored, and a new erase
+holds them anew (``Eraser.hold``), so what comes while it runs is refused as before.
 """
 
 from __future__ import annotations

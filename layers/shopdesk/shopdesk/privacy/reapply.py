@@ -174,12 +174,17 @@ def _inactive(conversations: Conversations, item: dict[str, Any], resolved_at: d
     if not dry_run:
         # only while the customer's record is there and no erase holds it (checked in the same request): an erase
         # deletes what is under the record before the record, so a timer landing after its last read would stay
-        with suppress(TransactionCancelled):     # a resolve set a later one meanwhile, or the customer is gone or going
-            conversations.table.transact([
-                conversations.table.put_op(conversations.timer_item(it.customer_pk(customer_id), INACTIVE_TIMER, due),
-                                           "attribute_not_exists(PK) OR due_at < :due", values={":due": due}),
-                conversations.table.condition_op(it.customer_pk(customer_id), it.META,
-                                                 f"attribute_exists(PK) AND {NOT_ERASING}")], retry_conflicts=True)
+        ops = [conversations.table.put_op(conversations.timer_item(it.customer_pk(customer_id), INACTIVE_TIMER, due),
+                                          "attribute_not_exists(PK) OR due_at < :due", values={":due": due}),
+               conversations.table.condition_op(it.customer_pk(customer_id), it.META,
+                                                f"attribute_exists(PK) AND {NOT_ERASING}")]
+        try:
+            conversations.table.transact(ops, retry_conflicts=True)
+        except TransactionCancelled as refused:    # a resolve set a later one meanwhile, or the customer is gone or
+            # held: by an erase that holds them no more (failed for good, its release refused too), let go, once more
+            if 1 in refused.failed and conversations.customers.let_go_failed_hold(customer_id):
+                with suppress(TransactionCancelled):
+                    conversations.table.transact(ops, retry_conflicts=True)
 
 
 def _expire(conversations: Conversations, pk: str, sk: str, due: int | None) -> None:
