@@ -395,7 +395,7 @@ def import_articles() -> ImportOut:
     if content_type not in IMPORT_TYPES:
         raise UnsupportedImport(f"send JSON Lines (application/x-ndjson) or Markdown (text/markdown), "
                                 f"not {content_type or 'no content type'!r}")
-    return ImportOut.of(articles.import_text(caller(event), event.decoded_body or "", content_type))
+    return ImportOut.of(articles.import_text(caller(event), problems.body_text(event), content_type))
 
 
 @app.get("/admin/bot", summary="The bot's settings", responses=READ)

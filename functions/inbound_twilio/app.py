@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shopdesk import bounds
 from shopdesk.api.webhooks import map_errors
 from shopdesk.batch import fifo_processor
 from shopdesk.channels.twilio import EMPTY_TWIML
@@ -26,6 +27,7 @@ from shopdesk.logic.webhooks import (
     Outcome,
     WebhookProcessor,
     public_url,
+    raw_body,
     receive_twilio_message,
     receive_twilio_status,
     replay,
@@ -53,7 +55,9 @@ def _request() -> dict:
     event = app.current_event
     url = public_url(settings.public_base_url, event.request_context.domain_name, event.raw_path,
                      event.raw_query_string)
-    return {"url": url, "body": event.decoded_body or "", "signature": event.headers.get("x-twilio-signature"),
+    # a form is UTF-8 text: bytes that are not are a 400 (malformed), from anyone, before any signature is checked
+    body = bounds.text(raw_body(event.raw_event))
+    return {"url": url, "body": body, "signature": event.headers.get("x-twilio-signature"),
             "auth_token": json_secret(settings.twilio_secret_arn)["auth_token"]}
 
 

@@ -69,6 +69,29 @@ def test_the_admin_api_refuses_a_body_it_cannot_read_with_a_problem(desk, body, 
         _refused(_invoke(desk, "admin_api", method, path, body, claims=ADMIN), detail)
 
 
+NOT_UTF8 = b'{"visitor_token": "\xff\xfe", "text": "\xc3("}'
+
+
+def _bytes(desk: Any, function: str, method: str, path: str, body: bytes, headers: dict[str, str],
+           claims: dict[str, str] | None = None) -> dict[str, Any]:
+    """A body as API Gateway hands over one it does not read as text (no Content-Type, or not a text type): base64."""
+    event = http_event(method, path, None, headers, claims=claims)
+    event.update(body=base64.b64encode(body).decode(), isBase64Encoded=True)
+    return desk.invoke(function, event)
+
+
+@pytest.mark.parametrize("headers", [{}, JSON], ids=["no content type", "json"])
+def test_a_body_that_is_not_utf8_is_a_400_problem_even_before_any_origin_or_token(desk, headers):
+    # Given bytes that are not UTF-8 text, which JSON must be (RFC 8259), from anyone: no Origin, no token
+    detail = "the body is not UTF-8 text"
+    _refused(_bytes(desk, "webchat", "POST", "/widget/sessions", NOT_UTF8, headers), detail)
+    # and on the agents' and the admins' APIs, and the knowledge base's import, which reads its text itself
+    _refused(_bytes(desk, "agent_api", "PUT", "/agent/me/presence", NOT_UTF8, headers, AGENT), detail)
+    _refused(_bytes(desk, "admin_api", "PUT", "/admin/routing", NOT_UTF8, headers, ADMIN), detail)
+    _refused(_bytes(desk, "admin_api", "POST", "/admin/kb/import", NOT_UTF8,
+                    {"content-type": "application/x-ndjson"}, ADMIN), detail)
+
+
 def test_a_body_that_is_not_json_or_is_deep_but_readable_is_still_the_validation_problem(desk):
     result = _invoke(desk, "agent_api", "PUT", "/agent/me/presence", '{"presence": ', claims=AGENT)
     assert result["statusCode"] == 422 and json.loads(result["body"])["errors"][0]["type"] == "json_invalid"
@@ -221,3 +244,11 @@ def test_a_cursor_that_decodes_but_is_no_key_of_ours_is_refused_on_every_list_th
                                                       claims=claims))
             assert result["statusCode"] == 400, (path, query, base64.urlsafe_b64decode(cursor), result)
             assert "cursor is not valid" in json.loads(result["body"])["detail"], (path, query, result)
+
+
+def test_a_twilio_webhook_body_that_is_not_utf8_is_a_400_before_any_signature_is_checked(desk):
+    # Twilio posts a form (base64 to the function: not a text type); anyone can post bytes that are not UTF-8 to it
+    form = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "forged"}
+    for path in ("/webhooks/twilio", "/webhooks/twilio/status"):
+        result = _bytes(desk, "inbound_twilio", "POST", path, b"Body=\xff\xfe&From=%2B31600000000", form)
+        assert result["statusCode"] == 400, result

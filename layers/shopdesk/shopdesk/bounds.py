@@ -186,6 +186,15 @@ def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
 
 
+def text(raw: bytes, what: str = "the body") -> str:
+    """Bytes a caller sent read as the UTF-8 text JSON and forms are (RFC 8259); BadRequest for bytes that are not
+    (anyone can post them: a 400, never a function error)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{what} is not UTF-8 text (byte {exc.start} is not)") from exc
+
+
 def decode(raw: bytes | str, what: str = "body", *, parse_float: Callable[[str], Any] | None = None) -> Any:
     """JSON as the decoder reads it, nothing changed. BadRequest for JSON it cannot read: nested a
     thousand levels or more (a RecursionError), or an integer of more digits than Python converts

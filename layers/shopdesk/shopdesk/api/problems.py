@@ -11,6 +11,7 @@ The domain's errors become problems in one place (:func:`install`); routes decla
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,13 @@ def read_json(body: str) -> Any:
     return bounds.decode(body, "the body")
 
 
+def body_text(event: Any) -> str:
+    """A request's body as text: what API Gateway handed over as text, or its base64 (a body without a text
+    Content-Type, or none) read as UTF-8 (``bounds.text``: BadRequest, 400, for bytes that are not)."""
+    body = event.body or ""
+    return bounds.text(base64.b64decode(body)) if event.is_base64_encoded else body
+
+
 def json_type(content_type: str | None) -> bool:
     """Whether a Content-Type names JSON: ``application/json`` or a ``+json`` structured syntax type
     (``application/merge-patch+json``), parameters allowed; not a type that merely starts so (``application/jsonx``)."""
@@ -165,6 +173,7 @@ class _JsonBodies(OpenAPIRequestValidationMiddleware):
     def _get_body(self, app: Any) -> Any:
         content_type = app.current_event.headers.get("content-type", "")
         if not content_type.strip() or json_type(content_type):
+            body_text(app.current_event)        # bytes that are not UTF-8 are no JSON: a 400 (Powertools: a crash)
             return self._parse_json_data(app)
         raise RequestUnsupportedContentType("Unsupported content type", errors=[
             {"type": "unsupported_content_type", "loc": ("body",), "msg": f"Unsupported content type: {content_type}"}])
