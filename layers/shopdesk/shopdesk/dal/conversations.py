@@ -359,12 +359,13 @@ class Conversations:
         """Put a timeline event on a conversation once; False when the provider repeated it. ``change``: the key of
         another message of the conversation and an update of it (conditioned as the caller needs: a customer's
         unsend or edit, ``logic.amend``), written in the same transaction; ``ChangeRefused`` when its condition
-        fails (nothing is written)."""
+        fails (nothing is written). The entry names its marker (``event_marker``: an event's id may name the
+        customer, a reaction's their Messenger id), which an erase of its conversation deletes with it."""
         marker = {"PK": it.event_marker_pk(provider, event_id), "SK": it.META, "type": "event_marker",
                   "conversation_id": message.conversation_id,
                   "ttl": int(clock.now().timestamp()) + MARKER_TTL_SECONDS}
         ops = [self.table.put_op(marker, condition="attribute_not_exists(PK)"),
-               self.table.put_op(it.message_item(self.retention.stamp(message)))]
+               self.table.put_op({**it.message_item(self.retention.stamp(message)), "event_marker": marker["PK"]})]
         if change is not None:
             ops.append(self.table.update_op(it.conv_pk(message.conversation_id), *change))
         try:

@@ -40,8 +40,9 @@ HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "Queu
           "mentions_unread",   # which agents have not read a note yet: the agents' state
           # the SLA engine's bookkeeping
           "clocks_json", "clocks_version", "sla_warned", "sla_warned_at", "sla_done", "sla_risk",
-          "message_sk", "status_rank"}   # keys of the table's own
+          "message_sk", "status_rank", "event_marker"}   # keys of the table's own
 INTERNAL_TYPES = {"marker",     # a provider delivery's dedupe marker: its message is exported, the marker says no more
+                  "event_marker",   # likewise of a provider's event: its timeline entry is exported
                   "export"}     # where an earlier export's archive is (for an erase to delete it)
 STAFF = ("source_ip", "user_agent", "request_id")   # of an audit record: where the agent worked from is theirs
 BY_TYPE = {"customer": "customers", "customer_event": "timeline", "seen": "evidence", "mention": "evidence",

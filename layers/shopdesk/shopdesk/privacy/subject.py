@@ -237,6 +237,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
 
     provider_ids = []
     _written_elsewhere(data, subject, media_bucket, mail_bucket, provider_ids)
+    event_markers: list[Key] = []
     for conversation_id in subject.conversation_ids:
         rows = data.conversation(conversation_id)
         subject.add(rows)
@@ -250,6 +251,11 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
             elif row.get("type") == "message":
                 subject.files += _bucket_files(row, media_bucket, mail_bucket)
                 provider_ids += sent_ids(row)
+                if row.get("event_marker"):
+                    event_markers.append((str(row["event_marker"]), it.META))
+    # the markers of the providers' events on their timelines (a reaction's, an edit's): an event's id may name them
+    # (a Messenger reaction's holds their id); deleted with the rest, nothing left, as a replay finds no conversation
+    subject.add(data.by_keys(event_markers))
     found = {row["PK"]: row for row in (data.markers(provider_ids) if provider_ids else [])}
     subject.markers = {(p, pid): found[it.marker_pk(p, pid)] for p, pid in provider_ids
                        if it.marker_pk(p, pid) in found}
