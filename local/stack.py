@@ -41,7 +41,14 @@ from local.settings import DEMO_GROUPS, Settings
 from local.shop import DemoShop
 from local.streams import StreamPollers
 from local.telegram import TelegramSandbox
-from local.template import Resolver, load_template, parameter_values, parse_parameter_overrides
+from local.template import (
+    Physical,
+    Resolver,
+    TemplateError,
+    load_template,
+    parameter_values,
+    parse_parameter_overrides,
+)
 
 log = logging.getLogger("stack")
 
@@ -50,6 +57,11 @@ SEED_ATTEMPTS = 3
 # the demo knowledge base (the bot stays off until an admin turns it on)
 KB_SEED = Path(__file__).resolve().parent / "seeds" / "kb.jsonl"
 KB_ROUTE = ("PUT", "/admin/kb/articles/x")
+
+
+def _no_resource(logical_id: str) -> Physical:
+    """A rule names parameters only (CloudFormation refuses a rule that names a resource)."""
+    raise TemplateError(f"a rule names the resource {logical_id}: rules may name parameters only")
 
 
 class Stack:
@@ -70,15 +82,17 @@ class Stack:
     def start(self) -> None:
         started = time.perf_counter()
         settings = self.settings
-        moto_patches.set_ses_clock(self.clock.now)
-        self.aws.start()
-
         template = load_template(settings.template)
         declared = template.get("Parameters") or {}
         defaults = {k: v for k, v in settings.local_parameter_defaults().items() if k in declared}
         parameters = parameter_values(
             template, defaults, parse_parameter_overrides(settings.parameter_overrides)
         )
+        if broken := Resolver(template, parameters, settings.region, _no_resource).broken_rules():
+            # refused before anything starts, as CloudFormation refuses the deploy
+            raise TemplateError("the template's rules refuse these parameters: " + " ".join(broken))
+        moto_patches.set_ses_clock(self.clock.now)
+        self.aws.start()
         self.provisioner = Provisioner(
             template, settings.template.parent, self.aws, settings.base_url, settings.websocket_base_url
         )

@@ -165,6 +165,18 @@ class Resolver:
             self._conditions[name] = bool(self.resolve(spec))
         return self._conditions[name]
 
+    def broken_rules(self) -> list[str]:
+        """The ``AssertDescription`` of every assertion of the template's ``Rules`` that these parameters break (a
+        rule whose ``RuleCondition`` holds, or that has none), as CloudFormation checks them before it creates
+        anything and refuses the deploy."""
+        broken = []
+        for name, rule in (self.template.get("Rules") or {}).items():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            broken += [str(a.get("AssertDescription") or f"rule {name}") for a in rule.get("Assertions") or []
+                       if not self.resolve(a["Assert"])]
+        return broken
+
     def resource_enabled(self, logical_id: str) -> bool:
         resource = self.template["Resources"].get(logical_id) or {}
         return "Condition" not in resource or self.condition(resource["Condition"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import re
@@ -874,3 +875,30 @@ def test_a_deploy_that_names_no_widget_origin_fails_and_only_the_dev_config_name
     # And the local stack (make run) still names the demo shop's origins and the one the tests call from
     ours = {k: v for k, v in Settings.from_env().local_parameter_defaults().items() if k in declared}
     assert "http://localhost:8080" in parameter_values(template, ours)["WidgetAllowedOrigins"]
+
+
+def test_a_shopify_deploy_that_names_no_shop_is_refused_and_the_local_stack_will_not_start_with_it():
+    # A public Shopify app signs every store's webhooks with one secret: the desk must know its shop to ignore the
+    # others' deliveries, a customers/redact among them (docs/security.md, section 1)
+    from local.stack import Stack
+    from local.template import Resolver, load_template
+
+    template = load_template(ROOT / "template.yaml")
+
+    def broken(**given: str) -> list[str]:
+        def no_resource(name: str) -> Any:
+            raise AssertionError(f"a rule named the resource {name}")
+        parameters = parameter_values(template, {"WidgetAllowedOrigins": "https://dune-shoes.example"}, given)
+        return Resolver(template, parameters, "us-east-1", no_resource).broken_rules()
+
+    assert broken(CommercePlatform="shopify") == [
+        template["Rules"]["ShopifyNamesItsShop"]["Assertions"][0]["AssertDescription"]]
+    assert broken(CommercePlatform="shopify", ShopifyShopDomain="dune-shoes.myshopify.com") == []
+    assert broken(CommercePlatform="woocommerce") == broken(CommercePlatform="none") == []
+    # The local stack checks the rules as CloudFormation does, before it starts anything
+    overrides = "CommercePlatform=shopify ShopifyShopDomain="
+    settings = dataclasses.replace(Settings.from_env(), parameter_overrides=overrides)
+    stack = Stack(settings)
+    with pytest.raises(TemplateError, match="ShopifyShopDomain must name the shop"):
+        stack.start()
+    assert not hasattr(stack, "provisioner")        # nothing was made
