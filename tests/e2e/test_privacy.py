@@ -98,7 +98,7 @@ def _telegram(stack) -> None:
     _json(stack, "/webhooks/telegram", update, {"X-Telegram-Bot-Api-Secret-Token": FAKE_TELEGRAM_SECRET})
 
 
-def _webchat(stack) -> None:
+def _webchat(stack) -> str:
     now = stack.get("/_local/clock").json()["now"]
     exp = int(datetime.fromisoformat(now.replace("Z", "+00:00")).timestamp()) + 600
     token = webchat.sign_visitor_token({"visitor_id": VISITOR, "name": NAME, "email": EMAIL, "exp": exp},
@@ -116,11 +116,9 @@ def _webchat(stack) -> None:
                                                      "size": len(PNG)}, headers=visitor)
     assert upload.status == 201, upload.text
     post_file(upload.json(), "teapot.png", "image/png", PNG)
-    # the widget's socket opens once the visitor has written: its rate bucket is named after the visitor
+    # the widget's socket opens once the visitor has written (its rate bucket is named after the visitor): where
     started = session.json()
-    with connect(f"{started['live_url']}?session={urllib.parse.quote(started['session'])}", origin=WIDGET_ORIGIN,
-                 open_timeout=30):
-        pass
+    return f"{started['live_url']}?session={urllib.parse.quote(started['session'])}"
 
 
 def post_file(upload: dict, name: str, content_type: str, data: bytes) -> None:
@@ -131,12 +129,13 @@ def post_file(upload: dict, name: str, content_type: str, data: bytes) -> None:
         assert posted.status in (200, 201, 204)
 
 
-def write_through_every_channel(stack) -> None:
-    """All at once: each channel is its own function (the first call of each is a cold start)."""
-    writers = [_phone, _email, _telegram, _webchat, lambda s: _meta(s, "messenger"), lambda s: _meta(s, "instagram")]
+def write_through_every_channel(stack) -> str:
+    """All at once: each channel is its own function (the first call of each is a cold start). Where the web-chat
+    visitor's socket opens."""
+    writers = [_webchat, _phone, _email, _telegram, lambda s: _meta(s, "messenger"), lambda s: _meta(s, "instagram")]
     with ThreadPoolExecutor(max_workers=len(writers)) as pool:
-        for done in [pool.submit(writer, stack) for writer in writers]:
-            done.result()
+        [socket_url, *_] = [done.result() for done in [pool.submit(writer, stack) for writer in writers]]
+    return socket_url
 
 
 def customers_of(stack, token: str) -> dict[str, str]:
@@ -280,9 +279,13 @@ def desk_writes_about_them(stack, token: str, customer: str) -> None:
         "status"] == "done", timeout=30)
 
 
-def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack):
+def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack, request):
     alice, admin = stack.token("alice"), stack.token("alice")          # alice is an admin of the demo shop
-    write_through_every_channel(stack)
+    socket_url = write_through_every_channel(stack)
+    # the visitor's page stays open through the erase: its socket too
+    sockets = contextlib.ExitStack()
+    request.addfinalizer(sockets.close)
+    sockets.enter_context(connect(socket_url, origin=WIDGET_ORIGIN, open_timeout=30))
     identities = stack.wait_for(lambda: customers_of(stack, alice), timeout=20)
     primary = identities[("phone", PHONE)]
     # the search box finds them by their name (the channels that give one: e-mail, Telegram, web chat)
@@ -312,10 +315,17 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack)
     stores = stores_naming_them(stack)
     ids = [primary, *identities.values(), *[c["id"] for c in conversations]]
     assert {"event_marker", "mention", "csat", "order", "order_ref"} <= set(stores), stores
-    assert {"reply_key", "grant", "export", "privacy_request"} <= set(kinds_naming(stack, ids))
+    assert {"reply_key", "grant", "export", "privacy_request", "connection"} <= set(kinds_naming(stack, ids))
     assert {t for seen in stores.values() for t in seen} >= {NAME, PHONE, EMAIL, TYPED, WORD}
 
-    # When an admin erases the customer
+    # When an admin, having looked them up by their email and phone and seen whom those and their name find
+    for query in (f"email={urllib.parse.quote(EMAIL)}", f"phone={urllib.parse.quote(PHONE)}"):
+        found = stack.get(f"/admin/customers?{query}", token=admin)
+        assert found.status == 200 and [c["id"] for c in found.json()["items"]] == [primary], found.text
+    preview = stack.post("/admin/privacy/erasures/preview", json={"customers": [EMAIL, PHONE, NAME]}, token=admin)
+    assert preview.status == 200, preview.text
+    assert [r["outcome"] for r in preview.json()["items"]] == ["found", "same_customer", "unrecognised"], preview.text
+    # erases the customer
     started = stack.post(f"/admin/customers/{primary}/erase", token=admin)
     assert started.status == 202, started.text
     job = started.json()["job_id"]

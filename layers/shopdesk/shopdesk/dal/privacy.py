@@ -26,6 +26,7 @@ from shopdesk.dal import items as it
 from shopdesk.dal.aws import client
 from shopdesk.dal.customers import mention_pk, merge_pk
 from shopdesk.dal.erased import ERASING, holds, job_pk
+from shopdesk.dal.live import live_pk, widget_audience
 from shopdesk.dal.table import ConditionFailed, Table, Update, versioned
 from shopdesk.errors import Conflict
 
@@ -69,6 +70,13 @@ class SubjectData:
     def conversation(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every item under the conversation: its record, messages, deadlines, grants."""
         return self._partition(it.conv_pk(conversation_id))
+
+    def visitor_sockets(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The web-chat visitor's open sockets of a conversation (``dal.live``): their items under the conversation's
+        audience (``LIVE#widget:<id>``) and each connection's own (``CONN#<id>/META``), which name the conversation
+        until the socket closes or its ``ttl`` (2 h 10 min). One Query, and a BatchGetItem when there are any."""
+        listed = self._partition(live_pk(widget_audience(conversation_id)))
+        return listed + self.by_keys([(str(row["SK"]), it.META) for row in listed]) if listed else []
 
     def identities(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         return self.table.batch_get([(it.identity_pk(kind, address), it.META) for kind, address in set(keys)])

@@ -43,6 +43,7 @@ HIDDEN = {"PK", "SK", "type", "AccessPK", "InboxPK", "InboxSK", "QueuePK", "Queu
           "message_sk", "status_rank", "event_marker"}   # keys of the table's own
 INTERNAL_TYPES = {"marker",     # a provider delivery's dedupe marker: its message is exported, the marker says no more
                   "event_marker",   # likewise of a provider's event: its timeline entry is exported
+                  "connection",     # a visitor's open socket: where the desk's changes reach them
                   "export"}     # where an earlier export's archive is (for an erase to delete it)
 STAFF = ("source_ip", "user_agent", "request_id")   # of an audit record: where the agent worked from is theirs
 BY_TYPE = {"customer": "customers", "customer_event": "timeline", "seen": "evidence", "mention": "evidence",

@@ -241,6 +241,7 @@ def gather(data: SubjectData, customer_id: str, media_bucket: str | None, files:
     for conversation_id in subject.conversation_ids:
         rows = data.conversation(conversation_id)
         subject.add(rows)
+        subject.add(data.visitor_sockets(conversation_id))     # a visitor's page open on it: ids, until it closes
         for row in rows:
             if row.get("type") == "conversation":
                 subject.addresses |= {(i["kind"], i["address"]) for i in (row.get("customer") or {}).get(
