@@ -79,8 +79,13 @@ class AuditLog:
         key (``below``): records are keyed ``<at>#<id>``, so every one is listed once, at its place."""
         position = decode_cursor(cursor) or {}
         below = position.get("below")
-        if below is not None and not isinstance(below, str):
+        # a cursor is the caller's text: one standing after the search's end would list records after it, so it is
+        # refused as any cursor that is not ours; one before its start has nothing left (and DynamoDB refuses a
+        # BETWEEN upside down)
+        if below is not None and not (isinstance(below, str) and below <= end + "~"):
             raise ValueError("cursor is not valid")
+        if below is not None and below < start:
+            return [], None
         top = below or end + "~"
         found: list[dict[str, Any]] = []
         more = False
@@ -105,6 +110,8 @@ class AuditLog:
             raise ValueError("cursor is not valid")
         day = date.fromisoformat(position.get("day") or end[:10])      # ValueError: not a cursor of ours
         first = date.fromisoformat(start[:10])
+        if day > date.fromisoformat(end[:10]):     # a day after the search's: every day to it would be read, one by one
+            raise ValueError("cursor is not valid")
         items: list[dict[str, Any]] = []
         while day >= first and len(items) < limit:
             page, more = self._page(None, "PK", "SK", DAY_PREFIX + day.isoformat(), start, end, limit - len(items),
