@@ -91,11 +91,18 @@ def _meta_event(stack, channel: str, event: dict) -> None:
 
 
 def _telegram(stack) -> None:
-    update = {"update_id": 7391000 + int(time.time()) % 1000, "message": {
-        "message_id": 7, "date": int(time.time()), "text": TEXTS["telegram"],
-        "from": {"id": CHAT, "first_name": "Griselda", "last_name": "Oosterhuis"},
-        "chat": {"id": CHAT, "type": "private", "first_name": "Griselda", "last_name": "Oosterhuis"}}}
-    _json(stack, "/webhooks/telegram", update, {"X-Telegram-Bot-Api-Secret-Token": FAKE_TELEGRAM_SECRET})
+    update_id = 7391000 + int(time.time()) % 1000
+    for update in ({"update_id": update_id, "message": {
+            "message_id": 7, "date": int(time.time()), "text": TEXTS["telegram"],
+            "from": {"id": CHAT, "first_name": "Griselda", "last_name": "Oosterhuis"},
+            "chat": {"id": CHAT, "type": "private", "first_name": "Griselda", "last_name": "Oosterhuis"}}},
+            # and they edit it (the message changes, an entry says so, its marker keeps the update's id)
+            {"update_id": update_id + 1, "edited_message": {
+                "message_id": 7, "date": int(time.time()), "edit_date": int(time.time()) + 1,
+                "text": TEXTS["telegram"] + ", edited",
+                "from": {"id": CHAT, "first_name": "Griselda", "last_name": "Oosterhuis"},
+                "chat": {"id": CHAT, "type": "private", "first_name": "Griselda", "last_name": "Oosterhuis"}}}):
+        _json(stack, "/webhooks/telegram", update, {"X-Telegram-Bot-Api-Secret-Token": FAKE_TELEGRAM_SECRET})
 
 
 def _webchat(stack) -> str:
@@ -238,6 +245,11 @@ def desk_writes_about_them(stack, token: str, customer: str) -> None:
     keyed = stack.post(f"/agent/conversations/{conv}/replies", json={"text": f"Thank you, {NAME}"}, token=token,
                        headers={"Idempotency-Key": f"erasecheck-{uuid.uuid4().hex}"})
     assert keyed.status == 202, keyed.text
+    assert stack.put("/admin/labels/e2e-erasecheck", json={"name": "Erasecheck", "color": "#2F80ED"},
+                     token=token).status == 200
+    labelled = stack.post(f"/agent/conversations/{conv}/labels", json={"add": ["e2e-erasecheck"], "remove": []},
+                          token=token)
+    assert labelled.status == 200, labelled.text
     mailed = stack.post(f"/agent/conversations/{conv}/transcript", token=token)
     assert mailed.status in (200, 202) and mailed.json()["to"] == EMAIL, mailed.text
     # the shop: an order of theirs (the order cache, its pointers, the evidence it gives), a data request naming them
@@ -315,7 +327,9 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
     stores = stores_naming_them(stack)
     ids = [primary, *identities.values(), *[c["id"] for c in conversations]]
     assert {"event_marker", "mention", "csat", "order", "order_ref"} <= set(stores), stores
-    assert {"reply_key", "grant", "export", "privacy_request", "connection"} <= set(kinds_naming(stack, ids))
+    naming = kinds_naming(stack, ids)
+    assert {"reply_key", "grant", "label", "export", "privacy_request", "connection"} <= set(naming), naming
+    assert naming["event_marker"] >= 2, naming          # the reaction's and the edit's
     assert {t for seen in stores.values() for t in seen} >= {NAME, PHONE, EMAIL, TYPED, WORD}
 
     # When an admin, having looked them up by their email and phone and seen whom those and their name find
