@@ -77,6 +77,9 @@ def _meta(stack, channel: str) -> None:
         # and the customer reacts to what they wrote: a timeline event, whose marker's id names them (Meta's
         # reaction has no id of its own: ``reaction:<message>:<sender>:...``)
         _meta_event(stack, channel, {"reaction": {"mid": mid, "action": "react", "emoji": "\u2764"}})
+    else:
+        # and a message of theirs Meta sent that cannot be stored (its id is no id): kept as a record for 90 days
+        _meta_event(stack, channel, {"message": {"mid": ["not", "an", "id"], "text": f"{WORD} unreadable"}})
 
 
 def _meta_event(stack, channel: str, event: dict) -> None:
@@ -326,7 +329,7 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
     assert stack.post("/_local/analytics/flush").status == 200
     stores = stores_naming_them(stack)
     ids = [primary, *identities.values(), *[c["id"] for c in conversations]]
-    assert {"event_marker", "mention", "csat", "order", "order_ref"} <= set(stores), stores
+    assert {"event_marker", "mention", "csat", "order", "order_ref", "unsupported"} <= set(stores), stores
     naming = kinds_naming(stack, ids)
     assert {"reply_key", "grant", "label", "export", "privacy_request", "connection"} <= set(naming), naming
     assert naming["event_marker"] >= 2, naming          # the reaction's and the edit's
