@@ -69,3 +69,32 @@ def test_a_survivors_audit_cursor_edited_past_the_searchs_end_reads_nothing_afte
     # lower bound is above its upper: it is never asked one)
     status, body = _audit(desk, f"customer_id={keep}&to={until}&cursor={_cursor({'below': '0'})}")
     assert status == 200 and body == {"items": [], "next_cursor": None}, body
+
+
+AGENT = {"cognito:username": "bob", "name": "Bob"}
+
+
+def test_a_cursor_whose_key_values_are_not_strings_is_a_400_on_every_list_that_pages(desk):
+    # Given a customer with a conversation, and cursors shaped as our lists' own, whose key values are not the
+    # strings every key of the table is: a number that is none, bytes, a list (the local stack's DynamoDB
+    # compared them with the items' strings and failed: a function error)
+    conversation = customer_writes(desk, "+31620000203", "hello", "SMforge3")
+    customer = desk.item(f"CONV#{conversation}")["customer"]["id"]
+    odd = [{"N": "abc"}, {"B": "AAAA"}, {"L": []}]
+    lists = [("agent_api", "/agent/conversations", "view=all", AGENT, lambda v: {"team:default:open": {"AccessPK": v}}),
+             ("agent_api", "/agent/conversations", "view=unassigned", AGENT, lambda v: {"default": {"QueueSK": v}}),
+             ("agent_api", "/agent/conversations", "view=mine&status=open", AGENT, lambda v: {"InboxSK": v}),
+             ("agent_api", f"/agent/customers/{customer}", "", ADMIN, lambda v: {"CustomerSK": v}),
+             ("admin_api", "/admin/audit", "actor=bob", ADMIN, lambda v: {"InboxSK": v}),
+             ("admin_api", "/admin/audit", "", ADMIN, lambda v: {"key": {"SK": v}}),
+             ("admin_api", "/admin/privacy-requests", "", ADMIN, lambda v: {"SK": v})]
+    for function, path, query, claims, shape in lists:
+        for value in odd:
+            cursor = _cursor(shape(value))
+            # When the list is asked for the page after it
+            result = desk.invoke(function, http_event("GET", path, None, JSON,
+                                                      query="&".join(filter(None, [query, f"cursor={cursor}"])),
+                                                      claims=claims))
+            # Then it is a 400 problem naming the cursor, not a function error
+            assert result["statusCode"] == 400, (path, query, value, result)
+            assert "cursor is not valid" in json.loads(result["body"])["detail"], (path, query, result)

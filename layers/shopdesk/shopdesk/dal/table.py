@@ -272,6 +272,16 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return value
 
 
+def start_key(cursor: str | None) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a cursor holds: every value a string (``{"S": ...}``), as each key of the table and its
+    indexes is; anything else was never one of ours (a number that is none, bytes, a list: the local stack's DynamoDB
+    compared it with the items' strings and failed, AWS refuses it), so it is refused before any read."""
+    start = decode_cursor(cursor)
+    if start and not all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in start.values()):
+        raise ValueError("cursor is not valid")
+    return start
+
+
 class Table:
     def __init__(self, name: str):
         self.name = name
@@ -360,7 +370,7 @@ class Table:
             kwargs["ConsistentRead"] = True
         if limit:
             kwargs["Limit"] = limit
-        start = decode_cursor(cursor)
+        start = start_key(cursor)
         if start:
             kwargs["ExclusiveStartKey"] = start
         try:
