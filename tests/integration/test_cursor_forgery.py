@@ -12,7 +12,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.table import Table
-from tests.integration.helpers import agent, customer_writes
+from tests.integration.helpers import agent, customer_writes, teams
 from tests.support import http_event
 
 ADMIN = {"cognito:username": "lead", "cognito:groups": "[admins]"}
@@ -98,3 +98,40 @@ def test_a_cursor_whose_key_values_are_not_strings_is_a_400_on_every_list_that_p
             # Then it is a 400 problem naming the cursor, not a function error
             assert result["statusCode"] == 400, (path, query, value, result)
             assert "cursor is not valid" in json.loads(result["body"])["detail"], (path, query, result)
+
+
+def test_a_cursor_is_bound_to_the_callers_own_query_another_teams_or_an_edited_one_reads_nothing_of_theirs(desk):
+    # Given two conversations waiting in team returns and one in team default; vera is in returns, bob in default
+    teams(desk, "returns")
+    for who in ("vera", "bob"):
+        assert agent(desk, "GET", "/agent/me", who)[0] == 200
+    assert agent(desk, "GET", "/agent/me", "lead", groups="[admins]")[0] == 200
+    status, _ = _admin(desk, "PUT", "/admin/agents/vera", {"capacity": 3, "teams": ["returns"]})
+    assert status == 200
+    theirs = [customer_writes(desk, f"+3162000021{n}", "where is my parcel", f"SMforge2{n}") for n in range(2)]
+    for conversation in theirs:
+        status, body = agent(desk, "PUT", f"/agent/conversations/{conversation}/routing", "lead",
+                             {"team": "returns"}, groups="[admins]")
+        assert status == 200, body
+    ours = customer_writes(desk, "+31620000219", "hello", "SMforge29")
+    # When vera pages her team's queue one at a time, and bob sends her cursor as his own
+    status, page = agent(desk, "GET", "/agent/conversations", "vera", query="view=unassigned&limit=1")
+    assert status == 200 and page["items"][0]["id"] in theirs and page["next_cursor"], page
+    status, body = agent(desk, "GET", "/agent/conversations", "bob",
+                         query=f"view=unassigned&limit=1&cursor={urllib.parse.quote(page['next_cursor'])}")
+    # Then it is a 400: the cursor names a queue bob's query does not read
+    assert status == 400 and "cursor is not valid" in body["detail"], body
+    # And when bob edits it to stand in his own team's queue at her position, his page holds only his team's
+    position = json.loads(base64.urlsafe_b64decode(urllib.parse.unquote(page["next_cursor"])))
+    status, body = agent(desk, "GET", "/agent/conversations", "bob",
+                         query=f"view=unassigned&limit=5&cursor={_cursor({'default': position['returns']})}")
+    assert status in (200, 400), body
+    if status == 200:       # the local stack's DynamoDB reads his partition; AWS refuses another's start key
+        assert not {c["id"] for c in body["items"]} & set(theirs) and body["next_cursor"] is None, body
+    status, body = agent(desk, "GET", "/agent/conversations", "bob", query="view=unassigned")
+    assert [c["id"] for c in body["items"]] == [ours], body
+
+
+def _admin(desk: Any, method: str, path: str, body: Any) -> tuple[int, Any]:
+    result = desk.invoke("admin_api", http_event(method, path, json.dumps(body), JSON, claims=ADMIN))
+    return result["statusCode"], json.loads(result["body"])
