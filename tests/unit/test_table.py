@@ -9,6 +9,7 @@ import pytest
 
 from shopdesk.dal.table import (
     INDEX_KEYS,
+    KEY_SCHEMA,
     Query,
     Table,
     Update,
@@ -278,3 +279,17 @@ def test_every_index_read_through_query_items_projects_only_keys_type_id_and_tea
     for name, keys in INDEX_KEYS.items():
         assert tuple(k["AttributeName"] for k in indexes[name]["KeySchema"]) == keys
         assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["type", "id", "team"]}
+
+
+def test_the_keys_a_cursor_may_name_are_the_table_s_and_its_indexes_as_the_template_declares_them_all_strings():
+    # a cursor's start key is checked against these (``start_key``): an index added or changed in the template and
+    # not here would have its lists' every second page refused
+    from local.template import load_template
+    from tests.support import ROOT
+
+    template = load_template(ROOT / "template.yaml")
+    table = next(r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")["Properties"]
+    declared = {None: tuple(k["AttributeName"] for k in table["KeySchema"])} | {
+        g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"]) for g in table["GlobalSecondaryIndexes"]}
+    assert declared == KEY_SCHEMA
+    assert {d["AttributeType"] for d in table["AttributeDefinitions"]} == {"S"}

@@ -29,6 +29,13 @@ INDEX_KEYS: dict[str, tuple[str, str]] = {
     "ByStatus": ("StatusPK", "StatusSK"), "ByCustomer": ("CustomerPK", "CustomerSK"),
 }
 
+# The key of the table (None) and of each of its indexes (template.yaml, DeskTable): every one a string.
+KEY_SCHEMA: dict[str | None, tuple[str, str]] = {
+    None: ("PK", "SK"), "Inbox": ("InboxPK", "InboxSK"), "Queue": ("QueuePK", "QueueSK"),
+    "Access": ("AccessPK", "InboxSK"), "ByStatus": ("StatusPK", "StatusSK"), "ByCustomer": ("CustomerPK", "CustomerSK"),
+    "Due": ("DuePK", "DueSK"), "Pool": ("PoolPK", "PoolSK"), "ByLabel": ("LabelPK", "LabelSK"),
+}
+
 # A transaction cancelled for another one on the same item at the same moment (TransactionConflict), sent again by
 # ``Table.transact(retry_conflicts=True)``: this many times in all, after a pause of up to 50, 100, 200 ms (jittered,
 # so two saves that met do not meet again), about a third of a second at most.
@@ -272,12 +279,18 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return value
 
 
-def start_key(cursor: str | None) -> dict[str, Any] | None:
-    """The ExclusiveStartKey a cursor holds: every value a string (``{"S": ...}``), as each key of the table and its
-    indexes is; anything else was never one of ours (a number that is none, bytes, a list: the local stack's DynamoDB
-    compared it with the items' strings and failed, AWS refuses it), so it is refused before any read."""
+def start_key(cursor: str | None, index: str | None = None) -> dict[str, Any] | None:
+    """The ExclusiveStartKey a cursor holds for a read of the table or ``index``: the names of its key and of the
+    table's (a LastEvaluatedKey's, no more, no fewer), every value a string (``{"S": ...}``), as each key of the
+    table and its indexes is. Anything else was never one of ours (a number that is none, bytes, a list, a name
+    missing or another index's: the local stack's DynamoDB compared it with the items' keys and failed, a function
+    error; AWS refuses it), so it is refused before any read."""
     start = decode_cursor(cursor)
-    if start and not all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in start.values()):
+    if not start:
+        return start
+    names = {*KEY_SCHEMA[None], *KEY_SCHEMA.get(index, ("?",))}
+    if set(start) != names or not all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str)
+                                      for v in start.values()):
         raise ValueError("cursor is not valid")
     return start
 
@@ -370,7 +383,7 @@ class Table:
             kwargs["ConsistentRead"] = True
         if limit:
             kwargs["Limit"] = limit
-        start = start_key(cursor)
+        start = start_key(cursor, index)
         if start:
             kwargs["ExclusiveStartKey"] = start
         try:
