@@ -67,6 +67,14 @@ export function knownName(list: readonly (Named | null | undefined)[], id: strin
   return list.find((x) => x?.id === id)?.name || null;
 }
 
+/** How the inbox names an agent to people wherever it says who holds or did something (the list, the conversation's
+ * header): by name from the desk's agents, else (while they are read) from the signed-in agent's own record or sign-in;
+ * null for anyone it cannot name yet, who is then said another way ("Assigned"), never by their id. */
+export function agentNamer(agents: readonly Named[], me: Named | null | undefined, who: Named): (id: string) => string | null {
+  const named = [...agents, me, who];
+  return (id) => knownName(named, id);
+}
+
 /** A team as people know it: its name (GET /agent/teams), else its id (a team not in the list). */
 export const teamName = nameIn;
 

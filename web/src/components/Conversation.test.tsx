@@ -4,6 +4,7 @@ import { render } from "preact";
 import { describe, expect, it, vi } from "vitest";
 import { ApiError, type Agent, type Api } from "../api";
 import { AppContext } from "../context";
+import { LOCALES, type Locale } from "../i18n";
 import { Store } from "../store";
 import { eachRoot, testContext } from "../testContext";
 import { testConversation } from "../testConversation";
@@ -74,7 +75,7 @@ describe("Conversation", () => {
     expect(alerts).toHaveLength(1);
   });
 
-  it("names the assignee before the desk's agents are read when they are the signed-in agent, by id only when unnamed", () => {
+  it("names the assignee before the desk's agents are read when they are the signed-in agent, another one never by id", () => {
     // Given an inbox whose reads (the agents among them) are all still on their way
     const api = new Proxy({} as Record<string, unknown>, {
       get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)),
@@ -95,11 +96,32 @@ describe("Conversation", () => {
     // her name at the desk once /agent/me has answered
     store.set({ me: { id: "alice", name: "Alice Example" } as Agent });
     expect(header()).toBe("default · Assigned to Alice Example");
-    // another agent's, while the agents are read: by id, the only thing known of them
+    // another agent's, while the agents are read: only that it is assigned (as the list says it), never their id
     store.set({ open: testConversation("c1", { assignee: "bob" }) });
-    expect(header()).toBe("default · Assigned to bob");
+    expect(header()).toBe("default · Assigned");
     // and by name once they are
     store.set({ agents: [{ id: "bob", name: "Bob Builder" } as Agent] });
     expect(header()).toBe("default · Assigned to Bob Builder");
+  });
+
+  it("says another agent's conversation is assigned, not their id, in every language the inbox has while the agents are read", () => {
+    // Given bob's conversation open and the desk's agents still unread
+    const api = new Proxy({} as Record<string, unknown>, {
+      get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)),
+    });
+    const store = new Store(api as unknown as Api);
+    store.set({ openId: "c1", open: testConversation("c1", { assignee: "bob" }), agents: [], me: null });
+    const header = (locale: Locale) => {
+      render(
+        <AppContext.Provider value={testContext(store, locale)}>
+          <Conversation onOpen={() => undefined} />
+        </AppContext.Provider>,
+        root(),
+      );
+      return root().querySelector(".conversation-head .nowrap")?.textContent;
+    };
+    // Then each language says the list's word for it, and none says bob
+    const said = Object.fromEntries((Object.keys(LOCALES) as Locale[]).map((locale) => [locale, header(locale)]));
+    expect(said).toEqual({ en: "default · Assigned", es: "default · Asignada", pt: "default · Atribuída" });
   });
 });

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { BotState, Conversation as ConversationData } from "../api";
 import { customerLabel } from "../channels";
 import { useApp } from "../context";
-import { agentName, teamName } from "../format";
+import { agentNamer, teamName } from "../format";
 import { useStore } from "../store";
 import { AssistPanel } from "./AssistPanel";
 import { Composer } from "./Composer";
@@ -32,9 +32,8 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: 
   if (!open) return failed || <p class="empty">{t("loading")}</p>;
   const name = customerLabel(open.customer, t("customerUnknown"));
   const bot = (open as ConversationData & { bot?: BotState | null }).bot;
-  // the assignee by name: the desk's agents, else (while they are read) the signed-in agent, whose name is known from
-  // the sign-in; only an agent nowhere named shows by their id
-  const assignee = open.assignee && agentName([...agents, ...(me ? [me] : []), who], open.assignee);
+  // the assignee by name, as the list names them (agentNamer); one not named yet (the agents still read): "Assigned"
+  const assignee = open.assignee ? agentNamer(agents, me, who)(open.assignee) : null;
   return (
     <div class="conversation">
       <div class="conversation-main">
@@ -54,7 +53,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: 
               <span class={`chip status-${open.status}`}>{t(`status.${open.status}`)}</span>{" "}
               <span class={`chip priority-${open.priority}`}>{t(`priority.${open.priority}`)}</span>{" "}
               <span class="nowrap">
-                {teamName(teams, open.team)} · {assignee ? t("assignedTo", { agent: assignee }) : t("unassigned")}
+                {teamName(teams, open.team)} · {assignee ? t("assignedTo", { agent: assignee }) : t(open.assignee ? "assignedSomeone" : "unassigned")}
               </span>{" "}
               <LabelChips conv={open} />
               {bot && (

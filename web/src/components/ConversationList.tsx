@@ -3,7 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import type { ConversationStatus, Priority, View } from "../api";
 import { CHANNELS, channelName, customerLabel } from "../channels";
 import { useApp } from "../context";
-import { formatDuration, formatTime, knownName, teamName } from "../format";
+import { agentNamer, formatDuration, formatTime, teamName } from "../format";
 import { addable } from "../labels";
 import { useStore } from "../store";
 import { LabelChips } from "./Labels";
@@ -19,13 +19,13 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
   const { store, t, locale, timeZone, who } = useApp();
   const state = useStore(store);
   const list = store.visible();
-  // an assignee by name: the desk's agents, else (while they are read) the signed-in agent's own record or sign-in;
-  // anyone else only as "Assigned" until then, never by their id
-  const named = [...state.agents, state.me, who];
-  const assignee = (id: string) => knownName(named, id) ?? t("assignedSomeone");
+  // an assignee by name as the conversation's header names them (agentNamer): anyone not named yet only as
+  // "Assigned", never by their id
+  const nameOf = agentNamer(state.agents, state.me, who);
+  const assignee = (id: string) => nameOf(id) ?? t("assignedSomeone");
   // who mentioned the agent, the same way: said only once they can be named
   const mentionedBy = (id: string | null | undefined) => {
-    const by = id ? knownName(named, id) : null;
+    const by = id ? nameOf(id) : null;
     return by ? t("mention.by", { agent: by }) : undefined;
   };
   const teams = [...new Set([...(state.me?.teams ?? []), ...state.items.map((c) => c.team)])].sort();

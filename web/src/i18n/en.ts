@@ -96,7 +96,7 @@ export const en = {
   waitingFor: "waiting {time}",
   assignedTo: "Assigned to {agent}",
   unassigned: "Unassigned",
-  assignedSomeone: "Assigned", // (in the list, while the agents are read: their name comes then)
+  assignedSomeone: "Assigned", // (in the list and the conversation's header, while the agents are read: their name comes then)
   "direction.inbound": "Customer",
   "direction.outbound": "Reply",
   "direction.note": "Internal note",
