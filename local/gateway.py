@@ -36,6 +36,13 @@ Local-only routes (``/_local/...``): ``GET health``, ``GET token?agent=``, ``GET
 WebSocket APIs' ``@connections`` (local.live).
 Provider sandboxes: ``/_sandbox/twilio``, ``/_sandbox/meta``, ``/_sandbox/telegram``.
 A GET under no API route's first path segment is the web app beside the template (``local/webapp.py``).
+
+Who may call, as dev servers check it: a request whose ``Host`` is not one the stack serves (127.0.0.1, localhost or
+[::1] with its port, or PUBLIC_BASE_URL's host) is a ``403`` problem on every route, before any route (DNS rebinding:
+a hostile page's own name re-pointed at 127.0.0.1 would read ``/_local/token`` as same-origin); a POST, PUT, PATCH or
+DELETE to the local-only routes or the sandboxes carrying an ``Origin`` other than the stack's own is a ``403`` too
+(a cross-site page's forged write: the clock, faults, schedules). No ``Host`` or no ``Origin`` is no browser's: it
+goes through (curl, boto3, the tests, the functions).
 """
 
 from __future__ import annotations
@@ -114,6 +121,48 @@ def transfer_coded() -> Reply:
     return Reply(501, [("Content-Type", "application/json"), ("Connection", "close")],
                  json.dumps({"message": "Not Implemented: send the body with a Content-Length"}).encode(),
                  "transfer coding")
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _public_address(public_base_url: str) -> tuple[str, str, int, int] | None:
+    """PUBLIC_BASE_URL's scheme, host (an IPv6 one in brackets), port and its scheme's default port, if one is set."""
+    split = urllib.parse.urlsplit(public_base_url)
+    if not public_base_url or not split.hostname:
+        return None
+    name = f"[{split.hostname}]" if ":" in split.hostname else split.hostname
+    default = 443 if split.scheme == "https" else 80
+    return split.scheme, name, split.port or default, default
+
+
+def served_hosts(port: int, public_base_url: str) -> frozenset[str]:
+    """The ``Host`` values of requests meant for the stack: its loopback names with its port, and PUBLIC_BASE_URL's
+    host (what a tunnel forwards). A browser sends the name it resolved, so a page whose own name an attacker re-points
+    at 127.0.0.1 (DNS rebinding) sends its own name here and is refused."""
+    hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES} | (set(_LOOPBACK_NAMES) if port == 80 else set())
+    public = _public_address(public_base_url)
+    if public is not None:
+        _, name, public_port, default = public
+        hosts |= {f"{name}:{public_port}"} | ({name} if public_port == default else set())
+    return frozenset(hosts)
+
+
+def own_origins(port: int, public_base_url: str) -> frozenset[str]:
+    """The origins of the stack's own pages (the inbox it serves, by each loopback name, and PUBLIC_BASE_URL's)."""
+    origins = {f"http://{name}:{port}" for name in _LOOPBACK_NAMES}
+    public = _public_address(public_base_url)
+    if public is not None:
+        scheme, name, public_port, default = public
+        origins.add(f"{scheme}://{name}" if public_port == default else f"{scheme}://{name}:{public_port}")
+    return frozenset(origins)
+
+
+def forbidden(detail: str, target: str) -> Reply:
+    """The stack's own refusal, a problem (RFC 9457) that says why."""
+    problem = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": detail}
+    return Reply(403, [("Content-Type", "application/problem+json")], json.dumps(problem).encode(), target)
 
 
 def too_large() -> Reply:
@@ -388,6 +437,8 @@ class Gateway:
         elif request.transfer_coded:
             reply = transfer_coded()
             handler.close_connection = True
+        elif (refused := self._refused(request, handler)) is not None:
+            reply = refused
         elif request.too_large:
             reply = too_large()
         else:
@@ -419,6 +470,27 @@ class Gateway:
             f" {reply.target}" if reply.target else "",
             (time.perf_counter() - started) * 1000,
         )
+
+    def _refused(self, request: Request, handler: BaseHTTPRequestHandler) -> Reply | None:
+        """A request not addressed to the stack by a name it serves (DNS rebinding: a hostile page's own name
+        re-pointed at 127.0.0.1), on any route; and a write to the local-only routes or the sandboxes from another
+        site's page (its ``Origin``: cross-site request forgery). A request without a ``Host`` or an ``Origin`` (curl,
+        boto3, the tests, the functions) is no browser's and goes through."""
+        server = getattr(handler, "server", None)
+        port = int(server.server_address[1]) if server is not None else self.stack.settings.port
+        public_base_url = self.stack.settings.public_base_url
+        host = request.header_dict.get("host")
+        if host is not None and host.strip().lower() not in served_hosts(port, public_base_url):
+            log.warning("%s %s refused: Host %r is not the stack's", request.method, request.path, host)
+            return forbidden(f"the local stack answers only requests addressed to it (127.0.0.1, localhost or [::1] "
+                             f"at port {port}, or PUBLIC_BASE_URL's host), not to {host!r}", "foreign host")
+        origin = request.header_dict.get("origin")
+        if (origin is not None and request.method in _STATE_CHANGING and request.path.startswith(_NOT_THE_HTTP_APIS)
+                and origin.strip().lower() not in own_origins(port, public_base_url)):
+            log.warning("%s %s refused: Origin %r is not the stack's", request.method, request.path, origin)
+            return forbidden(f"the local stack's own routes and sandboxes take no {request.method} from another "
+                             f"site's page (Origin {origin!r})", "foreign origin")
+        return None
 
     def dispatch(self, request: Request) -> Reply:
         for prefix, serve in self._sandboxes:

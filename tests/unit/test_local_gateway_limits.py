@@ -29,7 +29,7 @@ class _Body(io.BytesIO):
 def _gateway(seen: list[Any]) -> Gateway:
     """The gateway without a stack: every request that reaches routing is answered 200 and kept in ``seen``."""
     gateway = object.__new__(Gateway)
-    gateway.stack = SimpleNamespace(settings=SimpleNamespace(port=0))
+    gateway.stack = SimpleNamespace(settings=SimpleNamespace(port=3000, public_base_url=""))
 
     def dispatch(request: Any) -> Reply:
         seen.append(request)
@@ -46,7 +46,7 @@ def _serve(path: str, length: int) -> tuple[list[int], dict[str, str], bytes, li
     headers: dict[str, str] = {}
     out = io.BytesIO()
     handler = SimpleNamespace(command="POST", path=path, rfile=_Body(length), wfile=out,
-                              headers={"Host": "127.0.0.1", "Content-Length": str(length)},
+                              headers={"Host": "127.0.0.1:3000", "Content-Length": str(length)},
                               client_address=("127.0.0.1", 50000), send_response=sent.append,
                               send_header=headers.__setitem__, end_headers=lambda: None, close_connection=False)
     gateway.serve(handler)   # type: ignore[arg-type]

@@ -15,11 +15,11 @@ from local.gateway import Gateway, Reply
 def test_a_request_is_logged_by_its_path_without_its_query(caplog: pytest.LogCaptureFixture) -> None:
     # Given the gateway (without a stack: the request goes to a route that answers 200)
     gateway = object.__new__(Gateway)
-    gateway.stack = SimpleNamespace(settings=SimpleNamespace(port=0))
+    gateway.stack = SimpleNamespace(settings=SimpleNamespace(port=3000, public_base_url=""))
     gateway.dispatch = lambda request: Reply.json(200, {}, "AgentApiFunction")   # type: ignore[method-assign]
     sent: list[int] = []
     handler = SimpleNamespace(command="GET", path="/agent/search?q=ada%40customer.example&token=eyJsecret",
-                              headers={"Host": "127.0.0.1"}, rfile=io.BytesIO(), wfile=io.BytesIO(),
+                              headers={"Host": "127.0.0.1:3000"}, rfile=io.BytesIO(), wfile=io.BytesIO(),
                               client_address=("127.0.0.1", 50000), send_response=sent.append,
                               send_header=lambda name, value: None, end_headers=lambda: None)
     # When it serves a search whose query names an address and a token
