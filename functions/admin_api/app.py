@@ -89,7 +89,9 @@ logger = logger_for()
 table = Table(settings.table_name)
 conversations = Conversations(table, settings.due_shards)
 sockets = LiveConnections(Connections(table), Agents(table), ConnectionPoster(settings.connections_endpoint))
-admin = Admin(ConfigStore(table), Agents(table), Queue(settings.work_queue_url), Customers(table), conversations,
+# queues sent to while a request waits: the bounded SQS client (dal.aws), so one that hangs is a refusal in time
+work = Queue(settings.work_queue_url, answering=True)
+admin = Admin(ConfigStore(table), Agents(table), work, Customers(table), conversations,
               book_for(conversations, settings.first_response_targets), Counts(table), Macros(table),
               close_sockets=sockets.close)
 commerce_settings = CommerceSettings.from_env()
@@ -107,7 +109,8 @@ policies = PrivacyPolicies(ConfigStore(table))
 customer_desk.privacy = macros.privacy = admin.privacy = labels.privacy = policies   # masking of what people write,
 # as the settings saved here say
 trail = AuditTrail(AuditLog(table), policies)
-privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url),
+privacy_queue = Queue(settings.privacy_queue_url, answering=True)
+privacy = PrivacyDesk(trail, policies, PrivacyJobs(PrivacyJobStore(table), privacy_queue,
                                                    Customers(table), Files(), settings.export_bucket,
                                                    timers=conversations),
                       LakeBucket(settings.events_bucket, settings.events_prefix) if settings.events_bucket else None,

@@ -584,11 +584,13 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
         "customer"]["id"] for n in range(3)]
     # and the privacy queue taking the first erase's send, then refusing every send (an outage beginning)
     down = _privacy_queue_down(desk, monkeypatch, taking=1)
+    # and the request's time nearly up: less left than one send may take at worst
+    _time_left(monkeypatch, _admin_queue_worst(desk) - 1)
     # When an admin erases the three at once
     status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
     # Then each row says what became of its customer: the first started, the second refused by the queue (its job
-    # failed), the third not tried after that refusal: the 30 s the request has left (tests.support.FakeContext) are
-    # less than one send may take at worst with the layer's SQS client; nothing more was sent to a queue that refuses
+    # failed), the third not tried after that refusal, too little time being left; nothing more was sent to a queue
+    # that refuses
     assert status == 202, answer
     first, second, third = answer["items"]
     assert (first["outcome"], first["customer_id"]) == ("started", customers[0]) and first["job_id"], answer
@@ -624,8 +626,8 @@ def test_a_bulk_erase_that_meets_a_refusing_queue_answers_each_row_and_audits_th
 
 
 def _sqs_client_of(monkeypatch: Any, **config: Any) -> float:
-    """The layer's SQS client made with this configuration (botocore's Config) while the test runs: the longest one
-    send can take with it (``send_worst_seconds``)."""
+    """The layer's bounded SQS client (the admin API's queues use it) made with this configuration (botocore's
+    Config) while the test runs: the longest one send can take with it (``send_worst_seconds``)."""
     import boto3
     from botocore.config import Config
 
@@ -634,8 +636,31 @@ def _sqs_client_of(monkeypatch: Any, **config: Any) -> float:
     from shopdesk.dal.queues import send_worst_seconds
 
     made = boto3.session.Session().client("sqs", region_name=region(), config=Config(**config))
-    monkeypatch.setitem(aws._clients, "sqs", made)
-    return send_worst_seconds()
+    monkeypatch.setitem(aws._clients, "sqs/answering", made)
+    return send_worst_seconds(made)
+
+
+def _admin_queue_worst(desk: Any) -> float:
+    """The longest one send to the privacy queue can take in the admin API, with the client its queue uses."""
+    return desk.handler("admin_api").privacy_queue.send_worst_seconds()
+
+
+def _time_left(monkeypatch: Any, seconds: float) -> None:
+    """The Lambda context's time left (tests.support.FakeContext), this many seconds."""
+    from tests.support import FakeContext
+
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", staticmethod(lambda: int(seconds * 1000)))
+
+
+def _admin_timeout() -> int:
+    """The admin API function's Timeout, as template.yaml says."""
+    from tests.integration.conftest import TEMPLATE
+
+    return int(TEMPLATE["Resources"]["AdminApiFunction"]["Properties"]["Timeout"])
+
+
+# what the admin API needs at least after a send that took its worst, to mark the job failed, audit and answer
+ANSWER_MARGIN_SECONDS = 10
 
 
 # an SQS client whose one send takes 12 s at worst: 2 attempts of 1 s to connect and 2 s to read, and the 1 s + 5 s
@@ -656,6 +681,63 @@ def test_one_send_s_worst_time_is_read_from_the_sqs_client_s_retries_and_timeout
     assert _sqs_client_of(monkeypatch, **QUICK_SQS) == 2 * 3 + (1 + 5) == 12
 
 
+def test_the_admin_api_s_sends_to_its_queues_take_at_worst_less_than_its_function_s_time_with_room_to_answer(desk):
+    from shopdesk.dal.aws import client
+    from shopdesk.dal.queues import send_worst_seconds
+
+    # Given the admin API's queues, and its function's Timeout in template.yaml
+    module, timeout = desk.handler("admin_api"), _admin_timeout()
+    # Then they send with the layer's bounded client (2 attempts of 1 s to connect and 2 s to read: 12 s at worst)
+    assert module.privacy_queue.sqs is module.work.sqs is client("sqs", answering=True)
+    assert send_worst_seconds(client("sqs", answering=True)) == 12
+    # and one send at its worst leaves the function time to mark its job failed and answer the 503
+    assert module.privacy_queue.send_worst_seconds() + ANSWER_MARGIN_SECONDS <= timeout, timeout
+
+
+def test_an_export_or_erase_whose_send_to_the_privacy_queue_hangs_is_answered_503_within_the_function_s_time(desk):
+    import time
+
+    from botocore.exceptions import ReadTimeoutError
+
+    from tests.integration.test_privacy import run_jobs
+
+    # Given a customer
+    customer = desk.item(f"CONV#{customer_writes(desk, '+31655501859', 'Please forget me', 'SMhang')}")["customer"][
+        "id"]
+    # and the privacy queue hanging: each send to it answers nothing, until the admin API's client stops waiting
+    # (its read timeout) and drops the connection, as urllib3 does
+    sqs, url, hung = desk.handler("admin_api").privacy_queue.sqs, desk.env["PRIVACY_QUEUE_URL"], []
+
+    def hang(request: Any, **kwargs: Any) -> None:
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        if url in body:
+            hung.append(body)
+            time.sleep(sqs.meta.config.read_timeout)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
+    try:
+        for kind in ("export", "erase"):
+            # When an admin asks for the customer's export, then erase
+            began = time.monotonic()
+            status, problem = admin(desk, "POST", f"/admin/customers/{customer}/{kind}")
+            took = time.monotonic() - began
+            # Then the answer is the documented 503, within the function's Timeout (template.yaml) with room to spare
+            assert status == 503 and problem["code"] == "job_not_queued", problem
+            assert took + ANSWER_MARGIN_SECONDS <= _admin_timeout(), took
+            # and the job reads failed
+            read = admin(desk, "GET", f"/admin/privacy/jobs/{problem['params']['job_id']}")[1]
+            assert read["status"] == "failed" and "could not be queued" in read["error"], read
+        assert len(hung) == 2 * 2       # two attempts each
+    finally:
+        sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
+    # And once the queue answers again, an erase asked again starts and runs
+    status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
+    assert status == 202, started
+    run_jobs(desk)
+    assert desk.item(f"CUSTOMER#{customer}") is None
+
+
 def test_a_bulk_erase_whose_queue_refuses_one_row_in_the_middle_starts_the_rows_after_it_while_time_is_left(
         desk, monkeypatch):
     from tests.integration.test_privacy import run_jobs
@@ -664,8 +746,8 @@ def test_a_bulk_erase_whose_queue_refuses_one_row_in_the_middle_starts_the_rows_
     customers = [desk.item(f"CONV#{customer_writes(desk, f'+3165550183{n}', 'Please forget me', f'SMmid{n}')}")[
         "customer"]["id"] for n in range(4)]
     down = _privacy_queue_down(desk, monkeypatch, group=customers[1])
-    # and an SQS client whose one send takes less than the 30 s the request has (tests.support.FakeContext)
-    assert _sqs_client_of(monkeypatch, **QUICK_SQS) < 30
+    # and the request given the admin function's whole Timeout (template.yaml), with the admin API's own SQS client
+    _time_left(monkeypatch, _admin_timeout())
     # When an admin erases the four at once
     status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
     # Then the second is refused by the queue, and the rows after it are still tried, and started
@@ -716,6 +798,7 @@ def test_a_bulk_erase_after_a_refusal_answers_a_customer_whose_erase_runs_alread
     status, running = admin(desk, "POST", f"/admin/customers/{customers[2]}/erase")
     assert status == 202, running
     down = _privacy_queue_down(desk, monkeypatch)
+    _time_left(monkeypatch, _admin_queue_worst(desk) - 1)      # less time left than one more send may take
     # When an admin erases the three at once
     status, answer = admin(desk, "POST", "/admin/privacy/erasures", {"customers": customers})
     # Then the first is refused by the queue and the second not tried, but the third, whose erase runs and needs no

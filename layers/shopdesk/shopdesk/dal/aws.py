@@ -17,19 +17,27 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 
 _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))   # presigned URLs with SigV4, as S3 requires
 
+# A function answering a request must answer within its Timeout (API Gateway waits 30 s at most) even when a service
+# hangs, and still have time to record the failure: its sends (``client(..., answering=True)``) try twice, with 1 s
+# to connect and 2 s to read (SQS's SendMessage answers in tens of milliseconds), so one send takes 12 s at worst
+# (``dal.queues.send_worst_seconds``) where the layer's configuration may take 74 s
+_ANSWERING_CONFIG = _CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1,
+                                         read_timeout=2))
+
 
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str) -> Any:
-    """One client per service and process; threads (the sweep's pool) share it."""
-    found = _clients.get(service)
+def client(service: str, *, answering: bool = False) -> Any:
+    """One client per service and process; threads (the sweep's pool) share it. ``answering``: the bounded one, for
+    calls made while a request waits for its answer (``_ANSWERING_CONFIG``)."""
+    key = f"{service}/answering" if answering else service
+    found = _clients.get(key)
     if found is None:
         with _lock:
-            found = _clients.get(service)
+            found = _clients.get(key)
             if found is None:
-                config = _S3_CONFIG if service == "s3" else _CONFIG
-                found = _clients[service] = boto3.session.Session().client(service, region_name=region(),
-                                                                          config=config)
+                config = _ANSWERING_CONFIG if answering else _S3_CONFIG if service == "s3" else _CONFIG
+                found = _clients[key] = boto3.session.Session().client(service, region_name=region(), config=config)
     return found

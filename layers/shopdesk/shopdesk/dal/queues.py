@@ -21,7 +21,8 @@ RETRY_AFTER_EXTRA_SECONDS = 5
 def send_worst_seconds(sqs: Any = None) -> float:
     """The longest one ``Queue.send`` can take before it answers or raises, from the SQS client's configuration
     (``dal.aws``, or ``sqs``): every attempt waiting out its connect and its read timeout, and the longest wait the
-    standard retry mode puts before each retry. With the layer's configuration (4 attempts, 3 s and 10 s): 74 s."""
+    standard retry mode puts before each retry. With the layer's configuration (4 attempts, 3 s and 10 s): 74 s; with
+    the one for functions answering a request (``client(..., answering=True)``: 2 attempts, 1 s and 2 s): 12 s."""
     config = (sqs or client("sqs")).meta.config
     attempts = int((config.retries or {}).get("total_max_attempts") or DEFAULT_MAX_ATTEMPTS)
     waits = sum(min(THROTTLING_BASE_SECONDS * 2 ** (i - 1), MAX_BACKOFF_SECONDS) + RETRY_AFTER_EXTRA_SECONDS
@@ -30,11 +31,23 @@ def send_worst_seconds(sqs: Any = None) -> float:
 
 
 class Queue:
-    def __init__(self, url: str):
+    """``answering``: sent to while a request waits for its answer (the admin and agent APIs), with the bounded SQS
+    client (``dal.aws``), so a queue that hangs is a refusal within the function's time, not its timeout."""
+
+    def __init__(self, url: str, *, answering: bool = False):
         self.url = url
+        self.answering = answering
+
+    @property
+    def sqs(self) -> Any:
+        return client("sqs", answering=self.answering)
+
+    def send_worst_seconds(self) -> float:
+        """The longest one ``send`` can take, with this queue's client."""
+        return send_worst_seconds(self.sqs)
 
     def send(self, body: Mapping[str, Any], *, group: str, dedup_id: str) -> None:
-        client("sqs").send_message(QueueUrl=self.url, MessageBody=json.dumps(body, separators=(",", ":")),
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=json.dumps(body, separators=(",", ":")),
                                    MessageGroupId=group, MessageDeduplicationId=dedup_id[:128])
 
     def delay_retries(self, receipts: Mapping[str, int]) -> None:
@@ -42,4 +55,4 @@ class Queue:
         entries = [{"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": max(0, min(seconds, 43200))}
                    for i, (handle, seconds) in enumerate(receipts.items())]
         for start in range(0, len(entries), 10):
-            client("sqs").change_message_visibility_batch(QueueUrl=self.url, Entries=entries[start:start + 10])
+            self.sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=entries[start:start + 10])

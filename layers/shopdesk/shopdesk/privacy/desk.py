@@ -12,7 +12,6 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.media import MediaStore
-from shopdesk.dal.queues import send_worst_seconds
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic.access import ADMIN, require
 from shopdesk.logic.admin import SETTINGS_ATTEMPTS, identity_of
@@ -227,8 +226,8 @@ class PrivacyDesk:
         ``not_queued``: the privacy queue refused their erase (its ``job_id``, failed, nothing done, the customer not
         held), or was not tried (no ``job_id``): once the queue refused one, each further erase is tried only while
         the request has more time left (``time_left``, seconds: the Lambda context's) than one send can take at worst
-        (``dal.queues.send_worst_seconds``, from the SQS client's retries and timeouts: the SDK tries a refused send
-        again, and a queue in trouble may answer late), so the request answers every row before its time is up; one
+        (``Queue.send_worst_seconds``, from the privacy queue's client's retries and timeouts: the SDK tries a refused
+        send again, and a queue in trouble may answer late), so the request answers every row before its time is up; one
         whose erase runs already needs no send, and is ``started`` with that job still.
         Each erase started is an audit record of its own, on that customer, as a single erase is; each not queued a
         record with ``outcome: failed`` (503, as a single one's), and the request's record names them
@@ -272,7 +271,7 @@ class PrivacyDesk:
                 rows.append(self._not_there(name, customer.id))
                 continue
             except JobNotQueued as exc:        # its job failed, having done nothing
-                worst = worst or send_worst_seconds()
+                worst = worst or self.jobs.queue.send_worst_seconds()
                 not_queued.append(customer.id)
                 rows.append(self._not_queued(row, (exc.params or {}).get("job_id", ""), caller_id, roles, request_id))
                 continue
