@@ -102,9 +102,11 @@ from shopdesk.search import SearchUnavailable, search_for
 settings = AgentApiSettings.from_env()
 logger = logger_for()
 table = Table(settings.table_name)
-conversations, agents, work = Conversations(table, settings.due_shards), Agents(table), Queue(settings.work_queue_url)
+conversations, agents = Conversations(table, settings.due_shards), Agents(table)
+# queues sent to while a request waits: the bounded SQS client (dal.aws), so one that hangs is a refusal in time
+work, outbound = Queue(settings.work_queue_url, answering=True), Queue(settings.outbound_queue_url, answering=True)
 book = book_for(conversations, settings.first_response_targets)    # policies and routing, cached a minute
-inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=Queue(settings.outbound_queue_url),
+inbox = Inbox(conversations=conversations, agents=agents, work=work, outbound=outbound,
               first_response_targets=settings.first_response_targets,
               default_capacity=settings.agent_default_capacity, templates=settings.whatsapp_templates,
               email_from=settings.ses_from_address, book=book, customers=Customers(table))
