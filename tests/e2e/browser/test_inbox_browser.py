@@ -172,6 +172,8 @@ def test_transfer_to_bob_with_a_note_reaches_his_open_inbox(stack, open_inbox):
     set_presence(stack, "bob", "away")
     send_sms(stack, "+14155550202", "My parcel arrived damaged")
     alice, bob = open_inbox("alice"), open_inbox("bob")
+    # (alice, an admin, in All: it still lists the conversation once it is bob's, so she stays on it)
+    alice.get_by_role("group", name="Views").get_by_role("button", name="All").click()
     conversation_item(alice, "+14155550202").get_by_role("button").click()
     expect(alice.get_by_role("heading", name="+14155550202")).to_be_visible()
 
@@ -179,6 +181,7 @@ def test_transfer_to_bob_with_a_note_reaches_his_open_inbox(stack, open_inbox):
     alice.get_by_label("Hand-off note").fill("Bob handles damaged parcels")
     alice.get_by_role("button", name="Transfer", exact=True).click()
     expect(alice.get_by_text("Assigned to Bob Example")).to_be_visible()
+    expect(alice.get_by_role("heading", name="+14155550202")).to_be_visible()
 
     # bob's inbox, open all along, shows it without a reload, with the hand-off note on the timeline
     item = conversation_item(bob, "+14155550202")
@@ -264,6 +267,31 @@ def test_an_agent_who_sends_a_conversation_to_a_team_they_are_not_in_goes_on_to_
     assert page.errors == []  # type: ignore[attr-defined]
     resolved = stack.post(f"/agent/conversations/{conv['id']}/status", json={"status": "resolved"}, token=admin)
     assert resolved.status == 200, resolved.text          # nothing left waiting in a queue no one works
+
+
+def test_an_agent_who_transfers_a_conversation_out_of_mine_goes_on_to_the_next_one(stack, open_inbox):
+    # Given two customers' SMS the router gave bob (alice away), bob's inbox on Mine with the first open
+    set_presence(stack, "alice", "away")
+    send_sms(stack, "+14155550243", "My order never came")
+    send_sms(stack, "+14155550244", "Can I change my address")
+    page = open_inbox("bob")
+    expect(page.get_by_role("list", name="Conversations").get_by_role("listitem")).to_have_count(2)
+    conversation_item(page, "+14155550243").get_by_role("button").click()
+    expect(page.get_by_role("heading", name="+14155550243")).to_be_visible()
+
+    # When he transfers it to alice from the Transfer card, from the keyboard: it is no longer his, nor in Mine
+    page.get_by_label("Transfer to").select_option("alice")
+    page.get_by_role("button", name="Transfer", exact=True).focus()
+    page.keyboard.press("Enter")
+
+    # Then the polite status says where it went, the next conversation is open, and the keyboard is on its item in the
+    # list (as after Resolve), not on the page
+    expect(page.get_by_role("status", name="Notifications")).to_have_text("Transferred to Alice Example")
+    expect(page.get_by_role("heading", name="+14155550244")).to_be_visible()
+    expect(conversation_item(page, "+14155550244").get_by_role("button")).to_be_focused()
+    expect(conversation_item(page, "+14155550243")).to_have_count(0)
+    assert conversation_of(stack, "alice", "+14155550243")["assignee"] == "alice"
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
 def test_in_spanish_the_timeline_says_its_system_entries_with_the_agents_names(stack, open_inbox):

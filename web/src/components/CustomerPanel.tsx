@@ -6,7 +6,7 @@ import { useResetOn } from "../resetOn";
 import { agentName, formatDuration, formatFull, teamChoices, teamName } from "../format";
 import { useStore } from "../store";
 import { routingChange } from "../routing";
-import { slaState } from "../urgency";
+import { listedIn, slaState } from "../urgency";
 import { CustomerProfile, useCustomer } from "./CustomerProfile";
 import { OrdersCard } from "./OrdersCard";
 
@@ -22,7 +22,7 @@ export function focusCustomerPanel(): void {
 }
 
 /** Beside the timeline: who the customer is, the SLA clocks, their orders, history and duplicates, hand-off and routing.
- * `onOpen`: the inbox's, to move on to another conversation (RoutingCard). */
+ * `onOpen`: the inbox's, to move on to another conversation (TransferCard, RoutingCard). */
 export function CustomerPanel({ conv, onOpen }: { conv: Conversation; onOpen?: (id: string | null, toList?: boolean) => void }) {
   const { t } = useApp();
   const customer = useCustomer(conv);
@@ -47,7 +47,7 @@ export function CustomerPanel({ conv, onOpen }: { conv: Conversation; onOpen?: (
       <SlaCard conv={conv} />
       <OrdersCard conv={conv} />
       <CustomerProfile conv={conv} customer={customer} />
-      <TransferCard conv={conv} />
+      <TransferCard conv={conv} onOpen={onOpen} />
       <RoutingCard conv={conv} onOpen={onOpen} />
     </aside>
   );
@@ -80,10 +80,13 @@ function SlaCard({ conv }: { conv: Conversation }) {
 
 /** Hand the conversation to another agent. The choice shown is the one sent: once the conversation is the chosen
  * agent's (this transfer, or someone else's), the list no longer has them and the first one is chosen again. The
- * agents' presence and load are read again as the list is about to be used, and after a transfer. */
-export function TransferCard({ conv }: { conv: Conversation }) {
+ * agents' presence and load are read again as the list is about to be used, and after a transfer. Transferred out of
+ * the view the agent works through (Mine; All, held in another team's), it leaves their list: the inbox moves on to the
+ * next conversation, the keyboard on its item, as after Resolve (`onOpen`), saying where it went; whoever's view still
+ * lists it (All, of their team; an admin's All) stays on it. */
+export function TransferCard({ conv, onOpen }: { conv: Conversation; onOpen?: (id: string | null, toList?: boolean) => void }) {
   const { store, t, who } = useApp();
-  const { agents } = useStore(store);
+  const { agents, me } = useStore(store);
   const others = agents.filter((a) => a.id !== conv.assignee);
   const [chosen, setTo] = useState("");
   const to = others.some((a) => a.id === chosen) ? chosen : (others[0]?.id ?? "");
@@ -111,11 +114,15 @@ export function TransferCard({ conv }: { conv: Conversation }) {
     e.preventDefault();
     const target = to;
     if (!target) return;
+    const next = store.nextId(); // (the list as the agent sees it now: the one after this)
     const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: agentName(agents, target) }));
     if (ok) {
       setNote("");
       setTo("");
     }
+    const { view, open } = store.state;
+    const caller = { id: who.id, admin: isAdmin(who), teams: me?.teams ?? null };
+    if (ok && open?.id === conv.id && !listedIn(view, open, caller)) onOpen?.(next && next !== conv.id ? next : null, true);
   };
   return (
     <section class="card">

@@ -191,4 +191,66 @@ describe("Inbox", () => {
     // and the polite status says what happened
     expect(store.state.toast).toMatchObject({ kind: "ok", text: "Transferred to Returns & exchanges" });
   });
+
+  /** bob (an agent of the default team) in `view` with c1 of three open and its Transfer card beside it, carol free to
+   * take it: what the store holds and the card's form. */
+  async function transferring(view: "mine" | "all", who = { id: "bob", name: "Bob", groups: [] as string[] }) {
+    const items = ["c1", "c2", "c3"].map((id) => testConversation(id, { assignee: "bob", customer: { id: `cu-${id}`, name: `Customer ${id}` } }));
+    const assign = vi.fn(async (id: string, agent: string) => ({ ...items[0]!, id, assignee: agent }));
+    const api = new Proxy({ assign } as Record<string, unknown>, {
+      get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)), // the rest: on their way
+    });
+    const store = new Store(api as unknown as Api);
+    store.set({
+      items, loading: false, live: "live", view, openId: "c1", open: items[0]!, selected: 0,
+      me: { id: who.id, name: who.name, teams: ["default"] } as Agent,
+      agents: [{ id: "bob", name: "Bob" }, { id: "carol", name: "Carol", presence: "online", active: 0, capacity: 5 }] as Agent[],
+    });
+    const context = { ...testContext(store), who };
+    const show = (id: string | null) =>
+      act(() => {
+        render(
+          <AppContext.Provider value={{ ...context, navigate: (path: string) => show(path === "/" ? null : decodeURIComponent(path.slice(3))) }}>
+            <Inbox conversationId={id} />
+          </AppContext.Provider>,
+          root(),
+        );
+      });
+    show("c1");
+    await tick();
+    const card = [...root().querySelectorAll("aside .card")].find((c) => c.querySelector("h3")?.textContent === "Transfer")!;
+    const transfer = async () => {
+      card.querySelector<HTMLButtonElement>("form button[type=submit]")!.focus();
+      card.querySelector("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+      await tick();
+      await tick();
+    };
+    return { store, assign, transfer };
+  }
+
+  it("moves on to the next conversation's item and says so after the agent transfers theirs out of the view (Mine)", async () => {
+    // Given bob in Mine with c1 open
+    const { store, assign, transfer } = await transferring("mine");
+    // When he transfers it to carol from the Transfer card: it is no longer his, nor in Mine
+    await transfer();
+    // Then the next conversation opens with the keyboard on its item in the list, as after Resolve, not on the page
+    expect(assign).toHaveBeenCalledWith("c1", "carol", undefined);
+    expect(store.state.openId).toBe("c2");
+    expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c2");
+    // and the polite status says where it went
+    expect(store.state.toast).toMatchObject({ kind: "ok", text: "Transferred to Carol" });
+  });
+
+  it("stays on a conversation transferred by someone whose view still lists it (All: an agent of its team, an admin)", async () => {
+    for (const who of [{ id: "bob", name: "Bob", groups: [] }, { id: "alice", name: "Alice", groups: ["admins"] }]) {
+      // Given the All view, c1 of bob's team open
+      const { store, assign, transfer } = await transferring("all", who);
+      // When it goes to carol from the Transfer card
+      await transfer();
+      // Then it stays open, said transferred
+      expect(assign).toHaveBeenCalledWith("c1", "carol", undefined);
+      expect(store.state.openId).toBe("c1");
+      expect(store.state.toast).toMatchObject({ kind: "ok", text: "Transferred to Carol" });
+    }
+  });
 });
