@@ -157,8 +157,8 @@ export function TransferCard({ conv, onOpen }: { conv: Conversation; onOpen?: (i
 
 /** Priority, team and skills of the conversation, with a note on the timeline; Save once the form changes one of them
  * (the API takes a note only with a change). Sent to a team the agent is not in, it is no longer theirs (the API
- * releases them) nor in their list: the inbox moves on to the next conversation, the keyboard on its item, as after
- * Resolve (`onOpen`), and says where it went; an admin, who sees every team's, stays on it. */
+ * releases them, an admin too) nor in their list: the inbox moves on to the next conversation, the keyboard on its
+ * item, as after Resolve (`onOpen`), and says where it went; whoever's view still lists it (an admin's All) stays on it. */
 export function RoutingCard({ conv, onOpen }: { conv: Conversation; onOpen?: (id: string | null, toList?: boolean) => void }) {
   const { store, t, who } = useApp();
   const { teams, me } = useStore(store);
@@ -177,11 +177,16 @@ export function RoutingCard({ conv, onOpen }: { conv: Conversation; onOpen?: (id
   const save = async (e: Event) => {
     e.preventDefault();
     if (!change) return;
-    const away = change.team !== undefined && !!me && !me.teams.includes(change.team) && !isAdmin(who);
-    const next = away ? store.nextId() : null;
-    const ok = await store.setRouting(conv.id, change, away ? t("transferred", { agent: teamName(teams, change.team!) }) : t("saved"));
-    if (ok) setNote("");
-    if (ok && away) onOpen?.(next && next !== conv.id ? next : null, true);
+    const leaving = change.team !== undefined && !!me && !me.teams.includes(change.team);
+    const next = leaving ? store.nextId() : null;
+    const ok = await store.setRouting(conv.id, change, "");
+    if (!ok) return;
+    setNote("");
+    // gone from the view (the API released the holder, an admin too): move on; whoever's view still lists it stays
+    const { view, open } = store.state;
+    const away = leaving && open?.id === conv.id && !listedIn(view, open, { id: who.id, admin: isAdmin(who), teams: me?.teams ?? null });
+    store.notify("ok", away ? t("transferred", { agent: teamName(teams, change.team!) }) : t("saved"));
+    if (away) onOpen?.(next && next !== conv.id ? next : null, true);
   };
   return (
     <section class="card">

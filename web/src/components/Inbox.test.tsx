@@ -253,4 +253,49 @@ describe("Inbox", () => {
       expect(store.state.toast).toMatchObject({ kind: "ok", text: "Transferred to Carol" });
     }
   });
+  it("moves an admin on too after they send their own conversation to a team they are not in from Mine, and keeps them on it in All", async () => {
+    for (const [view, opens] of [["mine", "c2"], ["all", "c1"]] as const) {
+      // Given alice (an admin of the default team) in `view` with c1 of her three open, its Routing card beside it
+      const items = ["c1", "c2", "c3"].map((id) => testConversation(id, { assignee: "alice", customer: { id: `cu-${id}`, name: `Customer ${id}` } }));
+      // (the API releases the holder of a conversation sent to a team they are not in, an admin too)
+      const setRouting = vi.fn(async (id: string, change: { team?: string }) => ({ ...items[0]!, id, team: change.team!, assignee: null }));
+      const api = new Proxy({ setRouting } as Record<string, unknown>, {
+        get: (known, name: string) => known[name] ?? (() => new Promise<never>(() => undefined)),
+      });
+      const store = new Store(api as unknown as Api);
+      store.set({
+        items, loading: false, live: "live", view, openId: "c1", open: items[0]!, selected: 0,
+        me: { id: "alice", name: "Alice", teams: ["default"] } as Agent,
+        teams: [{ id: "default", name: "Default" }, { id: "returns", name: "Returns & exchanges" }],
+      });
+      const context = { ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } };
+      const show = (id: string | null) =>
+        act(() => {
+          render(
+            <AppContext.Provider value={{ ...context, navigate: (path: string) => show(path === "/" ? null : decodeURIComponent(path.slice(3))) }}>
+              <Inbox conversationId={id} />
+            </AppContext.Provider>,
+            root(),
+          );
+        });
+      show("c1");
+      await tick();
+      // When she sends c1 to Returns & exchanges from the Routing card's Save
+      const card = [...root().querySelectorAll("aside .card")].find((c) => c.querySelector("h3")?.textContent === "Routing")!;
+      const team = [...card.querySelectorAll("select")].find((x) => [...x.options].some((o) => o.value === "returns"))!;
+      team.value = "returns";
+      team.dispatchEvent(new Event("change", { bubbles: true }));
+      await tick();
+      card.querySelector<HTMLButtonElement>("button[type=submit]")!.focus();
+      card.querySelector("form")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
+      await tick();
+      await tick();
+      // Then from Mine, which no longer lists it, the next one opens, its item focused; All keeps her on it
+      expect(setRouting).toHaveBeenCalledWith("c1", { team: "returns" });
+      expect(store.state.openId).toBe(opens);
+      if (opens === "c2") expect(document.activeElement?.closest("li")?.textContent).toContain("Customer c2");
+      expect(store.state.toast).toMatchObject({ kind: "ok", text: opens === "c2" ? "Transferred to Returns & exchanges" : "Saved" });
+      render(null, root());
+    }
+  });
 });
