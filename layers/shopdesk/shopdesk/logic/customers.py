@@ -268,7 +268,8 @@ def visible_history(caller: Caller, customer: Customer, customers: Customers, ac
     """The conversations the caller may see among the customer's ``MAX_ACCESS_SCAN`` newest, newest first: the
     history ``sees_customer`` judges by, for search to find a customer the profile route shows by the older
     conversation that makes them the caller's. One Query of ``ByCustomer`` (and a GetItem per merge hop)."""
-    return [c for c in _history(customer, customers) if access.seer(caller)(c)]
+    sees = access.seer(caller)
+    return [c for c in _history(customer, customers) if sees(c)]
 
 
 def _history(customer: Customer, customers: Customers) -> list[Conversation]:

@@ -284,8 +284,8 @@ class PrivacyDesk:
 
     def _erase_running(self, customer_id: str) -> str | None:
         """The job of the customer's erase that runs already (as ``PrivacyJobs.start`` would answer it), if any."""
-        holder, _ = self.jobs.store.erase_of(customer_id)
-        return holder if holder and self.jobs.current(holder) == "running" else None
+        holder, running = self.jobs.erase_holder(customer_id)
+        return holder if running else None
 
     def _not_queued(self, row: dict[str, Any], job_id: str | None, caller_id: str, roles: list[str],
                     request_id: str | None) -> dict[str, Any]:

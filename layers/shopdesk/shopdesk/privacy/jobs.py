@@ -157,8 +157,8 @@ class PrivacyJobs:
                 raise self.merged(customer)
             holder = None
             if kind == "erase" and request is None:
-                holder, _ = self.store.erase_of(customer_id)
-                if holder and self.current(holder) == "running":
+                holder, running = self.erase_holder(customer_id)
+                if running:
                     if noted:
                         audit.note(customer_id=customer_id, after={"job_id": holder, "kind": kind, "running": True})
                     return {"job_id": holder, "running": True}
@@ -198,6 +198,12 @@ class PrivacyJobs:
         if noted:
             audit.note(customer_id=customer_id, after={"job_id": job["id"], "kind": kind})
         return {"job_id": job["id"]}
+
+    def erase_holder(self, customer_id: str) -> tuple[str | None, bool]:
+        """The erase job the customer's record names (None), and whether it runs: an erase asked for then is that
+        one (``start``, and an erase of many before a send it has no time for)."""
+        holder, _ = self.store.erase_of(customer_id)
+        return holder, bool(holder) and self.current(holder) == "running"
 
     def gone(self, customer_id: str, kind: Kind = "erase") -> Exception:
         """A customer who is not there: a Conflict naming the erase that removed them (``already_erased``: its
