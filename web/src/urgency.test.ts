@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Conversation } from "./api";
-import { byRisk, byUrgency, matches, riskPercent, slaState } from "./urgency";
+import { byRisk, byUrgency, listedIn, matches, riskPercent, slaState } from "./urgency";
 
 const NOW = Date.parse("2026-12-03T10:00:00Z");
 const at = (minutes: number) => new Date(NOW + minutes * 60_000).toISOString();
@@ -110,5 +110,30 @@ describe("byRisk", () => {
   it("reads a risk as a whole percentage", () => {
     expect(riskPercent(0.734)).toBe(73);
     expect(riskPercent(1)).toBe(100);
+  });
+});
+
+describe("listedIn", () => {
+  const agent = { id: "bob", admin: false, teams: ["billing"] };
+  const admin = { id: "alice", admin: true, teams: ["default"] };
+
+  it("lists in Unassigned only an open conversation no one holds, of the caller's teams (all while they are unknown)", () => {
+    expect(listedIn("unassigned", conv("a", { team: "billing" }), agent)).toBe(true);
+    expect(listedIn("unassigned", conv("a", { team: "billing", assignee: "carol" }), agent)).toBe(false);
+    expect(listedIn("unassigned", conv("a", { team: "returns" }), agent)).toBe(false);
+    expect(listedIn("unassigned", conv("a", { team: "returns" }), { ...agent, teams: null })).toBe(true);
+    // an admin's queue is their own teams', as the API's (not every team's)
+    expect(listedIn("unassigned", conv("a", { team: "billing" }), admin)).toBe(false);
+    expect(listedIn("unassigned", conv("a", { team: "default" }), admin)).toBe(true);
+  });
+
+  it.each(["pending", "snoozed", "resolved"] as const)("leaves a %s conversation out of Unassigned: only open ones wait", (status) => {
+    expect(listedIn("unassigned", conv("a", { team: "billing", status }), agent)).toBe(false);
+  });
+
+  it.each(["granted", "mentions"])("keeps a conversation in %s whoever holds it and whatever its team or status", (view) => {
+    for (const over of [{ assignee: "carol", team: "returns" }, { assignee: null, team: "returns", status: "resolved" as const }]) {
+      expect(listedIn(view, conv("a", over), agent)).toBe(true);
+    }
   });
 });

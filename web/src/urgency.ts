@@ -104,13 +104,14 @@ export function matches(conv: Conversation, f: Filters, view?: string): boolean 
 }
 
 /** Whether the caller's `view` lists the conversation as the agent API lists it (logic/inbox.py, `Inbox.list`): Mine
- * what they hold, Unassigned what no one holds in their teams, All every conversation for an admin and for anyone else
- * (a supervisor too) their teams' and what they hold; Shared (granted) and Mentions keep it whoever holds it (a
+ * what they hold, Unassigned the open conversations no one holds in their teams (only open ones wait: the queue's
+ * index holds no other), All every conversation for an admin and for anyone else (a supervisor too) their teams' and
+ * what they hold; Shared (granted) and Mentions keep it whoever holds it (a
  * transfer leaves the caller their grant). `teams`: the caller's, null while unknown (then their teams' are kept). For
  * the answer to the caller's own change: whether the conversation left the list they are working through. */
 export function listedIn(view: string, conv: Conversation, caller: { id: string; admin: boolean; teams: readonly string[] | null }): boolean {
   if (view === "mine") return conv.assignee === caller.id;
-  if (view === "unassigned") return !conv.assignee && (!caller.teams || caller.teams.includes(conv.team));
+  if (view === "unassigned") return conv.status === "open" && !conv.assignee && (!caller.teams || caller.teams.includes(conv.team));
   if (view === "all") return caller.admin || !caller.teams || conv.assignee === caller.id || caller.teams.includes(conv.team);
   return true;
 }
