@@ -609,13 +609,84 @@ def test_a_selection_the_request_has_no_time_left_for_is_answered_503_and_left_a
     api = desk.handler("agent_api")
     convs = [customer_writes(desk, f"+3161234060{i}", "hi", "SM" + f"g{i}" * 16) for i in range(2)]
     route_records(desk)              # a conversation is its team's once routed
-    left = iter([10.0, 1.0])                 # time for the first conversation, not for the second
+    left = iter([28.0, 1.0])                 # time for the first conversation, not for the second
     macro, outcomes = api.macros.apply(Caller("sam", roles=frozenset({"supervisors"})), "wismo", convs,
                                        time_left=lambda: next(left))
     assert macro.id == "wismo"
     assert [(o.result, o.status) for o in outcomes] == [("applied", 200), ("refused", 503)]
     assert desk.item(f"CONV#{convs[0]}")["status"] == "snoozed"
     assert desk.item(f"CONV#{convs[1]}")["status"] == "open" and desk.item(f"CONV#{convs[1]}").get("labels") is None
+
+
+def _agent_timeout() -> int:
+    """The agent API function's Timeout, as template.yaml says."""
+    from tests.integration.conftest import TEMPLATE
+
+    return int(TEMPLATE["Resources"]["AgentApiFunction"]["Properties"]["Timeout"])
+
+
+def test_a_selection_s_next_conversation_starts_only_while_one_send_at_its_worst_and_the_table_s_work_are_left(wismo):
+    from shopdesk.logic.access import Caller
+    from shopdesk.logic.macros import TABLE_WORK_SECONDS
+
+    desk = wismo
+    api = desk.handler("agent_api")
+    # Given one send's worst with the agent API's queues' client (12 s), and its function's Timeout in template.yaml
+    worst = api.inbox.outbound.send_worst_seconds()
+    assert worst == api.inbox.work.send_worst_seconds() == 12
+    # Then a macro keeps for one more conversation that send and the table's work, and the function's time holds it
+    reserve = api.macros.reserve_seconds()
+    assert reserve == worst + TABLE_WORK_SECONDS and reserve < _agent_timeout()
+    # When a macro is applied to two conversations, the second met with more time left than 3 s but less than that
+    convs = [customer_writes(desk, f"+3161234061{i}", "hi", "SM" + f"k{i}" * 16) for i in range(2)]
+    route_records(desk)
+    left = iter([_agent_timeout() - 1.0, reserve - 0.5])
+    _, outcomes = api.macros.apply(Caller("sam", roles=frozenset({"supervisors"})), "wismo", convs,
+                                   time_left=lambda: next(left))
+    # Then the second is not started: a 503 to apply again, untouched
+    assert [(o.result, o.status) for o in outcomes] == [("applied", 200), ("refused", 503)]
+    assert desk.item(f"CONV#{convs[1]}")["status"] == "open" and desk.item(f"CONV#{convs[1]}").get("labels") is None
+
+
+def test_a_macro_whose_reply_s_send_hangs_starts_no_conversation_it_cannot_finish_in_its_time(wismo):
+    import time
+
+    from botocore.exceptions import ReadTimeoutError
+
+    from shopdesk.logic.access import Caller
+
+    desk = wismo
+    api = desk.handler("agent_api")
+    convs = [customer_writes(desk, f"+3161234062{i}", "where is my order?", "SM" + f"m{i}" * 16) for i in range(2)]
+    route_records(desk)
+    # Given the outbound queue hanging: each send answers nothing until the client stops waiting (its read timeout)
+    outbound = api.inbox.outbound
+    sqs, hung = outbound.sqs, []
+
+    def hang(request: Any, **kwargs: Any) -> None:
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        if outbound.url in body:
+            hung.append(body)
+            time.sleep(sqs.meta.config.read_timeout)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    # and a request with just the reserve left, and a little more
+    budget = api.macros.reserve_seconds() + 0.5
+    sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
+    try:
+        # When a macro replying is applied to two conversations
+        began = time.monotonic()
+        _, outcomes = api.macros.apply(Caller("sam", roles=frozenset({"supervisors"})), "wismo", convs,
+                                       time_left=lambda: budget - (time.monotonic() - began))
+        took = time.monotonic() - began
+    finally:
+        sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
+    # Then the first is applied, its reply not sent (two attempts), and the second not started: the time its send
+    # took leaves less than another conversation may take
+    assert [(o.result, o.status) for o in outcomes] == [("applied", 200), ("refused", 503)], outcomes
+    assert "the reply was not sent" in (outcomes[0].detail or "") and len(hung) == 2
+    # and the request ended within its time
+    assert took <= budget, took
 
 
 def test_a_label_change_reaches_the_open_inboxes_live(catalogue):

@@ -52,7 +52,9 @@ from shopdesk.models.macros import Macro, MacroContent, NoteAction
 from shopdesk.privacy import audit
 from shopdesk.privacy.settings import PrivacyPolicies
 
-RESERVE_SECONDS = 3.0        # what one more conversation may take at worst, and the answer after it
+# what one conversation takes besides its send, and the answer after the last: its reads and its transaction (about
+# six DynamoDB requests, milliseconds each), the request's audit record and its answer, with room
+TABLE_WORK_SECONDS = 2.0
 
 
 class MacroInvalid(InvalidFields):
@@ -203,7 +205,7 @@ class MacroDesk:
     def apply(self, caller: Caller, macro_id: str, conversation_ids: list[str],
               time_left: Callable[[], float] | None = None, *, key: str | None = None) -> tuple[Macro, list[Outcome]]:
         """The macro on each conversation in turn. ``time_left`` (seconds the request may still take): a
-        conversation not started while at least ``RESERVE_SECONDS`` were left is answered 503, not applied,
+        conversation not started while at least ``reserve_seconds()`` were left is answered 503, not applied,
         so a large selection never ends in a timeout that would hide what was done.
 
         ``key`` (the request's ``Idempotency-Key``): one key for the whole request, taken in each conversation it names
@@ -219,13 +221,14 @@ class MacroDesk:
         held = self._take_keys(caller, ids, key, fingerprint) if key is not None else {}
         outcomes: list[Outcome] = []
         changed: dict[str, Plan] = {}         # conversation id -> the plan written
+        reserve = self.reserve_seconds() if time_left is not None else 0.0
         try:
             for conversation_id in ids:
                 mine = HeldKey(caller.id, key, fingerprint) if key is not None and held[conversation_id] is None \
                     else None
                 if conversation_id in held and mine is None:
                     outcomes.append(self._answered(conversation_id, held[conversation_id], macro, known))
-                elif time_left is not None and time_left() < RESERVE_SECONDS:
+                elif time_left is not None and time_left() < reserve:
                     outcomes.append(Outcome(conversation_id, "refused", 503, "not applied: the request ran out "
                                                                               "of time; apply the macro to this one "
                                                                               "again"))
@@ -240,6 +243,13 @@ class MacroDesk:
             raise
         _audit_applied(macro, outcomes, changed)
         return macro, outcomes
+
+    def reserve_seconds(self) -> float:
+        """What one more conversation may take at worst, and the answer after it: one send to a queue at its worst
+        (its reply's to the outbound queue, whose refusal the next conversation follows, or the routing's drain or
+        refill), from the queue's client's retries and timeouts (``Queue.send_worst_seconds``: 12 s with the agent
+        API's bounded client), and the table's work (``TABLE_WORK_SECONDS``)."""
+        return self._inbox().outbound.send_worst_seconds() + TABLE_WORK_SECONDS
 
     def _take_keys(self, caller: Caller, ids: list[str], key: str, fingerprint: str
                    ) -> dict[str, dict[str, Any] | None]:
