@@ -468,6 +468,62 @@ def test_shopifys_redact_request_erases_the_customer_it_names(desk: Any, shop: d
     assert request["status"] == "done" and request["job_id"] == running["job_id"]
 
 
+@pytest.mark.parametrize("topic", ["customers/redact", "customers/data_request"])
+def test_a_signed_privacy_request_sent_again_under_a_new_id_is_a_replay_refused_that_starts_nothing(
+        desk: Any, shop: dict[str, str], topic: str) -> None:
+    # Given a customer who texts, and Shopify's request about their number, answered
+    phone = "+31612340088"
+    customer_writes(desk, phone, "Hi, where is my parcel?", "SMreplay1")
+    first = desk.item(f"IDENTITY#phone#{phone}")["customer_id"]
+    named = {"id": 5550088, "email": None, "phone": phone}
+    status, answer = _shopify_privacy(desk, shop, topic, named, "privacy-genuine")
+    assert (status, answer["status"]) == (200, "recorded"), answer
+    assert desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy") == 1
+    # and whoever texts from that number afterwards (after a redact: someone new to the desk)
+    customer_writes(desk, phone, "Hello, is the shop open on Sunday?", "SMreplay2")
+    now = desk.item(f"IDENTITY#phone#{phone}")["customer_id"]
+    assert (now != first) == (topic == "customers/redact")
+    # When the same signed body is sent again under an id Shopify never gave (the id header is not signed)
+    status, answer = _shopify_privacy(desk, shop, topic, named, "privacy-replayed")
+    # Then it is answered 200 (nothing to retry) as a replay refused, and starts nothing: no job, no request kept
+    assert (status, answer["status"]) == (200, "replay_refused"), answer
+    assert desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy") == 0
+    assert desk.item(f"IDENTITY#phone#{phone}")["customer_id"] == now and desk.item(f"CUSTOMER#{now}") is not None
+    assert [r["id"] for r in _privacy_requests(desk, shop)] == ["privacy-genuine"]
+    assert desk.item("EXTHOOK#shopify#privacy-replayed") is None
+    # and the trail says so, under the id it came with, naming nobody
+    trail = _audit_of(desk, "system:shopify")
+    assert sorted((r["action"], r["target"]) for r in trail if r["action"] != "privacy.request.nothing_held") == [
+        ("privacy.request.received", "privacy-genuine"), ("privacy.request.replay_refused", "privacy-replayed")]
+    assert phone.removeprefix("+") not in json.dumps(trail)
+    # while Shopify's own retry of the first delivery (the same id) is the duplicate it always was
+    assert _shopify_privacy(desk, shop, topic, named, "privacy-genuine")[1]["status"] == "duplicate"
+    # and the marker that refused it holds the body's digest and Shopify's first id, nothing of the person
+    marker = next(i for i in desk.client("dynamodb").scan(TableName=desk.table_name)["Items"]
+                  if i["PK"]["S"].startswith("PRIVACYBODY#"))
+    assert phone.removeprefix("+") not in json.dumps(marker) and "ttl" not in marker
+
+
+def test_a_shop_redact_sent_again_under_a_new_id_is_a_replay_refused(desk: Any, shop: dict[str, str]) -> None:
+    body = json.dumps({"shop_id": 954889, "shop_domain": "example-shop.myshopify.com"}).encode()
+
+    def deliver(delivery: str) -> tuple[int, Any]:
+        return _post(desk, shop, "inbound_shopify", "/webhooks/shopify", body, {
+            "Content-Type": "application/json", "X-Shopify-Topic": "shop/redact", "X-Shopify-Webhook-Id": delivery,
+            "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
+            "X-Shopify-Hmac-Sha256": sign(SHOPIFY_TEST_SECRET, body)})
+
+    assert deliver("shop-redact-genuine")[1]["status"] == "recorded"
+    assert desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy") >= 1
+    # a shop that installs the app again and fills the cache is not emptied by the old request sent again
+    assert shopify_sample(desk, shop, "orders_create")[0] == 200
+    assert deliver("shop-redact-replayed") == (200, {"status": "replay_refused", "topic": "shop/redact",
+                                                     "delivery_id": "shop-redact-replayed"})
+    assert desk.drain_queue(desk.env["PRIVACY_QUEUE_URL"], "privacy") == 0
+    assert _commerce_items(desk)
+    assert deliver("shop-redact-genuine")[1]["status"] == "duplicate"
+
+
 def test_an_order_naming_someone_elses_phone_never_joins_its_email_to_them(desk: Any, shop: dict[str, str]) -> None:
     # Given a customer who writes by SMS about her delivery
     from tests.integration.test_email import _deliver, _eml

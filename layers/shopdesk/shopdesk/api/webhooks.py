@@ -106,14 +106,15 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"],
 
     store = store_for(settings, platform)
     store.masking.prime()          # the shop's masking patterns, read at cold start as the channels' functions do
-    on_privacy = None
+    on_privacy = on_replay = None
     if platform == "shopify" and settings.privacy_queue_url:
         from shopdesk.dal.privacy import PrivacyJobStore
         from shopdesk.privacy.jobs import PrivacyJobs
         table = Table(settings.table_name)
-        on_privacy = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table),
-                                 shop=store, trail=trail(table) if trail else None).from_platform
-    receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy,
+        jobs = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table),
+                           shop=store, trail=trail(table) if trail else None)
+        on_privacy, on_replay = jobs.from_platform, jobs.replay_refused
+    receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy, on_replay=on_replay,
                                shop_domain=settings.shopify_shop_domain if platform == "shopify" else "")
     app = APIGatewayHttpResolver()
     install_webhook_errors(app)

@@ -34,12 +34,12 @@ from shopdesk import clock, metrics
 from shopdesk.bounds import bound, loads
 from shopdesk.commerce import ordering, shopify, woocommerce
 from shopdesk.commerce.models import Order, PrivacyRequest, ShopCustomer, WebhookOrderPart, WebhookRecord
-from shopdesk.dal.commerce import CommerceStore, Duplicate
+from shopdesk.dal.commerce import CommerceStore, Duplicate, Replayed
 from shopdesk.errors import BadRequest, InvalidSignature, ShopdeskError
 
 logger = Logger(child=True)
 
-Result = Literal["applied", "stale", "duplicate", "ignored", "recorded", "ping"]
+Result = Literal["applied", "stale", "duplicate", "ignored", "recorded", "ping", "replay_refused"]
 OTHER_SHOP = "other_shop"        # a privacy request about another shop's customer: nothing started
 PRIVACY_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 SHOPIFY_ORDER_TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/paid",
@@ -155,6 +155,7 @@ class WebhookReceiver:
     store: CommerceStore
     on_contact: Contact | None = None
     on_privacy: Callable[[PrivacyRequest], list[str]] | None = None    # starts the exports or erases it asks for
+    on_replay: Callable[[PrivacyRequest], None] | None = None          # hears a privacy request's replay refused
     shop_domain: str = ""       # the desk's shop (SHOPIFY_SHOP_DOMAIN): another's deliveries are ignored; "": no check
 
     def _other_shop(self, headers: Mapping[str, str], payload: dict[str, Any]) -> str | None:
@@ -189,7 +190,8 @@ class WebhookReceiver:
             other = self._other_shop(headers, payload)
             if other is not None:
                 return self._elsewhere(topic, delivery, payload, other)
-            return self._shopify(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"))
+            return self._shopify(topic, delivery, payload, _header(headers, "X-Shopify-Shop-Domain"),
+                                 hashlib.sha256(body).hexdigest())
         except Duplicate:
             if topic in PRIVACY_TOPICS and self.on_privacy is not None:
                 request = self.store.privacy_retry(delivery)
@@ -218,10 +220,13 @@ class WebhookReceiver:
             "payload": {"erased": True}}))
         return Outcome("ignored", topic, delivery)
 
-    def _shopify(self, topic: str, delivery: str, payload: dict[str, Any], shop: str | None) -> Outcome:
+    def _shopify(self, topic: str, delivery: str, payload: dict[str, Any], shop: str | None, digest: str) -> Outcome:
         if topic in PRIVACY_TOPICS:
             request = _privacy_request(topic, delivery, payload, shop)
-            self.store.record_privacy(request)
+            try:
+                self.store.record_privacy(request, body_digest=digest)
+            except Replayed as exc:
+                return self._replayed(request, exc.first)
             logger.info("privacy request recorded", extra={"topic": topic, "delivery": delivery})
             self._start(request)
             return Outcome("recorded", topic, delivery)
@@ -250,6 +255,18 @@ class WebhookReceiver:
             return Outcome("applied" if applied else "stale", topic, delivery)
         self.store.record_delivery(delivery, topic)
         return Outcome("ignored", topic, delivery)
+
+    def _replayed(self, request: PrivacyRequest, first: str) -> Outcome:
+        """A privacy request whose signed body was accepted before under another delivery id: Shopify signs the body,
+        not ``X-Shopify-Webhook-Id``, and sends its retries of a delivery under the same id, so this is someone
+        sending a captured body again (a redact would erase whoever holds its email or phone now). Answered 200, as
+        nothing is worth a retry, and nothing else: no request kept, no job, no marker of this id; warned in the log
+        and recorded on the trail (``on_replay``)."""
+        logger.warning("privacy request's body replayed under a new delivery id: refused",
+                       extra={"topic": request.topic, "delivery": request.id, "first_delivery": first})
+        if self.on_replay is not None:
+            self.on_replay(request)
+        return Outcome("replay_refused", request.topic, request.id)
 
     def _start(self, request: PrivacyRequest) -> None:
         """The recorded request's work (``on_privacy``). When it fails (the shop's records of the person not deleted,

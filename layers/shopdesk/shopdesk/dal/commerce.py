@@ -16,6 +16,8 @@ Item shapes (``<p>`` is the platform, ``shopify`` or ``woocommerce``):
 - ``SHOPCUSTOMER#<p>#<id> / META``: the platform's customer record (email and phone together); TTL.
 - ``EXTHOOK#<p>#<delivery id> / META``: a webhook delivery already applied; TTL.
 - ``PRIVACY / <received_at>#<delivery id>``: a privacy request (never expires).
+- ``PRIVACYBODY#<p>#<sha256 of the signed body> / META``: a privacy request's body accepted once, with the delivery
+  id it came under (never expires): the same body under another id is a replay, refused.
 - ``REFUNDGUARD#<p>#<order id> / <lines>``: a refund of these lines (``all``, or ``<line id>x<quantity>``
   joined by ``,``) under way or just made, by whom and when: an identical refund meanwhile is refused; TTL.
   ``/ INFLIGHT``: some refund of the order is being made (another waits for its answer); TTL.
@@ -65,8 +67,20 @@ def delivery_pk(platform: str, delivery_id: str) -> str:
     return f"EXTHOOK#{platform}#{key_part(delivery_id)}"
 
 
+def privacy_body_pk(platform: str, digest: str) -> str:
+    return f"PRIVACYBODY#{platform}#{key_part(digest)}"
+
+
 class Duplicate(Exception):
     """The delivery was applied before."""
+
+
+class Replayed(Exception):
+    """A privacy request's signed body was accepted before under another delivery id (``first``): a replay."""
+
+    def __init__(self, first: str) -> None:
+        super().__init__(f"this body was accepted before as delivery {first[:64]}")
+        self.first = first
 
 
 def refund_lines_key(lines: Sequence[RefundLine] | None) -> str:
@@ -326,16 +340,27 @@ class CommerceStore:
         return ShopCustomer.model_validate_json(item["body"]) if item else None
 
     # ------------------------------------------------------------------ privacy requests
-    def record_privacy(self, request: PrivacyRequest) -> None:
-        """The request and its delivery marker in one transaction; Duplicate when delivered before."""
+    def record_privacy(self, request: PrivacyRequest, body_digest: str | None = None) -> None:
+        """The request and its delivery marker in one transaction; Duplicate when delivered before. With
+        ``body_digest`` (the signed body's sha256), the body's marker too, in the same transaction and written the same
+        way (``attribute_not_exists``): Replayed when that body was accepted before under another delivery id (a
+        delivery seen before is a Duplicate still, so the platform's retry of one delivery goes on as it did)."""
         item = {"PK": PRIVACY_PK, "SK": privacy_request_key(request)[1],
                 "type": "privacy_request", "id": request.id, "platform": request.platform, "topic": request.topic,
                 "status": request.status,
                 "shop_domain": request.shop_domain, "received_at": clock.iso(request.received_at),
                 "body": request.model_dump_json()}
+        ops = [self._delivery_op(request.id, request.topic), self.table.put_op(item)]
+        if body_digest:
+            ops.append(self.table.put_op({"PK": privacy_body_pk(self.platform, body_digest), "SK": "META",
+                                          "type": "privacy_body", "topic": request.topic, "delivery_id": request.id,
+                                          "received_at": clock.now_iso()},
+                                         condition="attribute_not_exists(PK)", old_on_failure=True))
         try:
-            self.table.transact([self._delivery_op(request.id, request.topic), self.table.put_op(item)])
+            self.table.transact(ops)
         except TransactionCancelled as exc:
+            if 0 not in exc.failed and 2 in exc.failed:
+                raise Replayed(str((exc.old(2) or {}).get("delivery_id") or "")) from exc
             raise Duplicate(request.id) from exc
 
     def privacy_requests(self, limit: int, cursor: str | None) -> tuple[list[PrivacyRequest], str | None]:

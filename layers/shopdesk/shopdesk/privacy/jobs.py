@@ -388,6 +388,12 @@ class PrivacyJobs:
             self.redact_shop_records(request)
         return started
 
+    def replay_refused(self, request: PrivacyRequest) -> None:
+        """A platform's privacy request whose signed body came before under another delivery id, refused
+        (``commerce.webhooks``): on the trail as ``privacy.request.replay_refused``, the id it came with and the topic,
+        no identifier."""
+        self._noted(request, "privacy.request.replay_refused")
+
     def _noted(self, request: PrivacyRequest, action: str) -> None:
         if self.trail is not None:
             self.trail.record(actor=f"system:{request.platform}", action=action, target=request.id,
