@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -316,14 +317,25 @@ def staffing_plan(volume: dict[str, Any], inputs: StaffingInputs, online_: list[
         "max_occupancy": inputs.max_occupancy}}
 
 
-# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection"): such text gets a leading quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection"; ASVS adds NUL): such text gets a
+# leading quote. A spreadsheet skips spacing before a formula, so the formula's own characters are looked for past any
+# whitespace (spaces, no-break and ideographic spaces, tabs, line breaks) and invisible characters (zero-width ones,
+# a byte order mark, NUL); a tab, carriage return or NUL first is quoted whatever follows.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+_SPACING = re.compile(r"^[\s\x00\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula: it starts with one of ``FORMULA_STARTS``, or does so
+    past its leading spacing ("  =HYPERLINK(...)", a no-break space then "=1+1"). A text "-5" is one (a number is
+    written as a number, never through this)."""
+    return text.startswith(FORMULA_STARTS) or _SPACING.sub("", text, count=1).startswith(FORMULA_STARTS)
 
 
 def _cell(value: Any) -> Any:
     """A text cell a spreadsheet shows as text: a customer's CSAT comment "=HYPERLINK(...)" must not run when a
     supervisor opens the file. Numbers stay numbers."""
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+    return "'" + value if isinstance(value, str) and formula_like(value) else value
 
 
 def as_csv(rows: list[dict[str, Any]]) -> str:
