@@ -65,6 +65,12 @@ describe("Auth", () => {
     expect(calls.map((c) => c.url)).toEqual(["/_local/token?agent=alice", "/_local/token?agent=alice"]);
   });
 
+  it("reads a sign-in without a name as nameless (its email kept where the token has one), never named by its id", () => {
+    const session = (claims: Record<string, unknown>) => ({ idToken: jwt({ exp: inSeconds(3600), ...claims }), expiresAt: 0 });
+    expect(who(session({ "cognito:username": "u_7f3a", email: "dora@shop.example" }))).toEqual({ id: "u_7f3a", name: "", email: "dora@shop.example", groups: [] });
+    expect(who(session({ "cognito:username": "u_7f3a", name: "  " }))).toEqual({ id: "u_7f3a", name: "", groups: [] });
+  });
+
   it("exchanges the hosted UI's code with the verifier it kept, refuses a foreign state, and refreshes", async () => {
     const storage = new MemoryStorage();
     const calls: { url: string; body?: string }[] = [];

@@ -12,7 +12,8 @@ export interface Session {
 }
 export interface Who {
   id: string;
-  name: string;
+  name: string; // "" when the token has none: the inbox says them by agentNamer, never by their id
+  email?: string;
   groups: string[];
 }
 
@@ -24,7 +25,8 @@ export function who(session: Session): Who {
   const c = claimsOf(session.idToken);
   const id = String(c["cognito:username"] ?? c.username ?? c.sub ?? "");
   const groups = Array.isArray(c["cognito:groups"]) ? (c["cognito:groups"] as string[]) : [];
-  return { id, name: String(c.name ?? id), groups };
+  const email = typeof c.email === "string" && c.email.trim() ? { email: c.email.trim() } : {};
+  return { id, name: typeof c.name === "string" ? c.name.trim() : "", ...email, groups };
 }
 
 function expiryOf(idToken: string): number {

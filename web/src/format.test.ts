@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { agentName, fileSize, teamChoices, teamName, teamNames } from "./format";
+import { agentName, agentNamer, fileSize, teamChoices, teamName, teamNames } from "./format";
 
 describe("fileSize", () => {
   it("says sizes in the decimal units the providers' limits use", () => {
@@ -15,14 +15,33 @@ describe("agentName", () => {
   const agents = [
     { id: "alice", name: "Alice Example" },
     { id: "bob", name: null },
+    { id: "u_7f3a", name: "   " },
+    { id: "dora", name: "", email: "dora@shop.example" },
   ];
   it("names an agent the desk has a name for", () => {
-    expect(agentName(agents, "alice")).toBe("Alice Example");
+    expect(agentName(agents, "alice", "Unnamed agent")).toBe("Alice Example");
   });
-  it("falls back to the id for an agent without a name or not in the list", () => {
-    expect(agentName(agents, "bob")).toBe("bob");
-    expect(agentName(agents, "carol")).toBe("carol");
-    expect(agentName([], "alice")).toBe("alice");
+  it("says an agent with no name or a blank one by their email, else as unnamed: never by their id", () => {
+    expect(agentName(agents, "bob", "Unnamed agent")).toBe("Unnamed agent");
+    expect(agentName(agents, "u_7f3a", "Agente sem nome")).toBe("Agente sem nome");
+    expect(agentName(agents, "dora", "Unnamed agent")).toBe("dora@shop.example");
+  });
+  it("keeps the id of one the desk does not list (a system actor, the list not loaded)", () => {
+    expect(agentName(agents, "carol", "Unnamed agent")).toBe("carol");
+    expect(agentName([], "alice", "Unnamed agent")).toBe("alice");
+  });
+});
+
+describe("agentNamer", () => {
+  it("reads every record of the agent for a name, then an email: the desk's has none, their sign-in an email", () => {
+    const name = agentNamer([{ id: "u_1", name: null }], { id: "u_1", name: " " }, { id: "u_1", name: "", email: "ana@shop.example" }, "Unnamed agent");
+    expect(name("u_1")).toBe("ana@shop.example");
+  });
+  it("says unnamed for one known with neither, and nothing (null) for one it does not know", () => {
+    const name = agentNamer([{ id: "u_1", name: null }], null, { id: "alice", name: "Alice Example" }, "Unnamed agent");
+    expect(name("u_1")).toBe("Unnamed agent");
+    expect(name("alice")).toBe("Alice Example");
+    expect(name("u_2")).toBeNull();
   });
 });
 

@@ -58,21 +58,41 @@ function nameIn(list: readonly Named[], id: string): string {
   return list.find((x) => x.id === id)?.name || id;
 }
 
-/** An agent as people know them: their name when the desk has one, their id otherwise. */
-export const agentName = nameIn;
+/** An agent as the inbox may know them: the desk's record (a name, or none: an admin made them with an email alone),
+ * the signed-in agent's own sign-in (a name or an email from their token). */
+type Person = Named & { email?: string | null };
 
-/** An agent's name if one of `list` names them, else null (where an id would mean nothing to anyone: say something
- * else while the desk's agents are read). */
-export function knownName(list: readonly (Named | null | undefined)[], id: string): string | null {
-  return list.find((x) => x?.id === id)?.name || null;
+/** What people can read of an agent: their name; else their email where the inbox has it; else `unnamed` ("Unnamed
+ * agent", in the agent's language): never their id. A blank or whitespace name is no name. */
+export function agentLabel(agent: Person, unnamed: string): string {
+  return agent.name?.trim() || agent.email?.trim() || unnamed;
 }
 
-/** How the inbox names an agent to people wherever it says who holds or did something (the list, the conversation's
- * header): by name from the desk's agents, else (while they are read) from the signed-in agent's own record or sign-in;
- * null for anyone it cannot name yet, who is then said another way ("Assigned"), never by their id. */
-export function agentNamer(agents: readonly Named[], me: Named | null | undefined, who: Named): (id: string) => string | null {
-  const named = [...agents, me, who];
-  return (id) => knownName(named, id);
+/** How the inbox names an agent to people wherever it says who holds, wrote or did something (the list, the
+ * conversation's header, the timeline, the board, reports, the audit trail): the desk's agents, the signed-in agent's
+ * own record and sign-in, each record of the id read for a name, then for an email (agentLabel); `unnamed` for one
+ * known with neither; null for anyone it does not know (not listed, or the agents still read), who is then said
+ * another way ("Assigned"), never by their id. */
+export function agentNamer(
+  agents: readonly Person[],
+  me: Person | null | undefined,
+  who: Person | null | undefined,
+  unnamed: string,
+): (id: string) => string | null {
+  const known = [...agents, me, who].filter((x): x is Person => !!x);
+  return (id) => {
+    const records = known.filter((x) => x.id === id);
+    if (!records.length) return null;
+    const name = records.map((x) => x.name?.trim()).find(Boolean);
+    const email = records.map((x) => x.email?.trim()).find(Boolean);
+    return agentLabel({ id, name, email }, unnamed);
+  };
+}
+
+/** An agent by agentNamer, where something must be said of one the desk does not list (an audit trail's system actor,
+ * a report's key): that one by the id the record holds. */
+export function agentName(agents: readonly Person[], id: string, unnamed: string): string {
+  return agentNamer(agents, null, null, unnamed)(id) ?? id;
 }
 
 /** A team as people know it: its name (GET /agent/teams), else its id (a team not in the list). */

@@ -72,7 +72,7 @@ class Reader {
   }
 
   agent(name: string, from: Params = this.params): string {
-    return agentName(this.w.agents, this.text(name, from));
+    return agentName(this.w.agents, this.text(name, from), this.say("unnamedAgent"));
   }
 
   /** A channel (or the provider that carries it) as the inbox names channels: brands as they are. */

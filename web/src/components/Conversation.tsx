@@ -33,7 +33,7 @@ export function Conversation({ onOpen }: { onOpen: (id: string | null, toList?: 
   const name = customerLabel(open.customer, t("customerUnknown"));
   const bot = (open as ConversationData & { bot?: BotState | null }).bot;
   // the assignee by name, as the list names them (agentNamer); one not named yet (the agents still read): "Assigned"
-  const assignee = open.assignee ? agentNamer(agents, me, who)(open.assignee) : null;
+  const assignee = open.assignee ? agentNamer(agents, me, who, t("unnamedAgent"))(open.assignee) : null;
   return (
     <div class="conversation">
       <div class="conversation-main">

@@ -111,6 +111,9 @@ describe("ConversationList", () => {
     // and once the agents are read, bob's name
     store.set({ agents: [{ id: "bob", name: "Bob Builder" }, { id: "alice", name: "Alice Example" }] as Agent[] });
     expect(assignees()).toEqual([["Customer 1", "Bob Builder"], ["Customer 2", "Alice Example"], ["Customer 3", "Unassigned"]]);
+    // and an agent the desk has no name for (none, or a blank one) as unnamed, not by id
+    store.set({ agents: [{ id: "bob", name: null }, { id: "alice", name: " " }] as Agent[] });
+    expect(assignees()).toEqual([["Customer 1", "Unnamed agent"], ["Customer 2", "Alice"], ["Customer 3", "Unassigned"]]);
   });
 
   it("says who mentioned the agent by name once the agents are read, never by id before", () => {
@@ -132,5 +135,8 @@ describe("ConversationList", () => {
     // and "mentioned by Bob Builder" once the agents are read
     store.set({ agents: [{ id: "bob", name: "Bob Builder" }] as Agent[] });
     expect(title()).toBe("mentioned by Bob Builder");
+    // and by one the desk has no name for, as unnamed, not by id
+    store.set({ agents: [{ id: "bob", name: "" }] as Agent[] });
+    expect(title()).toBe("mentioned by Unnamed agent");
   });
 });

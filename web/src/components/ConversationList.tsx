@@ -21,7 +21,7 @@ export function ConversationList({ listRef, onOpen }: { listRef: RefObject<HTMLU
   const list = store.visible();
   // an assignee by name as the conversation's header names them (agentNamer): anyone not named yet only as
   // "Assigned", never by their id
-  const nameOf = agentNamer(state.agents, state.me, who);
+  const nameOf = agentNamer(state.agents, state.me, who, t("unnamedAgent"));
   const assignee = (id: string) => nameOf(id) ?? t("assignedSomeone");
   // who mentioned the agent, the same way: said only once they can be named
   const mentionedBy = (id: string | null | undefined) => {

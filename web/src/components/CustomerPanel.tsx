@@ -3,7 +3,7 @@ import type { Conversation, Priority } from "../api";
 import { customerLabel, identityKind } from "../channels";
 import { isAdmin, useApp } from "../context";
 import { useResetOn } from "../resetOn";
-import { agentName, formatDuration, formatFull, teamChoices, teamName } from "../format";
+import { agentName, agentNamer, formatDuration, formatFull, teamChoices, teamName } from "../format";
 import { useStore } from "../store";
 import { routingChange } from "../routing";
 import { listedIn, slaState } from "../urgency";
@@ -107,7 +107,7 @@ export function TransferCard({ conv, onOpen }: { conv: Conversation; onOpen?: (i
   if (conv.status === "resolved") return null;
   const assignToMe = async () => {
     keepFocus.current = true;
-    const ok = await store.assign(conv.id, who.id, undefined, t("transferred", { agent: agentName(agents, who.id) }));
+    const ok = await store.assign(conv.id, who.id, undefined, t("transferred", { agent: agentNamer(agents, me, who, t("unnamedAgent"))(who.id) ?? who.id }));
     if (!ok) keepFocus.current = false;
   };
   const transfer = async (e: Event) => {
@@ -115,7 +115,7 @@ export function TransferCard({ conv, onOpen }: { conv: Conversation; onOpen?: (i
     const target = to;
     if (!target) return;
     const next = store.nextId(); // (the list as the agent sees it now: the one after this)
-    const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: agentName(agents, target) }));
+    const ok = await store.assign(conv.id, target, note.trim() || undefined, t("transferred", { agent: agentName(agents, target, t("unnamedAgent")) }));
     if (ok) {
       setNote("");
       setTo("");
@@ -138,7 +138,7 @@ export function TransferCard({ conv, onOpen }: { conv: Conversation; onOpen?: (i
           <select ref={select} value={to} onFocus={() => void store.loadAgents()} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
             {others.map((a) => (
               <option key={a.id} value={a.id}>
-                {a.name || a.id} · {t(`presence.${a.presence}`)} · {a.active}/{a.capacity}
+                {agentName(agents, a.id, t("unnamedAgent"))} · {t(`presence.${a.presence}`)} · {a.active}/{a.capacity}
               </option>
             ))}
           </select>

@@ -180,7 +180,7 @@ function CustomerTimeline({ profile, onChanged }: { profile: Profile; onChanged:
 }
 
 function eventWords(t: ReturnType<typeof useApp>["t"], e: CustomerEvent, agents: readonly Agent[]): string {
-  const values = { by: agentName(agents, e.by), other: e.other_name ?? e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
+  const values = { by: agentName(agents, e.by, t("unnamedAgent")), other: e.other_name ?? e.other_id ?? "", reason: e.reason, identity: (e.identity ?? "").replace("#", " ") };
   // the other customer of a merge was erased: their id stays, the reason (the agent's words about them) went
   if (e.other_erased && e.kind !== "linked") return t(`event.${e.kind}_erased`, values);
   return t(`event.${e.kind}`, values);

@@ -136,7 +136,7 @@ export function AuditAdmin() {
           <input value={filter.actor} onInput={input("actor")} placeholder="alice" list="audit-actors" />
           <datalist id="audit-actors">
             {state.agents.map((a) => (
-              <option key={a.id} value={a.id} label={a.name ?? a.id} />
+              <option key={a.id} value={a.id} label={agentName(state.agents, a.id, t("unnamedAgent"))} />
             ))}
           </datalist>
         </label>
@@ -223,7 +223,7 @@ export function AuditAdmin() {
 function AuditRow(props: { record: AuditRecord; when: string; agents: readonly Agent[]; listsOf?: string }) {
   const { record: r, when, agents, listsOf } = props;
   const { t } = useApp();
-  const name = agentName(agents, r.actor);
+  const name = agentName(agents, r.actor, t("unnamedAgent"));
   // a list named the customer, or one merged into them (the API keeps no other lists): their id when it is theirs
   const listed = listsOf ? listedCustomers(r) : null;
   const changed = changes(r.before, r.after);

@@ -34,6 +34,27 @@ describe("the reports page", () => {
     expect(text).not.toMatch(/\balice\b/);
   });
 
+  it("shows an agent with no name as unnamed in the bars and beside a comment, never by their id", async () => {
+    const api = {
+      reportSummary: async () => null,
+      reportTopics: async () => ({ items: [] }),
+      reportMetric: async () => ({ items: [{ key: "u_7f3a", value: 4 }] }),
+      csatComments: async () => ({ items: [{ at: "2026-12-04T10:00:00Z", conversation_id: "c1", agent_id: "u_7f3a",
+                                             team: null, channel: "sms", language: "en", rating: 5, comment: "Quick!" }] }),
+    } as unknown as Api;
+    const store = new Store(api);
+    store.set({ agents: [{ id: "u_7f3a", name: null }] as never });
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <Reports />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(root().textContent).toContain("Quick!"));
+    await vi.waitFor(() => expect(root().textContent?.match(/Unnamed agent/g)?.length).toBe(2)); // a bar and the comment
+    expect(root().textContent).not.toContain("u_7f3a");
+  });
+
   it("draws a duration by group in business time when the rows have it, says so, and gives calendar time beside it", async () => {
     const api = {
       reportSummary: async () => null,

@@ -111,7 +111,7 @@ export function Reports() {
   // the row of no agent (an SLA target of an unassigned conversation, a reopen by the customer) says so, not "—"
   const named = (key: string | null) =>
     key === null ? (group === "agent" ? t("reports.noAgent") : key)
-      : group === "agent" ? agentName(agents, key) : group === "team" ? teamName(teams, key)
+      : group === "agent" ? agentName(agents, key, t("unnamedAgent")) : group === "team" ? teamName(teams, key)
       : group === "channel" ? channelName(key, t)
       : dayKey(key, group, locale, (day) => t("reports.weekOf", { day }));
   const duration = (s: number | null | undefined) => (s == null ? "—" : formatDuration(s * 1000));
@@ -349,7 +349,7 @@ export function Reports() {
                   <td>
                     <ConversationLink id={c.conversation_id}>{c.comment}</ConversationLink>
                   </td>
-                  <td>{c.agent_id ? agentName(agents, c.agent_id) : "—"}</td>
+                  <td>{c.agent_id ? agentName(agents, c.agent_id, t("unnamedAgent")) : "—"}</td>
                   <td>{c.channel ? channelName(c.channel, t) : "—"}</td>
                   <td>
                     <time dateTime={c.at} title={formatFull(c.at, locale, timeZone)}>

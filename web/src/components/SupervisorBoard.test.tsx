@@ -11,8 +11,9 @@ import { SupervisorBoard } from "./SupervisorBoard";
 const root = eachRoot();
 
 const LOADS: Record<string, [number, number]> = { alice: [3, 3], bob: [3, 2] }; // full; over (its capacity lowered)
+const NAMES: Record<string, string | null> = {}; // an agent's name where it is not their id (null: none)
 const agent = (id: string, teams: string[]) =>
-  ({ id, name: id, presence: "online", capacity: LOADS[id]?.[1] ?? 3, active: LOADS[id]?.[0] ?? 0, teams, skills: [],
+  ({ id, name: id in NAMES ? NAMES[id] : id, presence: "online", capacity: LOADS[id]?.[1] ?? 3, active: LOADS[id]?.[0] ?? 0, teams, skills: [],
      languages: [], last_assigned_at: null });
 
 const breach = { kind: "breach", conversation_id: "c_1", target: "first_response", due_at: "2026-12-07T08:00:00Z",
@@ -69,5 +70,21 @@ describe("the supervisor board", () => {
     const { conversations } = showBoard(["admins"], ["default"]);
     await vi.waitFor(() => expect(text()).toContain("Dana Returns"));
     expect(conversations.mock.calls.map(([q]) => q.team).sort()).toEqual(["default", "returns"]);
+  });
+
+  it("says an agent with no name (or a blank one) as unnamed in the agents' rows and the SLA trouble, never by their id", async () => {
+    Object.assign(NAMES, { bob: null, alice: "  " });
+    try {
+      showBoard(["admins"], ["default"]);
+      await vi.waitFor(() => expect(text()).toContain("Dana Returns"));
+      const names = [...root().querySelectorAll("tbody tr")].map((r) => r.querySelector("td")?.textContent);
+      expect(names).toEqual(expect.arrayContaining(["Unnamed agent", "sue"]));
+      expect(names).not.toContain("bob");
+      expect(names).not.toContain("alice");
+      expect(root().querySelector(".sla-events")?.textContent).toContain("Unnamed agent");
+      expect(root().querySelector(".sla-events")?.textContent).not.toContain("bob");
+    } finally {
+      for (const id of Object.keys(NAMES)) delete NAMES[id];
+    }
   });
 });

@@ -99,7 +99,7 @@ export function SupervisorBoard() {
             <tbody>
               {agents.map((a) => (
                 <tr key={a.id}>
-                  <td>{a.name || a.id}</td>
+                  <td>{agentName(agents, a.id, t("unnamedAgent"))}</td>
                   <td>
                     <span class={`chip presence-${a.presence}`}>{t(`presence.${a.presence}`)}</span>
                   </td>
@@ -126,7 +126,7 @@ export function SupervisorBoard() {
               <li key={`${e.at}#${e.conversation_id}#${e.target}#${e.kind}`} class={e.kind === "breach" ? "sla-breached" : "sla-warning"}>
                 <ConversationLink id={e.conversation_id}>{e.customer_name || e.conversation_id}</ConversationLink> ·{" "}
                 {t(e.kind === "breach" ? "sla.breached" : e.kind === "risk" ? "sla.risk" : "sla.warning")} · {t(`sla.${e.target}` as MessageKey)} · {e.team ? teamName(named, e.team) : "—"} ·{" "}
-                {e.assignee ? agentName(agents, e.assignee) : t("unassigned")} ·{" "}
+                {e.assignee ? agentName(agents, e.assignee, t("unnamedAgent")) : t("unassigned")} ·{" "}
                 <time dateTime={e.at} title={formatFull(e.at, locale, timeZone)}>
                   {formatTime(e.at, locale, new Date(now), timeZone)}
                 </time>

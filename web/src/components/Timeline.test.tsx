@@ -54,6 +54,29 @@ describe("Timeline", () => {
     const heads = [...root().querySelectorAll(".msg-head strong")].map((e) => e.textContent);
     expect(heads).toEqual(["Alice Example", "Internal note · Bob Example", "carol"]);
   });
+
+  it("says an agent the desk has no name for (none, or a blank one) as unnamed, in the agent's language, never by their id", () => {
+    store.set({
+      agents: [
+        { id: "u_7f3a", name: null, presence: "online", capacity: 3, active: 1, teams: ["default"] },
+        { id: "u_9c1d", name: "   ", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+      ],
+    });
+    const conv = testConversation("c1", {
+      messages: [
+        message("reply", { author: "u_7f3a", status: "sent" }),
+        message("note", { direction: "note", channel: null, author: "u_9c1d" }),
+      ],
+    });
+    render(
+      <AppContext.Provider value={testContext(store, "pt")}>
+        <Timeline conv={conv} />
+      </AppContext.Provider>,
+      root(),
+    );
+    const heads = [...root().querySelectorAll(".msg-head strong")].map((e) => e.textContent);
+    expect(heads).toEqual(["Agente sem nome", "Nota interna · Agente sem nome"]);
+  });
 });
 
 describe("Timeline's delivery state", () => {

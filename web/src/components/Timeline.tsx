@@ -49,7 +49,7 @@ export function Timeline({ conv }: { conv: Conversation }) {
 function MessageItem({ conv, m, sentAgain }: { conv: Conversation; m: Message; sentAgain: boolean }) {
   const { store, t, locale, timeZone } = useApp();
   const { now, agents, labels } = useStore(store);
-  const author = m.author ? agentName(agents, m.author) : null; // agents by name, as everywhere else
+  const author = m.author ? agentName(agents, m.author, t("unnamedAgent")) : null; // agents by name, as everywhere else
   const time = (
     <time dateTime={m.created_at} title={formatFull(m.created_at, locale, timeZone)}>
       {formatTime(m.created_at, locale, new Date(now), timeZone)}

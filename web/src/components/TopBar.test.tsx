@@ -41,6 +41,26 @@ describe("TopBar", () => {
     await vi.waitFor(() => expect(presence()).toBe("offline"));
   });
 
+  it("names an agent signed in without a name by the email their sign-in holds, else as unnamed: never by their id", async () => {
+    const nameless: Agent = { id: "u_7f3a", name: null, presence: "online", capacity: 3, active: 0, teams: ["default"] };
+    const store = new Store({ me: vi.fn(async () => nameless), search: () => new Promise(() => undefined) } as unknown as Api);
+    store.set({ me: nameless, live: "live" });
+    const shown = (who: { id: string; name: string; email?: string; groups: string[] }) => {
+      render(
+        <AppContext.Provider value={{ ...testContext(store), who }}>
+          <TopBar route={{ page: "inbox", conversationId: null }} />
+        </AppContext.Provider>,
+        root(),
+      );
+      return [root().querySelector(".who")?.textContent, root().querySelector("button[aria-expanded]")?.getAttribute("aria-label")];
+    };
+    const [name, button] = shown({ id: "u_7f3a", name: "", email: "dora@shop.example", groups: [] });
+    expect(name).toBe("dora@shop.example");
+    expect(button).toContain("dora@shop.example");
+    expect(shown({ id: "u_7f3a", name: "", groups: [] })[0]).toBe("Unnamed agent");
+    expect(root().textContent).not.toContain("u_7f3a");
+  });
+
   it("reads an open conversation whose last read failed again as the tab is focused, and only then", async () => {
     const conversation = vi.fn(async (id: string) => ({ id, messages: [] }));
     const store = new Store({ me: vi.fn(async () => alice("online")), conversation, openConversation: conversation,

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Presence } from "../api";
 import { isSupervisor, useApp } from "../context";
-import { teamNames } from "../format";
+import { agentNamer, teamNames } from "../format";
 import type { Route } from "../route";
 import { useStore } from "../store";
 import { LanguagePicker } from "./LanguagePicker";
@@ -43,7 +43,7 @@ export function TopBar({ route }: { route: Route }) {
     document.addEventListener("pointerdown", away);
     return () => document.removeEventListener("pointerdown", away);
   }, [account]);
-  const name = me?.name || who.name;
+  const name = agentNamer([], me, who, t("unnamedAgent"))(who.id) ?? t("unnamedAgent"); // never their id
   const accountLabel = `${t("account", { name })}${me ? ` · ${t(`presence.${me.presence}`)}` : ""}`;
   const firstName = name.split(/\s+/)[0] || name; // shown: part of the button's name (voice control says it)
   const link = (page: Route["page"], href: string, label: string) => (
@@ -137,10 +137,10 @@ export function TopBar({ route }: { route: Route }) {
             </>
           )}
           <LanguagePicker locale={locale} setLocale={setLocale} label={t("language")} />
-          <span class="who">{who.name}</span>
+          <span class="who">{name}</span>
           <button
             class="btn"
-            title={who.name}
+            title={name}
             onClick={() => {
               store.drafts.clear(); // a draft holds what customers said: it goes with the session
               auth.signOut();

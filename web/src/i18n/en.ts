@@ -97,6 +97,7 @@ export const en = {
   assignedTo: "Assigned to {agent}",
   unassigned: "Unassigned",
   assignedSomeone: "Assigned", // (in the list and the conversation's header, while the agents are read: their name comes then)
+  unnamedAgent: "Unnamed agent", // an agent the desk has no name for (an admin gave an email alone), never their id
   "direction.inbound": "Customer",
   "direction.outbound": "Reply",
   "direction.note": "Internal note",

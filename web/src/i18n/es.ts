@@ -98,6 +98,7 @@ export const es: Catalogue = {
   assignedTo: "Asignada a {agent}",
   unassigned: "Sin asignar",
   assignedSomeone: "Asignada",
+  unnamedAgent: "Agente sin nombre",
   "direction.inbound": "Cliente",
   "direction.outbound": "Respuesta",
   "direction.note": "Nota interna",

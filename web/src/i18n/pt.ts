@@ -101,6 +101,7 @@ export const pt: Catalogue = {
   assignedTo: "Atribuída a {agent}",
   unassigned: "Não atribuída",
   assignedSomeone: "Atribuída",
+  unnamedAgent: "Agente sem nome",
   "direction.inbound": "Cliente",
   "direction.outbound": "Resposta",
   "direction.note": "Nota interna",
