@@ -22,6 +22,7 @@ from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
 from shopdesk.dal.table import Table
+from shopdesk.dal.verifications import CodeNames, Verifications
 from shopdesk.logs import logger_for
 from shopdesk.privacy.audit import AuditTrail
 from shopdesk.privacy.erase import Eraser
@@ -38,7 +39,9 @@ lake = LakeBucket(settings.events_bucket) if settings.events_bucket else None
 jobs = PrivacyJobStore(table)
 # an erase marks the customer's numbers, keyed with the hash key (HashKeySecret, read at the first erase)
 erased = ErasedAddresses(table, lambda: str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
-worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs, erased),
+# and finds the web-chat codes asked for their addresses by the same key, as the web chat names their pointers
+codes = CodeNames(Verifications(table), lambda: str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
+worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs, erased, codes),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),
                        Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,

@@ -95,7 +95,8 @@ def verification() -> EmailVerification:
         _verification = EmailVerification(Verifications(table), RateLimits(table), Merger(customers, folder),
                                           Identities(table),
                                           text_mailer(settings.ses_from_address), secret["session_secret"],
-                                          settings.shop_name)
+                                          settings.shop_name,
+                                          str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
     return _verification
 
 

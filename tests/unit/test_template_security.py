@@ -247,8 +247,9 @@ def test_an_erased_customer_s_numbers_are_marked_as_long_as_a_kept_request_can_w
     kept = int(queues["IngestRetryQueue"].get("MessageRetentionPeriod", 345600))
     dead = int(queues["IngestRetryDeadLetterQueue"]["MessageRetentionPeriod"])
     assert kept + dead <= MARK_SECONDS
-    # the erase that writes the marks and the replay that reads them key them with a key of their own
-    for name in ("PrivacyFunction", "InboundTwilioFunction"):
+    # the erase that writes the marks and the replay that reads them key them with a key of their own; the web chat
+    # names a one-time code's pointer from its address with it, which the erase of the address's customer finds
+    for name in ("PrivacyFunction", "InboundTwilioFunction", "WebchatFunction"):
         variables = RESOURCES[name]["Properties"]["Environment"]["Variables"]
         assert "'HashKeySecret'" in _names(variables["HASH_KEY_SECRET_ARN"]), name
         assert any("secretsmanager:GetSecretValue" in s["Action"] and "'HashKeySecret'" in _names(s["Resource"])
@@ -594,7 +595,7 @@ PERMISSIONS: dict[str, tuple[set[str], set[str]]] = {
                                    {"WooCommerceSecret"}),
     "WebchatFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "s3:GetObject", "s3:PutObject",
                                                   "secretsmanager:GetSecretValue", "ses:SendEmail", "sqs:SendMessage"},
-                        {"WebchatSecret"}),
+                        {"WebchatSecret", "HashKeySecret"}),
     "WidgetLiveFunction": ({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem",
                             "secretsmanager:GetSecretValue"}, {"WebchatSecret"}),
     "RouterFunction": (_DDB_READ | _DDB_WRITE | {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "bedrock:InvokeModel",

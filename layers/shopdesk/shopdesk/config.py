@@ -75,6 +75,9 @@ class TelegramInboundSettings(CoreSettings):
 class WebchatSettings(CoreSettings):
     work_queue_url: Annotated[str, Field(alias="WORK_QUEUE_URL", min_length=1)]
     webchat_secret_arn: Annotated[str, Field(alias="WEBCHAT_SECRET_ARN", min_length=1)]
+    # its hash_key names a one-time code's pointer from the address it was mailed to, as an erase names it
+    # (dal/verifications.py)
+    hash_key_secret_arn: Annotated[str, Field(alias="HASH_KEY_SECRET_ARN", min_length=1)]
     media_bucket: Annotated[str, Field(alias="MEDIA_BUCKET", min_length=1)]
     allowed_origins: Annotated[str, Field(alias="WIDGET_ALLOWED_ORIGINS")] = ""
     ses_from_address: Annotated[str, Field(alias="SES_FROM_ADDRESS")] = ""     # one-time codes leave from here

@@ -1,11 +1,19 @@
 """One-time codes a web-chat visitor asks for to prove an email address: ``OTP#<visitor_id>`` holds the
 latest code's hash (never the code), the address it was sent to, its expiry (and a TTL to clean up) and the
 wrong attempts so far. Asking again replaces it; using it leaves a used marker
-until the TTL removes it."""
+until the TTL removes it.
+
+Beside it, ``OTPFOR#<key of the address>`` / ``OTP#<visitor_id>`` (``type`` ``otp_address``, the same TTL): the code
+item's pointer from the address it names, under an HMAC of the address keyed with the widget's session secret
+(``address_key``), never the address. The erase of the customer owning the address finds by it every code another
+chat asked for it (one Query an address) and deletes them (``privacy/erase.py``)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shopdesk.dal import items as it
@@ -25,11 +33,28 @@ def _pk(visitor_id: str) -> str:
     return f"OTP#{visitor_id}"
 
 
+def address_key(secret: str, email: str, purpose: str = "otp") -> str:
+    """An address as the items about its codes are named: an HMAC of it keyed with the widget's session secret, so
+    they never hold it, and only one holding the secret can name them from it (the erase of its customer). ``purpose``
+    keeps each kind of item's names apart: ``otp`` the codes' pointers, ``rate`` and ``rate-<what>`` the rate
+    buckets (``logic.verify_email``)."""
+    return hmac.new(secret.encode(), f"{purpose}|{email}".encode(), hashlib.sha256).hexdigest()
+
+
+def _address_pk(key: str) -> str:
+    return f"OTPFOR#{key}"
+
+
 class Verifications:
     def __init__(self, table: Table):
         self.table = table
 
-    def put(self, code: PendingCode) -> None:
+    def put(self, code: PendingCode, key: str | None = None) -> None:
+        """The code, and first its pointer under ``key`` (``address_key`` of its address) when given: a pointer whose
+        code was never written names nothing and expires."""
+        if key is not None:
+            self.table.put({"PK": _address_pk(key), "SK": _pk(code.visitor_id), "type": "otp_address",
+                            "ttl": code.expires_at + 3600})
         self.table.put({"PK": _pk(code.visitor_id), "SK": it.META, "type": "otp", "email": code.email,
                         "code_hash": code.code_hash, "expires_at": code.expires_at, "attempts": 0,
                         "ttl": code.expires_at + 3600})
@@ -69,3 +94,31 @@ class Verifications:
                             "ttl": code.expires_at + 3600},
                            condition="#type = :used AND code_hash = :h", names={"#type": "type"},
                            values={":used": "otp_used", ":h": code.code_hash})
+
+    def naming(self, key: str, email: str) -> list[tuple[str, str]]:
+        """The keys of every code asked for ``email`` (its ``address_key``), whichever chat asked, that still names it,
+        and of their pointers: one Query, and a BatchGetItem when there are any. A chat that has asked for another
+        address since keeps its code (its pointer goes)."""
+        pointers = self.table.query_all(index=None, key_condition="PK = :pk", names={},
+                                        values={":pk": _address_pk(key)}, consistent=True)
+        if not pointers:
+            return []
+        codes = self.table.batch_get([(str(row["SK"]), it.META) for row in pointers])
+        return [(str(row["PK"]), str(row["SK"])) for row in pointers] + [
+            (str(row["PK"]), str(row["SK"])) for row in codes if row.get("email") == email]
+
+
+@dataclass
+class CodeNames:
+    """The codes' items an erase deletes, named from addresses with the hash key (read when first needed)."""
+
+    verifications: Verifications
+    hash_key: Callable[[], str]
+
+    def naming(self, email: str) -> list[tuple[str, str]]:
+        """Every code asked for ``email``, whichever chat asked, and their pointers (``Verifications.naming``)."""
+        return self.verifications.naming(address_key(self.hash_key(), email), email)
+
+    def pointer(self, visitor_id: str, email: str) -> tuple[str, str]:
+        """The pointer a chat's code asked for ``email`` has (the code's item names the address it was asked for)."""
+        return _address_pk(address_key(self.hash_key(), email)), _pk(visitor_id)

@@ -5,7 +5,8 @@ customer (``Merger.link_verified``): the one automatic link a visitor can cause,
   session secret) of visitor, address and code; valid 10 minutes; asking again replaces it. Rate-limited per
   visitor and per address (its buckets named by an HMAC of the address, not the address): a code every two minutes
   at most, and six a day and one each two hours since, whatever chats ask (a shop signs a visitor for every page
-  view), so the widget cannot be used to mail-bomb anyone.
+  view), so the widget cannot be used to mail-bomb anyone. The code's item holds the address; a pointer to it named by
+  an HMAC of the address (keyed with the hash key) lets the erase of the address's customer find it.
 - Confirming: rate-limited per visitor, and per address (its bucket named by an HMAC of the address too): the
   codes tried for one address, from every chat, at most 10 at once and one more an hour. A shop signs a visitor for
   every page view, so a guesser has as many chats, and codes mailed, as the address's limit on asking gives (a code
@@ -28,7 +29,7 @@ from shopdesk import clock
 from shopdesk.channels import webchat
 from shopdesk.dal.identities import Identities
 from shopdesk.dal.ratelimits import RateLimits
-from shopdesk.dal.verifications import PendingCode, Verifications
+from shopdesk.dal.verifications import PendingCode, Verifications, address_key
 from shopdesk.errors import BadRequest, Conflict
 from shopdesk.logic.merge import LinkOutcome, Merger
 from shopdesk.models import Identity
@@ -63,6 +64,9 @@ class EmailVerification:
     send_mail: SendMail
     secret: str
     shop_name: str = "the shop"
+    # names each code's pointer from its address (``address_key``), as the erase of the address's customer names it
+    # to find the code (privacy/erase.py): the hash key, which signs nothing, so the erase needs no session secret
+    hash_key: str | None = None
 
     def _hash(self, visitor_id: str, email: str, code: str) -> str:
         return hmac.new(self.secret.encode(), f"{visitor_id}|{email}|{code}".encode(), hashlib.sha256).hexdigest()
@@ -71,9 +75,7 @@ class EmailVerification:
         """A rate bucket of the codes mailed to one address (``to``, ``mailed``), or tried for it (``tried``), named by
         an HMAC of the address (keyed with the widget's session secret): it limits them without holding the address,
         which no erase could find when it is none of the customer's (a visitor who never confirmed it)."""
-        purpose = "rate" if what == "to" else f"rate-{what}"
-        digest = hmac.new(self.secret.encode(), f"{purpose}|{email}".encode(), hashlib.sha256).hexdigest()
-        return f"webchat-otp-{what}#{digest}"
+        return f"webchat-otp-{what}#{address_key(self.secret, email, 'rate' if what == 'to' else f'rate-{what}')}"
 
     def _limit(self, key: str, limiter: webchat.RateLimiter) -> None:
         from shopdesk.logic.widget import limit
@@ -88,7 +90,7 @@ class EmailVerification:
         expires = int(clock.now().timestamp()) + CODE_SECONDS
         digest = self._hash(visitor_id, email, code)
         self.verifications.put(PendingCode(visitor_id=visitor_id, email=email, code_hash=digest, expires_at=expires,
-                                           attempts=0))
+                                           attempts=0), address_key(self.hash_key, email) if self.hash_key else None)
         self.send_mail(email, f"Your code for {self.shop_name}",
                        f"Your code is {code}. Enter it in the chat on our website to confirm this address.\n"
                        f"It is valid for {CODE_SECONDS // 60} minutes. If you did not ask for it, ignore this mail.")

@@ -3,7 +3,8 @@ must stay to refuse a provider's replay stays without them.
 
 - Conversations (record, messages, deadlines, grants), identities, the customer's records, timelines and
   evidence (theirs, and anyone's evidence naming their addresses), merge records, cached orders, shop
-  customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets, records of
+  customers and pointers of their emails and phones, web-chat one-time codes and rate-limit buckets, the codes any
+  web chat asked for one of their email addresses (found by their pointers, ``erase_codes``), records of
   webhooks that could not be stored naming their addresses: deleted.
   The stream carries the removals to the search index (``SearchIndexerFunction`` removes removed messages and
   conversations) and to the live inboxes. The reply keys of their conversations (an Idempotency-Key's item: a digest
@@ -80,6 +81,7 @@ from shopdesk.dal.agents import Agents
 from shopdesk.dal.erased import ERASING, ErasedAddresses, holds
 from shopdesk.dal.lake import LakeBucket
 from shopdesk.dal.privacy import Files, Key, PrivacyJobStore, SubjectData
+from shopdesk.dal.verifications import CodeNames
 from shopdesk.logic import timeline
 from shopdesk.privacy.subject import Subject, route_addresses
 
@@ -101,6 +103,8 @@ class Eraser:
     lake: LakeBucket | None = None        # the event lake's bucket: the deletion list its reports apply
     jobs: PrivacyJobStore | None = None   # the export jobs whose archives it deletes: marked so
     addresses: ErasedAddresses | None = None     # the marks of their phone numbers a kept request's replay reads
+    # the one-time codes any web chat asked for an address, and their pointers (by an HMAC of it, the hash key)
+    codes: CodeNames | None = None
 
     def mark(self, subject: Subject) -> bool:
         """The marks of the subject's phone numbers, dated now, before what to erase is read again (``PrivacyWorker``):
@@ -147,6 +151,7 @@ class Eraser:
         deleted += self.erase_replies(replies)
         deleted += self.erase_landed(subject)
         deleted += self.erase_reply_keys(subject)
+        deleted += self.erase_codes(subject)
         exports = self.erase_exports(subject.customer_ids, [subject.items[key] for key in archives])
         self.data.record_erased(subject.customer_id, subject.conversation_ids, job_id, lake_ttl, subject.customer_ids)
         if self.lake is not None:
@@ -229,6 +234,20 @@ class Eraser:
         Read once the conversations' items are gone: a reply asked for since is refused by its access check (404)
         before it takes a key. How many items."""
         return self.data.delete(self.data.reply_keys(subject.conversation_ids))
+
+    def erase_codes(self, subject: Subject) -> int:
+        """The one-time codes any web chat asked for one of their email addresses (a visitor who typed it, theirs or
+        anyone's), which hold the address until their TTL (about 70 minutes), and their pointers: one Query an address
+        (``CodeNames.naming``). And the pointer of a code their own chats asked for another address (the code went with
+        the rest of their items), which names their visitor. A code asked for since is refused nothing: it is that
+        chat's new request. How many items."""
+        if self.codes is None:
+            return 0
+        codes = self.codes
+        own = [codes.pointer(row["PK"].removeprefix("OTP#"), str(row["email"])) for key, row in subject.items.items()
+               if key[0].startswith("OTP#") and row.get("email")]
+        return self.data.delete([*own, *(key for kind, address in sorted(subject.addresses) if kind == "email"
+                                         for key in codes.naming(address))])
 
     def erase_exports(self, customer_ids: list[str], known: list[dict[str, Any]]) -> int:
         """Every export archive holding one of the customers (``known``, and those named under them now): the archive,
