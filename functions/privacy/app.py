@@ -18,6 +18,7 @@ from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.erased import ErasedAddresses
 from shopdesk.dal.lake import LakeBucket
+from shopdesk.dal.live import ConnectionPoster
 from shopdesk.dal.privacy import Files, PrivacyJobStore, SubjectData
 from shopdesk.dal.queues import Queue
 from shopdesk.dal.secrets import json_secret
@@ -41,7 +42,9 @@ jobs = PrivacyJobStore(table)
 erased = ErasedAddresses(table, lambda: str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
 # and finds the web-chat codes asked for their addresses by the same key, as the web chat names their pointers
 codes = CodeNames(Verifications(table), lambda: str(json_secret(settings.hash_key_secret_arn)["hash_key"]))
-worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs, erased, codes),
+# and closes their web-chat visitors' open sockets
+sockets = ConnectionPoster(settings.widget_connections_endpoint) if settings.widget_connections_endpoint else None
+worker = PrivacyWorker(jobs, data, files, Eraser(data, files, Agents(table), lake, jobs, erased, codes, sockets),
                        AuditTrail(AuditLog(table), PrivacyPolicies(ConfigStore(table))), settings.media_bucket or None,
                        settings.export_bucket, Conversations(table, settings.due_shards),
                        Queue(settings.privacy_queue_url) if settings.privacy_queue_url else None,

@@ -32,6 +32,7 @@ from tests.e2e.test_core_loop import send_sms
 from tests.e2e.test_search import text_in
 from tests.support import twilio_form
 from urllib3 import encode_multipart_formdata
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from local.commerce import SHOP_DOMAIN
@@ -193,6 +194,19 @@ def readable(key: str, body: bytes) -> str:
     return key + "\n" + body.decode("utf-8", errors="replace")
 
 
+def closed(socket, within: float) -> bool:
+    """Whether the socket is closed by the other end within ``within`` seconds (frames heard before are skipped)."""
+    end = time.monotonic() + within
+    try:
+        while (left := end - time.monotonic()) > 0:
+            socket.recv(timeout=left)
+    except ConnectionClosed:
+        return True
+    except TimeoutError:
+        return False
+    return False
+
+
 def stores_naming_them(stack) -> dict[str, list[str]]:
     """Where anything of the customer is, and what: each kind of table item (its ``type``, else its key's prefix) and
     each bucket's folder (its key's first part) holding any of ``traces``. A Scan of every table and every object of
@@ -300,7 +314,7 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
     # the visitor's page stays open through the erase: its socket too
     sockets = contextlib.ExitStack()
     request.addfinalizer(sockets.close)
-    sockets.enter_context(connect(socket_url, origin=WIDGET_ORIGIN, open_timeout=30))
+    visitor_socket = sockets.enter_context(connect(socket_url, origin=WIDGET_ORIGIN, open_timeout=30))
     identities = stack.wait_for(lambda: customers_of(stack, alice), timeout=20)
     primary = identities[("phone", PHONE)]
     # the search box finds them by their name (the channels that give one: e-mail, Telegram, web chat)
@@ -353,6 +367,8 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
 
     done = stack.wait_for(finished, timeout=30)
     assert done["status"] == "done" and done["counts"]["conversations"] == len(conversations)
+    # the visitor's page left open hears its socket closed by the erase (what it heard before, a bare "changed")
+    assert closed(visitor_socket, within=10)
 
     # and its last look at the uploads has come, ten minutes on (an upload link issued before the erase lasts five:
     # until then the job keeps the web-chat visitor's id, whose folder it looks at again, and no more)

@@ -231,6 +231,8 @@ class PrivacySettings(CoreSettings):
     max_receives: Annotated[int, Field(alias="PRIVACY_MAX_RECEIVES", ge=1, le=1000)] = 5
     # its hash_key keys the marks an erase leaves of a customer's numbers (dal/erased.py)
     hash_key_secret_arn: Annotated[str, Field(alias="HASH_KEY_SECRET_ARN", min_length=1)]
+    # the widget's WebSocket API's @connections: an erase closes the customer's visitors' sockets ("": none to close)
+    widget_connections_endpoint: Annotated[str, Field(alias="WIDGET_CONNECTIONS_ENDPOINT")] = ""
 
 
 class DispatcherSettings(ProviderSettings, ShopMailSettings):

@@ -80,6 +80,7 @@ from shopdesk.dal import items as it
 from shopdesk.dal.agents import Agents
 from shopdesk.dal.erased import ERASING, ErasedAddresses, holds
 from shopdesk.dal.lake import LakeBucket
+from shopdesk.dal.live import ConnectionPoster
 from shopdesk.dal.privacy import Files, Key, PrivacyJobStore, SubjectData
 from shopdesk.dal.verifications import CodeNames
 from shopdesk.logic import timeline
@@ -105,6 +106,7 @@ class Eraser:
     addresses: ErasedAddresses | None = None     # the marks of their phone numbers a kept request's replay reads
     # the one-time codes any web chat asked for an address, and their pointers (by an HMAC of it, the hash key)
     codes: CodeNames | None = None
+    sockets: ConnectionPoster | None = None     # the widget's WebSocket API: their visitors' open sockets closed
 
     def mark(self, subject: Subject) -> bool:
         """The marks of the subject's phone numbers, dated now, before what to erase is read again (``PrivacyWorker``):
@@ -141,6 +143,7 @@ class Eraser:
             by_bucket.setdefault(bucket, []).append(key)
         for bucket, keys in by_bucket.items():
             self.files.delete(bucket, keys)
+        self.close_sockets(subject)             # before their items go: a retry finds them
         self.forget_in_timelines(subject)       # before their own entries and merge records go: a retry finds them
         self.forget_in_conversations(subject)   # likewise
         primary = (it.customer_pk(subject.customer_id), it.META)
@@ -234,6 +237,17 @@ class Eraser:
         Read once the conversations' items are gone: a reply asked for since is refused by its access check (404)
         before it takes a key. How many items."""
         return self.data.delete(self.data.reply_keys(subject.conversation_ids))
+
+    def close_sockets(self, subject: Subject) -> int:
+        """Their web-chat visitors' sockets still open on their conversations (listed under ``LIVE#widget:<id>``,
+        ``SubjectData.visitor_sockets``) closed through the widget API's @connections (DeleteConnection): the page hears
+        nothing more and API Gateway runs its $disconnect. One closed already (GoneException) is fine; another failure
+        fails the attempt, whose retry finds them again (their items are deleted after this). How many closed."""
+        if self.sockets is None:
+            return 0
+        ids = sorted({str(row["SK"]).removeprefix("CONN#") for (pk, _), row in subject.items.items()
+                      if pk.startswith("LIVE#widget:") and str(row.get("SK", "")).startswith("CONN#")})
+        return sum(self.sockets.delete(connection_id) for connection_id in ids)
 
     def erase_codes(self, subject: Subject) -> int:
         """The one-time codes any web chat asked for one of their email addresses (a visitor who typed it, theirs or
