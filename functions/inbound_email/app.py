@@ -21,7 +21,7 @@ settings = EmailInboundSettings.from_env()
 logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 receiver = EmailReceiver(
-    WebhookProcessor(conversations, Queue(settings.work_queue_url), settings.first_response_targets,
+    WebhookProcessor(conversations, Queue(settings.work_queue_url, answering=True), settings.first_response_targets,
                      thread_finder(conversations)),
     MediaStore(settings.media_bucket), settings.shop_addresses, settings.media_max_bytes,
     [settings.email_events_topic_arn] if settings.email_events_topic_arn else [],

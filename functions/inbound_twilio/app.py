@@ -38,9 +38,10 @@ from shopdesk.logs import logger_for
 settings = InboundSettings.from_env()
 logger = logger_for()
 processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
-                             Queue(settings.work_queue_url), settings.first_response_targets)
+                             Queue(settings.work_queue_url, webhook=True), settings.first_response_targets)
 processor.prime()       # the privacy settings (masking, retention) at cold start: ingest keeps its budget
-retry_queue = Queue(settings.ingest_retry_queue_url) if settings.ingest_retry_queue_url else None
+# both queues with the client bounded for the webhooks (dal.aws): a send that hangs gives up within the 14 s
+retry_queue = Queue(settings.ingest_retry_queue_url, webhook=True) if settings.ingest_retry_queue_url else None
 retry = IngestRetry(retry_queue, processor.privacy) if retry_queue else None     # masks with what prime read
 # the marks an erase leaves of a customer's numbers: a replay drops a message kept before its sender was erased
 erased = ErasedAddresses(processor.conversations.table,

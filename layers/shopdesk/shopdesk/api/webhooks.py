@@ -49,10 +49,11 @@ def map_errors(app: APIGatewayHttpResolver) -> None:
 
 def processor_for(settings: Any) -> WebhookProcessor:
     """The webhook processor of an inbound function, with the privacy settings read (cold start); with the media
-    bucket when the function has one (the files of a message the customer unsent are deleted there)."""
+    bucket when the function has one (the files of a message the customer unsent are deleted there). Its work queue
+    sends with the client bounded for the webhooks (``dal.aws``): a send that hangs gives up within their time."""
     bucket = getattr(settings, "media_bucket", "")
     processor = WebhookProcessor(Conversations(Table(settings.table_name), settings.due_shards),
-                                 Queue(settings.work_queue_url), settings.first_response_targets,
+                                 Queue(settings.work_queue_url, webhook=True), settings.first_response_targets,
                                  media=MediaStore(bucket) if bucket else None)
     processor.prime()
     return processor

@@ -24,20 +24,28 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))   # presigned URLs 
 _ANSWERING_CONFIG = _CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1,
                                          read_timeout=2))
 
+# A provider's webhook answers within its function's Timeout of 10 s (14 s for Twilio's), where two attempts would
+# take 12 s with botocore's wait before the retry: its sends (``client(..., webhook=True)``) try once, 1 s to connect
+# and 2 s to read, 3 s at worst. What they send after the message is stored (its routing work) the sweep sends when
+# they give up (``logic.work.send_kept``), and the provider is answered 2xx as for any message stored
+_WEBHOOK_CONFIG = _ANSWERING_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
 
 _clients: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def client(service: str, *, answering: bool = False) -> Any:
+def client(service: str, *, answering: bool = False, webhook: bool = False) -> Any:
     """One client per service and process; threads (the sweep's pool) share it. ``answering``: the bounded one, for
-    calls made while a request waits for its answer (``_ANSWERING_CONFIG``)."""
-    key = f"{service}/answering" if answering else service
+    calls made while a request waits for its answer (``_ANSWERING_CONFIG``); ``webhook``: the one bounded for a
+    provider's webhook, whose function has less time (``_WEBHOOK_CONFIG``)."""
+    key = f"{service}/webhook" if webhook else f"{service}/answering" if answering else service
     found = _clients.get(key)
     if found is None:
         with _lock:
             found = _clients.get(key)
             if found is None:
-                config = _ANSWERING_CONFIG if answering else _S3_CONFIG if service == "s3" else _CONFIG
+                config = (_WEBHOOK_CONFIG if webhook else _ANSWERING_CONFIG if answering
+                          else _S3_CONFIG if service == "s3" else _CONFIG)
                 found = _clients[key] = boto3.session.Session().client(service, region_name=region(), config=config)
     return found

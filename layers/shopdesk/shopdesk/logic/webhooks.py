@@ -120,12 +120,13 @@ class WebhookProcessor:
         outcome = Outcome()
         unsupported: list[UnsupportedItem] = []
         received: dict[str, int] = {}
+        work = self.work.for_request()      # a queue that hangs costs the batch one send at worst (the sweep sends)
         for item in items:
             if isinstance(item, UnsupportedItem):
                 unsupported.append(item)
             elif isinstance(item, InboundMessage):
                 thread = self.find_thread(item) if self.find_thread else None
-                result = ingest(item, self.conversations, self.work, self.first_response_targets, thread=thread,
+                result = ingest(item, self.conversations, work, self.first_response_targets, thread=thread,
                                 policy=self.privacy.current() if self.privacy else None, unless_erased=unless_erased)
                 if result.outcome == "duplicate":
                     outcome.duplicates += 1
@@ -141,7 +142,7 @@ class WebhookProcessor:
                     metrics.count_failed_receipt(item.provider)
                 # stale too: a retried request reports again; pending: the dispatcher's record of the send reports it
                 if item.status in FAILED and applied != "pending":
-                    self.report_failed(item)
+                    self.report_failed(item, work)
             elif self.record_event(item):
                 outcome.events += 1
             else:
@@ -156,16 +157,16 @@ class WebhookProcessor:
                                                 "unsupported": outcome.unsupported})
         return outcome
 
-    def report_failed(self, item: StatusUpdate) -> None:
+    def report_failed(self, item: StatusUpdate, work: Queue | None = None) -> None:
         """A reply failed on the way (two reads, only for a failed receipt): one of the bot's that the conversation
         waits on goes to the router, which hands the conversation to a person; a person's reply goes there too,
-        which takes back the first response it made."""
+        which takes back the first response it made. ``work``: the work queue as the request sends to it."""
         where = self.conversations.message_of(item.provider, item.provider_id, "outbound")
         message = self.conversations.get_message(*where) if where else None
         if message is None or message.status not in FAILED:
             return
         try:
-            enqueue_send_failed(self.work, message)
+            enqueue_send_failed(work or self.work, message)
         except Exception:
             if not refused.persons_reply(message):
                 raise
