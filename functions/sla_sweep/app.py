@@ -34,14 +34,15 @@ logger = logger_for()
 conversations = Conversations(Table(settings.table_name), settings.due_shards)
 bus = EventBus(settings.event_bus_name)
 work = Queue(settings.work_queue_url)
+outbound = Queue(settings.outbound_queue_url) if settings.outbound_queue_url else None   # replies never taken up
 alerts = AlertTopic(settings.alert_topic_arn) if settings.alert_topic_arn else None
 book = book_for(conversations, settings.first_response_targets)
 agents = Agents(conversations.table)
 risk = RiskSettings(threshold=settings.breach_risk_threshold,
                     reply_after_assignment_seconds=settings.reply_after_assignment_seconds)
-surveys = (SurveyDesk(Surveys(conversations), ConfigStore(conversations.table), Queue(settings.outbound_queue_url),
+surveys = (SurveyDesk(Surveys(conversations), ConfigStore(conversations.table), outbound,
                       settings.whatsapp_templates, default_language=lambda: book.routing().default_language)
-           if settings.outbound_queue_url else None)
+           if outbound else None)
 on_timer: dict[str, Callable[[str], object]] = {SURVEY_TIMER: surveys.send_scheduled} if surveys else {}  # surveys
 # a first response refused for good whose report the work queue did not take (logic.refused)
 on_timer[refused.REFUSED_TIMER] = refused.timer_runner(conversations, book)
@@ -68,11 +69,13 @@ if settings.live_connections_endpoint:   # an agent socket past its token's expi
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = sweep(conversations, bus, work, settings.due_shards, alerts=alerts, book=book, agents=agents,
                    time_left=lambda: context.get_remaining_time_in_millis() / 1000, risk=risk,
-                   on_timer=on_timer)
+                   on_timer=on_timer, outbound=outbound)
     if report.breached:
         metrics.count("SlaBreaches", report.breached)
     if report.at_risk:
         metrics.count("SlaRiskWarnings", report.at_risk)
     if report.rerouted:
         metrics.count("RoutingResent", report.rerouted)
+    if report.requeued:
+        metrics.count("RepliesRequeued", report.requeued)
     return asdict(report)

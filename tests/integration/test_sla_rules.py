@@ -79,7 +79,7 @@ def test_first_response_deadline_skips_the_weekend_and_a_holiday_then_warns_brea
     # nothing over the weekend and the holiday
     at("2026-12-29T08:58:00+00:00")
     assert sweep() == {"due": 0, "breached": 0, "events": 0, "warned": 0, "released": 0, "deferred": 0, "rerouted": 0,
-            "at_risk": 0}
+            "at_risk": 0, "requeued": 0}
     # Tuesday 09:59 Berlin: the breach, flagged once; the conversation is escalated
     at("2026-12-29T08:59:30+00:00")
     assert sweep()["breached"] == 1

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.erased import NOT_ERASING, SenderErased, holds, let_go, timeline_check_op
+from shopdesk.dal.erased import ERASING, NOT_ERASING, SenderErased, holds, let_go, timeline_check_op
 from shopdesk.dal.identities import Identities, IdentityRecord, split_key
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
@@ -34,6 +34,8 @@ MARKER_TTL_SECONDS = 90 * 24 * 3600   # providers re-deliver for up to 7 days; r
 FAILED = frozenset({"failed", "undelivered"})   # a receipt's statuses that say the customer does not have the reply
 SNOOZE_TIMER = "snooze_wake"           # the end of a snooze: a timer in the due index (shopdesk.logic.snooze)
 ROUTING_GRACE_SECONDS = 120           # the router confirms within seconds; the sweep re-sends what it did not
+REPLY_GRACE_SECONDS = 120             # the dispatcher takes a reply up within seconds; the sweep queues what it did not
+REPLY_TARGET = "reply"                # a reply's own item in the Due index, until a delivery takes it up
 PAGE_OF_MESSAGES = 100                # a conversation's messages read a page at a time, newest first (find_message)
 
 
@@ -57,7 +59,8 @@ class Deadline:
     due_sk: str
     warn_at: str | None = None
     agent_id: str | None = None
-    kind: str = "deadline"                 # or "timer" (routing: assignee silence, agent offline), or "marker"
+    kind: str = "deadline"                 # or "timer" (routing: assignee silence, agent offline), "marker", or
+                                           # "reply" (a reply no delivery took up yet: ``Conversations._unqueued``)
     pk: str = ""                           # the item's own key
     sk: str = ""
     work: str | None = None                # a marker's unconfirmed routing work (JSON)
@@ -1070,7 +1073,7 @@ class Conversations:
                   .add("message_count", 1)
                   .set("last_outbound_by", message.author or "system").remove("awaiting_since")
                   .when(f"attribute_exists(PK) AND {NOT_ERASING}"))
-        put = self.table.put_op(it.message_item(self.retention.stamp(message)))
+        put = self.table.put_op({**it.message_item(self.retention.stamp(message)), **self._unqueued(message)})
         # an assignee's silence timer stays: its runner finds this reply (``replied_at``) and releases nothing;
         # deleting it here cost every reply two write units, mostly for a timer that was never set. ``replied_at`` is
         # the write's time, taken last: ``created_at`` was stamped before the clocks' read (and its retries), so an
@@ -1084,6 +1087,40 @@ class Conversations:
             self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), *also])
         except TransactionCancelled as exc:
             raise conversation_not_found(conv.id) from exc
+
+    def _unqueued(self, message: Message) -> dict[str, str]:
+        """The Due index's keys a reply is stored with, at ``REPLY_GRACE_SECONDS`` after it: a reply whose function
+        stopped between the transaction that stores it and its send to the outbound queue is found there by the sweep
+        and queued then (``logic.sla.requeue_replies``). The first delivery that takes it up (``record_intent``, or
+        ``record_attempt``) takes them off, in the write it makes anyway: no request more, the index's put and delete
+        of the item (docs/data-model.md)."""
+        due = clock.iso(max(message.created_at, clock.now()) + timedelta(seconds=REPLY_GRACE_SECONDS))
+        return {"DuePK": it.due_pk(message.conversation_id, self.due_shards),
+                "DueSK": it.due_sk(due, message.conversation_id, REPLY_TARGET)}
+
+    def reply_to_requeue(self, deadline: Deadline) -> tuple[Message, bool] | None:
+        """The reply a Due index row names (``_unqueued``), read again (one GetItem: the index lags), and whether its
+        customer's erase holds it (``NOT_ERASING``); None when it is gone."""
+        item = self.table.get(deadline.pk, deadline.sk)
+        return (it.message_from_item(item), bool(item.get(ERASING))) if item else None
+
+    def requeue_later(self, deadline: Deadline, due_at: str) -> bool:
+        """The sweep queued a reply again (``logic.sla.requeue_replies``): look at it again at ``due_at``, unless a
+        delivery took it up meanwhile (its keys are gone, or moved)."""
+        try:
+            self.table.update(deadline.pk, deadline.sk, Update()
+                              .set("DueSK", it.due_sk(due_at, deadline.conversation_id, REPLY_TARGET))
+                              .when("DueSK = :seen", seen=deadline.due_sk))
+            return True
+        except ConditionFailed:
+            return False
+
+    def leave_requeue(self, deadline: Deadline) -> None:
+        """A reply the sweep found taken up already (sent, failed, being sent) or left to the inbox (stuck): out of the
+        Due index, as the sweep saw it."""
+        with suppress(ConditionFailed):
+            self.table.update(deadline.pk, deadline.sk, Update().remove("DuePK").remove("DueSK")
+                              .when("DueSK = :seen", seen=deadline.due_sk))
 
     def take_back_first_response(self, read: ClockRead, clocks: Any, refused: Message, instead: Message | None,
                                  waiting_since: datetime, note: Message | None = None, reopen: bool = False,
@@ -1322,6 +1359,7 @@ class Conversations:
         ``quiet_since`` (no attempt, no intent since): False when a delivery took it up meanwhile (it is being sent)."""
         quiet = clock.iso(quiet_since)
         update = (Update().set("status", "failed").set("status_rank", delivery_rank("failed")).set("error", error)
+                  .remove("DuePK").remove("DueSK")
                   .when("attribute_exists(PK) AND attribute_not_exists(provider_id) AND created_at < :quiet "
                         "AND (attribute_not_exists(attempted_at) OR attempted_at < :quiet) "
                         "AND (attribute_not_exists(#sending) OR #sending.#since < :quiet)", quiet=quiet))
@@ -1349,6 +1387,7 @@ class Conversations:
         now = clock.now_iso()
         update = (Update().set("sending", {"part": part, "attempt": attempt, "since": now, "reference": reference})
                   .set("attempted_at", now).set_if_missing("confirmed", {})
+                  .remove("DuePK").remove("DueSK")          # taken up: the sweep queues it no more (``_unqueued``)
                   .when(f"attribute_exists(PK) AND {NOT_ERASING} AND attribute_not_exists(provider_id) "
                         "AND #status <> :failed", failed="failed"))
         if possibly_duplicate:
@@ -1409,7 +1448,7 @@ class Conversations:
         """A send that failed. The provider's answer settles the part's intent (it is removed); ``keep_intent``
         when no answer came and the provider may have the part after all (the next delivery reconciles)."""
         update = (Update().set("attempts", attempts).set("error", error).set("attempted_at", clock.now_iso())
-                  .when("attribute_exists(PK)"))
+                  .remove("DuePK").remove("DueSK").when("attribute_exists(PK)"))
         if not keep_intent:
             update.remove("sending")
         if failed:
@@ -1824,6 +1863,10 @@ def _announcement_sk(target: str, due_at: str) -> str:
 
 
 def _deadline_from(row: dict[str, Any]) -> Deadline:
+    if row.get("type") == "message":      # a reply not taken up yet (``Conversations._unqueued``)
+        return Deadline(conversation_id=row["conversation_id"], target=REPLY_TARGET,
+                        due_at=row["DueSK"].split("#", 1)[0], state="pending", due_pk=row["DuePK"],
+                        due_sk=row["DueSK"], kind="reply", pk=row["PK"], sk=row["SK"])
     state = row.get("state", "pending")
     return Deadline(conversation_id=row["conversation_id"], target=row["target"], due_at=row["due_at"],
                     state=state, due_pk=row["DuePK"], due_sk=row["DueSK"],

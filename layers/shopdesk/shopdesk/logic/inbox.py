@@ -37,6 +37,7 @@ from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.mentions import MentionDesk
 from shopdesk.logic.personalise import DEFAULT_SHOP_NAME, Personaliser, Rendered
 from shopdesk.logic.sla_engine import PolicyBook, book_for
+from shopdesk.logic.stuck import never_taken_up
 from shopdesk.logic.windows import check_consent, free_text_allowed, templates_allowed
 from shopdesk.logic.work import Unsent, enqueue_drain, enqueue_refill, send_outbound
 from shopdesk.models import (
@@ -758,14 +759,6 @@ class Inbox:
 def _in_flight() -> Conflict:
     return Conflict("the first request with this Idempotency-Key is still being handled; send it again in a "
                     "moment").with_code("reply_key_in_flight")
-
-
-def never_taken_up(message: Message) -> bool:
-    """Whether a stored reply may never have reached the outbound queue: still ``queued``, with no provider id and
-    no delivery's trace on it (no intent, no attempt, not failed). A delivery that took it up stamps it first
-    (``record_intent``, ``record_attempt``), so one without either was not delivered yet, or never queued."""
-    return (message.direction is Direction.OUTBOUND and message.status == "queued" and message.provider_id is None
-            and message.sending is None and message.attempted_at is None)
 
 
 def audited_reply(message: Message) -> dict[str, Any]:

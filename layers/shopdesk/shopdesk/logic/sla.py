@@ -39,7 +39,8 @@ from shopdesk.logic.breach_risk import RiskSettings, refresh
 from shopdesk.logic.breach_risk import announce as announce_risks
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
 from shopdesk.logic.snooze import SNOOZE_TIMER, wake
-from shopdesk.logic.work import count_not_sent, enqueue_drain, send_inbound
+from shopdesk.logic.stuck import STUCK_AFTER, never_taken_up
+from shopdesk.logic.work import Unsent, count_not_sent, enqueue_drain, send_inbound, send_outbound
 from shopdesk.models import Conversation
 
 logger = Logger(child=True)
@@ -59,6 +60,7 @@ class SweepReport:
     deferred: int = 0          # conversations left for the next sweep (time budget, or busy meanwhile)
     rerouted: int = 0          # customers' messages whose routing work was lost and is sent again
     at_risk: int = 0           # risk warnings announced (raised now, or owed by a sweep that failed to announce)
+    requeued: int = 0          # replies stored but never taken up, queued again for the dispatcher
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,20 @@ WORKERS = 8                    # chunks in flight: enough to overlap DynamoDB's 
 ALERTS_PER_SWEEP = 50          # SNS alerts for people per sweep; the rest in one summary (events carry all)
 READ_BATCH = 25                # conversations read with one BatchGetItem and written together
 REROUTE_AFTER_SECONDS = 300    # a re-sent routing work is looked at again after this, until the router confirms it
+# a reply queued again is looked at again after this, until a delivery takes it up: the outbound queue's deduplication
+# window, so a copy the queue keeps is one a delivery has had five minutes to take
+REQUEUE_AFTER_SECONDS = 300
 
 
 def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int, *,
           alerts: AlertTopic | None = None, book: PolicyBook | None = None, agents: Agents | None = None,
           workers: int = WORKERS, time_left: Callable[[], float] | None = None,
           risk: RiskSettings | None = None,
-          on_timer: Mapping[str, Callable[[str], object]] | None = None) -> SweepReport:
+          on_timer: Mapping[str, Callable[[str], object]] | None = None,
+          outbound: Queue | None = None) -> SweepReport:
     """One pass over everything due, in parallel chunks of 25 conversations; when ``time_left()``
-    (seconds) runs low the rest stays in the index for the next sweep."""
+    (seconds) runs low the rest stays in the index for the next sweep. ``outbound``: the outbound queue, where
+    replies stored but never taken up are queued again (``requeue_replies``); without it they stay due."""
     now = clock.now()
     now_iso = clock.iso(now)
     client("dynamodb")                 # one client for every thread below
@@ -93,9 +100,12 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     timers = [d for d in found if d.kind == "timer"]
     unrouted = [d for d in found if d.kind == "marker"]
     rerouted = resend_unrouted(conversations, work, unrouted, workers=workers, time_left=time_left) if unrouted else 0
+    replies = [d for d in found if d.kind == "reply"]
+    requeued = (requeue_replies(conversations, outbound, replies, workers=workers, time_left=time_left)
+                if replies and outbound is not None else 0)
     risks = [d for d in found if d.announce == "risk"]      # risk warnings a sweep recorded but could not announce
     by_conversation: dict[str, list[Deadline]] = defaultdict(list)
-    for d in sorted((d for d in found if d.kind not in ("timer", "marker") and d.announce != "risk"),
+    for d in sorted((d for d in found if d.kind not in ("timer", "marker", "reply") and d.announce != "risk"),
                     key=lambda d: d.due_sk):  # oldest first
         by_conversation[d.conversation_id].append(d)
     released, timers_run, late = _run_timers(conversations, agents, timers, workers, book, bus, on_timer,
@@ -142,10 +152,10 @@ def sweep(conversations: Conversations, bus: EventBus, work: Queue, shards: int,
     at_risk = announce_risks(conversations, bus, risks) if risks else 0     # counted once they went out
     if risk is not None and agents is not None and (time_left is None or time_left() >= RESERVE_SECONDS):
         at_risk += sum(len(r.raised) for r in refresh(conversations, agents, book, bus, teams, risk))
-    report = SweepReport(due=len(found) - len(timers) - len(unrouted) - len(risks), breached=len(breached),
-                         events=len(events),
+    report = SweepReport(due=len(found) - len(timers) - len(unrouted) - len(risks) - len(replies),
+                         breached=len(breached), events=len(events),
                          warned=len(warned), released=released, deferred=sum(f.deferred for f in flagged) + late,
-                         rerouted=rerouted, at_risk=at_risk)
+                         rerouted=rerouted, at_risk=at_risk, requeued=requeued)
     if found:
         logger.info("sla sweep", extra=asdict(report))
     return report
@@ -197,6 +207,65 @@ def resend_unrouted(conversations: Conversations, work: Queue, markers: list[Dea
             count_not_sent(kind, n)
     if None in done:
         logger.warning("routing work left for the next sweep",
+                       extra={"messages": sum(len(c) for c, d in zip(chunks, done, strict=True) if d is None)})
+    return len(sent)
+
+
+def requeue_replies(conversations: Conversations, outbound: Queue, rows: list[Deadline], *, workers: int = WORKERS,
+                    time_left: Callable[[], float] | None = None) -> int:
+    """Replies (a person's, a template, a macro's, a Send again) stored with the Due index's keys
+    (``Conversations._unqueued``) that no delivery took up ``REPLY_GRACE_SECONDS`` after: their function may have
+    stopped between the transaction that stores them and their send to the outbound queue. Each is read again (one
+    GetItem: the index lags) and, still never taken up (``never_taken_up``), queued as its first request queued it
+    (``send_outbound``: the same deduplication id, so the queue drops a copy within five minutes), then looked at again
+    in ``REQUEUE_AFTER_SECONDS``. One queued already and waiting (a backlog, its conversation's queue held behind a
+    reply being retried) is sent once all the same: the queue is FIFO per conversation, so the copy is delivered after
+    the first record is done, and the dispatcher skips a reply sent or failed and records its intent before every
+    send. One taken up meanwhile, held by its customer's erase (the erase deletes it; one that fails for good leaves it
+    for a person to send again, as the dispatcher does), or older than ``STUCK_AFTER`` (the inbox says it is stuck,
+    for a person to send again), leaves the index. One the queue refuses stays due as it was, for the next sweep, and
+    is counted (``count_not_sent``, which pages). In parallel chunks; when ``time_left()`` runs low the rest stays due
+    for the next sweep. Returns how many went."""
+    now = clock.now()
+    again = clock.iso(now + timedelta(seconds=REQUEUE_AFTER_SECONDS))
+
+    def requeue(chunk: list[Deadline]) -> tuple[list[Deadline], list[tuple[Deadline, Exception]]] | None:
+        if time_left is not None and time_left() < RESERVE_SECONDS:
+            return None
+        sent, refused = [], []
+        for row in chunk:
+            found = conversations.reply_to_requeue(row)
+            if found is None:
+                continue                 # gone (erased): its keys went with it
+            message, held = found
+            if held or not never_taken_up(message) or now - message.created_at >= STUCK_AFTER:
+                conversations.leave_requeue(row)
+                continue
+            try:
+                send_outbound(outbound, row.conversation_id, row.sk)
+            except Unsent as exc:
+                refused.append((row, exc))
+                continue
+            conversations.requeue_later(row, again)
+            sent.append(row)
+        return sent, refused
+
+    chunks = [rows[i:i + READ_BATCH] for i in range(0, len(rows), READ_BATCH)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(requeue, chunks))
+    sent = [r for chunk in done if chunk for r in chunk[0]]
+    refused = [r for chunk in done if chunk for r in chunk[1]]
+    if sent:
+        logger.warning("replies never taken up queued again", extra={
+            "messages": len(sent), "conversations": sorted({r.conversation_id for r in sent})[:100]})
+    if refused:
+        error = refused[0][1].__cause__ or refused[0][1]
+        logger.warning("replies not queued again: left due for the next sweep", extra={
+            "messages": len(refused), "conversations": sorted({r.conversation_id for r, _ in refused})[:100],
+            "error_type": type(error).__name__, "error": str(error)})
+        count_not_sent("reply", len(refused))
+    if None in done:
+        logger.warning("replies left for the next sweep",
                        extra={"messages": sum(len(c) for c, d in zip(chunks, done, strict=True) if d is None)})
     return len(sent)
 

@@ -60,6 +60,15 @@ def stuck_replies(messages: Iterable[Message], now: datetime) -> set[str]:
     return stuck
 
 
+def never_taken_up(message: Message) -> bool:
+    """Whether a stored reply may never have reached the outbound queue: still ``queued``, with no provider id and
+    no delivery's trace on it (no intent, no attempt, not failed). A delivery that took it up stamps it first
+    (``record_intent``, ``record_attempt``), so one without either was not delivered yet, or never queued: a keyed
+    request's repeat (``Inbox.answered_before``) and the sweep (``logic.sla.requeue_replies``) queue it again."""
+    return (message.direction is Direction.OUTBOUND and message.status == "queued" and message.provider_id is None
+            and message.sending is None and message.attempted_at is None)
+
+
 def gave_up(message: Message) -> dict[str, str]:
     """The error a stuck reply is marked failed with when an agent sends it again."""
     text = ("Not sent: nothing tried to send this reply for an hour or more (its place in the outbound queue was "

@@ -168,8 +168,8 @@ def send_kept(queue: Queue, work: dict[str, Any]) -> bool:
 
 
 # what count_not_sent's dimension names: a customer's message, a rating, the sweep's drains, a survey asked at a
-# resolve (the outbound queue's: the sweep sends it); anything else is "other"
-NOT_SENT_WORK = frozenset({"inbound", "csat", "drain", "survey"})
+# resolve and a reply the sweep queues again (the outbound queue's: the sweep sends them); anything else is "other"
+NOT_SENT_WORK = frozenset({"inbound", "csat", "drain", "survey", "reply"})
 
 
 def count_not_sent(kind: str, value: int = 1) -> None:
