@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -306,4 +307,55 @@ def test_on_a_1024_wide_laptop_the_top_bar_is_one_row_with_nothing_cut(stack, op
     assert menu.evaluate(cut) == []
     box = menu.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def _live_words() -> dict[str, dict[str, str]]:
+    """Each language's short words for each live status (liveShort.<status>), read from the inbox's catalogues."""
+    catalogues = Path(__file__).resolve().parents[3] / "web" / "src" / "i18n"
+    return {language: dict(re.findall(r'"liveShort\.(\w+)": "([^"]+)"', (catalogues / f"{language}.ts").read_text()))
+            for language in ("en", "es", "pt")}
+
+
+def test_the_top_bar_is_one_row_at_1280_and_1024_in_every_language_whatever_the_live_status_says(stack, open_inbox):
+    # Given an admin (the bar's every link) whose inbox is live, and every language's words for every live status
+    words = _live_words()
+    assert all(set(w) == {"live", "connecting", "offline", "polling"} for w in words.values()), words
+    page = open_inbox("alice")
+    bar = page.get_by_role("banner")
+    status = bar.get_by_role("status")
+    # (the account's box lays nothing out where it is wide: its parts are the bar's then)
+    below = """bar => {
+        const shown = (e) => getComputedStyle(e).display === 'contents' ? [...e.children].flatMap(shown) : [e];
+        const parts = [...bar.children].flatMap(shown).map((e) => [e, e.getBoundingClientRect()])
+            .filter(([, r]) => r.width && r.height);
+        const tallest = Math.max(...parts.map(([, r]) => r.height));
+        const style = getComputedStyle(bar);
+        const inside = bar.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+        const out = parts.filter(([, r]) => r.top >= parts[0][1].bottom)
+            .map(([e]) => e.className + ' ' + (e.textContent || '').trim().slice(0, 30));
+        if (inside > tallest + 1) out.push(`${inside} px high, its tallest part ${tallest}`);
+        if (document.documentElement.scrollWidth > window.innerWidth) out.push('wider than the window');
+        const status = bar.querySelector('[role=status]'), text = status.lastElementChild;
+        const wide = status.getBoundingClientRect().width;
+        if (text.scrollWidth > text.clientWidth && wide < 60) out.push(`the status cut to ${wide} px`);  // a word or so
+        return out;
+    }"""
+    wrapped = []
+    for language, said in words.items():
+        # When she reads the inbox in that language (chosen in the bar where it is wide), at 1280 and at 1024 px
+        page.set_viewport_size({"width": 1400, "height": 860})
+        page.locator('header select:has(option[value="pt"])').select_option(language)
+        expect(status).to_have_text(said["live"])
+        for width in (1280, 1024):
+            page.set_viewport_size({"width": width, "height": 800})
+            # and the status says each of its states (its words put in as the inbox writes them)
+            for state, text in said.items():
+                status.evaluate("(e, text) => { (e.lastChild.firstChild ?? e.lastChild).data = text; }", text)
+                # Then the bar is one row, nothing in it spilling out of the window, the status still readable
+                if out := bar.evaluate(below):
+                    wrapped.append((language, width, state, out))
+    assert wrapped == [], wrapped
+    # and the status keeps its whole words for a pointer and a screen reader, whatever the row shows of them
+    assert status.get_attribute("title") and status.get_attribute("aria-label") == status.get_attribute("title")
     assert page.errors == []  # type: ignore[attr-defined]

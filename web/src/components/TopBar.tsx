@@ -76,7 +76,7 @@ export function TopBar({ route }: { route: Route }) {
       <span class="spacer" />
       <span class={`live live-${live}`} role="status" aria-label={t(`live.${live}`)} title={t(`live.${live}`)}>
         <span class="dot" aria-hidden="true" />
-        {t(`liveShort.${live}`)}
+        <span class="live-text">{t(`liveShort.${live}`)}</span>
       </span>
       <div
         class="account"
