@@ -370,6 +370,23 @@ describe("Composer", () => {
     expect(key("Enter")).toBe(false); // no agent suggested: Enter is a new line again
   });
 
+  it("suggests an agent the desk has no name for (none, or a blank one) by the handle written and as unnamed", () => {
+    store.set({
+      agents: [
+        { id: "u_7f3a", name: null, presence: "online", capacity: 3, active: 0, teams: ["default"] },
+        { id: "u_9c1d", name: "  ", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+      ],
+    });
+    show(conv("c1"));
+    vi.runAllTimers();
+    noteBox().value = "ask @u";
+    noteBox().setSelectionRange(6, 6);
+    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    const shown = [...root.querySelectorAll(".mention-suggestions button")].map((b) => b.textContent);
+    expect(shown).toEqual(["@u_7f3a · Unnamed agent", "@u_9c1d · Unnamed agent"]);
+  });
+
   it("says a customer unsubscribed from the channel (STOP) and offers no way to send there, and another channel stays open", () => {
     show(testConversation("stopped", { channels: ["email", "sms"], opted_out: ["sms"] }));
     rerender();

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { useApp } from "../context";
+import { agentLabel } from "../format";
 import { insertMention, mentionCandidates, mentionQuery } from "../mentions";
 import { useStore } from "../store";
 
@@ -50,8 +51,7 @@ export function useMentionSuggestions({ text, boxId, onPick }: { text: string; b
     <div class="mention-suggestions" role="group" aria-label={t("mentionSuggestions")}>
       {candidates.map((a, i) => (
         <button key={a.id} type="button" class={i === chosen ? "btn small active" : "btn small"} aria-pressed={i === chosen} onClick={() => pick(a.id)}>
-          @{a.id}
-          {a.name ? ` · ${a.name}` : ""}
+          @{a.id} · {agentLabel(a, t("unnamedAgent"))}
         </button>
       ))}
     </div>
