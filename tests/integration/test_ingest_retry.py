@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from shopdesk.channels import twilio
+from shopdesk.logs import FunctionFailed
 from shopdesk.privacy.settings import PrivacyPolicy, PrivacySettings
 from tests.integration.helpers import STATUS_URL, agent, customer_writes, online, post_twilio
 from tests.support import FakeTwilio, twilio_form
@@ -136,9 +137,10 @@ def test_when_the_queue_refuses_it_too_twilio_is_answered_5xx(desk, throttled, m
     monkeypatch.setattr(app.retry_queue, "send", refused)
     body = twilio_form(MessageSid="SMkept04", From="+31612000004", To="+14155550100", Body="Hello?")
     # Then the webhook fails (API Gateway answers 500) and Twilio calls the Fallback URL, if one is set
-    with pytest.raises(ClientError) as failed:
+    with pytest.raises(FunctionFailed) as failed:
         post_twilio(desk, body)
-    assert failed.value.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+    assert isinstance(failed.value.__context__, ClientError)
+    assert failed.value.__context__.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
     assert _kept(desk) == []
 
 

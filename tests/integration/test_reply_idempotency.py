@@ -15,6 +15,7 @@ from shopdesk.dal.canned import CannedResponses
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.table import Table
 from shopdesk.logic.inbox import Inbox
+from shopdesk.logs import FunctionFailed
 from tests.integration.helpers import agent, customer_writes, outbound_sent
 from tests.support import FakeTwilio, http_event
 
@@ -132,8 +133,9 @@ def test_a_keyed_reply_queued_before_a_later_step_failed_is_not_sent_again_by_it
                           "UpdateItem")
 
     monkeypatch.setattr(CannedResponses, "count_use", throttled)
-    with pytest.raises(ClientError):                  # the function fails: the inbox gets a 502 or no answer
+    with pytest.raises(FunctionFailed) as failed:     # the function fails: the inbox gets a 502 or no answer
         keyed_reply(desk, conv, "alice", {"canned_response_id": "ships"}, key)
+    assert isinstance(failed.value.__context__, ClientError)
     monkeypatch.setattr(CannedResponses, "count_use", count_use)
     again = keyed_reply(desk, conv, "alice", {"canned_response_id": "ships"}, key)   # the inbox sends it again
 

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shopdesk.dal import aws
+from shopdesk.logs import FunctionFailed
 from tests.integration.helpers import agent, customer_writes
 from tests.support import http_event
 
@@ -50,11 +51,14 @@ def test_a_read_that_meets_the_store_busy_is_a_503_to_send_again(desk, store_dow
 def test_a_write_or_another_refusal_is_not_said_to_be_safe_to_send_again(desk, store_down):
     customer_writes(desk, "+31612349002", "Hello", "SMbusy2")
     store_down("ServiceUnavailable")
-    with pytest.raises(ClientError):            # a function error (500), as before: it may have done part of its work
+    # a function error (500), as before: it may have done part of its work
+    with pytest.raises(FunctionFailed) as failed:
         agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "away"})
+    assert isinstance(failed.value.__context__, ClientError)
     store_down("AccessDeniedException")
-    with pytest.raises(ClientError):
+    with pytest.raises(FunctionFailed) as failed:
         agent(desk, "GET", "/agent/conversations", "alice", query="view=mine")
+    assert isinstance(failed.value.__context__, ClientError)
 
 
 def test_another_services_throttling_on_a_read_is_not_the_stores(desk, monkeypatch):
@@ -66,8 +70,9 @@ def test_another_services_throttling_on_a_read_is_not_the_stores(desk, monkeypat
     def throttled(who, conversation):
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "InvokeModel")
     monkeypatch.setattr(app.assistant, "for_conversation", throttled)
-    with pytest.raises(ClientError):
+    with pytest.raises(FunctionFailed) as failed:
         agent(desk, "GET", f"/agent/conversations/{conv}/assist", "alice")
+    assert isinstance(failed.value.__context__, ClientError)
 
 
 @pytest.mark.parametrize(("function", "prefix"), [("agent_api", "/agent"), ("admin_api", "/admin"),

@@ -19,6 +19,7 @@ from shopdesk.channels import meta
 from shopdesk.dal.table import Table
 from shopdesk.dal.unsupported import UnsupportedLog
 from shopdesk.logic import webhooks
+from shopdesk.logs import FunctionFailed
 from tests.integration.helpers import agent, post_twilio
 from tests.support import http_event, sample, twilio_form
 
@@ -169,8 +170,9 @@ def test_raw_mail_without_a_sender_is_kept_as_unsupported(desk):
 
 
 def test_a_store_that_is_down_still_fails_the_request_so_the_provider_retries(desk):
-    with pytest.raises(ClientError):
+    with pytest.raises(FunctionFailed) as failed:
         _post_whatsapp(desk, _whatsapp(_text_message("wamid.retry", "16505551234")), TABLE_NAME="no-such-table")
+    assert isinstance(failed.value.__context__, ClientError)
 
 
 def test_an_unreadable_message_of_a_known_customer_shows_on_their_open_conversation(desk):

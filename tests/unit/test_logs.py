@@ -123,3 +123,13 @@ def test_a_librarys_line_whose_arguments_do_not_fit_its_format_is_written_not_ra
         root.removeHandler(root_handler)
     # Then the call returned, and the line was written scrubbed
     assert "retrying %s for %s" in stream.getvalue() and "anna@example.com" not in stream.getvalue()
+
+
+def test_every_functions_handler_enters_through_its_loggers_inject_lambda_context():
+    # the entry that gives Lambda's runtime a FunctionFailed in place of an escaping exception (shopdesk.logs): the
+    # outermost decorator of every handler, so nothing the handler runs is outside it
+    decorators = re.compile(r"((?:^@[^\n]*\n)+)def lambda_handler\(", re.MULTILINE)
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        found = decorators.search(app.read_text())
+        assert found and re.match(r"@logger\.inject_lambda_context\b", found.group(1)), \
+            f"{app.parent.name}'s lambda_handler does not enter through it first"

@@ -22,12 +22,23 @@ WARNING or above, and scrubbed as every line, its exception folded into its text
 
 Ids (conversation, message, customer, provider ids) stay: they are how an operator follows a problem, and
 they name no one.
+
+An exception that escapes a handler would be written by Lambda's runtime itself, not through this logger: its text
+as the invocation's ``errorMessage`` and its stack's lines as ``stackTrace``, to the function's log and to a caller
+that invoked it directly, where a library's exception can echo what a customer wrote (pydantic's ``input_value``,
+Powertools' ``BatchProcessingError`` with every record's exception and stack in its text, a document a decoder or a
+service echoes). The one entry every handler goes through, this logger's ``inject_lambda_context``, catches it,
+logs it once here (``function failed``: its type, its text and traceback scrubbed) and raises in its place a
+``FunctionFailed`` naming only its type and the request whose line holds it, ``from None``: the invocation still
+fails, so Lambda retries, bisects and dead-letters as before, and the runtime writes nothing the customer said.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -123,10 +134,43 @@ class LibraryLines(logging.Filter):
         return True
 
 
+class FunctionFailed(Exception):
+    """What Lambda's runtime is given of an exception that escaped a handler: its type and the request whose
+    ``function failed`` line holds it, scrubbed; nothing it said."""
+
+
+# The one answer Lambda's runtime is meant to be given as it is: API Gateway's authorizers answer 401 on it.
+_PASSED = frozenset({"Unauthorized"})
+
+
+class FunctionLogger(Logger):
+    """Powertools' ``Logger`` whose ``inject_lambda_context``, the entry every handler goes through, hands Lambda's
+    runtime a ``FunctionFailed`` in place of an exception that escapes the handler, logged once here first."""
+
+    def inject_lambda_context(self, lambda_handler: Callable[..., Any] | None = None, **options: Any) -> Any:
+        if lambda_handler is None:
+            return functools.partial(self.inject_lambda_context, **options)
+        return super().inject_lambda_context(self._failing_quietly(lambda_handler), **options)
+
+    def _failing_quietly(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def run(event: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return handler(event, context, *args, **kwargs)
+            except Exception as error:
+                if isinstance(error, FunctionFailed) or (type(error) is Exception and str(error) in _PASSED):
+                    raise
+                request = getattr(context, "aws_request_id", None) or "-"
+                self.exception("function failed", extra={"error_type": type(error).__name__})
+                raise FunctionFailed(f"{type(error).__name__} (logged as {request})") from None
+        return run
+
+
 def logger_for(**kwargs: Any) -> Logger:
-    """The function's logger (Powertools ``Logger``), scrubbing every line it and its child loggers write; and the
-    handlers on the root logger (Lambda's runtime's) given ``LibraryLines``."""
-    logger = Logger(logger_formatter=ScrubbingFormatter(), **kwargs)
+    """The function's logger (Powertools ``Logger``), scrubbing every line it and its child loggers write, its
+    ``inject_lambda_context`` giving Lambda's runtime no exception's text (``FunctionLogger``); and the handlers on
+    the root logger (Lambda's runtime's) given ``LibraryLines``."""
+    logger = FunctionLogger(logger_formatter=ScrubbingFormatter(), **kwargs)
     for handler in logging.root.handlers:
         if type(handler).__name__ == "LogCaptureHandler" and type(handler).__module__ == "_pytest.logging":
             continue            # pytest's caplog, as Powertools leaves it (tests read every line they log)
