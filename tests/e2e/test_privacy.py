@@ -232,6 +232,51 @@ def stores_naming_them(stack) -> dict[str, list[str]]:
     return {store: sorted(seen) for store, seen in sorted(found.items())}
 
 
+KEPT_DEAD = "shopdesk-dev-ingest-retry-dlq.fifo"
+
+
+def keep_in_dead_letters(stack, text: str) -> None:
+    """An SMS of theirs as the ingest-retry queue keeps one the table could not take (``logic.webhooks.KeptRequest``),
+    in its dead-letter queue, where it goes when its replays fail for good."""
+    where = stack.get("/_local/aws").json()
+    sqs = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local",
+                        region_name=where["region"]).client("sqs", endpoint_url=where["endpoint"])
+    sid = "SM" + uuid.uuid4().hex
+    kept = {"provider": "twilio", "route": "message", "url": stack.url + "/webhooks/twilio",
+            "body": twilio_form(MessageSid=sid, From=PHONE, To="+14155550100", Body=text),
+            "received_at": stack.get("/_local/clock").json()["now"], "masked": []}
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=KEPT_DEAD)["QueueUrl"], MessageBody=json.dumps(kept),
+                     MessageGroupId=f"twilio#{PHONE}", MessageDeduplicationId=sid)
+
+
+def queues_naming_them(stack) -> dict[str, list[str]]:
+    """Where anything of the customer is among the messages waiting in the stack's queues, the dead-letter queues
+    among them, and what: each queue's name holding any of ``traces`` in a message's body or attributes. Each message
+    is read without being taken: received with a visibility timeout, every one of a queue, then made visible again at
+    once (its receive count goes up by one: a look at the end of a test). A FIFO queue gives no more of a group while
+    one of it is held: a group's messages past the first receive's ten are not read (the stack's queues hold few)."""
+    where = stack.get("/_local/aws").json()
+    sqs = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local",
+                        region_name=where["region"]).client("sqs", endpoint_url=where["endpoint"])
+    found: dict[str, set[str]] = {}
+    for url in sqs.list_queues().get("QueueUrls", []):
+        held: list[str] = []
+        try:
+            while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
+                                             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages"):
+                held += [message["ReceiptHandle"] for message in got]
+                for message in got:
+                    seen = traces(json.dumps({k: v for k, v in message.items() if k != "ReceiptHandle"}))
+                    if seen:
+                        found.setdefault(url.rsplit("/", 1)[-1], set()).update(seen)
+        finally:
+            for start in range(0, len(held), 10):
+                sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                    {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for n, handle in enumerate(held[start:start + 10])])
+    return {queue: sorted(seen) for queue, seen in sorted(found.items())}
+
+
 IDS_KEPT = {"audit", "changes", "erased", "erased_customer", "privacy_job", "privacy_request", "sla_event"}
 
 
@@ -348,6 +393,12 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
     assert {"reply_key", "grant", "label", "export", "privacy_request", "connection"} <= set(naming), naming
     assert naming["event_marker"] >= 2, naming          # the reaction's and the edit's
     assert {t for seen in stores.values() for t in seen} >= {NAME, PHONE, EMAIL, TYPED, WORD}
+    # and a message of theirs is among the queues' messages: an SMS the table could not take, kept for its replay, whose
+    # replays failed for good (as a storm leaves one: test_faults), in the ingest-retry queue's dead-letter queue;
+    # nothing else of theirs waits in a queue (their work and replies are queued as ids)
+    keep_in_dead_letters(stack, f"{WORD}, is the blue teapot in stock?")
+    queued = queues_naming_them(stack)
+    assert set(queued) == {KEPT_DEAD} and {PHONE[1:], WORD} <= set(queued[KEPT_DEAD]), queued
 
     # When an admin, having looked them up by their email and phone and seen whom those and their name find
     for query in (f"email={urllib.parse.quote(EMAIL)}", f"phone={urllib.parse.quote(PHONE)}"):
@@ -384,6 +435,12 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
     with contextlib.suppress(AssertionError):       # said below: what is left, and where
         stack.wait_for(lambda: not stores_naming_them(stack), timeout=20, interval=1)
     assert stores_naming_them(stack) == {}
+    # and nothing in any queue or dead-letter queue but that kept SMS: an erase takes no message out of a queue (SQS
+    # deletes one only once it is received); redriven, its replay is dropped by the mark of their number, and its
+    # retention (14 days) ends it: security.md, "Known limits". The stack's SES outbox is not looked at: it stands for
+    # the mail delivered to the customer (the transcript), the provider's and the customer's side; shopdesk keeps no
+    # copy of the mail it sends (the reply's record is in the table, an inbound mail's raw copy in S3: both scanned)
+    assert queues_naming_them(stack) == queued
     # and of the table's items that name their ids, only those that keep ids by design: the trail, the live
     # notices of the changes (a day), the deletion list and the erase's record, the privacy jobs, and the shop's
     # request beside its stripped body (the customers it covered and their jobs)
