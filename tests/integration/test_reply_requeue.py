@@ -175,19 +175,42 @@ def test_a_reply_never_taken_up_for_an_hour_is_left_to_the_inbox_as_stuck(desk, 
     assert shown["stuck"] is True
 
 
-def test_a_reply_its_customers_erase_holds_is_not_queued_again(desk, monkeypatch):
-    # Given a reply never queued, then held by its customer's erase (``privacy.erase`` marks the replies not sent)
+
+def test_a_reply_its_customers_erase_holds_is_not_queued_again_nor_once_a_failed_erase_lets_it_go(desk, monkeypatch):
+    from shopdesk.dal.privacy import SubjectData
+    from shopdesk.dal.table import Table
+
+    # Given a reply never queued, then held by its customer's erase (``privacy.erase`` holds the replies not sent)
     conv = customer_writes(desk, "+31612349308", "where is my order?", "SMrq8")
+    outbound_sent(desk)
+    stored = stored_unqueued(desk, monkeypatch, conv, "It ships today")
+    item = reply_item(desk, conv, stored["id"])
+    data = SubjectData(Table(desk.table_name))
+    data.hold([(item["PK"], item["SK"])], "job-rq8")
+    # When the sweep runs past the grace, it queues nothing: the hold took the reply out of the Due index
+    later(150)
+    assert "DuePK" not in reply_item(desk, conv, stored["id"])
+    assert sweep(desk)["requeued"] == 0
+    # Then an erase that fails for good lets it go, and it stays for a person to send again, as the dispatcher leaves it
+    data.release([(item["PK"], item["SK"])], "job-rq8")
+    later(300)
+    assert sweep(desk)["requeued"] == 0
+    assert outbound_sent(desk) == []
+
+
+def test_a_reply_the_sweep_finds_held_by_an_erase_is_not_queued(desk, monkeypatch):
+    # Given a reply never queued that reads held by its customer's erase while still in the Due index (the hold's
+    # write landed between the sweep's Query and its read of the reply)
+    conv = customer_writes(desk, "+31612349309", "where is my order?", "SMrq9")
     outbound_sent(desk)
     stored = stored_unqueued(desk, monkeypatch, conv, "It ships today")
     item = reply_item(desk, conv, stored["id"])
     desk.client("dynamodb").update_item(TableName=desk.table_name,
                                         Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}},
                                         UpdateExpression="SET erasing = :job",
-                                        ExpressionAttributeValues={":job": {"S": "job-rq8"}})
+                                        ExpressionAttributeValues={":job": {"S": "job-rq9"}})
     later(150)
-    # When the sweep finds it, it queues nothing (an erase that fails for good leaves it for a person, as the
-    # dispatcher does) and it leaves the Due index
+    # When the sweep finds it, it queues nothing and takes it out of the Due index
     assert sweep(desk)["requeued"] == 0
     assert outbound_sent(desk) == []
     assert "DuePK" not in reply_item(desk, conv, stored["id"])

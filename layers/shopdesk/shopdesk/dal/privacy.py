@@ -200,11 +200,16 @@ class SubjectData:
 
     def hold(self, keys: Iterable[Key], job_id: str) -> None:
         """The customer's erase runs: each of these items (their identities and conversations) says so (``erasing``:
-        the job), and no message of theirs is stored through it from now on (dal/erased.py). One UpdateItem each;
-        one gone meanwhile is left alone (nothing is created)."""
+        the job), and no message of theirs is stored through it from now on (dal/erased.py). A reply not sent yet
+        leaves the Due index too (``Conversations._unqueued``): the sweep does not queue it again, and one an erase
+        that fails for good lets go stays for a person to send again. One UpdateItem each; one gone meanwhile is left
+        alone (nothing is created)."""
         for pk, sk in dict.fromkeys(keys):
+            update = Update().set(ERASING, job_id).when("attribute_exists(PK)")
+            if sk.startswith("MSG#"):
+                update.remove("DuePK").remove("DueSK")
             with contextlib.suppress(ConditionFailed):
-                self.table.update(pk, sk, Update().set(ERASING, job_id).when("attribute_exists(PK)"))
+                self.table.update(pk, sk, update)
 
     def release(self, keys: Iterable[Key], job_id: str) -> None:
         """An erase that stopped for good (failed) holds these items no more: the customer's messages are stored
