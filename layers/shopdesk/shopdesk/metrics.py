@@ -5,15 +5,17 @@ per figure, turned into a metric by CloudWatch Logs; no API call, nothing to flu
 What is counted, and where: ``MessagesReceived`` (channel) by the webhooks, ``RepliesSent`` and
 ``RepliesFailed`` (provider) by the dispatcher, ``RepliesFailed`` and ``RepliesUndelivered`` by the webhooks (a
 receipt reporting an accepted reply failed or undelivered; by the dispatcher when that receipt came before it recorded
-the send: ``count_failed_receipt``), ``SlaBreaches``, ``RoutingResent``, ``TimersWithoutRunner`` (a due timer
+the send: ``count_failed_receipt``), ``SlaBreaches``, ``RoutingResent``, ``RepliesRequeued`` (replies stored and
+never taken up, queued again: ``logic.sla.requeue_replies``), ``TimersWithoutRunner`` (a due timer
 it has no runner for: left due) and ``TimersFailed`` (a timer whose run raised: left due) by the sweep,
 ``AssignmentWaitSeconds`` by the router, ``EventsNotPublished`` (detail_type; an event published at most once that
 the bus refused: ``dal.events.publish_or_count``) by the router and the sweep, ``BotAnswers`` (channel, and in all)
 and ``BotHandoffs`` (reason: one of the fixed ``bot.HANDOFF_REASONS``, ``one_of``; and in all) by the router's bot,
 ``BotResolved`` (why: ``confirmed`` by the router, ``no_reply`` by the sweep's timer), each by the write that made the
-change, so a work item that runs again counts nothing; ``RoutingWorkNotSent`` (work: ``inbound``, ``csat`` or
-``drain``, and in all; ``logic.work.count_not_sent``) by the webhooks, a message's or a rating's work the work queue
-refused after it was stored, and by the sweep, its re-sends and drains refused (all left for the sweep);
+change, so a work item that runs again counts nothing; ``RoutingWorkNotSent`` (work: ``inbound``, ``csat``,
+``drain``, ``survey`` or ``reply``, and in all; ``logic.work.count_not_sent``) by the webhooks, a message's or a
+rating's work the work queue refused after it was stored, and by the sweep, its re-sends, drains and replies queued
+again refused (all left for the sweep);
 ``PrivacyRequestsNotStarted`` by the Shopify webhook, a privacy request whose work could not start (its delivery a 503
 for Shopify to retry: ``commerce.webhooks``). The template's alarms read some of them (provider failure rate, timers
 without a runner or failed, events lost, routing work not sent, privacy requests not started, the bot's hand-overs per
