@@ -122,6 +122,13 @@ def _webchat(stack) -> str:
     # a code asked for another address of theirs (its rate bucket is the address's), never confirmed
     asked = stack.post("/widget/email-verification", json={"email": TYPED}, headers=visitor)
     assert asked.status == 202, asked.text
+    # someone else's chat types their address for a code (a typo, or a guess), never confirmed
+    other = webchat.sign_visitor_token({"visitor_id": "visitor-elsewhere", "exp": exp}, FAKE_VISITOR_SECRET)
+    elsewhere = stack.post("/widget/sessions", json={"visitor_token": other}, headers={"Origin": WIDGET_ORIGIN})
+    assert elsewhere.status == 201, elsewhere.text
+    typed = stack.post("/widget/email-verification", json={"email": EMAIL}, headers={
+        "Origin": WIDGET_ORIGIN, "Authorization": f"Bearer {elsewhere.json()['session']}"})
+    assert typed.status == 202, typed.text
     # and a file uploaded and never sent
     upload = stack.post("/widget/attachments", json={"filename": "teapot.png", "content_type": "image/png",
                                                      "size": len(PNG)}, headers=visitor)
@@ -389,6 +396,7 @@ def test_a_customer_erased_after_writing_through_every_channel_is_nowhere(stack,
     stores = stores_naming_them(stack)
     ids = [primary, *identities.values(), *[c["id"] for c in conversations]]
     assert {"event_marker", "mention", "csat", "order", "order_ref", "unsupported"} <= set(stores), stores
+    assert {EMAIL, TYPED} <= set(stores["otp"]), stores       # the code another chat asked for their address too
     naming = kinds_naming(stack, ids)
     assert {"reply_key", "grant", "label", "export", "privacy_request", "connection"} <= set(naming), naming
     assert naming["event_marker"] >= 2, naming          # the reaction's and the edit's
