@@ -86,7 +86,7 @@ from shopdesk.privacy.settings import PrivacyPolicies, PrivacySettings
 
 settings = AdminApiSettings.from_env()
 logger = logger_for()
-table = Table(settings.table_name)
+table = Table(settings.table_name, answering=True)     # bounded: a table that hangs is a 503 in time
 conversations = Conversations(table, settings.due_shards)
 sockets = LiveConnections(Connections(table), Agents(table), ConnectionPoster(settings.connections_endpoint))
 # queues sent to while a request waits: the bounded SQS client (dal.aws), so one that hangs is a refusal in time
@@ -96,7 +96,7 @@ admin = Admin(ConfigStore(table), Agents(table), work, Customers(table), convers
               close_sockets=sockets.close)
 commerce_settings = CommerceSettings.from_env()
 phone.use_shop_region(commerce_settings.default_phone_region)    # a customer found by a national number
-privacy_store = store_for(commerce_settings, "shopify")   # privacy requests are one partition
+privacy_store = store_for(commerce_settings, "shopify", answering=True)   # privacy requests are one partition
 articles = ArticleLibrary(KnowledgeBase(table), lambda: embedder_for(settings.kb_embedder))
 canned = CannedLibrary(CannedResponses(table),
                        Attachments(MediaStore(settings.media_bucket)) if settings.media_bucket else None, Macros(table))

@@ -101,7 +101,7 @@ from shopdesk.search import SearchUnavailable, search_for
 
 settings = AgentApiSettings.from_env()
 logger = logger_for()
-table = Table(settings.table_name)
+table = Table(settings.table_name, answering=True)     # bounded: a table that hangs is a 503 in time
 conversations, agents = Conversations(table, settings.due_shards), Agents(table)
 # queues sent to while a request waits: the bounded SQS client (dal.aws), so one that hangs is a refusal in time
 work, outbound = Queue(settings.work_queue_url, answering=True), Queue(settings.outbound_queue_url, answering=True)
@@ -138,7 +138,7 @@ feed = ChangeFeed(ChangeLog(table), agents)
 commerce_settings = CommerceSettings.from_env()
 phone.use_shop_region(commerce_settings.default_phone_region)    # national numbers on the platform's orders
 commerce = commerce_for(commerce_settings)          # the shop platform's adapter, chosen once per cold start
-order_lookup = OrderLookup(store_for(commerce_settings), commerce)
+order_lookup = OrderLookup(store_for(commerce_settings, answering=True), commerce)
 # a customer's page shows the orders of all their emails and phones, through the same port as the order panel
 customer_desk = CustomerDesk(Customers(table), Access(agents),
                              orders_of=lambda addresses: order_lookup.find(addresses).orders,
@@ -154,7 +154,8 @@ labels = LabelDesk(Labels(table), composer)
 macros = MacroDesk(Macros(table), canned, Labels(table), agents, config_store, book, composer, inbox)
 
 search = Search(SearchReads(table), agents, search_for(SearchSettings.from_env()),
-                cached_orders(store_for(commerce_settings)) if commerce_settings.platform != "none" else None,
+                cached_orders(store_for(commerce_settings, answering=True))
+                if commerce_settings.platform != "none" else None,
                 phone_region=commerce_settings.default_phone_region)
 
 assistant = Assistant(IndexCache(KnowledgeBase(table), embedder_for(settings.kb_embedder),

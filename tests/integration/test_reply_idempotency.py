@@ -313,7 +313,7 @@ def dynamodb_requests(desk: Any, call: Callable[[], Any]) -> list[str]:
     def before(model: Any, **_: Any) -> None:
         seen.append(model.name)
 
-    dynamodb = client("dynamodb")
+    dynamodb = client("dynamodb", answering=True)         # the agent API's (dal.aws: bounded)
     dynamodb.meta.events.register("before-parameter-build.dynamodb", before)
     try:
         call()

@@ -19,7 +19,7 @@ def conflicts(desk, monkeypatch):
     """``conflicts(n)``: the next ``n`` TransactWriteItems are cancelled as DynamoDB cancels a transaction that met
     another one on the same item (every part's reason ``None`` but the team's, ``TransactionConflict``); the calls
     seen are counted in the list it returns."""
-    client = aws.client("dynamodb")
+    client = aws.client("dynamodb", answering=True)         # the admin API's (dal.aws: bounded)
     real = client.transact_write_items
 
     def inject(times: int) -> list[int]:

@@ -18,13 +18,15 @@ from tests.support import http_event
 
 @pytest.fixture
 def store_down(desk, monkeypatch):
-    """``store_down(code)``: every DynamoDB call from now on is refused with that error code."""
-    client = aws.client("dynamodb")
+    """``store_down(code)``: every DynamoDB call from now on is refused with that error code (the APIs' bounded
+    client's, dal.aws, and the layer's)."""
+    clients = (aws.client("dynamodb"), aws.client("dynamodb", answering=True))
 
     def down(code: str) -> None:
         def refuse(operation, kwargs):
             raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
-        monkeypatch.setattr(client, "_make_api_call", refuse)
+        for client in clients:
+            monkeypatch.setattr(client, "_make_api_call", refuse)
     return down
 
 

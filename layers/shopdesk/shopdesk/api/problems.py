@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from pydantic import BaseModel, Field
 
 from shopdesk import bounds
@@ -232,6 +232,18 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
         logger.warning("a read met the store busy", extra={"code": code, "operation": exc.operation_name})
         return answer(UNAVAILABLE, "busy for a moment: nothing was read; try again", _headers(), code="store_busy")
 
+    def _not_answered(exc: Exception) -> Response:
+        # a service (the table with the APIs' bounded client, dal.aws) that did not answer within its client's
+        # timeouts and tries: a 503 within the function's time, not its timeout (a bare 5xx from API Gateway). A read
+        # changed nothing; a write may have been done or not, as after any answer lost on the way
+        reading = app.current_event.http_method in ("GET", "HEAD")
+        logger.warning("a service did not answer in time", extra={"error": type(exc).__name__})
+        detail = ("a service did not answer in time: nothing was read; try again" if reading else
+                  "a service did not answer in time: what was asked may be done or not; look before sending it again")
+        return answer(UNAVAILABLE, detail, _headers(), code="not_answered")
+
+    for timed_out in (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError):
+        app.exception_handler(timed_out)(_not_answered)
     for error, status in {**STATUS, **(extra or {})}.items():
         app.exception_handler(error)(_answer(KINDS[status], _headers))
     _document_store_busy(app)

@@ -33,6 +33,7 @@ def commerce_for(settings: CommerceSettings) -> Commerce | None:
     return None
 
 
-def store_for(settings: CommerceSettings, platform: str | None = None) -> CommerceStore:
-    return CommerceStore(Table(settings.table_name), platform or settings.platform,
+def store_for(settings: CommerceSettings, platform: str | None = None, *, answering: bool = False) -> CommerceStore:
+    """``answering``: the table with the bounded DynamoDB client (``dal.table.Table``), for the APIs."""
+    return CommerceStore(Table(settings.table_name, answering=answering), platform or settings.platform,
                          order_ttl_seconds=settings.order_ttl_seconds, lookup_ttl_seconds=settings.lookup_ttl_seconds)

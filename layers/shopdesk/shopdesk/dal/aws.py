@@ -24,6 +24,12 @@ _S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))   # presigned URLs 
 _ANSWERING_CONFIG = _CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=1,
                                          read_timeout=2))
 
+# DynamoDB answers in milliseconds (a Query's 1 MB page, a transaction of 100 items: well under a second), but one
+# that hangs holds the layer's client 74 s. A function answering a request reads and writes with
+# ``client("dynamodb", answering=True)``: 2 attempts, 1 s to connect and 5 s to read, 18 s at worst
+# (``dal.queues.send_worst_seconds`` of it), time left in the APIs' 29 s and 30 s to answer a 503 (api.problems)
+_ANSWERING_DYNAMODB_CONFIG = _ANSWERING_CONFIG.merge(Config(read_timeout=5))
+
 # A provider's webhook answers within its function's Timeout of 10 s (14 s for Twilio's), where two attempts would
 # take 12 s with botocore's wait before the retry: its sends (``client(..., webhook=True)``) try once, 1 s to connect
 # and 2 s to read, 3 s at worst. What they send after the message is stored (its routing work) the sweep sends when
@@ -45,7 +51,8 @@ def client(service: str, *, answering: bool = False, webhook: bool = False) -> A
         with _lock:
             found = _clients.get(key)
             if found is None:
-                config = (_WEBHOOK_CONFIG if webhook else _ANSWERING_CONFIG if answering
-                          else _S3_CONFIG if service == "s3" else _CONFIG)
+                config = (_WEBHOOK_CONFIG if webhook
+                          else (_ANSWERING_DYNAMODB_CONFIG if service == "dynamodb" else _ANSWERING_CONFIG)
+                          if answering else _S3_CONFIG if service == "s3" else _CONFIG)
                 found = _clients[key] = boto3.session.Session().client(service, region_name=region(), config=config)
     return found

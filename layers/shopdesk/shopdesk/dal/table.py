@@ -296,12 +296,16 @@ def start_key(cursor: str | None, index: str | None = None) -> dict[str, Any] | 
 
 
 class Table:
-    def __init__(self, name: str):
+    """``answering``: read and written while a request waits for its answer (the agent and admin APIs), with the
+    bounded DynamoDB client (``dal.aws``), so a table that hangs is an error within the function's time."""
+
+    def __init__(self, name: str, *, answering: bool = False):
         self.name = name
+        self.answering = answering
 
     @property
     def _client(self) -> Any:
-        return client("dynamodb")
+        return client("dynamodb", answering=self.answering)
 
     # -- single items
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> dict[str, Any] | None:

@@ -1,0 +1,108 @@
+"""The agent and admin APIs read and write the table while a person waits for the answer: a table that hangs is a
+503 within the function's time (the layer's bounded DynamoDB client, ``dal.aws``), not a timeout API Gateway answers
+with a bare 5xx. The functions behind queues keep the longer client: their work is delivered again."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+
+from shopdesk.config import region
+from shopdesk.dal import aws
+from shopdesk.dal.aws import client
+from shopdesk.dal.queues import send_worst_seconds
+from tests.integration.conftest import TEMPLATE
+from tests.integration.helpers import agent
+from tests.support import http_event
+
+# what an API needs at least after a table call that took its worst, to answer
+ANSWER_MARGIN_SECONDS = 10
+
+
+def _timeout(function: str) -> int:
+    """The function's Timeout, as template.yaml says."""
+    return int(TEMPLATE["Resources"][function]["Properties"]["Timeout"])
+
+
+def test_the_apis_table_calls_take_at_worst_less_than_their_functions_time_with_room_to_answer(desk):
+    bounded = client("dynamodb", answering=True)
+    # Given the bounded DynamoDB client: 2 attempts of 1 s to connect and 5 s to read (DynamoDB answers in
+    # milliseconds: a Query's 1 MB page or a transaction of 100 items is cut by none of it), and the wait before
+    # the retry: 18 s at worst, where the layer's client may take 74 s
+    config = bounded.meta.config
+    assert (config.retries["total_max_attempts"], config.connect_timeout, config.read_timeout) == (2, 1, 5)
+    assert send_worst_seconds(bounded) == 2 * (1 + 5) + (1 + 5) == 18
+    assert send_worst_seconds(client("dynamodb")) == 74
+    # Then the agent and admin APIs read and write with it, and one call at its worst leaves them time to answer
+    for name, function in (("agent_api", "AgentApiFunction"), ("admin_api", "AdminApiFunction")):
+        module = desk.handler(name)
+        assert module.table._client is bounded, name
+        assert send_worst_seconds(bounded) + ANSWER_MARGIN_SECONDS <= _timeout(function), function
+    # and the router, behind its queue, keeps the longer client
+    assert desk.handler("router").conversations.table._client is client("dynamodb")
+
+
+@contextmanager
+def _table_hangs(monkeypatch: Any) -> Iterator[list[socket.socket]]:
+    """The APIs' DynamoDB endpoint a server that accepts every connection and never answers: the bounded client,
+    pointed at it while the test runs. The connections it accepted."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    made = boto3.session.Session().client("dynamodb", region_name=region(),
+                                          endpoint_url=f"http://127.0.0.1:{server.getsockname()[1]}",
+                                          config=client("dynamodb", answering=True).meta.config)
+    monkeypatch.setitem(aws._clients, "dynamodb/answering", made)
+    try:
+        yield held
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()
+
+
+def test_an_agent_s_read_and_an_admin_s_write_while_the_table_hangs_are_answered_503_in_the_function_s_time(
+        desk, monkeypatch):
+    desk.handler("agent_api")
+    desk.handler("admin_api")            # loaded before the clock starts, as a warm function is
+    with _table_hangs(monkeypatch) as held:
+        # When alice lists her conversations
+        began = time.monotonic()
+        status, problem = agent(desk, "GET", "/agent/conversations", "alice")
+        took = time.monotonic() - began
+        # Then the answer is a 503 saying nothing was read, within the function's Timeout with room to spare
+        assert status == 503 and problem["code"] == "not_answered", problem
+        assert "nothing was read" in problem["detail"]
+        assert took + ANSWER_MARGIN_SECONDS <= _timeout("AgentApiFunction"), took
+        assert len(held) == 2                # two attempts
+        # When an admin writes a label
+        began = time.monotonic()
+        result = desk.invoke("admin_api", http_event(
+            "PUT", "/admin/labels/vip", '{"name": "VIP", "color": "#f2c94c"}', {"content-type": "application/json"},
+            claims={"cognito:username": "ada", "cognito:groups": "[admins]"}))
+        took = time.monotonic() - began
+    # Then a 503 too, saying the write may be done or not
+    assert result["statusCode"] == 503, result
+    assert "may be done or not" in result["body"]
+    assert took + ANSWER_MARGIN_SECONDS <= _timeout("AdminApiFunction"), took
