@@ -911,15 +911,16 @@ def refuse(monkeypatch: pytest.MonkeyPatch) -> Any:
         if service is None:
             refused.clear()
             return
-        client = aws.client(service)
+        # the layer's client and its bounded ones (dal.aws: the APIs', the webhooks')
+        clients = {id(c): c for c in (aws.client(service), aws.client(service, answering=True),
+                                      aws.client(service, webhook=True))}
         if service not in refused:
-            real = client._make_api_call
-
-            def call(name: str, kwargs: dict[str, Any]) -> Any:
-                if refused.get(service, ("", ""))[0] == name:
-                    raise ClientError({"Error": {"Code": refused[service][1], "Message": "injected"}}, name)
-                return real(name, kwargs)
-            monkeypatch.setattr(client, "_make_api_call", call)
+            for client in clients.values():
+                def call(name: str, kwargs: dict[str, Any], real: Any = client._make_api_call) -> Any:
+                    if refused.get(service, ("", ""))[0] == name:
+                        raise ClientError({"Error": {"Code": refused[service][1], "Message": "injected"}}, name)
+                    return real(name, kwargs)
+                monkeypatch.setattr(client, "_make_api_call", call)
         refused[service] = (operation, code)
     return install
 

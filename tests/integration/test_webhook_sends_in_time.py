@@ -15,6 +15,7 @@ from botocore.exceptions import ReadTimeoutError
 from shopdesk.channels import meta
 from shopdesk.dal.aws import client
 from shopdesk.dal.queues import send_worst_seconds
+from tests.integration import test_commerce, test_shop_redact
 from tests.integration.conftest import TEMPLATE
 from tests.integration.helpers import post_twilio
 from tests.support import http_event, sample, twilio_form
@@ -138,4 +139,37 @@ def test_a_messenger_batch_whose_routing_sends_hang_waits_out_one_send_not_one_a
     # not tried: their routing, as the first's, is the sweep's
     assert result["statusCode"] == 200, result
     assert json.loads(result["body"])["stored"] == 4
+    assert len(hung) == 1 and took + ANSWER_MARGIN_SECONDS <= timeout, (len(hung), took)
+
+
+sandbox, shop = test_commerce.sandbox, test_commerce.shop      # the commerce sandbox and its environment (fixtures)
+
+
+def test_a_shopify_privacy_request_whose_send_hangs_is_answered_503_within_the_function_s_time(desk, shop):
+    timeout = _webhook_timeouts()["InboundShopifyFunction"]
+    queue = desk.env["PRIVACY_QUEUE_URL"]
+    desk.handler("inbound_shopify", **shop)          # loaded before the clock starts, as a warm function is
+    # Given the privacy queue hanging: each send to it answers nothing until its client stops waiting
+    hung: list[str] = []
+    hooked = []
+    for sqs in {id(c): c for c in (client("sqs"), client("sqs", webhook=True))}.values():
+        def hang(request: Any, _sqs: Any = sqs, **kwargs: Any) -> None:
+            body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+            if queue in body:
+                hung.append(body)
+                time.sleep(_sqs.meta.config.read_timeout)
+                raise ReadTimeoutError(endpoint_url=request.url)
+
+        sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
+        hooked.append((sqs, hang))
+    try:
+        # When Shopify sends a shop's redact
+        began = time.monotonic()
+        status, _ = test_shop_redact._shop_redact(desk, shop, "hang-1")
+        took = time.monotonic() - began
+    finally:
+        for sqs, hang in hooked:
+            sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
+    # Then it is answered 503 (Shopify sends it again), within the function's time with room to spare
+    assert status == 503, status
     assert len(hung) == 1 and took + ANSWER_MARGIN_SECONDS <= timeout, (len(hung), took)

@@ -112,7 +112,8 @@ def commerce_webhook(platform: Literal["shopify", "woocommerce"],
         from shopdesk.dal.privacy import PrivacyJobStore
         from shopdesk.privacy.jobs import PrivacyJobs
         table = Table(settings.table_name)
-        jobs = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url), Customers(table),
+        # the client bounded for the webhooks (dal.aws): a send that hangs is the 503 Shopify retries, within 10 s
+        jobs = PrivacyJobs(PrivacyJobStore(table), Queue(settings.privacy_queue_url, webhook=True), Customers(table),
                            shop=store, trail=trail(table) if trail else None)
         on_privacy, on_replay = jobs.from_platform, jobs.replay_refused
     receiver = WebhookReceiver(store, on_contact=link_contact, on_privacy=on_privacy, on_replay=on_replay,
