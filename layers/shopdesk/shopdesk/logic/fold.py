@@ -56,7 +56,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, NotFound
 from shopdesk.logic import sla_engine, snooze, timeline
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.work import enqueue_drain, enqueue_refill
+from shopdesk.logic.work import count_not_sent, enqueue_drain, enqueue_refill
 from shopdesk.models import Conversation, ConversationStatus
 from shopdesk.models.customer import Folded
 
@@ -115,10 +115,23 @@ class Folder:
             return True
         sla_engine.apply(self.conversations, source.id, lambda clocks: clocks.on_fold(now), self.book())
         if source.assignee and self.work is not None:
-            enqueue_refill(self.work, source.assignee, "merged")        # the seat it freed
+            self._route(enqueue_refill, self.work, source.assignee, source.id)     # the seat it freed
         if waiting is not None:
             self._customer_waits(target.id, waiting)
         return True
+
+    def _route(self, send: Callable[[Queue, str, str], None], work: Queue, whom: str, conversation_id: str) -> None:
+        """A routing send made after the merge and the fold were stored (the freed seat's refill, the reopened
+        conversation's drain): one the queue refused, or did not answer within its client's time, fails nothing. The
+        sweep drains every team each minute (``logic.sla``), which assigns the conversation and fills the seat as
+        these would have; it is logged and counted (``count_not_sent``, which pages), and the merge is answered as
+        done (a web-chat visitor's proof of their email is verified: the code is used, and the merge on the trail)."""
+        try:
+            send(work, whom, "merged")
+        except Exception:
+            logger.warning("routing work after a merge not sent: the sweep's drain does it", exc_info=True,
+                           extra={"conversation_id": conversation_id})
+            count_not_sent("drain")
 
     def _customer_waits(self, target_id: str, since: datetime) -> None:
         """The other conversation's customer was waiting for an answer: the one it went into owes it now, as if
@@ -133,7 +146,7 @@ class Folder:
                                               None)
         sla_engine.apply(self.conversations, target_id, sla_engine.customer_wrote(since), self.book())
         if target.status is not ConversationStatus.OPEN and not target.assignee and self.work is not None:
-            enqueue_drain(self.work, target.team, "merged")          # open again, waiting in its team's queue
+            self._route(enqueue_drain, self.work, target.team, target_id)     # open again, in its team's queue
 
     def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str) -> None:
         """Take them apart again (an unmerge): the target gives back the other's messages and channels, and the
