@@ -150,7 +150,7 @@ def send(body: SendIn) -> Response[SendOut]:
     _origin()
     session = _session()
     result = widget().send(session, body.text, body.client_message_id, [a.model_dump() for a in body.attachments],
-                           body.choice)
+                           body.choice, accept_language=app.current_event.headers.get("accept-language"))
     return _answer(201 if result["status"] == "stored" else 200, SendOut.model_validate(result))
 
 

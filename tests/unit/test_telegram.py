@@ -286,7 +286,8 @@ def test_a_button_press_is_the_customer_answering_with_the_label_they_tapped():
     assert message.customer_address == message.reply_to == str(CHAT)
     assert message.reply_context == f"{CHAT}:60"
     assert message.payload == {"callback_query_id": "4382bfdwdsb323b2d9", "data": "cancel:1043",
-                               "label": "✅ Yes, cancel it", "message_id": 60}
+                               "label": "✅ Yes, cancel it", "message_id": 60,
+                               "language_code": "en"}              # their app's language: a hint of theirs
     assert telegram.webhook_answer(update) == {"method": "answerCallbackQuery",
                                                "callback_query_id": "4382bfdwdsb323b2d9"}
 

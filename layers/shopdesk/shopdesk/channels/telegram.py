@@ -19,6 +19,8 @@ Behaviour follows the Telegram Bot API documentation:
   (``channel_post``, group messages, reactions counted in channels, the bot being added to a group...)
   are acknowledged and produce nothing: a group is not one customer, and answering it from the inbox
   would write to everyone in it.
+- Language: the sender's ``from.language_code`` (the IETF tag of their Telegram app's language) is kept in a
+  message's and a button press's ``payload["language_code"]``, where the understanding layer reads it as a hint.
 - Telegram Business: a ``business_message`` arrives through a business connection (the shop's own
   Telegram account with the bot attached). Replies must go out with the same ``business_connection_id``,
   so such messages get ``shop_address == "business:<connection id>"`` and the sender turns that
@@ -80,6 +82,7 @@ PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _TOKEN_RE = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")
 _CHAT_ID_RE = re.compile(r"-?[0-9]{1,20}")
+_LANGUAGE_TAG_RE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8}){0,7}")   # an IETF language tag's shape
 
 # Human-readable reasons, matched against Telegram's ``description`` (lower-cased substring): the
 # error_code alone does not tell "blocked" from "never started" (both 403).
@@ -215,6 +218,13 @@ def _name(user: Any) -> str | None:
     return full or (str(user["username"]) if user.get("username") else None)
 
 
+def language_code(user: Any) -> str | None:
+    """The sender's ``language_code`` (the IETF tag of their Telegram app's language, ``"es"``, ``"pt-br"``) when it
+    is one; the understanding layer reads it from the message's payload as a hint of their language."""
+    code = user.get("language_code") if isinstance(user, dict) else None
+    return code if isinstance(code, str) and len(code) <= 35 and _LANGUAGE_TAG_RE.fullmatch(code) else None
+
+
 def _sent_at(message: Mapping[str, Any]) -> datetime | None:
     date = message.get("date")
     return datetime.fromtimestamp(date, UTC) if _is_int(date) and 0 < date < 32_503_680_000 else None   # < year 3000
@@ -247,6 +257,8 @@ def _on_message(update_id: int, message: dict[str, Any], raw: dict[str, Any], sh
             payload[key] = message[key]
     if isinstance(message.get("forward_origin"), dict):
         payload["forwarded"] = True
+    if language_code(message.get("from")):
+        payload["language_code"] = language_code(message.get("from"))
     reply = message.get("reply_to_message")
     quoted = reply.get("message_id") if isinstance(reply, dict) else None
     reply_context = message_ref(chat["id"], quoted) if _is_int(quoted) else None
@@ -437,6 +449,7 @@ def _on_callback(update_id: int, query: dict[str, Any], raw: dict[str, Any], sho
     message_id = message.get("message_id") if message else None
     if _is_int(message_id):
         payload["message_id"] = message_id
+    payload["language_code"] = language_code(user)
     text = label or data or _string(query.get("game_short_name")) or "Pressed a button"
     return [InboundMessage(
         provider=PROVIDER, provider_id=str(update_id), channel=CHANNEL, identity_kind=IDENTITY_KIND,

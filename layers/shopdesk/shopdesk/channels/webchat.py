@@ -408,8 +408,13 @@ _CHOICE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 def webchat_inbound(visitor: VisitorClaims, text: str | None, client_message_id: str, shop_address: str, *,
                     attachments: Sequence[Attachment] = (), sent_at: datetime | None = None,
-                    raw: Mapping[str, Any] | None = None, choice: str | None = None) -> InboundMessage:
+                    raw: Mapping[str, Any] | None = None, choice: str | None = None,
+                    language: str | None = None) -> InboundMessage:
     """A message the visitor posted through the widget.
+
+    ``language``: the code of the first language we answer that the browser's ``Accept-Language`` named
+    (``logic.language.from_accept_language``), kept as ``payload["accept_language"]`` for the understanding layer;
+    the header itself is not kept.
 
     ``choice``: the id of a button the visitor pressed (one of the ``choices`` a reply offered: the bot's
     yes/no, a satisfaction survey's ``csat:1``..``csat:5``); the text is then the button's title.
@@ -439,6 +444,8 @@ def webchat_inbound(visitor: VisitorClaims, text: str | None, client_message_id:
             raise BadRequest("choice must be the id of one of the reply's choices (1-128 characters of A-Z a-z 0-9 "
                              "_ . : -)")
         payload["choice"] = choice
+    if isinstance(language, str) and 0 < len(language) <= 35:
+        payload["accept_language"] = language
     return InboundMessage(
         provider=PROVIDER, provider_id=f"{visitor.visitor_id}/{client_message_id}", channel=CHANNEL,
         identity_kind=IDENTITY_KIND, customer_address=visitor.visitor_id, shop_address=shop_address,

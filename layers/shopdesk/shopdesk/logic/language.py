@@ -75,6 +75,18 @@ def language_from_hints(hints: Iterable[str | None] | str | None) -> str | None:
     return None
 
 
+MAX_ACCEPT_LANGUAGE = 1024       # characters of an Accept-Language header read; a longer one is no browser's
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The first supported language an ``Accept-Language`` header names, as its code (``pt-BR,pt;q=0.9,en;q=0.8``
+    -> ``pt``): the highest ``q`` first, equals in their order, ``*`` and ``q=0`` skipped. None when it names none we
+    answer, or is no header (not text, longer than ``MAX_ACCEPT_LANGUAGE``, tags that are not tags): never an error."""
+    if not isinstance(header, str) or len(header) > MAX_ACCEPT_LANGUAGE:
+        return None
+    return language_from_hints(header)
+
+
 def normalise_code(tag: str | None) -> str | None:
     """A supported language code for a tag or name (``pt-BR`` -> ``pt``, ``in`` -> ``id``), or None."""
     if not tag:

@@ -21,6 +21,7 @@ from shopdesk.dal.media import MediaStore, upload_key, visitor_uploads
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
 from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
+from shopdesk.logic.language import from_accept_language
 from shopdesk.logic.webhooks import WebhookProcessor
 from shopdesk.models import Attachment, Direction
 from shopdesk.privacy.masking import mask_name
@@ -137,11 +138,15 @@ class Widget:
         return webchat.verify_session(token, self.session_secret, now=clock.now())
 
     def send(self, session: webchat.SessionClaims, text: str | None, client_message_id: str,
-             uploads: list[dict[str, Any]], choice: str | None = None) -> dict[str, Any]:
+             uploads: list[dict[str, Any]], choice: str | None = None,
+             accept_language: str | None = None) -> dict[str, Any]:
+        """Store the visitor's message. ``accept_language``: their browser's header on this post; the message keeps
+        only the first language we answer that it names, as the understanding layer's hint."""
         self._limit(f"webchat-send#{session.visitor_id}", SEND_LIMIT)
         attachments = [self._uploaded(session.visitor_id, u) for u in uploads]
         inbound = webchat.webchat_inbound(session.visitor, text, client_message_id, SHOP_ADDRESS,
-                                          attachments=attachments, sent_at=clock.now(), choice=choice)
+                                          attachments=attachments, sent_at=clock.now(), choice=choice,
+                                          language=from_accept_language(accept_language))
         outcome = self.processor.process([inbound])
         stored = outcome.stored[0] if outcome.stored else None
         return {"status": "stored" if stored else "duplicate", "message_id": stored.message_id if stored else None,

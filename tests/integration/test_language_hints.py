@@ -1,0 +1,136 @@
+"""What a provider or a browser says of the customer's language reaches the understanding layer: Telegram's
+``from.language_code`` and the widget visitor's ``Accept-Language``, through the real handlers with the providers'
+sample bodies and the real secret token. A word too short to tell its language by takes the hint's; a hint
+naming a language we do not answer, or a header that is no header, decides nothing and never refuses the message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shopdesk.dal.conversations import Conversations
+from shopdesk.dal.table import Table
+from shopdesk.logic.understand import hints_of, text_of
+from shopdesk.understanding import understand
+from tests.integration.helpers import agent
+from tests.integration.test_admin_api import admin_call
+from tests.integration.test_bot import KB, kb_import
+from tests.integration.test_widget import _session
+from tests.support import http_event, sample
+
+SECRET = "test_secret_token-1"
+
+
+def _telegram(desk, text: str, language_code: str | None, update_id: int = 174114370) -> None:
+    body, _ = sample("telegram", "text_captured")
+    update = json.loads(body)
+    update["update_id"] = update_id
+    update["message"]["text"] = text
+    if language_code is not None:
+        update["message"]["from"]["language_code"] = language_code
+    answer = desk.invoke("inbound_telegram", http_event("POST", "/webhooks/telegram", json.dumps(update), {
+        "content-type": "application/json", "x-telegram-bot-api-secret-token": SECRET}))
+    assert answer["statusCode"] == 200
+
+
+def _only_conversation(desk) -> dict:
+    status, body = agent(desk, "GET", "/agent/conversations", "alice", query="view=all")
+    assert status == 200
+    [conv] = body["items"]
+    return agent(desk, "GET", f"/agent/conversations/{conv['id']}", "alice")[1]
+
+
+def _inbound(desk, conversation_id: str):
+    conv = Conversations(Table(desk.table_name), 16).get_with_messages(conversation_id)
+    [message] = [m for m in conv.messages if m.direction.value == "inbound"]
+    return message
+
+
+def test_a_one_word_telegram_message_takes_the_language_its_app_is_in(desk):
+    assert understand("hola").language is None                 # the word alone says no language
+    _telegram(desk, "hola", "es")
+    conv = _only_conversation(desk)
+    assert conv["language"] == "es"
+    message = _inbound(desk, conv["id"])
+    assert message.payload["language_code"] == "es"
+    decided = understand(text_of(message), hints_of(message))
+    assert (decided.language, decided.language_confidence) == ("es", 1.0)
+
+
+def test_a_telegram_language_we_do_not_answer_decides_nothing(desk):
+    _telegram(desk, "hola", "fr")
+    conv = _only_conversation(desk)
+    assert conv["language"] is None
+    message = _inbound(desk, conv["id"])
+    decided = understand(text_of(message), hints_of(message))
+    assert decided.language_confidence < 1.0 and decided.language != "fr"
+
+
+@pytest.mark.parametrize("code", ["", "x" * 40, "es es", "<es>", 7])
+def test_a_telegram_language_code_that_is_no_tag_is_not_kept(desk, code):
+    _telegram(desk, "hola", code)                              # type: ignore[arg-type]
+    conv = _only_conversation(desk)
+    assert "language_code" not in (_inbound(desk, conv["id"]).payload or {})
+
+
+def _widget_says(desk, text: str, accept_language: str | None) -> dict:
+    session = _session(desk)
+    headers = {"content-type": "application/json", "origin": "https://shop.example",
+               "authorization": f"Bearer {session}"}
+    if accept_language is not None:
+        headers["accept-language"] = accept_language
+    result = desk.invoke("webchat", http_event("POST", "/widget/messages",
+                                               json.dumps({"client_message_id": "w1", "text": text}), headers))
+    assert result["statusCode"] == 201, result
+    return json.loads(result["body"])
+
+
+def test_a_widget_message_takes_the_language_the_browser_prefers(desk):
+    assert understand("oi").language != "pt"                   # the word alone is not read as Portuguese
+    sent = _widget_says(desk, "oi", "pt-BR,pt;q=0.9,en;q=0.8")
+    conv = _only_conversation(desk)
+    assert conv["id"] == sent["conversation_id"] and conv["language"] == "pt"
+    message = _inbound(desk, conv["id"])
+    assert message.payload["accept_language"] == "pt"          # the language, not the browser's whole list
+    decided = understand(text_of(message), hints_of(message))
+    assert (decided.language, decided.language_confidence) == ("pt", 1.0)
+
+
+def test_the_browsers_best_quality_wins_and_a_language_we_do_not_answer_is_passed_over(desk):
+    _widget_says(desk, "oi", "fr-FR,fr;q=0.9,en;q=0.2,de;q=0.7")
+    conv = _only_conversation(desk)
+    assert _inbound(desk, conv["id"]).payload["accept_language"] == "de" and conv["language"] == "de"
+
+
+@pytest.mark.parametrize("header", ["fr-FR,fr;q=0.9,it;q=0.8", "*", ";;;q=,,,", "pt;q=abc", "pt;q=0",
+                                    "pt-BR," + "x" * 2000, "\u00e9\u00e9-\u00e9\u00e9"])
+def test_an_accept_language_naming_none_we_answer_or_malformed_is_ignored(desk, header):
+    _widget_says(desk, "oi", header)
+    conv = _only_conversation(desk)
+    message = _inbound(desk, conv["id"])
+    assert "accept_language" not in (message.payload or {})
+    assert understand(text_of(message), hints_of(message)).language_confidence < 1.0
+
+
+def test_the_acknowledgement_answers_a_one_word_telegram_message_in_its_apps_language(desk):
+    assert admin_call(desk, "PUT", "/admin/routing", "[admins]", {"acknowledgements": True})[0] == 200
+    _telegram(desk, "hola", "es")
+    conv = _only_conversation(desk)
+    [ack] = [m for m in conv["messages"] if m["kind"] == "acknowledgement"]
+    assert "hola" in ack["text"].lower() or "gracias" in ack["text"].lower(), ack["text"]     # Spanish
+
+
+def test_the_bot_answers_a_one_word_telegram_message_with_the_article_in_its_apps_language(desk):
+    bot = desk                                                 # with the bot's tests' knowledge base and settings
+    assert kb_import(bot, KB)[0] == 200
+    assert admin_call(bot, "PUT", "/admin/bot", "[admins]", {"enabled": True, "fallback_language": "en",
+                                                             "confidence_threshold": 0.26})[0] == 200
+    article = {"title": "Envoltorio de regalo", "language": "es", "tags": ["regalo"],
+               "body": "Envolvemos tu pedido para regalo por 3 EUR: elige «envolver para regalo» al pagar."}
+    assert admin_call(bot, "PUT", "/admin/kb/articles/gift_wrap", "[admins]", article)[0] == 200
+    assert understand("regalo").language is None
+    _telegram(bot, "regalo", "es")
+    conv = _only_conversation(bot)
+    answers = [m["text"] for m in conv["messages"] if m["author"] == "bot" and m["direction"] == "outbound"]
+    assert answers and "Envolvemos tu pedido para regalo" in answers[0], answers
