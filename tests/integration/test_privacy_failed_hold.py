@@ -129,3 +129,120 @@ def test_the_retention_walk_sets_the_inactive_timer_of_a_customer_whose_record_a
     assert more is None and counts["inactive_timers"] == 1
     assert desk.item(f"CUSTOMER#{customer}", "DEADLINE#inactive_customer") is not None
     assert "erasing" not in desk.item(f"CUSTOMER#{customer}")
+
+
+def _marked_part_way(desk: Any, monkeypatch: Any) -> tuple[str, str, str]:
+    """A customer with two numbers (the second merged into the first), their conversations resolved by alice, whose
+    erase failed for good and whose release was refused part way: their first number and conversations let go, the
+    second number still saying ``erasing``. (the customer, the first conversation, the failed job)"""
+    from tests.integration.test_privacy_merged import ONE, TWO, _two_merged
+
+    keep, _gone, keep_conv, gone_conv, _merge = _two_merged(desk, "hold")
+    for conv in (keep_conv, gone_conv):
+        if desk.item(f"CONV#{conv}")["status"] != "resolved":
+            assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+    job = _failed_keeping_its_hold(desk, monkeypatch, keep)
+    assert desk.item(f"IDENTITY#phone#{TWO}")["erasing"] == job
+    client = desk.client("dynamodb")
+    for pk in (f"IDENTITY#phone#{ONE}", f"CONV#{keep_conv}", f"CONV#{gone_conv}"):
+        client.update_item(TableName=desk.table_name, Key={"PK": {"S": pk}, "SK": {"S": "META"}},
+                           UpdateExpression="REMOVE erasing", ConditionExpression="attribute_exists(PK)")
+    return keep, keep_conv, job
+
+
+def test_a_mark_left_on_a_sibling_alone_is_let_go_by_a_message_that_opens_a_new_conversation(desk, monkeypatch):
+    from tests.integration.test_privacy_merged import ONE, TWO
+
+    # Given a customer whose failed erase's release was refused part way: their other number still says erasing
+    customer, resolved, _job = _marked_part_way(desk, monkeypatch)
+    # When they write from the number let go, starting a new conversation (the one before was resolved by a person)
+    answer = post_twilio(desk, twilio_form(MessageSid="SMhold9", From=ONE, To="+14155550100",
+                                           Body="A new question about my teapot"))
+    # Then the message is stored at once in a new conversation of theirs, not refused until a redrive
+    assert answer["statusCode"] == 200, answer
+    assert _kept_requests(desk) == 0
+    stored = desk.item("EXTMSG#twilio#SMhold9")
+    assert stored is not None and stored["conversation_id"] != resolved
+    assert desk.item(f"CONV#{stored['conversation_id']}")["customer"]["id"] == customer
+    # and the sibling's mark, the one the new conversation met, is let go: both numbers hold the new conversation
+    for phone in (ONE, TWO):
+        identity = desk.item(f"IDENTITY#phone#{phone}")
+        assert "erasing" not in identity and identity["open_conversation_id"] == stored["conversation_id"]
+
+
+def test_a_sibling_s_mark_whose_erase_still_runs_refuses_the_new_conversation(desk, monkeypatch):
+    from tests.integration.test_privacy_merged import ONE, TWO
+
+    # Given the same customer, but the job their other number names reads running (a new erase's)
+    _customer, _resolved, job = _marked_part_way(desk, monkeypatch)
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"PRIVACYJOB#{job}"}, "SK": {"S": "META"}},
+        UpdateExpression="SET #s = :running, received_at = created_at REMOVE gives_up_at",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":running": {"S": "running"}})
+    # When they write from the number let go
+    answer = post_twilio(desk, twilio_form(MessageSid="SMhold8", From=ONE, To="+14155550100",
+                                           Body="A new question about my teapot"))
+    # Then nothing is stored (kept for the provider's replay, as while any erase runs) and the mark stays
+    assert answer["statusCode"] == 200 and _kept_requests(desk) == 1
+    assert desk.item("EXTMSG#twilio#SMhold8") is None
+    assert desk.item(f"IDENTITY#phone#{TWO}")["erasing"] == job
+
+
+def test_a_mark_left_on_the_open_conversation_alone_is_let_go_and_the_message_joins_it(desk, monkeypatch):
+    # Given a customer whose failed erase's release was refused part way: their number let go, the conversation they
+    # have open still saying erasing
+    phone = "+31655501904"
+    conv = customer_writes(desk, phone, "Where is my teapot?", "SMhold5")
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    job = _failed_keeping_its_hold(desk, monkeypatch, customer)
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}},
+        UpdateExpression="REMOVE erasing")
+    assert desk.item(f"CONV#{conv}")["erasing"] == job
+    # When they write again
+    answer = post_twilio(desk, twilio_form(MessageSid="SMhold6", From=phone, To="+14155550100",
+                                           Body="Still waiting for it"))
+    # Then the message joins the conversation they have open (not a new one beside it), its mark let go
+    assert answer["statusCode"] == 200 and _kept_requests(desk) == 0
+    assert desk.item("EXTMSG#twilio#SMhold6")["conversation_id"] == conv
+    assert "erasing" not in desk.item(f"CONV#{conv}")
+    assert desk.item(f"IDENTITY#phone#{phone}")["open_conversation_id"] == conv
+
+
+def _requests_of(desk: Any, monkeypatch: Any, post: Any) -> list[str]:
+    """The AWS requests a webhook call makes, in order."""
+    from botocore.client import BaseClient
+    made: list[str] = []
+    call = BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: Any) -> Any:
+        made.append(operation)
+        return call(self, operation, params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(BaseClient, "_make_api_call", counted)
+        post()
+    return made
+
+
+def test_a_message_no_mark_refuses_costs_what_it_did(desk, monkeypatch):
+    from tests.integration.test_privacy_merged import ONE, TWO, _two_merged
+
+    # Given a customer with two numbers and no erase, their conversations resolved
+    _keep, _gone, keep_conv, gone_conv, _merge = _two_merged(desk, "cost")
+    for conv in (keep_conv, gone_conv):
+        if desk.item(f"CONV#{conv}")["status"] != "resolved":
+            assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
+
+    def write(sid: str) -> Any:
+        return lambda: post_twilio(desk, twilio_form(MessageSid=sid, From=ONE, To="+14155550100",
+                                                     Body="A new question about my teapot"))
+
+    # When they write a message that opens a new conversation (both numbers' slots taken), then one that joins it
+    opening = _requests_of(desk, monkeypatch, write("SMcostA"))
+    joining = _requests_of(desk, monkeypatch, write("SMcostB"))
+    # Then each costs the requests it did before marks were let go where met: none read a job, none more written
+    assert desk.item(f"IDENTITY#phone#{TWO}")["open_conversation_id"] == desk.item("EXTMSG#twilio#SMcostA")[
+        "conversation_id"] == desk.item("EXTMSG#twilio#SMcostB")["conversation_id"]
+    assert opening == ["GetItem", "TransactWriteItems", "SendMessage"], opening
+    assert joining == ["GetItem", "TransactWriteItems", "SendMessage"], joining

@@ -20,7 +20,18 @@ from botocore.exceptions import ClientError
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
-from shopdesk.dal.erased import ERASING, NOT_ERASING, SenderErased, holds, let_go, timeline_check_op
+from shopdesk.dal.erased import (
+    ERASING,
+    LET_GO_ATTEMPTS,
+    NOT_ERASING,
+    CustomerErasing,
+    SenderErased,
+    holds,
+    let_go,
+    let_go_unless_held,
+    marks_met,
+    timeline_check_op,
+)
 from shopdesk.dal.identities import Identities, IdentityRecord, split_key
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
 from shopdesk.dal.sla_events import SlaEvent, event_item
@@ -205,7 +216,7 @@ class Conversations:
         update = (update.set_if_missing("awaiting_since", now)
                   .when(f"attribute_exists(PK) AND #status <> :resolved AND {NOT_ERASING}", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
-               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update, old_on_failure=True),
                self._not_erased_op(provider, provider_id)]
         self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id), unless_erased)
 
@@ -226,7 +237,7 @@ class Conversations:
                   .when(f"attribute_exists(PK) AND #status = :resolved AND resolved_by = :by AND {NOT_ERASING}",
                         resolved="resolved", by=resolved_by))
         ops = [self._marker_op(provider, provider_id, message, work), self.table.put_op(it.message_item(message)),
-               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update, old_on_failure=True),
                *self.identities.take_back_ops(identity, message.conversation_id),
                self.table.put_op(it.message_item(note)),
                self._not_erased_op(provider, provider_id)]
@@ -256,7 +267,7 @@ class Conversations:
         update = (update.add("message_count", 1)
                   .when(f"attribute_exists(PK) AND #status = :resolved AND {NOT_ERASING}", resolved="resolved"))
         ops = [self._marker_op(provider, provider_id, message), self.table.put_op(it.message_item(message)),
-               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update),
+               self.table.update_op(it.conv_pk(message.conversation_id), it.META, update, old_on_failure=True),
                self.table.put_op(it.message_item(self.retention.stamp(note))),
                self._not_erased_op(provider, provider_id)]
         self._store_inbound(ops, provider_id, StaleConversation(message.conversation_id), unless_erased)
@@ -275,20 +286,31 @@ class Conversations:
                        unless_erased: Mapping[str, Any] | None = None) -> None:
         """One inbound message's transaction, its provider marker first and the not-erased check last: a replay
         of either raises ``DuplicateDelivery``, any other refusal ``refused``. With ``unless_erased`` (a replay's
-        check of its sender's erase mark) after them: refused, ``SenderErased``, before anything else."""
+        check of its sender's erase mark) after them: refused, ``SenderErased``, before anything else. Refused by an
+        ``erasing`` mark on an identity or the conversation it writes (their updates ask for the item on a failed
+        condition: no request more), the one rule is asked (``dal.erased.let_go_unless_held``): a mark whose erase
+        holds no more is let go and the transaction sent again (a mark the refusal did not show, the next one may:
+        ``LET_GO_ATTEMPTS`` in all); one that holds refuses the message, ``CustomerErasing``."""
         checked = len(ops) - 1
         if unless_erased is not None:
             ops = [*ops, dict(unless_erased)]
-        try:
-            self.table.transact(ops)
-        except TransactionCancelled as exc:
-            if unless_erased is not None and len(ops) - 1 in exc.failed:
-                raise SenderErased() from exc
-            if 0 in exc.failed:
-                raise self._duplicate(provider_id, exc) from exc
-            if checked in exc.failed:
-                raise DuplicateDelivery(provider_id, None) from exc
-            raise refused from exc
+        for _ in range(LET_GO_ATTEMPTS):
+            try:
+                self.table.transact(ops)
+                return
+            except TransactionCancelled as exc:
+                if unless_erased is not None and len(ops) - 1 in exc.failed:
+                    raise SenderErased() from exc
+                if 0 in exc.failed:
+                    raise self._duplicate(provider_id, exc) from exc
+                if checked in exc.failed:
+                    raise DuplicateDelivery(provider_id, None) from exc
+                marks = marks_met(exc)
+                if marks and not let_go_unless_held(self.table, marks):
+                    raise CustomerErasing() from exc
+                if not marks:
+                    raise refused from exc
+        raise refused
 
     def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
         """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""

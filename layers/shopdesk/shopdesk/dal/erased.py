@@ -42,8 +42,9 @@ holds it as let go, a merge, an unmerge and a link (``Customers.let_go_failed_ho
 before they rewrite the customer's record, the retention walk lets it go when it refused the customer's inactive
 timer (``privacy.reapply``), the sweep drops the erase's last look at uploads (``uploads_runner``), and a new erase
 takes it over. The same release refused leaves ``erasing`` on their identities and conversations: a message that
-meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold``) and is stored, and a new erase
-holds them anew (``Eraser.hold``), so what comes while it runs is refused as before.
+meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold`` on the identity it comes from, and
+``let_go_unless_held`` on whatever its store's transaction was refused by: a sibling, the conversation) and is stored,
+and a new erase holds them anew (``Eraser.hold``), so what comes while it runs is refused as before.
 """
 
 from __future__ import annotations
@@ -51,14 +52,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal.items import META, conv_pk
-from shopdesk.dal.table import ConditionFailed, Table, Update
+from shopdesk.dal.table import ConditionFailed, Table, TransactionCancelled, Update
 from shopdesk.errors import Conflict
 
 ERASING = "erasing"                   # on an identity or conversation while its customer's erase runs: the job
@@ -72,6 +73,9 @@ MARK_SECONDS = RETRY_QUEUE_SECONDS + DEAD_LETTER_SECONDS + 86400
 # asked for before it; a running job no worker received this long after it started never will be
 # (``never_received``): it reads failed, and an erase's hold on the customer counts no more.
 UNRECEIVED_SECONDS = 3600
+# A write refused by marks whose erases hold no more lets them go and is made again; each refusal shows the marks
+# DynamoDB checked before it stopped, so a write meeting marks on several items may take a few tries.
+LET_GO_ATTEMPTS = 3
 
 
 def job_pk(job_id: str) -> str:
@@ -115,6 +119,25 @@ def let_go(table: Table, keys: Iterable[tuple[str, str]], job_id: str) -> None:
     for pk, sk in dict.fromkeys(keys):
         with contextlib.suppress(ConditionFailed):
             table.update(pk, sk, Update().remove(ERASING).when(f"{ERASING} = :job", job=job_id))
+
+
+def marks_met(exc: TransactionCancelled) -> dict[tuple[str, str], str]:
+    """The items whose ``erasing`` refused a transaction, with the job each names: those among its failed parts that
+    asked for the item that stopped them (``old_on_failure``) and say ``erasing``. Read from the refusal: no request."""
+    return {(str(old["PK"]), str(old["SK"])): str(old[ERASING])
+            for old in (exc.old(i) for i in exc.failed) if old and old.get(ERASING)}
+
+
+def let_go_unless_held(table: Table, marks: Mapping[tuple[str, str], str]) -> bool:
+    """Marks a write met (``marks_met``): True when none of their erases holds any more (``holds``: one BatchGetItem
+    of their jobs), each then let go while it still names its job (``let_go``: one UpdateItem an item), so the write
+    may be made again; False when one still holds (nothing let go), and the write stays refused."""
+    jobs = set(marks.values())
+    if not jobs or holds(table, jobs):
+        return False
+    for job in sorted(jobs):
+        let_go(table, [key for key, named in marks.items() if named == job], job)
+    return True
 
 
 def erased_address_pk(key: str, kind: str, address: str) -> str:

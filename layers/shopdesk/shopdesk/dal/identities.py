@@ -120,7 +120,7 @@ class Identities:
                 update.when("attribute_exists(PK) AND (attribute_not_exists(open_conversation_id) "
                             "OR open_conversation_id = :expected)", expected=expected_open)
             update.when(NOT_ERASING)
-            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update))
+            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update, old_on_failure=True))
         return ops
 
     def release_ops(self, keys: Iterable[str], conversation_id: str, *, last_agent: str | None,
@@ -163,7 +163,7 @@ class Identities:
             else:
                 update.when("attribute_exists(PK) AND attribute_not_exists(open_conversation_id)")
             update.when(NOT_ERASING)
-            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update))
+            ops.append(self.table.update_op(it.identity_pk(*split_key(key)), it.META, update, old_on_failure=True))
         return ops
 
     def rewrite_op(self, record: IdentityRecord, *, customer_id: str, open_conversation_id: str | None,

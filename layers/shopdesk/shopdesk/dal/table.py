@@ -484,8 +484,12 @@ class Table:
             op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": op}
 
-    def update_op(self, pk: str, sk: str, update: Update) -> dict[str, Any]:
-        return {"Update": {"TableName": self.name, "Key": key(pk, sk), **update.render()}}
+    def update_op(self, pk: str, sk: str, update: Update, *, old_on_failure: bool = False) -> dict[str, Any]:
+        """An Update in a transaction; ``old_on_failure``: as ``put_op``'s."""
+        op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk), **update.render()}
+        if old_on_failure:
+            op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": op}
 
     def delete_op(self, pk: str, sk: str, condition: str | None = None, *, names: Mapping[str, str] | None = None,
                   values: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -19,7 +19,8 @@ conversation does), and delivered again by its provider once the erase is over: 
 A mark whose erase holds no more (it failed for good and the table refused its release too: ``dal.erased.holds``)
 refuses nothing: met on the identity, it is let go there, on its siblings and on the conversations the message may
 go to (``Conversations.let_go_failed_hold``: one BatchGetItem of the job, one UpdateItem per item, only then), and the
-message is stored.
+message is stored; met only by the store's transaction (on a sibling, or the conversation it joins: the release
+refused part way), it is let go there and the transaction sent again (``Conversations._store_inbound``).
 """
 
 from __future__ import annotations
