@@ -22,6 +22,20 @@ describe("Drafts", () => {
     expect(sessionStorage.getItem("shopdesk.drafts.alice")).toBeNull();
   });
 
+  it("give back a template kept with its key after a reload, and none of another shape", () => {
+    const kept = { name: "order_update", language: "en_US", parameters: ["#1001"], key: "k-1" };
+    sessionStorage.setItem(
+      "shopdesk.drafts.alice",
+      JSON.stringify({
+        w1: { text: "", note: "", template: kept },
+        w2: { text: "half a reply", note: "", template: { name: "order_update", language: "en_US", parameters: "#1001", key: "k-2" } },
+      }),
+    );
+    const again = new Drafts(sessionStorage, "shopdesk.drafts.alice");
+    expect(again.get("w1")?.template).toEqual(kept);
+    expect(again.get("w2")).toEqual({ text: "half a reply", note: "" });
+  });
+
   it("start empty from a storage that holds something else under their key", () => {
     sessionStorage.setItem("shopdesk.drafts.alice", "{not json");
     expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").has("c1")).toBe(false);

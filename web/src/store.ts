@@ -19,7 +19,7 @@ import {
   type UploadedFile,
   type View,
 } from "./api";
-import { Drafts, isEmptyDraft, type Draft } from "./drafts";
+import { Drafts, isEmptyDraft, type Draft, type KeptTemplate } from "./drafts";
 import { stillShown, toggled, unknownLabels } from "./labels";
 import { backoffDelay, type LiveState } from "./live";
 import { byRisk, byUrgency, matches, type Filters } from "./urgency";
@@ -754,8 +754,8 @@ export class Store {
    * reply fails too, its own Send again is another failed reply's, with another key. */
   readonly retryKeys = new Map<string, string>();
 
-  /** A WhatsApp template; `key` and `keyUsed` as a reply's (the Composer's key of the composed template:
-   * `templateKeys`). */
+  /** A WhatsApp template; `key` and `keyUsed` as a reply's (the Composer's key of the composed template, kept with
+   * the conversation's draft: `keepTemplate`). */
   sendTemplate = (
     id: string,
     t: { name: string; language: string; parameters: string[]; channel?: string },
@@ -764,13 +764,24 @@ export class Store {
     keyUsed?: () => void,
   ) => this.write(id, () => keyed(this.api.sendTemplate(id, t, key), keyUsed), ok);
 
-  /** Each conversation's composed WhatsApp template's Idempotency-Key, kept (as the agent moves from conversation to
-   * conversation) until the API took that template, so Send template again after no answer sends it once.
-   * In memory only, not in sessionStorage with the drafts as a reply's key is: a reply's key survives a reload because
-   * its text does, but a template's parameters (and which template) are the TemplateForm's state, which a reload
-   * forgets. The template composed again after a reload is a new one, and a key kept for it would turn any change into
-   * a 422 (`idempotency_key_reused`); keep the key across a reload only once the parameters are kept too. */
-  readonly templateKeys = new Map<string, string>();
+  /** A WhatsApp template on its way, with its Idempotency-Key: kept with the conversation's draft (in the tab's
+   * sessionStorage, as a reply's key is with its text), so the form shows it again (another conversation and back, a
+   * reload) and Send template again after no answer sends it once. Which template and its parameters are kept with the
+   * key: the template composed again after a reload is the one that went, not a new one whose change would be a 422
+   * (`idempotency_key_reused`). Gone with the draft (signing out, the customer's erase). */
+  keepTemplate(id: string, template: KeptTemplate): void {
+    this.drafts.set(id, { ...(this.drafts.get(id) ?? { text: "", note: "" }), template });
+  }
+
+  /** The template sent with `key` is no longer kept: the API took it, or said its key went with another one (the next
+   * template composed there is another one, with another key). */
+  forgetTemplate(id: string, key: string): void {
+    const draft = this.drafts.get(id);
+    if (draft?.template?.key !== key) return;
+    const { template: _gone, ...rest } = draft;
+    if (!isEmptyDraft(rest)) this.drafts.set(id, rest);
+    else this.drafts.delete(id);
+  }
 
   note = (id: string, text: string, ok: string) => this.write(id, () => this.api.note(id, text), ok);
 

@@ -582,6 +582,51 @@ describe("Composer", () => {
     vi.unstubAllGlobals();
   });
 
+  it("sends a WhatsApp template again after no answer and a reload with the same Idempotency-Key, shown as it went", async () => {
+    // Given an agent's tab whose first template send gets no answer (the connection dropped), then answers
+    sessionStorage.clear();
+    const keys: (string | null)[] = [];
+    vi.stubGlobal("fetch", templateApi(keys, (n) => (n === 1 ? "lost" : 202)));
+    const delivery = { ...orderUpdate, name: "delivery", body: "Your parcel {{1}} is on its way" };
+    const tab = () => new Store(new Api("https://api.test", async () => "t"), undefined, new Drafts(sessionStorage, "shopdesk.drafts.alice"));
+    const first = tab();
+    first.set({ live: "live", templates: [orderUpdate, delivery] });
+    show(testConversation("w1", { channel: "whatsapp" }), first);
+    vi.runAllTimers();
+    rerender();
+    const choice = () => root.querySelector<HTMLSelectElement>(".template-form select")!;
+    choice().value = "1";
+    choice().dispatchEvent(new Event("change", { bubbles: true }));
+    rerender();
+    writeParameter("#1001");
+    await sendTemplate(keys, 1);
+
+    // When the agent reloads the page (a new store on the tab's storage, its templates read after it shows) and
+    // presses Send template again
+    render(null, root);
+    vi.runAllTimers();
+    const reloaded = tab();
+    reloaded.set({ live: "live" });
+    show(testConversation("w1", { channel: "whatsapp" }), reloaded);
+    vi.runAllTimers();
+    reloaded.set({ templates: [orderUpdate, delivery] });
+    rerender();
+    expect(root.querySelector(".template-body")!.textContent).toBe(delivery.body);
+    expect(root.querySelector<HTMLInputElement>(".template-form input")!.value).toBe("#1001");
+    await sendTemplate(keys, 2);
+
+    // Then the send carries the first one's key (the API answers the template it took, sending nothing again)
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    // and, taken, it is kept no more: the next template sent there is another one, with another key
+    expect(new Drafts(sessionStorage, "shopdesk.drafts.alice").has("w1")).toBe(false);
+    writeParameter("#1002");
+    await sendTemplate(keys, 3);
+    expect(keys[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[2]).not.toBe(keys[0]);
+    vi.unstubAllGlobals();
+  });
+
   it("starts another conversation's template form empty: a parameter typed for one customer never goes to another", async () => {
     const live = new Store(new Api("https://api.test", async () => "t"));
     live.set({ live: "live", templates: [orderUpdate, { ...orderUpdate, name: "delivery", body: "Your parcel {{1}}" }] });

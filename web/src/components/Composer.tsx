@@ -17,7 +17,8 @@ export function Composer({ conv, insertion }: { conv: Conversation; insertion?: 
   const { templates, now } = useStore(store);
   const drafts = store.drafts;
   const keepDraft = (id: string, reply: string, internal: string, files: UploadedFile[], replyKey: string) => {
-    const draft = { text: reply, note: internal, files, replyKey };
+    // a template on its way stays with it (the store keeps it: keepTemplate)
+    const draft = { text: reply, note: internal, files, replyKey, template: drafts.get(id)?.template };
     if (!isEmptyDraft(draft)) drafts.set(id, draft);
     else drafts.delete(id);
   };
@@ -241,8 +242,12 @@ function TemplateForm({
   refocus: (id: string, field: HTMLElement | null) => void;
 }) {
   const { store, t } = useApp();
-  const [index, setIndex] = useState(0);
-  const [params, setParams] = useState<string[]>([]);
+  // a template sent here with no answer yet (kept with the draft: another conversation and back, a reload) is shown
+  // again as it went, its choice once the templates are there
+  const kept = store.drafts.get(conv.id)?.template;
+  const [picked, setIndex] = useState<number | null>(null);
+  const index = picked ?? Math.max(0, templates.findIndex((tpl) => tpl.name === kept?.name && tpl.language === kept?.language));
+  const [params, setParams] = useState<string[]>(() => kept?.parameters ?? []);
   // one send at a time: a double click sent the template twice (the ref holds it before the button shows it disabled)
   const [busy, setBusy] = useState(false);
   const sending = useRef(false);
@@ -254,16 +259,16 @@ function TemplateForm({
     if (sending.current) return;
     sending.current = true;
     setBusy(true);
-    // the template's Idempotency-Key: one per composed template, the same for each send of it until the API took it
+    // the template's Idempotency-Key: one per composed template, the same for each send of it until the API took it,
+    // kept with what went (the draft's, in the tab's storage) so a reload shows it and sends it with its key again
     const id = conv.id;
-    const key = store.templateKeys.get(id) ?? crypto.randomUUID();
-    store.templateKeys.set(id, key);
-    const renew = () => {
-      if (store.templateKeys.get(id) === key) store.templateKeys.delete(id); // the next template is another one
-    };
+    const parameters = params.slice(0, chosen.parameters);
+    const key = store.drafts.get(id)?.template?.key ?? crypto.randomUUID();
+    store.keepTemplate(id, { name: chosen.name, language: chosen.language, parameters, key });
+    const renew = () => store.forgetTemplate(id, key); // the next template is another one
     const ok = await store.sendTemplate(
       id,
-      { name: chosen.name, language: chosen.language, parameters: params.slice(0, chosen.parameters), channel },
+      { name: chosen.name, language: chosen.language, parameters, channel },
       t("sent"),
       key,
       renew,
