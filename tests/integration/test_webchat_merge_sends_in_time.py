@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import boto3
 
+from shopdesk import clock
 from shopdesk.config import region
 from shopdesk.dal import aws
 from shopdesk.dal.audit import AuditLog
@@ -22,7 +24,7 @@ from shopdesk.dal.aws import client
 from shopdesk.dal.queues import send_worst_seconds
 from shopdesk.dal.table import Table
 from tests.integration.conftest import TEMPLATE
-from tests.integration.helpers import online
+from tests.integration.helpers import agent, online
 from tests.integration.test_customers import _code_mailed_to, _email
 from tests.integration.test_widget import _call as _widget
 from tests.integration.test_widget import _session
@@ -110,3 +112,36 @@ def test_a_visitor_s_proof_whose_merge_s_routing_send_hangs_is_verified_within_t
     assert desk.item("AGENT#alice")["active"] == seats - 1
     [record] = AuditLog(Table(desk.table_name)).by_actor("system:webchat", "0", "9", 10, None)[0]
     assert record["action"] == "customer.merge", record
+
+
+def test_a_merge_with_two_routing_sends_waits_out_one_of_them_when_the_queue_hangs(desk, monkeypatch):
+    timeout = _webchat_timeout()
+    desk.client("ses").verify_email_identity(EmailAddress="support@shop.example")
+    # Given a customer's email that nobody holds, snoozed (the merge wakes it: a drain of its team to send)
+    _email(desk, "Jon <jon@example.com>", "Where is my order?", "e-jon")
+    mail_conv = desk.item("IDENTITY#email#jon@example.com")["open_conversation_id"]
+    desk.drain_queue(desk.work_queue_url, "router")
+    until = clock.iso(clock.now() + timedelta(hours=4))
+    assert agent(desk, "POST", f"/agent/conversations/{mail_conv}/status", "alice",
+                 {"status": "snoozed", "until": until})[0] == 200
+    assert "assignee" not in desk.item(f"CONV#{mail_conv}")
+    # and a chat the same person opened, given to alice (the merge frees her seat: a refill to send)
+    online(desk, "alice")
+    session = _session(desk, "visitor-jon")
+    status, sent, _ = _widget(desk, "POST", "/widget/messages",
+                              {"client_message_id": "j1", "text": "hello from the chat"}, session)
+    assert status == 201, sent
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{sent['conversation_id']}")["assignee"] == "alice"
+    assert _widget(desk, "POST", "/widget/email-verification", {"email": "jon@example.com"}, session)[0] == 202
+    code = _code_mailed_to("jon@example.com")
+    # When the work queue hangs and the visitor confirms the code
+    with _work_queue_hangs(monkeypatch) as held:
+        began = time.monotonic()
+        status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
+        took = time.monotonic() - began
+    # Then the visitor is answered verified, having waited out one send (the refill), the drain not tried: both the
+    # sweep's, the email's conversation open again all the same
+    assert status == 200 and body == {"verified": True, "linked": True}, (status, body)
+    assert len(held) == 1 and took + ANSWER_MARGIN_SECONDS <= timeout, (len(held), took)
+    assert desk.item(f"CONV#{mail_conv}")["status"] == "open"

@@ -114,10 +114,11 @@ class Folder:
             logger.warning("merged conversation left open: it kept changing", extra={"conversation_id": source_id})
             return True
         sla_engine.apply(self.conversations, source.id, lambda clocks: clocks.on_fold(now), self.book())
-        if source.assignee and self.work is not None:
-            self._route(enqueue_refill, self.work, source.assignee, source.id)     # the seat it freed
+        work = self.work.for_request() if self.work is not None else None     # one send's wait at worst: _route
+        if source.assignee and work is not None:
+            self._route(enqueue_refill, work, source.assignee, source.id)          # the seat it freed
         if waiting is not None:
-            self._customer_waits(target.id, waiting)
+            self._customer_waits(target.id, waiting, work)
         return True
 
     def _route(self, send: Callable[[Queue, str, str], None], work: Queue, whom: str, conversation_id: str) -> None:
@@ -125,7 +126,9 @@ class Folder:
         conversation's drain): one the queue refused, or did not answer within its client's time, fails nothing. The
         sweep drains every team each minute (``logic.sla``), which assigns the conversation and fills the seat as
         these would have; it is logged and counted (``count_not_sent``, which pages), and the merge is answered as
-        done (a web-chat visitor's proof of their email is verified: the code is used, and the merge on the trail)."""
+        done (a web-chat visitor's proof of their email is verified: the code is used, and the merge on the trail).
+        The fold's sends go through ``Queue.for_request``: once one ran out of time, the other is not tried, so a queue
+        that hangs costs the merge one send at its worst (3 s with the web chat's client), not two."""
         try:
             send(work, whom, "merged")
         except Exception:
@@ -133,7 +136,7 @@ class Folder:
                            extra={"conversation_id": conversation_id})
             count_not_sent("drain")
 
-    def _customer_waits(self, target_id: str, since: datetime) -> None:
+    def _customer_waits(self, target_id: str, since: datetime, work: Queue | None = None) -> None:
         """The other conversation's customer was waiting for an answer: the one it went into owes it now, as if
         they had written there. A snoozed or pending one opens again (a snooze ends when the customer writes),
         and its clocks run from when they began to wait (a first response, or the next one after a reply)."""
@@ -145,8 +148,8 @@ class Folder:
                 self.conversations.set_status(target, ConversationStatus.OPEN, timeline.customer_waits(target_id),
                                               None)
         sla_engine.apply(self.conversations, target_id, sla_engine.customer_wrote(since), self.book())
-        if target.status is not ConversationStatus.OPEN and not target.assignee and self.work is not None:
-            self._route(enqueue_drain, self.work, target.team, target_id)     # open again, in its team's queue
+        if target.status is not ConversationStatus.OPEN and not target.assignee and work is not None:
+            self._route(enqueue_drain, work, target.team, target_id)          # open again, in its team's queue
 
     def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str) -> None:
         """Take them apart again (an unmerge): the target gives back the other's messages and channels, and the
