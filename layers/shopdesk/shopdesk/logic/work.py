@@ -175,7 +175,8 @@ NOT_SENT_WORK = frozenset({"inbound", "csat", "drain", "survey", "reply"})
 def count_not_sent(kind: str, value: int = 1) -> None:
     """Work the work queue refused, which the sweep sends (again) later: ``RoutingWorkNotSent`` by ``work`` (its
     kind) and in all, which pages (template.yaml, ``RoutingWorkNotSentAlarm``). Counted where the refusal leaves it
-    to the sweep: ``send_kept`` (the webhooks, a rating) and the sweep itself (``logic.sla``)."""
+    to the sweep: ``send_kept`` (the webhooks, a rating), a merge's routing (``logic.fold``) and the sweep itself
+    (``logic.sla``)."""
     metrics.count(NOT_SENT_METRIC, value, work=metrics.one_of(kind, NOT_SENT_WORK))
     metrics.count(NOT_SENT_METRIC, value)
 
