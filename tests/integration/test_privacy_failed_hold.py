@@ -246,3 +246,58 @@ def test_a_message_no_mark_refuses_costs_what_it_did(desk, monkeypatch):
         "conversation_id"] == desk.item("EXTMSG#twilio#SMcostB")["conversation_id"]
     assert opening == ["GetItem", "TransactWriteItems", "SendMessage"], opening
     assert joining == ["GetItem", "TransactWriteItems", "SendMessage"], joining
+
+
+def _conversation_marked_alone(desk: Any, monkeypatch: Any, phone: str, sid: str) -> tuple[str, str]:
+    """alice's conversation with a customer whose failed erase's release was refused part way: their number let go,
+    the conversation still saying ``erasing`` (the failed job). (the conversation, the job)"""
+    conv = customer_writes(desk, phone, "Where is my teapot?", sid)
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    online(desk, "alice", "bob")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conv}")["assignee"] == "alice"
+    job = _failed_keeping_its_hold(desk, monkeypatch, customer)
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}},
+        UpdateExpression="REMOVE erasing")
+    assert desk.item(f"CONV#{conv}")["erasing"] == job
+    return conv, job
+
+
+DESK_WRITES = {
+    "a_reply": ("replies", {"text": "Your teapot ships today"}),
+    "a_note": ("notes", {"text": "Teapot: check the warehouse"}),
+    "a_note_naming_an_agent": ("notes", {"text": "@bob teapot: check the warehouse"}),
+}
+
+
+@pytest.mark.parametrize("write", sorted(DESK_WRITES))
+def test_a_desk_write_on_a_conversation_a_failed_erase_left_marked_lets_the_mark_go_and_is_made(
+        desk, monkeypatch, write):
+    # Given alice's conversation, still marked by a failed erase whose release was refused there
+    conv, _job = _conversation_marked_alone(desk, monkeypatch, "+31655501905", f"SMdesk{len(write)}")
+    route, body = DESK_WRITES[write]
+    # When alice writes on it
+    status, written = agent(desk, "POST", f"/agent/conversations/{conv}/{route}", "alice", body)
+    # Then the write is made (not refused as if an erase ran, for good), and the mark is let go
+    assert status in (201, 202), (status, written)
+    texts = [m["text"] for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]]
+    assert body["text"] in texts
+    assert "erasing" not in desk.item(f"CONV#{conv}")
+
+
+@pytest.mark.parametrize("write", sorted(DESK_WRITES))
+def test_a_desk_write_on_a_conversation_whose_erase_still_runs_is_refused_as_before(desk, monkeypatch, write):
+    # Given alice's conversation marked by an erase whose job reads running
+    conv, job = _conversation_marked_alone(desk, monkeypatch, "+31655501906", f"SMrun{len(write)}")
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"PRIVACYJOB#{job}"}, "SK": {"S": "META"}},
+        UpdateExpression="SET #s = :running, received_at = created_at REMOVE gives_up_at",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":running": {"S": "running"}})
+    route, body = DESK_WRITES[write]
+    # When alice writes on it
+    status, _ = agent(desk, "POST", f"/agent/conversations/{conv}/{route}", "alice", body)
+    # Then it is refused as while any erase runs (the conversation is going), nothing written, the mark kept
+    assert status == 404
+    assert body["text"] not in json.dumps(scan(desk), default=str)
+    assert desk.item(f"CONV#{conv}")["erasing"] == job

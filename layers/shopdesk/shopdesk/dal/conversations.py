@@ -22,15 +22,14 @@ from shopdesk.dal import items as it
 from shopdesk.dal.customers import Customers
 from shopdesk.dal.erased import (
     ERASING,
-    LET_GO_ATTEMPTS,
     NOT_ERASING,
     CustomerErasing,
     SenderErased,
     holds,
     let_go,
-    let_go_unless_held,
     marks_met,
     timeline_check_op,
+    transact_unless_held,
 )
 from shopdesk.dal.identities import Identities, IdentityRecord, split_key
 from shopdesk.dal.retention import INACTIVE_TIMER, TimelineRetention
@@ -288,29 +287,24 @@ class Conversations:
         of either raises ``DuplicateDelivery``, any other refusal ``refused``. With ``unless_erased`` (a replay's
         check of its sender's erase mark) after them: refused, ``SenderErased``, before anything else. Refused by an
         ``erasing`` mark on an identity or the conversation it writes (their updates ask for the item on a failed
-        condition: no request more), the one rule is asked (``dal.erased.let_go_unless_held``): a mark whose erase
-        holds no more is let go and the transaction sent again (a mark the refusal did not show, the next one may:
-        ``LET_GO_ATTEMPTS`` in all); one that holds refuses the message, ``CustomerErasing``."""
+        condition: no request more), the one rule is asked (``dal.erased.transact_unless_held``): a mark whose erase
+        holds no more is let go and the transaction sent again; one that holds refuses the message,
+        ``CustomerErasing``."""
         checked = len(ops) - 1
         if unless_erased is not None:
             ops = [*ops, dict(unless_erased)]
-        for _ in range(LET_GO_ATTEMPTS):
-            try:
-                self.table.transact(ops)
-                return
-            except TransactionCancelled as exc:
-                if unless_erased is not None and len(ops) - 1 in exc.failed:
-                    raise SenderErased() from exc
-                if 0 in exc.failed:
-                    raise self._duplicate(provider_id, exc) from exc
-                if checked in exc.failed:
-                    raise DuplicateDelivery(provider_id, None) from exc
-                marks = marks_met(exc)
-                if marks and not let_go_unless_held(self.table, marks):
-                    raise CustomerErasing() from exc
-                if not marks:
-                    raise refused from exc
-        raise refused
+        try:
+            transact_unless_held(self.table, ops)
+        except TransactionCancelled as exc:
+            if unless_erased is not None and len(ops) - 1 in exc.failed:
+                raise SenderErased() from exc
+            if 0 in exc.failed:
+                raise self._duplicate(provider_id, exc) from exc
+            if checked in exc.failed:
+                raise DuplicateDelivery(provider_id, None) from exc
+            if marks_met(exc):
+                raise CustomerErasing() from exc
+            raise refused from exc
 
     def _not_erased_op(self, provider: str, provider_id: str) -> dict[str, Any]:
         """A message of a customer who was erased (its marker is only a hash now) is a replay: refused."""
@@ -738,8 +732,9 @@ class Conversations:
             self.table.delete(it.conv_pk(conversation_id), it.deadline_sk(name))
             return True
         try:
-            self.table.transact([self.table.put_op(self.timer_item(it.conv_pk(conversation_id), name, due_at)),
-                                 timeline_check_op(self.table, conversation_id)], retry_conflicts=True)
+            transact_unless_held(self.table, [self.table.put_op(self.timer_item(it.conv_pk(conversation_id), name,
+                                                                                 due_at)),
+                                              timeline_check_op(self.table, conversation_id)], retry_conflicts=True)
         except TransactionCancelled:
             return False
         return True
@@ -1084,7 +1079,8 @@ class Conversations:
         """An agent's reply on the timeline and its effect on the conversation, in one transaction. With
         ``clocks`` (the read they came from, and the clocks the reply moved) they are written in the same
         transaction, conditioned on their version (ClockConflict: nothing written, read again). Never while the
-        customer's erase runs (``NOT_ERASING``): without clocks, NotFound, nothing written (it is not sent either).
+        customer's erase runs (``NOT_ERASING``): without clocks, NotFound, nothing written (it is not sent either);
+        a mark whose erase holds no more is let go and the reply written (``transact_unless_held``, in both ways).
         ``also``: further operations of the same transaction (the reply's Idempotency-Key marked with it:
         ``reply_key_op``)."""
         now = clock.iso(message.created_at)
@@ -1106,7 +1102,8 @@ class Conversations:
             self.save_clocks(conv.id, moved, read.version, extra=update, ops=[put, *also], read=read)
             return
         try:
-            self.table.transact([put, self.table.update_op(it.conv_pk(conv.id), it.META, update), *also])
+            transact_unless_held(self.table, [put, self.table.update_op(it.conv_pk(conv.id), it.META, update,
+                                                                        old_on_failure=True), *also])
         except TransactionCancelled as exc:
             raise conversation_not_found(conv.id) from exc
 
@@ -1221,10 +1218,12 @@ class Conversations:
         """A note or system message: on the timeline, no effect on the conversation's state. Conditioned on the
         conversation being there and not held by its customer's erase (``timeline_check_op``: one TransactWriteItems,
         as many requests as a PutItem; sent again after a conflict with another write of the conversation): False,
-        nothing written, when it is gone or going."""
+        nothing written, when it is gone or going; a mark whose erase holds no more is let go and the entry written
+        (``transact_unless_held``)."""
         try:
-            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(message))),
-                                 timeline_check_op(self.table, message.conversation_id)], retry_conflicts=True)
+            transact_unless_held(self.table, [self.table.put_op(it.message_item(self.retention.stamp(message))),
+                                              timeline_check_op(self.table, message.conversation_id)],
+                                 retry_conflicts=True)
         except TransactionCancelled:
             return False
         return True
@@ -1695,7 +1694,7 @@ class Conversations:
             update.when("attribute_exists(PK) AND attribute_not_exists(clocks_version)")
         else:
             update.when("attribute_exists(PK) AND clocks_version = :cv", cv=version)
-        ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update)]
+        ops = [self.table.update_op(it.conv_pk(conversation_id), it.META, update, old_on_failure=True)]
         now_held = self._held_index(before) if before is not None else None
         for target, item in self._index_items(conversation_id, clocks, warned, done).items():
             if now_held is not None and now_held[target] is not _UNKNOWN and now_held[target] == item:
@@ -1708,8 +1707,8 @@ class Conversations:
                       done: dict[str, str], update: Update, *, before: ClockRead | None = None,
                       also: Sequence[dict[str, Any]] = ()) -> None:
         try:
-            self.table.transact([*self._clock_ops(conversation_id, clocks, version, warned, done, update,
-                                                  before=before), *also])
+            transact_unless_held(self.table, [*self._clock_ops(conversation_id, clocks, version, warned, done,
+                                                               update, before=before), *also])
         except TransactionCancelled as exc:
             raise ClockConflict(conversation_id) from exc
         except ClientError as exc:           # a concurrent transaction on the same items: read again

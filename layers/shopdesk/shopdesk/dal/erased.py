@@ -43,8 +43,10 @@ before they rewrite the customer's record, the retention walk lets it go when it
 timer (``privacy.reapply``), the sweep drops the erase's last look at uploads (``uploads_runner``), and a new erase
 takes it over. The same release refused leaves ``erasing`` on their identities and conversations: a message that
 meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold`` on the identity it comes from, and
-``let_go_unless_held`` on whatever its store's transaction was refused by: a sibling, the conversation) and is stored,
-and a new erase holds them anew (``Eraser.hold``), so what comes while it runs is refused as before.
+``transact_unless_held`` on whatever its store's transaction was refused by: a sibling, the conversation) and is
+stored; so does a write of the desk's on the conversation (a reply, a note: ``transact_unless_held``, the one helper
+every such write goes through); and a new erase holds them anew (``Eraser.hold``), so what comes while it runs is
+refused as before.
 """
 
 from __future__ import annotations
@@ -140,6 +142,23 @@ def let_go_unless_held(table: Table, marks: Mapping[tuple[str, str], str]) -> bo
     return True
 
 
+def transact_unless_held(table: Table, ops: list[dict[str, Any]], *, retry_conflicts: bool = False) -> None:
+    """A write an erase's mark may refuse (its parts conditioned on ``NOT_ERASING`` asking for the item on a failed
+    condition: ``old_on_failure``), through the one rule: the transaction as it is (``Table.transact``); refused by
+    marks whose erase holds no more (``marks_met``, ``let_go_unless_held``: one BatchGetItem of their jobs, only
+    then), they are let go and the transaction sent again, ``LET_GO_ATTEMPTS`` in all. Refused by a mark that holds,
+    or for any other reason, the ``TransactionCancelled`` it was, for the caller to answer as it did. The normal path
+    costs what ``Table.transact`` does."""
+    for attempt in range(LET_GO_ATTEMPTS):
+        try:
+            table.transact(ops, retry_conflicts=retry_conflicts)
+            return
+        except TransactionCancelled as exc:
+            marks = marks_met(exc)
+            if attempt == LET_GO_ATTEMPTS - 1 or not marks or not let_go_unless_held(table, marks):
+                raise
+
+
 def erased_address_pk(key: str, kind: str, address: str) -> str:
     """A customer's address once they are erased: an HMAC of it, never the address."""
     digest = hmac.new(key.encode(), f"erased|{kind}|{address}".encode(), hashlib.sha256).hexdigest()
@@ -152,8 +171,10 @@ class SenderErased(Exception):
 
 def timeline_check_op(table: Table, conversation_id: str) -> dict[str, Any]:
     """The part of a transaction that writes an entry on a conversation's timeline without updating the conversation:
-    it is there, and its customer's erase does not hold it (nothing written otherwise)."""
-    return table.condition_op(conv_pk(conversation_id), META, f"attribute_exists(PK) AND {NOT_ERASING}")
+    it is there, and its customer's erase does not hold it (nothing written otherwise; refused, it returns the
+    conversation's item, so ``transact_unless_held`` can tell a mark whose erase holds no more)."""
+    return table.condition_op(conv_pk(conversation_id), META, f"attribute_exists(PK) AND {NOT_ERASING}",
+                              old_on_failure=True)
 
 
 class CustomerErasing(Conflict):

@@ -19,7 +19,7 @@ from typing import Any
 
 from shopdesk import clock
 from shopdesk.dal import items as it
-from shopdesk.dal.erased import NOT_ERASING, timeline_check_op
+from shopdesk.dal.erased import NOT_ERASING, timeline_check_op, transact_unless_held
 from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.errors import conversation_not_found
@@ -78,7 +78,7 @@ class Mentions:
             ops.append(self.table.update_op(it.conv_pk(conv.id), mention_sk(agent_id), update))
         if not mentioned:           # the note alone: a ConditionCheck of the conversation in place of its update
             try:
-                self.table.transact([*ops, timeline_check_op(self.table, conv.id)], retry_conflicts=True)
+                transact_unless_held(self.table, [*ops, timeline_check_op(self.table, conv.id)], retry_conflicts=True)
             except TransactionCancelled as exc:
                 raise conversation_not_found(conv.id) from exc
             return
@@ -86,9 +86,9 @@ class Mentions:
         if grants:
             conv_update.add("granted", set(grants))         # logic/access.py: they may read it from now on
             ops.extend(self.table.put_op(it.grant_item(conv.id, agent_id, at)) for agent_id in grants)
-        ops.append(self.table.update_op(it.conv_pk(conv.id), it.META, conv_update))
+        ops.append(self.table.update_op(it.conv_pk(conv.id), it.META, conv_update, old_on_failure=True))
         try:
-            self.table.transact(ops)
+            transact_unless_held(self.table, ops)
         except TransactionCancelled as exc:
             raise conversation_not_found(conv.id) from exc
 

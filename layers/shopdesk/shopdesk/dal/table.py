@@ -498,10 +498,13 @@ class Table:
         return {"Delete": op}
 
     def condition_op(self, pk: str, sk: str, condition: str, *, names: Mapping[str, str] | None = None,
-                     values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """A transaction part that writes nothing: the transaction happens only if ``condition`` holds."""
+                     values: Mapping[str, Any] | None = None, old_on_failure: bool = False) -> dict[str, Any]:
+        """A transaction part that writes nothing: the transaction happens only if ``condition`` holds;
+        ``old_on_failure``: as ``put_op``'s."""
         op: dict[str, Any] = {"TableName": self.name, "Key": key(pk, sk)}
         _conditioned(op, condition, names, values)
+        if old_on_failure:
+            op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"ConditionCheck": op}
 
     def transact(self, operations: Iterable[Mapping[str, Any]], *, retry_conflicts: bool = False) -> None:
