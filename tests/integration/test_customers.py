@@ -13,10 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from shopdesk import clock
 from shopdesk.channels import webchat
 from shopdesk.dal.customers import Customers
+from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import Table
 from shopdesk.logic.merge import Merger
 from tests.integration.helpers import agent, customer_writes, online, route_records, teams
@@ -183,6 +185,34 @@ def test_unmerge_restores_both_customers_exactly(desk):
         snapshot[f"CONV#{first}"] = {k: v for k, v in snapshot[f"CONV#{first}"].items()
                                      if k not in ("sla", "clocks_json", "clocks_version")}
     assert after == before
+
+
+def test_an_unmerge_whose_drain_the_queue_refuses_is_done_and_its_conversation_waits_in_its_team_s_queue(
+        desk, monkeypatch):
+    # Given two customers, each with an open conversation, merged (the second's conversation went into the first's)
+    first = customer_writes(desk, "+31611000011", "one", "SMu1")
+    a = _customer_id(desk, "phone", "+31611000011")
+    second = _instagram(desk, "17841400000000788", "two", "mid.u")
+    b = _customer_id(desk, "instagram", "17841400000000788")
+    route_records(desk)
+    status, merge = agent(desk, "POST", f"/agent/customers/{a}/merge", "alice", {"other_id": b, "reason": "test"})
+    assert status == 200, merge
+    # When they are unmerged while the work queue refuses every send
+    tried: list[dict[str, Any]] = []
+
+    def refuse(self: Queue, body: Any, *, group: str, dedup_id: str) -> None:
+        tried.append(dict(body))
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "SQS is down"}}, "SendMessage")
+
+    monkeypatch.setattr(Queue, "send", refuse)
+    status, undone = agent(desk, "POST", f"/agent/customers/{a}/unmerge", "alice", {"merge_id": merge["id"]})
+    # Then the unmerge is done and answered so (its drain was tried, refused, and left to the sweep's drain of every
+    # team), not a 5xx after it was stored; the conversation is open again in its team's queue for that drain
+    assert status == 200 and undone["status"] == "unmerged", undone
+    assert [w.get("reason") for w in tried] == ["unmerged"]
+    conv = desk.item(f"CONV#{second}")
+    assert conv["status"] == "open" and conv["QueuePK"] == "QUEUE#default"
+    assert desk.item(f"CONV#{first}")["status"] == "open"
 
 
 def test_a_shared_email_in_the_shop_records_is_suggested_never_merged(desk):

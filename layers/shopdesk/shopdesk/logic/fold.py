@@ -121,19 +121,21 @@ class Folder:
             self._customer_waits(target.id, waiting, work)
         return True
 
-    def _route(self, send: Callable[[Queue, str, str], None], work: Queue, whom: str, conversation_id: str) -> None:
+    def _route(self, send: Callable[[Queue, str, str], None], work: Queue, whom: str, conversation_id: str,
+               reason: str = "merged") -> None:
         """A routing send made after the merge and the fold were stored (the freed seat's refill, the reopened
-        conversation's drain): one the queue refused, or did not answer within its client's time, fails nothing. The
-        sweep drains every team each minute (``logic.sla``), which assigns the conversation and fills the seat as
-        these would have; it is logged and counted (``count_not_sent``, which pages), and the merge is answered as
-        done (a web-chat visitor's proof of their email is verified: the code is used, and the merge on the trail).
+        conversation's drain), or after an unmerge (the conversation open again in its team's queue): one the queue
+        refused, or did not answer within its client's time, fails nothing. The sweep drains every team each minute
+        (``logic.sla``), which assigns the conversation and fills the seat as these would have; it is logged and
+        counted (``count_not_sent``, which pages), and the merge or unmerge is answered as done (a web-chat visitor's
+        proof of their email is verified: the code is used, and the merge on the trail).
         The fold's sends go through ``Queue.for_request``: once one ran out of time, the other is not tried, so a queue
         that hangs costs the merge one send at its worst (3 s with the web chat's client), not two."""
         try:
-            send(work, whom, "merged")
+            send(work, whom, reason)
         except Exception:
-            logger.warning("routing work after a merge not sent: the sweep's drain does it", exc_info=True,
-                           extra={"conversation_id": conversation_id})
+            logger.warning("routing work after a merge or unmerge not sent: the sweep's drain does it", exc_info=True,
+                           extra={"conversation_id": conversation_id, "reason": reason})
             count_not_sent("drain")
 
     def _customer_waits(self, target_id: str, since: datetime, work: Queue | None = None) -> None:
@@ -191,4 +193,4 @@ class Folder:
         sla_engine.apply_tier(self.conversations, self.customers(), source_id, self.book(), at=now,
                               then=lambda clocks: clocks.on_unfold(now))
         if self.work is not None:
-            enqueue_drain(self.work, source.team, "unmerged")
+            self._route(enqueue_drain, self.work.for_request(), source.team, source_id, "unmerged")  # its team's queue
