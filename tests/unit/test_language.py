@@ -377,6 +377,13 @@ def test_noise_does_not_count():
     (["Deutsch"], "de"),
     (["Bahasa Indonesia"], "id"),
     (["de;q=0, es"], "es"),                              # q=0 means "not this one"
+    (["de;q=2, pt;q=0.5"], "pt"),                        # not a qvalue (0 to 1, three decimals): that tag skipped
+    (["de;q=nan, pt;q=0.5"], "pt"),
+    (["de;q=inf, pt;q=0.5"], "pt"),
+    (["de;q=1e0, pt;q=0.5"], "pt"),
+    (["de;q=0.9999, pt;q=0.5"], "pt"),
+    (["de;q=1.000, pt;q=0.5"], "de"),
+    (["de;q= 0.8 , pt;q=0.5"], "de"),                    # spaces around it are the header's, not the value's
 ])
 def test_hints(hints, expected):
     assert language_from_hints(hints) == expected

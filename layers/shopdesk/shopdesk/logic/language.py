@@ -18,6 +18,7 @@ deployment package, read once per process; nothing is downloaded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 _ALIASES: dict[str, frozenset[str]] = {
@@ -98,6 +99,10 @@ def normalise_code(tag: str | None) -> str | None:
     return _index.get(primary)
 
 
+# RFC 9110's qvalue: 0 to 1 with at most three decimals ("2", "nan", "inf", "1e0" are none)
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+
+
 def _ranked_tags(hint: str) -> list[str]:
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate(hint.split(",")):
@@ -106,10 +111,8 @@ def _ranked_tags(hint: str) -> list[str]:
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
             if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+                value = value.strip()
+                quality = float(value) if _QVALUE.fullmatch(value) else 0.0    # not a qvalue: the tag is skipped
         tag = tag.strip()
         if tag and tag != "*" and quality > 0:
             ranked.append((-quality, position, tag))
