@@ -301,3 +301,57 @@ def test_a_desk_write_on_a_conversation_whose_erase_still_runs_is_refused_as_bef
     assert status == 404
     assert body["text"] not in json.dumps(scan(desk), default=str)
     assert desk.item(f"CONV#{conv}")["erasing"] == job
+
+
+def _acknowledgement(conversations: Any, conv: str, text: str) -> tuple[Any, Any]:
+    """The router's acknowledgement of the conversation's customer, as it writes it (``logic.acknowledge``)."""
+    from shopdesk import clock
+    from shopdesk.ids import new_id
+    from shopdesk.models import Direction, Message
+
+    meta = conversations.get_meta(conv)
+    return meta, Message(id=new_id("m_"), conversation_id=conv, direction=Direction.OUTBOUND,
+                         channel=meta.route.channel, text=text, status="queued", created_at=clock.now(), author=None,
+                         to=meta.route.to, sender=meta.route.sender, provider=meta.route.provider,
+                         kind="acknowledgement")
+
+
+def test_the_router_s_acknowledgement_on_a_conversation_a_failed_erase_left_marked_lets_the_mark_go(
+        desk, monkeypatch):
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+
+    # Given a conversation still marked by a failed erase whose release was refused there
+    conv, _job = _conversation_marked_alone(desk, monkeypatch, "+31655501907", "SMack1")
+    conversations = Conversations(Table(desk.table_name), 16)
+    # When the router acknowledges the customer's message there
+    written = conversations.add_acknowledgement(*_acknowledgement(conversations, conv, "We got your teapot question"))
+    # Then it is written (not dropped as if an erase ran), and the mark is let go
+    assert written is True
+    assert "We got your teapot question" in json.dumps(scan(desk), default=str)
+    assert "erasing" not in desk.item(f"CONV#{conv}")
+
+
+def test_the_router_s_acknowledgement_where_the_erase_still_runs_is_refused_and_costs_one_request_unmarked(
+        desk, monkeypatch):
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+
+    # Given a conversation marked by an erase whose job reads running
+    conv, job = _conversation_marked_alone(desk, monkeypatch, "+31655501908", "SMack2")
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"PRIVACYJOB#{job}"}, "SK": {"S": "META"}},
+        UpdateExpression="SET #s = :running, received_at = created_at REMOVE gives_up_at",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":running": {"S": "running"}})
+    conversations = Conversations(Table(desk.table_name), 16)
+    # When the router acknowledges there: then nothing is written, the mark kept
+    assert conversations.add_acknowledgement(*_acknowledgement(conversations, conv, "Held teapot answer")) is False
+    assert "Held teapot answer" not in json.dumps(scan(desk), default=str)
+    assert desk.item(f"CONV#{conv}")["erasing"] == job
+    # And on a conversation no mark holds, the acknowledgement costs what it did: one TransactWriteItems
+    other = customer_writes(desk, "+31655501909", "Where is my kettle?", "SMack3")
+    meta, message = _acknowledgement(conversations, other, "We got your kettle question")
+    made: list[bool] = []
+    assert _requests_of(desk, monkeypatch, lambda: made.append(conversations.add_acknowledgement(meta, message))) == [
+        "TransactWriteItems"]
+    assert made == [True]

@@ -1194,17 +1194,19 @@ class Conversations:
         """An automatic acknowledgement: sent like a reply, but not an agent's answer (no SLA effect). ``answers``:
         the key of the customer's message it acknowledges, which records it (``acknowledgement``: its key) in the
         same transaction, once: False, nothing written, when that message has one already (an earlier delivery of
-        its work) or is gone, or the conversation is, or its customer's erase holds it (``NOT_ERASING``)."""
+        its work) or is gone, or the conversation is, or its customer's erase holds it (``NOT_ERASING``); a mark whose
+        erase holds no more is let go and the acknowledgement written (``transact_unless_held``)."""
         ops = [self.table.put_op(it.message_item(self.retention.stamp(message))),
                self.table.update_op(it.conv_pk(conv.id), it.META,
                                     Update().set("last_acknowledged_at", clock.iso(message.created_at))
-                                    .add("message_count", 1).when(f"attribute_exists(PK) AND {NOT_ERASING}"))]
+                                    .add("message_count", 1).when(f"attribute_exists(PK) AND {NOT_ERASING}"),
+                                    old_on_failure=True)]
         if answers is not None:
             ops.append(self.table.update_op(it.conv_pk(conv.id), answers, Update().set(
                 "acknowledgement", it.message_sk(message)).when(
                 "attribute_exists(PK) AND attribute_not_exists(acknowledgement)")))
         try:
-            self.table.transact(ops)
+            transact_unless_held(self.table, ops)
         except TransactionCancelled:
             return False
         return True
