@@ -355,3 +355,69 @@ def test_the_router_s_acknowledgement_where_the_erase_still_runs_is_refused_and_
     assert _requests_of(desk, monkeypatch, lambda: made.append(conversations.add_acknowledgement(meta, message))) == [
         "TransactWriteItems"]
     assert made == [True]
+
+
+def _bot_answer(desk: Any, conv: str, text: str) -> tuple[Any, ...]:
+    """The bot's answer to the customer's last message on the conversation, as ``bot.converse`` writes it."""
+    from shopdesk import clock
+    from shopdesk.dal.conversations import Conversations
+    from shopdesk.dal.table import Table
+    from shopdesk.ids import new_id
+    from shopdesk.models import Direction, Message
+    from shopdesk.models.conversation import ConversationBot
+
+    meta = Conversations(Table(desk.table_name), 16).get_meta(conv)
+    asked = desk.item(f"CONV#{conv}").get("last_inbound_at") or clock.now_iso()
+    reply = Message(id=new_id("m_"), conversation_id=conv, direction=Direction.OUTBOUND, channel=meta.route.channel,
+                    text=text, status="queued", created_at=clock.now(), author="bot", to=meta.route.to,
+                    sender=meta.route.sender, provider=meta.route.provider)
+    return meta, reply, ConversationBot(state="answering", at=clock.now_iso()), "m_asked", asked
+
+
+def _open_conversation_marked_alone(desk: Any, monkeypatch: Any, phone: str, sid: str) -> tuple[str, str]:
+    """A conversation nobody has (open, in its queue) whose customer's failed erase left it marked alone."""
+    conv = customer_writes(desk, phone, "Do you ship teapots abroad?", sid)
+    customer = desk.item(f"CONV#{conv}")["customer"]["id"]
+    job = _failed_keeping_its_hold(desk, monkeypatch, customer)
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}},
+        UpdateExpression="REMOVE erasing")
+    item = desk.item(f"CONV#{conv}")
+    assert item["erasing"] == job and item["status"] == "open" and "assignee" not in item
+    return conv, job
+
+
+def test_the_bot_s_answer_on_a_conversation_a_failed_erase_left_marked_lets_the_mark_go(desk, monkeypatch):
+    from shopdesk.dal.bot import BotStore
+    from shopdesk.dal.table import Table
+
+    # Given an open conversation nobody has, still marked by a failed erase whose release was refused there
+    conv, _job = _open_conversation_marked_alone(desk, monkeypatch, "+31655501910", "SMbot1")
+    # When the bot answers the customer there: then the answer is written, the mark let go
+    BotStore(Table(desk.table_name)).answer(*_bot_answer(desk, conv, "Yes, teapots ship to 40 countries"))
+    assert "Yes, teapots ship to 40 countries" in json.dumps(scan(desk), default=str)
+    item = desk.item(f"CONV#{conv}")
+    assert "erasing" not in item and item["bot"]["state"] == "answering"
+
+
+def test_the_bot_s_answer_where_the_erase_still_runs_is_refused_and_costs_one_request_unmarked(desk, monkeypatch):
+    from shopdesk.dal.bot import BotRefused, BotStore
+    from shopdesk.dal.table import Table
+
+    # Given an open conversation marked by an erase whose job reads running
+    conv, job = _open_conversation_marked_alone(desk, monkeypatch, "+31655501911", "SMbot2")
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"PRIVACYJOB#{job}"}, "SK": {"S": "META"}},
+        UpdateExpression="SET #s = :running, received_at = created_at REMOVE gives_up_at",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":running": {"S": "running"}})
+    store = BotStore(Table(desk.table_name))
+    # When the bot answers there: then it is refused, nothing written, the mark kept
+    with pytest.raises(BotRefused):
+        store.answer(*_bot_answer(desk, conv, "Held teapot shipping answer"))
+    assert "Held teapot shipping answer" not in json.dumps(scan(desk), default=str)
+    assert desk.item(f"CONV#{conv}")["erasing"] == job
+    # And on a conversation no mark holds, the answer costs what it did: one TransactWriteItems
+    other = customer_writes(desk, "+31655501912", "Do you ship kettles abroad?", "SMbot3")
+    answer = _bot_answer(desk, other, "Yes, kettles ship to 40 countries")
+    assert _requests_of(desk, monkeypatch, lambda: store.answer(*answer)) == ["TransactWriteItems"]
+    assert desk.item(f"CONV#{other}")["bot"]["state"] == "answering"

@@ -31,7 +31,8 @@ no later than the message they are for: once a newer one is stored, its work dec
 and this write is refused.
 
 ``answer``, ``thank`` and ``hand_back`` are refused too while the customer's erase holds the conversation
-(``NOT_ERASING``, dal/erased.py): no answer of the bot's is stored, or sent, after the erase's last read.
+(``NOT_ERASING``, dal/erased.py): no answer of the bot's is stored, or sent, after the erase's last read. A mark
+whose erase holds no more (it failed, its release refused) is let go and the write made (``transact_unless_held``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import Any
 from shopdesk import clock
 from shopdesk.dal import items as it
 from shopdesk.dal.conversations import Conversations
-from shopdesk.dal.erased import NOT_ERASING
+from shopdesk.dal.erased import NOT_ERASING, transact_unless_held
 from shopdesk.dal.retention import TimelineRetention
 from shopdesk.dal.table import Table, TransactionCancelled, Update
 from shopdesk.models import Conversation, ConversationStatus, Message
@@ -85,8 +86,9 @@ class BotStore:
         if topics:
             update.add("topics", set(topics))
         try:
-            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(reply))),
-                                 self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+            transact_unless_held(self.table, [self.table.put_op(it.message_item(self.retention.stamp(reply))),
+                                              self.table.update_op(it.conv_pk(conv.id), it.META, update,
+                                                                   old_on_failure=True)])
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
 
@@ -101,8 +103,9 @@ class BotStore:
                         answering="answering", mid=replied_to))
         _latest(update, asked)
         try:
-            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(thanks))),
-                                 self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+            transact_unless_held(self.table, [self.table.put_op(it.message_item(self.retention.stamp(thanks))),
+                                              self.table.update_op(it.conv_pk(conv.id), it.META, update,
+                                                                   old_on_failure=True)])
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
 
@@ -137,8 +140,9 @@ class BotStore:
                         pending=ConversationStatus.PENDING.value, answering="answering"))
         Conversations.wait_in_queue(update, conv.id, conv.team, conv.priority, since)
         try:
-            self.table.transact([self.table.put_op(it.message_item(self.retention.stamp(note))),
-                                 self.table.update_op(it.conv_pk(conv.id), it.META, update)])
+            transact_unless_held(self.table, [self.table.put_op(it.message_item(self.retention.stamp(note))),
+                                              self.table.update_op(it.conv_pk(conv.id), it.META, update,
+                                                                   old_on_failure=True)])
         except TransactionCancelled as exc:
             raise BotRefused(conv.id) from exc
         return now
