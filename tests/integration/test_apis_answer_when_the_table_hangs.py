@@ -106,3 +106,52 @@ def test_an_agent_s_read_and_an_admin_s_write_while_the_table_hangs_are_answered
     assert result["statusCode"] == 503, result
     assert "may be done or not" in result["body"]
     assert took + ANSWER_MARGIN_SECONDS <= _timeout("AdminApiFunction"), took
+
+
+def test_the_admin_api_s_privacy_and_audit_routes_use_only_the_bounded_table_client_even_through_the_layer_s_tables(
+        desk, monkeypatch):
+    from shopdesk.dal import table as table_module
+
+    admin_api = desk.handler("admin_api")
+    asked: list[tuple[str, bool]] = []
+    real = table_module.client
+
+    def recording(service: str, **kwargs: Any) -> Any:
+        asked.append((service, bool(kwargs.get("answering"))))
+        return real(service, **kwargs)
+
+    monkeypatch.setattr(table_module, "client", recording)
+    admins = {"cognito:username": "ada", "cognito:groups": "[admins]"}
+    # When an admin reads the shop platform's privacy requests (a table the layer builds: commerce.platform.store_for),
+    # the audit trail, a job's status, and starts an export and an erase of a customer we do not hold
+    for method, path in (("GET", "/admin/privacy-requests"), ("GET", "/admin/audit"),
+                         ("GET", "/admin/privacy/jobs/nojob"), ("POST", "/admin/customers/nobody/export"),
+                         ("POST", "/admin/customers/nobody/erase")):
+        result = desk.invoke("admin_api", http_event(method, path, claims=admins))
+        assert result["statusCode"] < 500, (path, result)
+    # Then every DynamoDB call went through the bounded client, the privacy store's as the function's table's
+    assert asked and set(asked) == {("dynamodb", True)}, asked
+    assert admin_api.privacy_store.table._client is client("dynamodb", answering=True)
+    # and the agent API's commerce store (an order panel, a customer's orders), built in the layer too
+    assert desk.handler("agent_api").order_lookup.store.table._client is client("dynamodb", answering=True)
+
+
+def test_an_admin_s_read_through_the_layer_s_store_and_a_privacy_export_while_the_table_hangs_are_answered_503(
+        desk, monkeypatch):
+    desk.handler("admin_api")            # loaded before the clock starts, as a warm function is
+    admins = {"cognito:username": "ada", "cognito:groups": "[admins]"}
+    with _table_hangs(monkeypatch):
+        # When an admin reads the shop platform's privacy requests (the store commerce.platform.store_for builds; the
+        # route reads the function's table first, so which client the store has is the test above's to show)
+        began = time.monotonic()
+        read = desk.invoke("admin_api", http_event("GET", "/admin/privacy-requests", claims=admins))
+        read_took = time.monotonic() - began
+        # and starts a customer's export
+        began = time.monotonic()
+        export = desk.invoke("admin_api", http_event("POST", "/admin/customers/c1/export", claims=admins))
+        export_took = time.monotonic() - began
+    # Then each is a 503 within the function's Timeout with room to spare, not a function error at its end
+    assert read["statusCode"] == 503 and "nothing was read" in read["body"], read
+    assert export["statusCode"] == 503 and "may be done or not" in export["body"], export
+    for took in (read_took, export_took):
+        assert took + ANSWER_MARGIN_SECONDS <= _timeout("AdminApiFunction"), took
