@@ -44,8 +44,9 @@ timer (``privacy.reapply``), the sweep drops the erase's last look at uploads (`
 takes it over. The same release refused leaves ``erasing`` on their identities and conversations: a message that
 meets it there lets it go (``let_go``, through ``Conversations.let_go_failed_hold`` on the identity it comes from, and
 ``transact_unless_held`` on whatever its store's transaction was refused by: a sibling, the conversation) and is
-stored; so does a write of the desk's on the conversation (a reply, a note: ``transact_unless_held``, the one helper
-every such write goes through); and a new erase holds them anew (``Eraser.hold``), so what comes while it runs is
+stored; so does a write of the desk's on the conversation (a reply, a note, the router's acknowledgement, the bot's
+answer, thanks or hand-back: ``transact_unless_held``, the one helper every such write goes through); and a new erase
+holds them anew (``Eraser.hold``), so what comes while it runs is
 refused as before.
 """
 
