@@ -421,3 +421,37 @@ def test_the_bot_s_answer_where_the_erase_still_runs_is_refused_and_costs_one_re
     answer = _bot_answer(desk, other, "Yes, kettles ship to 40 countries")
     assert _requests_of(desk, monkeypatch, lambda: store.answer(*answer)) == ["TransactWriteItems"]
     assert desk.item(f"CONV#{other}")["bot"]["state"] == "answering"
+
+
+@pytest.mark.parametrize("write", ["thank", "hand_back"])
+def test_the_bot_s_thanks_or_hand_back_on_a_conversation_a_failed_erase_left_marked_lets_the_mark_go(
+        desk, monkeypatch, write):
+    from shopdesk import clock
+    from shopdesk.dal.bot import BotStore
+    from shopdesk.dal.table import Table
+    from shopdesk.ids import new_id
+    from shopdesk.models import Direction, Message
+
+    # Given an open conversation the bot answered, then marked by a failed erase whose release was refused there
+    phone = "+3165550192" + str(len(write))
+    conv = customer_writes(desk, phone, "Do you ship teacups abroad?", f"SMbot{write}")
+    store = BotStore(Table(desk.table_name))
+    meta, *answer = _bot_answer(desk, conv, "Yes, teacups ship to 40 countries")
+    store.answer(meta, *answer)
+    job = _failed_keeping_its_hold(desk, monkeypatch, desk.item(f"CONV#{conv}")["customer"]["id"])
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}},
+        UpdateExpression="REMOVE erasing")
+    assert desk.item(f"CONV#{conv}")["erasing"] == job
+    text = f"The bot's {write} about teacups"
+    note = Message(id=new_id("m_"), conversation_id=conv, direction=Direction.OUTBOUND, channel=meta.route.channel,
+                   text=text, status="queued", created_at=clock.now(), author="bot", to=meta.route.to,
+                   sender=meta.route.sender, provider=meta.route.provider)
+    # When the bot thanks the customer there, or hands the conversation back to a person
+    if write == "thank":
+        store.thank(meta, note, "m_confirmed", clock.now_iso())
+    else:
+        store.hand_back(meta, "not_solved", note, clock.now_iso())
+    # Then it is written (the bot does not stand back as if an erase ran), and the mark is let go
+    assert text in json.dumps(scan(desk), default=str)
+    assert "erasing" not in desk.item(f"CONV#{conv}")
