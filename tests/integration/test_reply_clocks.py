@@ -20,10 +20,10 @@ def _spy_transactions(monkeypatch) -> list[list[dict]]:
     seen: list[list[dict]] = []
     real = Table.transact
 
-    def transact(self, operations):
+    def transact(self, operations, **options):
         ops = list(operations)
         seen.append(ops)
-        return real(self, ops)
+        return real(self, ops, **options)
 
     monkeypatch.setattr(Table, "transact", transact)
     return seen
