@@ -5,12 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import boto3
+from botocore.exceptions import ReadTimeoutError
 
 from shopdesk.channels import twilio
 
@@ -226,6 +233,69 @@ class FakeHttp(LoopbackServer):
                 pass
 
         self.serve(Handler)
+
+
+@contextmanager
+def service_hangs(monkeypatch: Any, *clients: Any) -> Iterator[list[socket.socket]]:
+    """A service that hangs, while the block runs: the layer's ``clients`` (``dal.aws.client``'s, each with its own
+    configuration) pointed at a server on a free loopback port that accepts every connection and never answers. The
+    connections it accepted: one an attempt."""
+    from shopdesk.dal import aws
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    for made in {id(c): c for c in clients}.values():
+        key = next(key for key, found in aws._clients.items() if found is made)
+        monkeypatch.setitem(aws._clients, key, boto3.session.Session().client(
+            made.meta.service_model.service_name, region_name=made.meta.region_name, endpoint_url=url,
+            config=made.meta.config))
+    try:
+        yield held
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        server.close()
+
+
+@contextmanager
+def sends_hang(queue_url: str, *clients: Any) -> Iterator[list[str]]:
+    """A queue that hangs, while the block runs: each SendMessage to ``queue_url``, whichever of the SQS ``clients``
+    sends it, answers nothing until its client stops waiting (its read timeout) and drops the connection, as urllib3
+    does; the other queues answer. The sends met (their bodies)."""
+    hung: list[str] = []
+    hooked = []
+    for sqs in {id(c): c for c in clients}.values():
+        def hang(request: Any, _sqs: Any = sqs, **kwargs: Any) -> None:
+            body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+            if queue_url in body:
+                hung.append(body)
+                time.sleep(_sqs.meta.config.read_timeout)
+                raise ReadTimeoutError(endpoint_url=request.url)
+
+        sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
+        hooked.append((sqs, hang))
+    try:
+        yield hung
+    finally:
+        for sqs, hang in hooked:
+            sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
 
 
 def ses_recipients(message: Any) -> list[str]:

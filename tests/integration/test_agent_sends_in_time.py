@@ -4,13 +4,11 @@ refusal answered within the function's time (the layer's bounded SQS client, ``d
 from __future__ import annotations
 
 import time
-from typing import Any
-
-from botocore.exceptions import ReadTimeoutError
 
 from shopdesk.dal.aws import client
 from tests.integration.conftest import TEMPLATE
 from tests.integration.helpers import agent, customer_writes, outbound_sent
+from tests.support import sends_hang
 
 # what the agent API needs at least after a send that took its worst, to mark the reply failed and answer
 ANSWER_MARGIN_SECONDS = 10
@@ -37,24 +35,12 @@ def test_a_reply_whose_send_to_the_outbound_queue_hangs_is_answered_503_within_t
     # and the outbound queue hanging: each send to it answers nothing, until the agent API's client stops waiting
     # (its read timeout) and drops the connection, as urllib3 does
     outbound = desk.handler("agent_api").inbox.outbound
-    sqs, hung = outbound.sqs, []
-
-    def hang(request: Any, **kwargs: Any) -> None:
-        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-        if outbound.url in body:
-            hung.append(body)
-            time.sleep(sqs.meta.config.read_timeout)
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
-    try:
+    with sends_hang(outbound.url, outbound.sqs) as hung:
         # When alice replies
         began = time.monotonic()
         status, problem = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
                                 {"text": "It ships today"})
         took = time.monotonic() - began
-    finally:
-        sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
     # Then the answer is the documented 503, within the function's Timeout (template.yaml) with room to spare
     assert status == 503 and "marked failed" in problem["detail"], problem
     assert took + ANSWER_MARGIN_SECONDS <= _agent_timeout(), took

@@ -4,22 +4,14 @@ with a bare 5xx. The functions behind queues keep the longer client: their work 
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import boto3
-
-from shopdesk.config import region
-from shopdesk.dal import aws
 from shopdesk.dal.aws import client
 from shopdesk.dal.queues import send_worst_seconds
 from tests.integration.conftest import TEMPLATE
 from tests.integration.helpers import agent
-from tests.support import http_event
+from tests.support import http_event, service_hangs
 
 # what an API needs at least after a table call that took its worst, to answer
 ANSWER_MARGIN_SECONDS = 10
@@ -48,45 +40,11 @@ def test_the_apis_table_calls_take_at_worst_less_than_their_functions_time_with_
     assert desk.handler("router").conversations.table._client is client("dynamodb")
 
 
-@contextmanager
-def _table_hangs(monkeypatch: Any) -> Iterator[list[socket.socket]]:
-    """The APIs' DynamoDB endpoint a server that accepts every connection and never answers: the bounded client,
-    pointed at it while the test runs. The connections it accepted."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    made = boto3.session.Session().client("dynamodb", region_name=region(),
-                                          endpoint_url=f"http://127.0.0.1:{server.getsockname()[1]}",
-                                          config=client("dynamodb", answering=True).meta.config)
-    monkeypatch.setitem(aws._clients, "dynamodb/answering", made)
-    try:
-        yield held
-    finally:
-        stop.set()
-        thread.join()
-        for connection in held:
-            connection.close()
-        server.close()
-
-
 def test_an_agent_s_read_and_an_admin_s_write_while_the_table_hangs_are_answered_503_in_the_function_s_time(
         desk, monkeypatch):
     desk.handler("agent_api")
     desk.handler("admin_api")            # loaded before the clock starts, as a warm function is
-    with _table_hangs(monkeypatch) as held:
+    with service_hangs(monkeypatch, client("dynamodb", answering=True)) as held:
         # When alice lists her conversations
         began = time.monotonic()
         status, problem = agent(desk, "GET", "/agent/conversations", "alice")
@@ -140,7 +98,7 @@ def test_an_admin_s_read_through_the_layer_s_store_and_a_privacy_export_while_th
         desk, monkeypatch):
     desk.handler("admin_api")            # loaded before the clock starts, as a warm function is
     admins = {"cognito:username": "ada", "cognito:groups": "[admins]"}
-    with _table_hangs(monkeypatch):
+    with service_hangs(monkeypatch, client("dynamodb", answering=True)):
         # When an admin reads the shop platform's privacy requests (the store commerce.platform.store_for builds; the
         # route reads the function's table first, so which client the store has is the test above's to show)
         began = time.monotonic()
@@ -155,3 +113,4 @@ def test_an_admin_s_read_through_the_layer_s_store_and_a_privacy_export_while_th
     assert export["statusCode"] == 503 and "may be done or not" in export["body"], export
     for took in (read_took, export_took):
         assert took + ANSWER_MARGIN_SECONDS <= _timeout("AdminApiFunction"), took
+

@@ -6,19 +6,10 @@ the webhooks, ``dal.aws``), and the merge stored is answered as verified, its ro
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
-
-import boto3
 
 from shopdesk import clock
-from shopdesk.config import region
-from shopdesk.dal import aws
 from shopdesk.dal.audit import AuditLog
 from shopdesk.dal.aws import client
 from shopdesk.dal.queues import send_worst_seconds
@@ -28,6 +19,7 @@ from tests.integration.helpers import agent, online
 from tests.integration.test_customers import _code_mailed_to, _email
 from tests.integration.test_widget import _call as _widget
 from tests.integration.test_widget import _session
+from tests.support import service_hangs
 
 # what the confirmation needs at least besides one send at its worst: the code's, the merge's and the fold's reads and
 # writes, the audit record, the answer (milliseconds each when DynamoDB answers)
@@ -37,40 +29,6 @@ ANSWER_MARGIN_SECONDS = 5
 def _webchat_timeout() -> int:
     properties = TEMPLATE["Resources"]["WebchatFunction"]["Properties"]
     return int(properties.get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"]))
-
-
-@contextmanager
-def _work_queue_hangs(monkeypatch: Any) -> Iterator[list[socket.socket]]:
-    """SQS a server that accepts every connection and never answers: the layer's SQS clients (the longer one and the
-    webhooks' bounded one), each with its own configuration, pointed at it while the test runs. The connections it
-    accepted."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.1)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    for key, config in (("sqs", client("sqs").meta.config), ("sqs/webhook", client("sqs", webhook=True).meta.config)):
-        monkeypatch.setitem(aws._clients, key, boto3.session.Session().client(
-            "sqs", region_name=region(), endpoint_url=f"http://127.0.0.1:{server.getsockname()[1]}", config=config))
-    try:
-        yield held
-    finally:
-        stop.set()
-        thread.join()
-        for connection in held:
-            connection.close()
-        server.close()
 
 
 def test_a_visitor_s_proof_whose_merge_s_routing_send_hangs_is_verified_within_the_function_s_time(desk, monkeypatch):
@@ -96,7 +54,7 @@ def test_a_visitor_s_proof_whose_merge_s_routing_send_hangs_is_verified_within_t
     assert folder.work.sqs is client("sqs", webhook=True)
     assert send_worst_seconds(folder.work.sqs) + ANSWER_MARGIN_SECONDS <= timeout
     # When the work queue hangs and the visitor confirms the code (the merge frees alice's seat: a refill to send)
-    with _work_queue_hangs(monkeypatch) as held:
+    with service_hangs(monkeypatch, client("sqs"), client("sqs", webhook=True)) as held:
         began = time.monotonic()
         status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
         took = time.monotonic() - began
@@ -136,7 +94,7 @@ def test_a_merge_with_two_routing_sends_waits_out_one_of_them_when_the_queue_han
     assert _widget(desk, "POST", "/widget/email-verification", {"email": "jon@example.com"}, session)[0] == 202
     code = _code_mailed_to("jon@example.com")
     # When the work queue hangs and the visitor confirms the code
-    with _work_queue_hangs(monkeypatch) as held:
+    with service_hangs(monkeypatch, client("sqs"), client("sqs", webhook=True)) as held:
         began = time.monotonic()
         status, body, _ = _widget(desk, "POST", "/widget/email-verification/confirm", {"code": code}, session)
         took = time.monotonic() - began

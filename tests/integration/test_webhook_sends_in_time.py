@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-from botocore.exceptions import ReadTimeoutError
+import pytest
 
 from shopdesk.channels import meta
 from shopdesk.dal.aws import client
@@ -18,7 +17,7 @@ from shopdesk.dal.queues import send_worst_seconds
 from tests.integration import test_commerce, test_shop_redact
 from tests.integration.conftest import TEMPLATE
 from tests.integration.helpers import post_twilio
-from tests.support import http_event, sample, twilio_form
+from tests.support import http_event, sample, sends_hang, twilio_form
 
 # what a webhook needs at least besides one send at its worst: the signature, the table's reads and transaction, the
 # answer (milliseconds each when DynamoDB answers)
@@ -56,27 +55,9 @@ def test_the_webhooks_sends_take_at_worst_less_than_their_functions_time_with_ro
     assert email.send_worst_seconds() + ANSWER_MARGIN_SECONDS <= timeouts["InboundEmailFunction"]
 
 
-@contextmanager
-def _work_queue_hangs(desk: Any) -> Iterator[list[str]]:
-    """Each send to the work queue answers nothing, until the client sending stops waiting (its read timeout) and
-    drops the connection, as urllib3 does; whichever of the layer's SQS clients sends it. The sends met."""
-    hung: list[str] = []
-    hooked = []
-    for sqs in {id(c): c for c in (client("sqs"), client("sqs", answering=True), client("sqs", webhook=True))}.values():
-        def hang(request: Any, _sqs: Any = sqs, **kwargs: Any) -> None:
-            body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-            if desk.work_queue_url in body:
-                hung.append(body)
-                time.sleep(_sqs.meta.config.read_timeout)
-                raise ReadTimeoutError(endpoint_url=request.url)
-
-        sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
-        hooked.append((sqs, hang))
-    try:
-        yield hung
-    finally:
-        for sqs, hang in hooked:
-            sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
+def _work_queue_hangs(desk: Any) -> AbstractContextManager[list[str]]:
+    """The work queue hangs, whichever of the layer's SQS clients sends to it (``sends_hang``). The sends met."""
+    return sends_hang(desk.work_queue_url, client("sqs"), client("sqs", answering=True), client("sqs", webhook=True))
 
 
 def test_a_twilio_message_whose_routing_send_hangs_is_stored_and_answered_200_within_the_function_s_time(desk):
@@ -99,46 +80,39 @@ def test_a_twilio_message_whose_routing_send_hangs_is_stored_and_answered_200_wi
     assert desk.item(f"CONV#{conversation}") is not None
 
 
-def test_a_whatsapp_message_whose_routing_send_hangs_is_stored_and_answered_200_within_the_function_s_time(desk):
-    timeout = _webhook_timeouts()["InboundWhatsAppFunction"]
-    body, _ = sample("meta_whatsapp", "text")
-    raw = body.encode()
-    event = http_event("POST", "/webhooks/whatsapp", body, {
-        "content-type": "application/json", "x-hub-signature-256": meta.sign(raw, "test_app_secret")})
-    desk.handler("inbound_whatsapp")
-    # Given the work queue hanging
-    with _work_queue_hangs(desk) as hung:
-        # When the customer's message comes
-        began = time.monotonic()
-        result = desk.invoke("inbound_whatsapp", event)
-        took = time.monotonic() - began
-    # Then it is answered 200 with the message stored, in the function's time with room to spare
-    assert result["statusCode"] == 200, result
-    assert json.loads(result["body"])["stored"] == 1
-    assert len(hung) == 1 and took + ANSWER_MARGIN_SECONDS <= timeout, (len(hung), took)
+def _whatsapp_message() -> bytes:
+    return sample("meta_whatsapp", "text")[0].encode()
 
 
-
-def test_a_messenger_batch_whose_routing_sends_hang_waits_out_one_send_not_one_a_message(desk):
-    timeout = _webhook_timeouts()["InboundMessengerFunction"]
-    # Given a Messenger batch of four customers' messages
+def _messenger_batch_of_four() -> bytes:
     entry = {"id": "1234567890", "time": 1, "messaging": [
         {"sender": {"id": f"56{n}"}, "recipient": {"id": "1234567890"}, "timestamp": n,
          "message": {"mid": f"m.hang{n}", "text": f"where is order {n}?"}} for n in range(4)]}
-    raw = json.dumps({"object": "page", "entry": [entry]}).encode()
-    event = http_event("POST", "/webhooks/messenger", raw.decode(), {
+    return json.dumps({"object": "page", "entry": [entry]}).encode()
+
+
+@pytest.mark.parametrize(("channel", "function", "body", "stored"), [
+    pytest.param("whatsapp", "InboundWhatsAppFunction", _whatsapp_message, 1, id="a WhatsApp message"),
+    pytest.param("messenger", "InboundMessengerFunction", _messenger_batch_of_four, 4, id="a Messenger batch of four"),
+])
+def test_a_meta_batch_whose_routing_sends_hang_is_stored_and_answered_200_having_waited_out_one_send(
+        desk, channel, function, body, stored):
+    timeout = _webhook_timeouts()[function]
+    # Given a Meta batch of customers' messages
+    raw = body()
+    event = http_event("POST", f"/webhooks/{channel}", raw.decode(), {
         "content-type": "application/json", "x-hub-signature-256": meta.sign(raw, "test_app_secret")})
-    desk.handler("inbound_messenger")
+    desk.handler(f"inbound_{channel}")        # loaded before the clock starts, as a warm function is
     # and the work queue hanging
     with _work_queue_hangs(desk) as hung:
         # When the batch comes
         began = time.monotonic()
-        result = desk.invoke("inbound_messenger", event)
+        result = desk.invoke(f"inbound_{channel}", event)
         took = time.monotonic() - began
-    # Then every message is stored and the batch answered 200, having waited out one send (the first), the others
-    # not tried: their routing, as the first's, is the sweep's
+    # Then every message is stored and the batch answered 200, in the function's time with room to spare, having
+    # waited out one send (the first), the others not tried: their routing, as the first's, is the sweep's
     assert result["statusCode"] == 200, result
-    assert json.loads(result["body"])["stored"] == 4
+    assert json.loads(result["body"])["stored"] == stored
     assert len(hung) == 1 and took + ANSWER_MARGIN_SECONDS <= timeout, (len(hung), took)
 
 
@@ -150,26 +124,11 @@ def test_a_shopify_privacy_request_whose_send_hangs_is_answered_503_within_the_f
     queue = desk.env["PRIVACY_QUEUE_URL"]
     desk.handler("inbound_shopify", **shop)          # loaded before the clock starts, as a warm function is
     # Given the privacy queue hanging: each send to it answers nothing until its client stops waiting
-    hung: list[str] = []
-    hooked = []
-    for sqs in {id(c): c for c in (client("sqs"), client("sqs", webhook=True))}.values():
-        def hang(request: Any, _sqs: Any = sqs, **kwargs: Any) -> None:
-            body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-            if queue in body:
-                hung.append(body)
-                time.sleep(_sqs.meta.config.read_timeout)
-                raise ReadTimeoutError(endpoint_url=request.url)
-
-        sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
-        hooked.append((sqs, hang))
-    try:
+    with sends_hang(queue, client("sqs"), client("sqs", webhook=True)) as hung:
         # When Shopify sends a shop's redact
         began = time.monotonic()
         status, _ = test_shop_redact._shop_redact(desk, shop, "hang-1")
         took = time.monotonic() - began
-    finally:
-        for sqs, hang in hooked:
-            sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
     # Then it is answered 503 (Shopify sends it again), within the function's time with room to spare
     assert status == 503, status
     assert len(hung) == 1 and took + ANSWER_MARGIN_SECONDS <= timeout, (len(hung), took)
