@@ -584,14 +584,25 @@ class Inbox:
                resume: tuple[int, list[str]] = (0, []), read: ClockRead | None = None,
                key: HeldKey | None = None) -> Message:
         """Store the reply, with the SLA clocks it stops in the same transaction, then queue it for sending. ``key``:
-        the request's Idempotency-Key, marked with the reply in the transaction that stores it."""
+        the request's Idempotency-Key, marked with the reply in the transaction that stores it.
+
+        The one path of every agent's message to a customer (a reply, a template, a macro's reply, a Send again): its
+        text and a template's parameters are masked here as a note is (``_masked``), and what is stored is what the
+        dispatcher sends, so a card number an agent pastes is neither kept nor sent; ``masked`` says what was."""
+        text, kinds = self._masked(text) if text else (text, ())
+        template = payload.get("template")
+        if isinstance(template, dict) and template.get("parameters"):
+            said = [self._masked(str(value)) for value in template["parameters"]]
+            payload["template"] = {**template, "parameters": [value for value, _ in said]}
+            kinds = (*kinds, *(kind for _, found in said for kind in found))
         subject, threading = email_thread(route, reply_address_for(conv.id, self.email_from))
         payload.update(threading)
         message = Message(id=new_id("m_"), conversation_id=conv.id, direction=Direction.OUTBOUND,
                           channel=route.channel, text=text, status="queued", created_at=clock.now(),
                           author=agent_id, to=route.to, sender=route.sender, provider=route.provider, kind=kind,
                           subject=subject, payload=payload or None, attachments=list(attachments),
-                          parts_sent=resume[0], part_ids=list(resume[1]), expires_at=self._expiry())
+                          parts_sent=resume[0], part_ids=list(resume[1]), expires_at=self._expiry(),
+                          masked=list(dict.fromkeys(kinds)))
 
         also = [] if key is None else [self.conversations.reply_key_op(key.agent_id, conv.id, key.key, key.fingerprint,
                                                                        it.message_sk(message))]

@@ -1,0 +1,158 @@
+"""What an agent types for the customer is masked as a note is, before it is stored and so before it is sent: a
+card number pasted into a reply, a WhatsApp template's parameter or a canned response never reaches the table, the
+provider or the customer; the agent's answer says what was masked. Order and tracking numbers, and the canned
+response's placeholders, are kept as typed. Through the real agent API, dispatcher and a Twilio stand-in."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from shopdesk import clock
+from tests.integration.helpers import agent, customer_writes, online
+from tests.integration.test_outbound_channels import _only_conversation
+from tests.integration.test_privacy import admin, scan
+from tests.support import FakeHttp, FakeTwilio, http_event, sample
+
+CARD, CARD_MASKED = "4111 1111 1111 1111", "[card •••• 1111]"
+IBAN, IBAN_MASKED = "DE89 3704 0044 0532 0130 00", "[IBAN •••• 3000]"
+# an order number and a 16-digit tracking number that fails the Luhn check: no card, kept as typed
+KEPT = "order #1001, tracking 9400111202555842"
+IN_CLEAR = ("4111 1111", "4111111111111111", "DE89 3704", "0532 0130")
+
+
+@pytest.fixture
+def twilio():
+    fake = FakeTwilio()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def graph():
+    """WhatsApp Cloud's Graph API stand-in: every message accepted."""
+    fake = FakeHttp(lambda path, body: (200, {"messaging_product": "whatsapp", "messages": [{"id": "wamid.OUT1"}]}))
+    yield fake
+    fake.close()
+
+
+def _dispatch(desk: Any, twilio: FakeTwilio) -> None:
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url)
+
+
+def _conversation(desk: Any, phone: str, channel: str = "sms") -> str:
+    online(desk, "alice")
+    conv = customer_writes(desk, phone, "I was charged twice", "SMrm" + phone[-8:] * 4, channel=channel)
+    desk.drain_queue(desk.work_queue_url, "router")
+    return conv
+
+
+def _stored(desk: Any, conv: str, message_id: str) -> dict[str, Any]:
+    [item] = [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("id") == message_id]
+    return item
+
+
+def test_a_card_number_an_agent_pastes_into_a_reply_is_stored_and_sent_masked_and_the_answer_says_so(desk, twilio):
+    # Given a conversation alice has
+    conv = _conversation(desk, "+31612347001")
+    # When she replies with the customer's card number and IBAN pasted in, beside an order and a tracking number
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                          {"text": f"Refunded to card {CARD} and {IBAN} for {KEPT}"})
+    _dispatch(desk, twilio)
+    expected = f"Refunded to card {CARD_MASKED} and {IBAN_MASKED} for {KEPT}"
+    # Then her answer shows the reply as stored, and says what was masked
+    assert status == 202, reply
+    assert (reply["text"], reply["masked"]) == (expected, ["card", "IBAN"]), reply
+    # and the table holds it masked, as the timeline shows it
+    assert _stored(desk, conv, reply["id"])["text"] == expected
+    [shown] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
+               if m["id"] == reply["id"]]
+    assert (shown["text"], shown["masked"]) == (expected, ["card", "IBAN"])
+    # and the customer gets only the last four digits
+    [sent] = twilio.requests
+    assert sent["form"]["Body"] == expected
+    stored = json.dumps(scan(desk), default=str, ensure_ascii=False) + json.dumps(twilio.requests, default=repr)
+    for secret in IN_CLEAR:
+        assert secret not in stored, secret
+
+
+def test_a_reply_with_an_order_and_a_tracking_number_only_is_sent_as_typed_and_says_nothing_was_masked(desk, twilio):
+    conv = _conversation(desk, "+31612347002")
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                          {"text": f"Your {KEPT} left today; 4111 1111 is not a card"})
+    _dispatch(desk, twilio)
+    assert status == 202, reply
+    assert (reply["text"], reply["masked"]) == (f"Your {KEPT} left today; 4111 1111 is not a card", [])
+    assert [r["form"]["Body"] for r in twilio.requests] == [reply["text"]]
+
+
+def test_a_note_with_a_card_number_is_stored_masked_and_its_answer_says_so(desk):
+    conv = _conversation(desk, "+31612347003")
+    status, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
+                         {"text": f"customer read out {CARD} for {KEPT}"})
+    assert status == 201, note
+    assert (note["text"], note["masked"]) == (f"customer read out {CARD_MASKED} for {KEPT}", ["card"]), note
+    assert _stored(desk, conv, note["id"])["text"] == note["text"]
+
+
+def test_a_canned_response_saved_with_a_card_number_is_stored_masked_with_its_placeholders_kept(desk):
+    # Given a canned response saved with a card number beside placeholders, an order and a tracking number
+    body = "Hi {{customer.first_name}}, " + f"{KEPT}: refund to {CARD}" + " for order {{order.tracking_number}}"
+    status, saved = admin(desk, "PUT", "/admin/canned-responses/refund",
+                          {"title": f"Refund {CARD}", "shortcode": "refund", "bodies": {"en": body}})
+    # Then it is stored masked, its placeholders and the other numbers as typed
+    assert status == 200, saved
+    assert saved["bodies"]["en"] == ("Hi {{customer.first_name}}, " + f"{KEPT}: refund to {CARD_MASKED}"
+                                     + " for order {{order.tracking_number}}"), saved
+    assert saved["title"] == f"Refund {CARD_MASKED}"
+    for secret in IN_CLEAR:
+        assert secret not in json.dumps(scan(desk), default=str, ensure_ascii=False), secret
+
+
+def test_a_whatsapp_templates_parameter_with_a_card_number_is_stored_and_sent_masked(desk, graph):
+    # Given a WhatsApp Cloud conversation past the 24 hours: a template is what goes
+    body, sidecar = sample("meta_whatsapp", "text")
+    desk.invoke("inbound_whatsapp", http_event("POST", "/webhooks/whatsapp", body, {
+        "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+    conv = _only_conversation(desk)
+    clock.set_offset(25 * 3600)
+    # When alice sends one with the card number in a parameter
+    status, sent = agent(desk, "POST", f"/agent/conversations/{conv}/templates", "alice",
+                         {"name": "order_update", "language": "en_US", "parameters": ["#1001", f"refunded to {CARD}"]})
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", META_GRAPH_BASE_URL=graph.url)
+    # Then the parameter is masked in the answer, the table and the provider's request
+    assert status == 202, sent
+    assert sent["text"] == f"Hi! There is news about your order #1001: refunded to {CARD_MASKED}", sent
+    assert sent["masked"] == ["card"], sent
+    [request] = graph.requests
+    assert [p["text"] for p in request["json"]["template"]["components"][0]["parameters"]] == [
+        "#1001", f"refunded to {CARD_MASKED}"]
+    assert _stored(desk, conv, sent["id"])["payload"]["template"]["parameters"] == ["#1001",
+                                                                                     f"refunded to {CARD_MASKED}"]
+    stored = json.dumps(scan(desk), default=str, ensure_ascii=False) + json.dumps(graph.requests, default=repr)
+    for secret in IN_CLEAR:
+        assert secret not in stored, secret
+
+
+def test_send_again_of_a_failed_reply_stored_with_a_card_number_sends_it_masked(desk, twilio):
+    # Given a reply the provider refused for good, whose text holds a card number (stored before replies were masked)
+    conv = _conversation(desk, "+31612347005")
+    _, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "Refund is on its way"})
+    twilio.script = [(400, {"code": 21211, "message": "The 'To' number is not a valid phone number.",
+                            "status": 400})]
+    _dispatch(desk, twilio)
+    item = _stored(desk, conv, reply["id"])
+    assert item["status"] == "failed"
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}},
+        UpdateExpression="SET #t = :t", ExpressionAttributeNames={"#t": "text"},
+        ExpressionAttributeValues={":t": {"S": f"Refund to {CARD} is on its way"}})
+    # When alice sends it again
+    status, again = agent(desk, "POST", f"/agent/conversations/{conv}/replies/{reply['id']}/retry", "alice")
+    _dispatch(desk, twilio)
+    # Then the new reply is stored and sent masked, and says so
+    assert status == 202, again
+    assert (again["text"], again["masked"]) == (f"Refund to {CARD_MASKED} is on its way", ["card"]), again
+    assert twilio.requests[-1]["form"]["Body"] == f"Refund to {CARD_MASKED} is on its way"
