@@ -93,8 +93,10 @@ class Taken:
 def take(identity: IdentityRecord | None, message: Message, *, provider: str, provider_id: str,
          surveys: Surveys, work: Queue, unless_erased: Mapping[str, Any] | None = None) -> Taken | None:
     """``message`` (built for the customer's next conversation, not stored yet) as the answer to the survey
-    waiting on ``identity``, or None: an ordinary message. Raises DuplicateDelivery for a delivery we have, and
-    SenderErased when ``unless_erased`` (a replay's check of its sender's erase mark) refuses it."""
+    waiting on ``identity``, or None: an ordinary message (the survey closed meanwhile too). Raises DuplicateDelivery
+    for a delivery we have, SenderErased when ``unless_erased`` (a replay's check of its sender's erase mark) refuses
+    it, and CustomerErasing when an erase's mark that landed on the identity after ingest read it still holds (one
+    whose erase holds no more is let go and the answer stored: ``dal.erased.transact_unless_held``)."""
     if identity is None or identity.open_conversation_id or not identity.csat:
         return None
     pending = Pending.of(identity.csat)

@@ -188,7 +188,9 @@ class Surveys:
     def _reply(self, provider: str, provider_id: str, message: Message, pending: Pending, record: Update,
                identity: str, next_pending: Pending | None, work: Mapping[str, Any] | None,
                unless_erased: Mapping[str, Any] | None) -> None:
-        waiting = Update().when(f"attribute_exists(PK) AND {NOT_ERASING}")     # (not while the customer's erase runs)
+        # not while the customer's erase runs: refused by a mark (it landed after ingest read the identity), the
+        # identity comes back with the refusal (no request more), and ``_store_inbound`` follows the one rule
+        waiting = Update().when(f"attribute_exists(PK) AND {NOT_ERASING}")
         if next_pending is None:
             waiting.remove("csat")
         else:
@@ -196,7 +198,7 @@ class Surveys:
         ops = [self.conversations._marker_op(provider, provider_id, message, work),
                self.table.put_op(it.message_item(message)),
                self.table.update_op(it.conv_pk(pending.conversation_id), survey_sk(pending.cycle), record),
-               self.table.update_op(it.identity_pk(*split_key(identity)), it.META, waiting),
+               self.table.update_op(it.identity_pk(*split_key(identity)), it.META, waiting, old_on_failure=True),
                self.conversations._not_erased_op(provider, provider_id)]
         self.conversations._store_inbound(ops, provider_id, SurveyClosed(pending.conversation_id), unless_erased)
 
