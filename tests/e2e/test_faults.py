@@ -92,9 +92,10 @@ def test_when_the_retry_queue_refuses_too_twilios_fallback_call_stores_the_messa
 
 
 def test_a_lost_send_to_the_work_queue_is_made_good(stack, faults):
-    # the work queue refuses sends until 3 have failed (the webhook's client tries each send once, dal.aws): some
-    # messages are stored and their routing work refused. Each is answered 200 as stored, once (Twilio does not
-    # deliver it again), and the sweep sends the work the message's marker keeps once its grace is over
+    # the work queue refuses sends until 3 have failed (a webhook's request tries a send refused quickly three times
+    # at most, dal.queues): the first message is stored and its routing work refused. Each is answered 200 as stored,
+    # once (Twilio does not deliver it again), and the sweep sends the work the message's marker keeps once its grace
+    # is over
     assert faults(operation="sqs:SendMessage", error="InternalFailure", times=3).status == 201
     phones = [f"+3161330{n:04d}" for n in range(5)]
     for n, phone in enumerate(phones):

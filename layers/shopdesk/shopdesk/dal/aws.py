@@ -32,8 +32,10 @@ _ANSWERING_DYNAMODB_CONFIG = _ANSWERING_CONFIG.merge(Config(read_timeout=5))
 
 # A provider's webhook answers within its function's Timeout of 10 s (14 s for Twilio's), where two attempts would
 # take 12 s with botocore's wait before the retry: its sends (``client(..., webhook=True)``) try once, 1 s to connect
-# and 2 s to read, 3 s at worst. What they send after the message is stored (its routing work) the sweep sends when
-# they give up (``logic.work.send_kept``), and the provider is answered 2xx as for any message stored
+# and 2 s to read, 3 s at worst; a request's routing sends (``Queue.for_request``) try a quick refusal again while
+# the request's time allows (``dal.queues.REQUEST_SEND_SECONDS``), a hang never. What they send after the message is
+# stored (its routing work) the sweep sends when they give up (``logic.work.send_kept``), and the provider is
+# answered 2xx as for any message stored
 _WEBHOOK_CONFIG = _ANSWERING_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 
