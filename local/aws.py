@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 
 from local import moto_patches
 from local.aws_faults import AwsFaults
+from local.hosts import forbidden_problem, foreign_host
 from local.settings import ACCOUNT_ID, FAKE_ACCESS_KEY, FAKE_SECRET_KEY
 
 log = logging.getLogger("moto")
@@ -186,15 +187,42 @@ class _StraightToHandler:
         return response(environ, start_response)
 
 
-class _MotoServer(ThreadedMotoServer):
-    """moto's threaded server with the fault injector in front of its WSGI app (local.aws_faults)."""
+class _OwnNamesOnly:
+    """moto's server answers only requests addressed to it by a name it serves (local.hosts): 127.0.0.1, localhost
+    or [::1] with its own port, or PUBLIC_BASE_URL's host. A page whose own name an attacker re-points at 127.0.0.1
+    (DNS rebinding) would otherwise read moto's answers as same-origin, ``/moto-api/data.json`` (every table's every
+    item) included; it is a ``403`` problem before the faults, the straight way or moto see it. boto3 and every other
+    client the stack has name the endpoint as ``GET /_local/aws`` gives it (``Host: 127.0.0.1:<port>``)."""
 
-    def __init__(self, faults: AwsFaults, **kwargs: Any) -> None:
+    def __init__(self, app: Callable[..., Any], public_base_url: str) -> None:
+        self.app = app
+        self.public_base_url = public_base_url
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        hosts = [environ["HTTP_HOST"]] if "HTTP_HOST" in environ else []     # werkzeug joins a repeated one with ","
+        refused = foreign_host(hosts, int(environ["SERVER_PORT"]), self.public_base_url)
+        if refused is None:
+            return self.app(environ, start_response)
+        log.warning("%s %s refused: Host %r is not the stack's", environ.get("REQUEST_METHOD"),
+                    environ.get("PATH_INFO"), environ.get("HTTP_HOST"))
+        body = forbidden_problem(refused)
+        start_response("403 Forbidden", [("Content-Type", "application/problem+json"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+
+class _MotoServer(ThreadedMotoServer):
+    """moto's threaded server with the fault injector in front of its WSGI app (local.aws_faults), and the Host
+    check in front of both."""
+
+    def __init__(self, faults: AwsFaults, public_base_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._faults = faults
+        self._public_base_url = public_base_url
 
     def _server_entry(self) -> None:      # as moto's, with the app wrapped
-        app = self._faults.wrap(_StraightToHandler(DomainDispatcherApplication(create_backend_app)))
+        app = _OwnNamesOnly(self._faults.wrap(_StraightToHandler(DomainDispatcherApplication(create_backend_app))),
+                            self._public_base_url)
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_KeepAliveHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -203,12 +231,12 @@ class _MotoServer(ThreadedMotoServer):
 class Aws:
     """The moto server and a cache of thread-safe boto3 clients pointed at it."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, public_base_url: str = "") -> None:
         self.region = region
         self.account_id = ACCOUNT_ID
         moto_patches.apply()  # concurrent clients (parallel function workers) need it
         self.faults = AwsFaults()
-        self._server = _MotoServer(self.faults, ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = _MotoServer(self.faults, public_base_url, ip_address="127.0.0.1", port=0, verbose=False)
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.endpoint = ""

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 from local.authorizer import AuthResult
 from local.functions import Cors, HttpRoute
+from local.hosts import forbidden_problem, foreign_host, own_origins
 from local.identity import UnknownAgent
 from local.live import MANAGEMENT_PATH
 from local.ses import UnknownRecipient, inbound_message_id, message_recipients
@@ -123,46 +124,12 @@ def transfer_coded() -> Reply:
                  "transfer coding")
 
 
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def _public_address(public_base_url: str) -> tuple[str, str, int, int] | None:
-    """PUBLIC_BASE_URL's scheme, host (an IPv6 one in brackets), port and its scheme's default port, if one is set."""
-    split = urllib.parse.urlsplit(public_base_url)
-    if not public_base_url or not split.hostname:
-        return None
-    name = f"[{split.hostname}]" if ":" in split.hostname else split.hostname
-    default = 443 if split.scheme == "https" else 80
-    return split.scheme, name, split.port or default, default
-
-
-def served_hosts(port: int, public_base_url: str) -> frozenset[str]:
-    """The ``Host`` values of requests meant for the stack: its loopback names with its port, and PUBLIC_BASE_URL's
-    host (what a tunnel forwards). A browser sends the name it resolved, so a page whose own name an attacker re-points
-    at 127.0.0.1 (DNS rebinding) sends its own name here and is refused."""
-    hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES} | (set(_LOOPBACK_NAMES) if port == 80 else set())
-    public = _public_address(public_base_url)
-    if public is not None:
-        _, name, public_port, default = public
-        hosts |= {f"{name}:{public_port}"} | ({name} if public_port == default else set())
-    return frozenset(hosts)
-
-
-def own_origins(port: int, public_base_url: str) -> frozenset[str]:
-    """The origins of the stack's own pages (the inbox it serves, by each loopback name, and PUBLIC_BASE_URL's)."""
-    origins = {f"http://{name}:{port}" for name in _LOOPBACK_NAMES}
-    public = _public_address(public_base_url)
-    if public is not None:
-        scheme, name, public_port, default = public
-        origins.add(f"{scheme}://{name}" if public_port == default else f"{scheme}://{name}:{public_port}")
-    return frozenset(origins)
 
 
 def forbidden(detail: str, target: str) -> Reply:
     """The stack's own refusal, a problem (RFC 9457) that says why."""
-    problem = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": detail}
-    return Reply(403, [("Content-Type", "application/problem+json")], json.dumps(problem).encode(), target)
+    return Reply(403, [("Content-Type", "application/problem+json")], forbidden_problem(detail), target)
 
 
 def too_large() -> Reply:
@@ -479,11 +446,12 @@ class Gateway:
         server = getattr(handler, "server", None)
         port = int(server.server_address[1]) if server is not None else self.stack.settings.port
         public_base_url = self.stack.settings.public_base_url
-        host = request.header_dict.get("host")
-        if host is not None and host.strip().lower() not in served_hosts(port, public_base_url):
-            log.warning("%s %s refused: Host %r is not the stack's", request.method, request.path, host)
-            return forbidden(f"the local stack answers only requests addressed to it (127.0.0.1, localhost or [::1] "
-                             f"at port {port}, or PUBLIC_BASE_URL's host), not to {host!r}", "foreign host")
+        hosts = [value for name, value in request.header_pairs if name.lower() == "host"]
+        refused = foreign_host(hosts, port, public_base_url)
+        if refused is not None:
+            log.warning("%s %s refused: Host %r is not the stack's", request.method, request.path,
+                        request.header_dict.get("host"))
+            return forbidden(refused, "foreign host")
         origin = request.header_dict.get("origin")
         if (origin is not None and request.method in _STATE_CHANGING and request.path.startswith(_NOT_THE_HTTP_APIS)
                 and origin.strip().lower() not in own_origins(port, public_base_url)):

@@ -55,6 +55,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from local.functions import FunctionSpec
+from local.hosts import foreign_host
 from local.settings import ACCOUNT_ID
 from local.template import Resolver, TemplateError
 
@@ -376,11 +377,12 @@ class LiveApis:
     """Serves the template's WebSocket APIs (one port, one path per stage) and their @connections API."""
 
     def __init__(self, apis: list[WebSocketApi], runtime: Runtime, port: int, region: str,
-                 idle_timeout: float = IDLE_TIMEOUT_SECONDS) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT_SECONDS, public_base_url: str = "") -> None:
         self.apis = apis
         self.region = region
         self.runtime = runtime
         self.port = port
+        self.public_base_url = public_base_url   # its host is served too (local.hosts)
         self.idle_timeout = idle_timeout   # seconds without a message either way before the socket is closed; 0: never
         self.sockets: dict[str, Socket] = {}
         self._lock = threading.Lock()
@@ -448,6 +450,13 @@ class LiveApis:
     # -- the upgrade: authorizer, then $connect
 
     async def _upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        # a page whose own name an attacker re-points at 127.0.0.1 (DNS rebinding) sends that name: refused before
+        # the authorizer or $connect run (local.hosts)
+        refused = foreign_host(request.headers.get_all("Host"), self.port, self.public_base_url)
+        if refused is not None:
+            log.warning("upgrade to %s refused: Host %r is not the stack's", request.path.split("?")[0],
+                        ",".join(request.headers.get_all("Host")))
+            return connection.respond(HTTPStatus.FORBIDDEN, refused + "\n")
         split = urllib.parse.urlsplit(request.path)
         api = next((a for a in self.apis if split.path.rstrip("/") == a.path), None)
         if api is None:

@@ -30,6 +30,8 @@ from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local.hosts import forbidden_problem, foreign_host
+
 log = logging.getLogger("shop")
 
 TOKEN_SECONDS = 3600
@@ -85,8 +87,9 @@ class DemoShop:
     """The demo shop's server on its own port: ``start()``, ``url``, ``close()``."""
 
     def __init__(self, port: int, stack_url: str, secret: str, now: Callable[[], float], media_url: str = "",
-                 live_url: str = "") -> None:
+                 live_url: str = "", public_base_url: str = "") -> None:
         self.stack_url = stack_url
+        self.public_base_url = public_base_url   # its host is served too (local.hosts)
         self.media_url = media_url        # where presigned uploads and pictures go (the emulated S3)
         self.live_url = live_url          # the widget's WebSocket API
         self.secret = secret
@@ -98,10 +101,12 @@ class DemoShop:
             server_version = "demo-shop"
 
             def do_GET(self) -> None:
-                shop.get(self)
+                if not shop.refused(self):
+                    shop.get(self)
 
             def do_POST(self) -> None:
-                shop.post(self)
+                if not shop.refused(self):
+                    shop.post(self)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("%s %s", self.command, self.path.split("?")[0])
@@ -124,6 +129,19 @@ class DemoShop:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def refused(self, request: BaseHTTPRequestHandler) -> bool:
+        """A request not addressed to the shop by a name it serves (local.hosts), answered 403 before any page: a
+        page whose own name an attacker re-points at 127.0.0.1 (DNS rebinding) would otherwise read the shop's
+        visitor tokens as same-origin."""
+        refused = foreign_host(request.headers.get_all("Host") or [], self.port, self.public_base_url)
+        if refused is None:
+            return False
+        log.warning("%s %s refused: Host %r is not the shop's", request.command, request.path.split("?")[0],
+                    ",".join(request.headers.get_all("Host") or []))
+        request.close_connection = True     # a POST's body is left unread
+        self._send(request, 403, "application/problem+json", forbidden_problem(refused))
+        return True
 
     # ---------------------------------------------------------------- pages
 

@@ -68,7 +68,7 @@ class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock = Clock()
-        self.aws = Aws(settings.region)
+        self.aws = Aws(settings.region, settings.public_base_url)
         self.outbox = Outbox()
         self.faults = Faults()
         self.identity: Identity | None = None
@@ -157,7 +157,7 @@ class Stack:
         )
         self._build_web_app()
         self.live = LiveApis(websocket_apis, self.runtime, settings.websocket_port, settings.region,
-                             settings.live_idle_timeout_s)
+                             settings.live_idle_timeout_s, settings.public_base_url)
         self.live.start()
         self.gateway = Gateway(self)
         self._server_thread = threading.Thread(target=self.gateway.serve_forever, daemon=True, name="http")
@@ -214,7 +214,8 @@ class Stack:
         try:
             shop = DemoShop(self.settings.shop_port, self.settings.base_url, secret,
                             lambda: self.clock.now().timestamp(), media_url=self.aws.endpoint,
-                            live_url=self.live.url_of_logical("WidgetLiveApi") or "")
+                            live_url=self.live.url_of_logical("WidgetLiveApi") or "",
+                            public_base_url=self.settings.public_base_url)
         except OSError as error:
             log.warning("the demo shop could not listen on port %d: %s", self.settings.shop_port, error)
             return None

@@ -184,8 +184,9 @@ def test_a_client_that_leaves_while_connect_runs_is_disconnected_and_a_post_to_i
 
     apis._connect = slow_connect
     client = _socket.create_connection(("127.0.0.1", apis.port))
-    client.sendall(b"GET /dev?token=good HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    client.sendall(f"GET /dev?token=good HTTP/1.1\r\nHost: 127.0.0.1:{apis.port}\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n".encode())
     time.sleep(0.1)
     client.close()
     # Then once $connect answered, the connection is gone: $disconnect runs (its item can go), and a post to it is

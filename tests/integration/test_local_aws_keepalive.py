@@ -95,7 +95,7 @@ def test_a_client_that_asks_to_close_is_answered_and_closed(aws: Aws) -> None:
     body = b"Action=ListQueues"
     head = "".join(f"{k}: {v}\r\n" for k, v in SQS_HEADERS.items())
     with socket.create_connection((host, int(port)), timeout=5) as raw:
-        raw.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n"
+        raw.sendall(f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\n{head}Content-Length: {len(body)}\r\n"
                     f"Connection: close\r\n\r\n".encode() + body)
         # Then the answer comes and the server closes its side (a kept connection would time out here)
         received = b""
@@ -113,7 +113,7 @@ def test_a_body_that_cannot_be_read_is_answered_400_and_the_server_goes_on(aws: 
     host, port = aws.endpoint.removeprefix("http://").split(":")
     head = "".join(f"{k}: {v}\r\n" for k, v in SQS_HEADERS.items())
     with socket.create_connection((host, int(port)), timeout=5) as raw:
-        raw.sendall(f"POST / HTTP/1.1\r\nHost: {host}\r\n{head}".encode() + framing)
+        raw.sendall(f"POST / HTTP/1.1\r\nHost: {host}:{port}\r\n{head}".encode() + framing)
         # Then an answer comes (none came before: the connection was dropped), and the connection is closed,
         # since where a next request would start is not known
         received = b""
