@@ -423,35 +423,86 @@ def test_the_bot_s_answer_where_the_erase_still_runs_is_refused_and_costs_one_re
     assert desk.item(f"CONV#{other}")["bot"]["state"] == "answering"
 
 
-@pytest.mark.parametrize("write", ["thank", "hand_back"])
-def test_the_bot_s_thanks_or_hand_back_on_a_conversation_a_failed_erase_left_marked_lets_the_mark_go(
-        desk, monkeypatch, write):
-    from shopdesk import clock
+def _bot_answered(desk: Any, phone: str, sid: str) -> tuple[Any, Any, str]:
+    """An open conversation the bot answered (pending, the bot answering there). (its store, its meta, its id)"""
     from shopdesk.dal.bot import BotStore
     from shopdesk.dal.table import Table
-    from shopdesk.ids import new_id
-    from shopdesk.models import Direction, Message
 
-    # Given an open conversation the bot answered, then marked by a failed erase whose release was refused there
-    phone = "+3165550192" + str(len(write))
-    conv = customer_writes(desk, phone, "Do you ship teacups abroad?", f"SMbot{write}")
+    conv = customer_writes(desk, phone, "Do you ship teacups abroad?", sid)
     store = BotStore(Table(desk.table_name))
     meta, *answer = _bot_answer(desk, conv, "Yes, teacups ship to 40 countries")
     store.answer(meta, *answer)
+    return store, meta, conv
+
+
+def _bot_answered_then_marked(desk: Any, monkeypatch: Any, phone: str, sid: str) -> tuple[Any, Any, str, str]:
+    """The bot's answered conversation, then marked alone by a failed erase whose release was refused there. (its
+    store, its meta, its id, the failed job)"""
+    store, meta, conv = _bot_answered(desk, phone, sid)
     job = _failed_keeping_its_hold(desk, monkeypatch, desk.item(f"CONV#{conv}")["customer"]["id"])
     desk.client("dynamodb").update_item(
         TableName=desk.table_name, Key={"PK": {"S": f"IDENTITY#phone#{phone}"}, "SK": {"S": "META"}},
         UpdateExpression="REMOVE erasing")
     assert desk.item(f"CONV#{conv}")["erasing"] == job
-    text = f"The bot's {write} about teacups"
-    note = Message(id=new_id("m_"), conversation_id=conv, direction=Direction.OUTBOUND, channel=meta.route.channel,
+    return store, meta, conv, job
+
+
+def _bot_closes(store: Any, meta: Any, write: str, text: str) -> None:
+    """The bot's thanks for the customer's confirmation, or its hand-back of the conversation to a person."""
+    from shopdesk import clock
+    from shopdesk.ids import new_id
+    from shopdesk.models import Direction, Message
+
+    note = Message(id=new_id("m_"), conversation_id=meta.id, direction=Direction.OUTBOUND, channel=meta.route.channel,
                    text=text, status="queued", created_at=clock.now(), author="bot", to=meta.route.to,
                    sender=meta.route.sender, provider=meta.route.provider)
-    # When the bot thanks the customer there, or hands the conversation back to a person
     if write == "thank":
         store.thank(meta, note, "m_confirmed", clock.now_iso())
     else:
         store.hand_back(meta, "not_solved", note, clock.now_iso())
+
+
+@pytest.mark.parametrize("write", ["thank", "hand_back"])
+def test_the_bot_s_thanks_or_hand_back_on_a_conversation_a_failed_erase_left_marked_lets_the_mark_go(
+        desk, monkeypatch, write):
+    # Given an open conversation the bot answered, then marked by a failed erase whose release was refused there
+    store, meta, conv, _job = _bot_answered_then_marked(desk, monkeypatch, "+3165550192" + str(len(write)),
+                                                        f"SMbot{write}")
+    text = f"The bot's {write} about teacups"
+    # When the bot thanks the customer there, or hands the conversation back to a person
+    _bot_closes(store, meta, write, text)
     # Then it is written (the bot does not stand back as if an erase ran), and the mark is let go
     assert text in json.dumps(scan(desk), default=str)
     assert "erasing" not in desk.item(f"CONV#{conv}")
+
+
+@pytest.mark.parametrize("write", ["thank", "hand_back"])
+def test_the_bot_s_thanks_or_hand_back_where_the_erase_still_runs_is_refused_and_costs_one_request_unmarked(
+        desk, monkeypatch, write):
+    from shopdesk.dal.bot import BotRefused
+
+    # Given an open conversation the bot answered, marked by an erase whose job reads running
+    store, meta, conv, job = _bot_answered_then_marked(desk, monkeypatch, "+3165550194" + str(len(write)),
+                                                       f"SMbotrun{write}")
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key={"PK": {"S": f"PRIVACYJOB#{job}"}, "SK": {"S": "META"}},
+        UpdateExpression="SET #s = :running, received_at = created_at REMOVE gives_up_at",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":running": {"S": "running"}})
+    # When the bot thanks the customer there, or hands the conversation back: then it is refused, nothing written,
+    # the conversation as the bot's answer left it and the mark kept
+    with pytest.raises(BotRefused):
+        _bot_closes(store, meta, write, f"Held teacup {write}")
+    assert f"Held teacup {write}" not in json.dumps(scan(desk), default=str)
+    item = desk.item(f"CONV#{conv}")
+    assert item["erasing"] == job and item["status"] == "pending" and item["bot"]["state"] == "answering"
+    assert "closing" not in item["bot"]
+    # And on a conversation no mark holds, it costs what it did: one TransactWriteItems, the write made
+    store, meta, other = _bot_answered(desk, "+3165550195" + str(len(write)), f"SMbotfree{write}")
+    assert _requests_of(desk, monkeypatch, lambda: _bot_closes(store, meta, write, f"Free teacup {write}")) == [
+        "TransactWriteItems"]
+    assert f"Free teacup {write}" in json.dumps(scan(desk), default=str)
+    item = desk.item(f"CONV#{other}")
+    if write == "thank":
+        assert item["bot"]["closing"] is True and item["bot"]["replied_to"] == "m_confirmed"
+    else:
+        assert item["status"] == "open" and item["bot"]["state"] == "handed_off"
