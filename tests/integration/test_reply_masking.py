@@ -156,3 +156,33 @@ def test_send_again_of_a_failed_reply_stored_with_a_card_number_sends_it_masked(
     assert status == 202, again
     assert (again["text"], again["masked"]) == (f"Refund to {CARD_MASKED} is on its way", ["card"]), again
     assert twilio.requests[-1]["form"]["Body"] == f"Refund to {CARD_MASKED} is on its way"
+
+
+def test_a_reply_and_a_templates_parameter_stored_before_a_pattern_are_masked_once_by_the_scan(desk, graph, capsys):
+    from tests.integration.test_masking_scan import BSN, MASKED, PATTERN, _run
+    # Given a reply and a WhatsApp template holding a BSN, stored before the shop added its BSN pattern
+    conv = _conversation(desk, "+31612347006")
+    _, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": f"Noted your {BSN}"})
+    body, sidecar = sample("meta_whatsapp", "text")
+    desk.invoke("inbound_whatsapp", http_event("POST", "/webhooks/whatsapp", body, {
+        "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+    [whatsapp] = [c["id"] for c in agent(desk, "GET", "/agent/conversations", "alice", query="view=all")[1]["items"]
+                  if c["id"] != conv]
+    clock.set_offset(25 * 3600)
+    _, template = agent(desk, "POST", f"/agent/conversations/{whatsapp}/templates", "alice",
+                        {"name": "order_update", "language": "en_US", "parameters": ["#1001", f"checked {BSN}"]})
+    assert _stored(desk, conv, reply["id"])["text"] == f"Noted your {BSN}"
+    assert admin(desk, "PUT", "/admin/privacy/settings", PATTERN)[0] == 200
+    # When the scan runs
+    out = _run(desk, capsys)
+    # Then both are masked, and say so; the template's number kept
+    stored = _stored(desk, conv, reply["id"])
+    assert (stored["text"], stored.get("masked")) == (f"Noted your {MASKED}", ["BSN"]), stored
+    sent = _stored(desk, whatsapp, template["id"])
+    assert sent["payload"]["template"]["parameters"] == ["#1001", f"checked {MASKED}"], sent["payload"]
+    assert MASKED in sent["text"] and sent.get("masked") == ["BSN"], sent
+    assert "123456782" not in json.dumps(scan(desk), default=str, ensure_ascii=False)
+    assert "answers: " in out and "wrote 0 masked" not in out.split("masking: answers: ")[1].splitlines()[0], out
+    # and a second run writes nothing
+    again = _run(desk, capsys)
+    assert "wrote 0 masked" in again.split("masking: answers: ")[1].splitlines()[0], again

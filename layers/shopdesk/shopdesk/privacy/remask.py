@@ -13,8 +13,10 @@ patterns as saved):
   its subject and quoted history), and ``masked`` lists what it masked; a note: its text. A message's files keep
   their names: their copy's key in the media bucket is made from it;
 - an answer: what the desk writes itself from the customer's words (an acknowledgement greeting them by name, the
-  bot's answer, a survey and its follow-up: ``DESK_WRITTEN``), its text and subject; a person's reply, its subject
-  (the customer's, with a reply prefix) only: the text is stored as it was sent. A system entry is not read;
+  bot's answer, a survey and its follow-up) and a person's reply (a reply, a template, a macro's, a Send again, which
+  ``Inbox`` masks as it stores them: one stored before keeps what it said only until this runs), its text, subject
+  (the customer's, with a reply prefix) and a template's parameters, and ``masked`` lists what it masked. A system
+  entry is not read;
 - a conversation: the last message's preview, the customer's name it shows, the mail's subject the answers go under
   (each route's ``context.subject``, and the one ``route`` of an item written before routes were kept per channel)
   and the bot's copy of the customer's question;
@@ -54,9 +56,6 @@ KINDS = ("messages", "answers", "notes", "conversations", "customers", "identiti
          "shop_customers")
 COUNTS = (*KINDS, *(f"{kind}_masked" for kind in KINDS), "changed_meanwhile")
 PAYLOAD_KEPT = ("email", "reply_context")       # ingest masks the mail's subject and quoted history, not its headers
-# answers the desk writes itself, from the customer's words (their name, their subject, their question): masked
-# whole; a person's reply is stored as it was sent, but for its subject (the customer's, with a reply prefix)
-DESK_WRITTEN = frozenset({"acknowledgement", "bot", "bot_answer", "csat_survey", "csat_follow_up"})
 ROUTE_KEY = re.compile(r"[a-z_]+")     # a channel's name, as a route is kept under it (``routes.<channel>``)
 
 Changes = dict[str, tuple[Any, Any]]
@@ -133,9 +132,18 @@ def _changes(item: Mapping[str, Any], policy: PrivacyPolicy) -> tuple[str | None
             _payload(item.get("payload"), policy, changes, kinds)
             return "messages", changes, list(dict.fromkeys(kinds))
         case "message" if item.get("direction") == "outbound":
-            text("subject", item.get("subject"))
-            if item.get("kind") in DESK_WRITTEN:
-                text("text", item.get("text"))
+            for field in ("text", "subject"):
+                text(field, item.get(field))
+            template = (item.get("payload") or {}).get("template")
+            if isinstance(template, dict) and isinstance(template.get("parameters"), list):
+                said = [mask(value, policy.patterns) if isinstance(value, str) and value else None
+                        for value in template["parameters"]]
+                if any(found is not None and found.text != value
+                       for found, value in zip(said, template["parameters"], strict=True)):
+                    changes["payload.template.parameters"] = (template["parameters"], [
+                        value if found is None else found.text
+                        for found, value in zip(said, template["parameters"], strict=True)])
+                    kinds.extend(kind for found in said if found is not None for kind in found.kinds)
             return "answers", changes, list(dict.fromkeys(kinds))
         case "message" if item.get("direction") == "note":
             text("text", item.get("text"))
