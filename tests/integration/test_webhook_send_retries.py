@@ -18,6 +18,8 @@ from botocore.exceptions import ConnectionClosedError
 
 from shopdesk.channels import meta
 from shopdesk.dal.aws import client
+from shopdesk.dal.queues import REQUEST_SEND_SECONDS, send_worst_seconds
+from tests.integration.conftest import TEMPLATE
 from tests.integration.helpers import post_twilio
 from tests.integration.test_webhook_sends_in_time import ANSWER_MARGIN_SECONDS, _webhook_timeouts
 from tests.support import http_event, twilio_form
@@ -76,6 +78,17 @@ def _waiting(desk: Any) -> list[dict[str, Any]]:
     """The routing work waiting on the work queue."""
     got = desk.client("sqs").receive_message(QueueUrl=desk.work_queue_url, MaxNumberOfMessages=10)
     return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+
+def test_a_request_s_sends_tried_again_end_in_its_function_s_time_with_room_to_answer(desk):
+    # Given the webhooks' functions and the web chat's, which send through Queue.for_request with the webhooks' client
+    timeouts = _webhook_timeouts()
+    timeouts["WebchatFunction"] = int(TEMPLATE["Resources"]["WebchatFunction"]["Properties"].get(
+        "Timeout", TEMPLATE["Globals"]["Function"]["Timeout"]))
+    # Then one more attempt at its worst (3 s) fits in a request's time for its sends, after a quick refusal
+    assert send_worst_seconds(client("sqs", webhook=True)) == 3 < REQUEST_SEND_SECONDS
+    # and that time leaves each function the room it needs besides (Timeouts of 10 s to 14 s)
+    assert all(t >= REQUEST_SEND_SECONDS + ANSWER_MARGIN_SECONDS for t in timeouts.values()), timeouts
 
 
 @pytest.mark.parametrize("refusal", ["throttle", "5xx", "reset"])

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, NoCredentialsError, ReadTimeoutError
 
 from shopdesk.dal.queues import REQUEST_SEND_ATTEMPTS, REQUEST_SEND_SECONDS, NotTried, Queue, _OneRequest, retryable
 
@@ -82,6 +82,7 @@ def test_botocore_s_retryable_errors_are_throttles_5xx_and_connection_resets_not
     assert not retryable(SQS, _refused("QueueDoesNotExist", 400))
     assert not retryable(SQS, _refused("InvalidMessageContents", 400))
     assert not retryable(SQS, _refused("AccessDenied", 403))
+    assert not retryable(SQS, NoCredentialsError())
     assert not retryable(SQS, ValueError("not botocore's"))
 
 
@@ -152,7 +153,11 @@ def test_a_refusal_botocore_does_not_retry_or_another_client_s_is_not_tried_agai
     answering = ScriptedQueue(clock, [throttled(), None], webhook=False)
     with pytest.raises(ClientError):
         _request(answering).send({"kind": "inbound"}, group="c1", dedup_id="m1")
-    assert (missing.attempts, answering.attempts) == (1, 1)
+    # botocore's own refusal, before anything was sent: raised as it came
+    unsigned = ScriptedQueue(clock, [NoCredentialsError()])
+    with pytest.raises(NoCredentialsError):
+        _request(unsigned).send({"kind": "inbound"}, group="c1", dedup_id="m1")
+    assert (missing.attempts, answering.attempts, unsigned.attempts) == (1, 1, 1)
 
 
 def test_a_send_tried_again_that_then_runs_out_of_time_ends_the_request_s_sends_within_its_time():

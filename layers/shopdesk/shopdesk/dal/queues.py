@@ -110,13 +110,13 @@ def retryable(sqs: Any, exc: Exception, attempt: int = 1) -> bool:
     """Whether botocore's standard retry mode would try again the call that raised ``exc`` (its ``attempt``, from 1,
     under ``REQUEST_SEND_ATTEMPTS``): a throttle, a transient error code, a 5xx, a connection reset. A timeout is
     retryable to botocore; ``_OneRequest`` never asks about one."""
+    operation = sqs.meta.service_model.operation_model("SendMessage")     # botocore's checkers read its service
     if isinstance(exc, ClientError):
         meta = exc.response.get("ResponseMetadata") or {}
         answer = AWSResponse(None, meta.get("HTTPStatusCode"), meta.get("HTTPHeaders") or {}, None)
-        context = RetryContext(attempt, operation_model=sqs.meta.service_model.operation_model(exc.operation_name),
-                               parsed_response=exc.response, http_response=answer)
+        context = RetryContext(attempt, operation_model=operation, parsed_response=exc.response, http_response=answer)
     elif isinstance(exc, BotoCoreError):
-        context = RetryContext(attempt, caught_exception=exc)
+        context = RetryContext(attempt, operation_model=operation, caught_exception=exc)
     else:
         return False
     return bool(_RETRYABLE.is_retryable(context))
