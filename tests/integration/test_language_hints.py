@@ -6,6 +6,7 @@ naming a language we do not answer, or a header that is no header, decides nothi
 from __future__ import annotations
 
 import json
+from email.message import EmailMessage
 
 import pytest
 
@@ -16,6 +17,7 @@ from shopdesk.understanding import understand
 from tests.integration.helpers import agent
 from tests.integration.test_admin_api import admin_call
 from tests.integration.test_bot import KB, kb_import
+from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_widget import _session
 from tests.support import http_event, sample
 
@@ -134,3 +136,72 @@ def test_the_bot_answers_a_one_word_telegram_message_with_the_article_in_its_app
     conv = _only_conversation(bot)
     answers = [m["text"] for m in conv["messages"] if m["author"] == "bot" and m["direction"] == "outbound"]
     assert answers and "Envolvemos tu pedido para regalo" in answers[0], answers
+
+
+# -- email: Content-Language (RFC 3282), the top-level header, else the chosen text part's -----------------------
+
+def _mail_says(desk, raw: bytes) -> None:
+    assert _deliver(desk, raw, "hint") == {"stored": 1, "duplicates": 0}      # never refused for its header
+
+
+def _with_header(raw: bytes, value: bytes) -> bytes:
+    """The mail with a top-level Content-Language written as given (no library re-encoding it)."""
+    return raw.replace(b"\nSubject:", b"\nContent-Language: " + value + b"\nSubject:", 1)
+
+
+def _danke(**parts: str) -> bytes:
+    """A one-word German mail whose text part and HTML alternative carry the Content-Language given."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Ada <ada@customer.example>", "support@shop.example", "Re: #1001"
+    msg["Message-ID"] = "<danke@customer.example>"
+    msg.set_content("Danke\n")
+    msg.add_alternative("<p>Danke</p>", subtype="html")
+    plain, html = msg.get_payload()
+    for part, key in ((plain, "plain"), (html, "html")):
+        if key in parts:
+            part["Content-Language"] = parts[key]
+    return bytes(msg)
+
+
+@pytest.mark.parametrize("header", [b"de", b"de-DE, en", b"fr, de-AT"])
+def test_a_one_word_mail_takes_the_first_language_we_answer_its_content_language_names(desk, header):
+    assert understand("Danke").language_confidence < 1.0           # the text alone is not sure
+    _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="Danke\n"), header))
+    conv = _only_conversation(desk)
+    assert conv["language"] == "de"
+    message = _inbound(desk, conv["id"])
+    assert message.payload["accept_language"] == "de"             # the language, not the header
+    decided = understand(text_of(message), hints_of(message))
+    assert (decided.language, decided.language_confidence) == ("de", 1.0)
+
+
+@pytest.mark.parametrize("header", [b"fr-FR, it", b"", b";;;,,,", b"*", b"de-DE, " + b"x" * 2000,
+                                    "\u00e9\u00e9-\u00e9\u00e9".encode(), b"de de", b"<de>"])
+def test_a_content_language_naming_none_we_answer_or_malformed_changes_nothing(desk, header):
+    _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="Danke\n"), header))
+    message = _inbound(desk, _only_conversation(desk)["id"])
+    assert "accept_language" not in (message.payload or {}) and hints_of(message) == []
+    assert understand(text_of(message), hints_of(message)) == understand("Danke")
+
+
+def test_a_mail_without_content_language_is_read_by_its_text_as_before(desk):
+    _mail_says(desk, _eml(subject="Re: #1001", body="Danke\n"))
+    message = _inbound(desk, _only_conversation(desk)["id"])
+    assert "accept_language" not in (message.payload or {}) and hints_of(message) == []
+
+
+def test_a_multipart_mail_without_one_on_top_takes_its_chosen_text_parts_content_language(desk):
+    _mail_says(desk, _danke(plain="de", html="en"))                # text/plain is the part chosen, not the HTML
+    message = _inbound(desk, _only_conversation(desk)["id"])
+    assert message.payload["accept_language"] == "de"
+    assert understand(text_of(message), hints_of(message)).language_confidence == 1.0
+
+
+def test_the_top_level_content_language_wins_over_the_text_parts(desk):
+    _mail_says(desk, _with_header(_danke(plain="tr"), b"de"))
+    assert _inbound(desk, _only_conversation(desk)["id"]).payload["accept_language"] == "de"
+
+
+def test_a_content_language_on_the_part_not_chosen_decides_nothing(desk):
+    _mail_says(desk, _danke(html="tr"))
+    assert "accept_language" not in (_inbound(desk, _only_conversation(desk)["id"]).payload or {})

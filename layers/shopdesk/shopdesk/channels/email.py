@@ -24,6 +24,9 @@ forged (below). Decisions:
 - Body: text/plain is preferred; HTML-only mail is turned into readable text. Quoted history under
   a reply is cut from ``text`` and kept in ``email.quoted_text``; when the cut would leave nothing
   (a forward, a bottom-posted reply) the whole text stays.
+- Language: the mail's ``Content-Language`` header (RFC 3282), else that of the first part the text is made of,
+  as written, is ``ParsedEmail.content_language``; the receiver keeps the language it names as the understanding
+  layer's hint (``logic.email_inbound``).
 - Authenticity: mail that SES's own DMARC check failed (``ses_authentication``, which reads SES's header as RFC 8601
   clauses, so no text of the sender's quoted in it counts; one the sender broke reads ``unreadable``, refused the
   same way) is not a customer's message (``BadRequest``, kept as unsupported): its From address, which names the
@@ -777,6 +780,8 @@ def _auto_submitted(msg: Message, subject: str, sender: str | None) -> str | Non
 class _Body:
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
+    plain_languages: list[str | None] = field(default_factory=list)     # each plain part's Content-Language
+    html_languages: list[str | None] = field(default_factory=list)      # each HTML part's
     files: list[tuple[Attachment, bytes | None]] = field(default_factory=list)
     report: dict[str, str] = field(default_factory=dict)
     dropped: int = 0
@@ -965,6 +970,8 @@ def _walk(part: Message, body: _Body, max_bytes: int, *, files_only: bool = Fals
             return
         text = _part_text(part)
         (body.html if content_type == "text/html" else body.plain).append(text)
+        (body.html_languages if content_type == "text/html" else body.plain_languages).append(
+            _content_language(part))
         return
     if content_type in ("application/pkcs7-signature", "application/x-pkcs7-signature",
                         "application/pgp-signature") and not files_only:
@@ -992,13 +999,22 @@ def _choose_alternative(children: list[Message]) -> Message:
     return children[-1]
 
 
-def _body_text(body: _Body) -> str:
-    plain = [_tidy(text) for text in body.plain]
-    plain = [text for text in plain if text]
+def _body_text(body: _Body) -> tuple[str, str | None]:
+    """The text shown (the plain parts, else the HTML ones) and the Content-Language of its first part."""
+    plain = [(_tidy(text), language) for text, language in zip(body.plain, body.plain_languages, strict=True)]
+    plain = [(text, language) for text, language in plain if text]
     if plain:
-        return "\n\n".join(plain)
-    html = [html_to_text(text) for text in body.html]
-    return "\n\n".join(text for text in html if text)
+        return "\n\n".join(text for text, _ in plain), plain[0][1]
+    html = [(html_to_text(text), language) for text, language in zip(body.html, body.html_languages, strict=True)]
+    html = [(text, language) for text, language in html if text]
+    return "\n\n".join(text for text, _ in html), (html[0][1] if html else None)
+
+
+def _content_language(part: Message) -> str | None:
+    """A part's (or the mail's) ``Content-Language`` as written (RFC 3282: language tags, ``de-DE, en``), the first
+    such header; None when it has none. What it names is read by the caller (``logic.language``), never here."""
+    values = _raw_headers(part, "Content-Language")
+    return values[0] if values else None
 
 
 def _truncate(text: str | None, limit: int = MAX_TEXT_CHARS) -> str | None:
@@ -1017,6 +1033,7 @@ class ParsedEmail:
 
     message: InboundMessage
     files: list[tuple[Attachment, bytes]]
+    content_language: str | None = None     # the mail's Content-Language, else its text part's, as written
 
     def with_files(self, changes: Sequence[dict[str, Any] | None]) -> InboundMessage:
         """The message with the i-th file's Attachment changed by ``changes[i]``: its ``storage_key`` once stored,
@@ -1029,7 +1046,8 @@ class ParsedEmail:
 
     def with_provider_id(self, provider_id: str) -> ParsedEmail:
         """The same mail known by another id (its attachments the very objects ``files`` names)."""
-        return ParsedEmail(self.message.model_copy(update={"provider_id": provider_id}), self.files)
+        return ParsedEmail(self.message.model_copy(update={"provider_id": provider_id}), self.files,
+                           self.content_language)
 
 
 def _shop_key(address: str) -> str:
@@ -1254,7 +1272,7 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
 
     body = _Body()
     _walk(msg, body, max_attachment_bytes)
-    full_text = _body_text(body)
+    full_text, text_language = _body_text(body)
     if not full_text and body.encrypted:
         full_text = "[encrypted message: it cannot be shown]"
     forwarded = bool(_FORWARD_SUBJECT.match(subject))
@@ -1308,4 +1326,6 @@ def parse_email(raw: bytes, *, shop_addresses: Collection[str] | ShopAddresses =
         ),
         raw=raw_info,
     )
-    return ParsedEmail(message=message, files=files)
+    top_language = _content_language(msg)
+    return ParsedEmail(message=message, files=files,
+                       content_language=top_language if top_language is not None else text_language)

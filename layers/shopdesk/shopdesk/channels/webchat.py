@@ -413,7 +413,7 @@ def webchat_inbound(visitor: VisitorClaims, text: str | None, client_message_id:
     """A message the visitor posted through the widget.
 
     ``language``: the code of the first language we answer that the browser's ``Accept-Language`` named
-    (``logic.language.from_accept_language``), kept as ``payload["accept_language"]`` for the understanding layer;
+    (``logic.language.from_language_header``), kept as ``payload["accept_language"]`` for the understanding layer;
     the header itself is not kept.
 
     ``choice``: the id of a button the visitor pressed (one of the ``choices`` a reply offered: the bot's

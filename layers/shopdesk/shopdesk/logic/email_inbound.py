@@ -5,6 +5,8 @@ else through In-Reply-To/References naming one of our sent mails (SES's Message-
 <ses-message-id@…amazonses.com>) or an earlier mail of the thread; else the customer's open
 conversation. Attachments are stored before the message, so the agent sees them at once; one of a type agents
 should not open (``logic/media.py`` ``refused``) is a placeholder note instead, as on the other channels.
+The first language we answer that its Content-Language names (the mail's, else its text part's) is kept as the web
+chat keeps its browser's, ``payload["accept_language"]``: a hint to the understanding layer, never a refusal.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import urllib.request
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -23,6 +26,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore, RawMail, media_key
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound
 from shopdesk.logic.ingest import masked_name
+from shopdesk.logic.language import from_language_header
 from shopdesk.logic.media import refused
 from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
@@ -120,10 +124,15 @@ class EmailReceiver:
             self.store.put(key, content, attachment.content_type)
             changes.append({"storage_key": key})
         message = parsed.with_files(changes)
+        added: dict[str, Any] = {}
+        # the first language we answer that its Content-Language names, as the web chat keeps its browser's: a hint
+        language = from_language_header(parsed.content_language)
+        if language is not None:
+            added["accept_language"] = language
         if where and where.get("bucket") and where.get("key"):      # the raw mail: exported and erased with it
-            message = message.model_copy(update={"payload": {**(message.payload or {}),
-                                                             "source": {"bucket": where["bucket"],
-                                                                        "key": where["key"]}}})
+            added["source"] = {"bucket": where["bucket"], "key": where["key"]}
+        if added:
+            message = message.model_copy(update={"payload": {**(message.payload or {}), **added}})
         outcome = self.processor.process([message])
         if where and where.get("bucket") and where.get("key"):
             self._mask_stored(raw, where["bucket"], where["key"])

@@ -76,14 +76,16 @@ def language_from_hints(hints: Iterable[str | None] | str | None) -> str | None:
     return None
 
 
-MAX_ACCEPT_LANGUAGE = 1024       # characters of an Accept-Language header read; a longer one is no browser's
+MAX_LANGUAGE_HEADER = 1024       # characters of a header listing languages read; a longer one is no client's
 
 
-def from_accept_language(header: str | None) -> str | None:
-    """The first supported language an ``Accept-Language`` header names, as its code (``pt-BR,pt;q=0.9,en;q=0.8``
-    -> ``pt``): the highest ``q`` first, equals in their order, ``*`` and ``q=0`` skipped. None when it names none we
-    answer, or is no header (not text, longer than ``MAX_ACCEPT_LANGUAGE``, tags that are not tags): never an error."""
-    if not isinstance(header, str) or len(header) > MAX_ACCEPT_LANGUAGE:
+def from_language_header(header: str | None) -> str | None:
+    """The first supported language a header listing language tags names, as its code: a browser's
+    ``Accept-Language`` (``pt-BR,pt;q=0.9,en;q=0.8`` -> ``pt``: the highest ``q`` first, equals in their order, ``*``
+    and ``q=0`` skipped) or a mail's ``Content-Language`` (RFC 3282, ``fr, de-DE`` -> ``de``: no ``q``, so in its
+    order). None when it names none we answer, or is no header (not text, longer than ``MAX_LANGUAGE_HEADER``, tags
+    that are not tags): never an error."""
+    if not isinstance(header, str) or len(header) > MAX_LANGUAGE_HEADER:
         return None
     return language_from_hints(header)
 

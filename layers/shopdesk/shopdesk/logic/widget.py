@@ -21,7 +21,7 @@ from shopdesk.dal.media import MediaStore, upload_key, visitor_uploads
 from shopdesk.dal.ratelimits import RateLimits
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound, ShopdeskError
 from shopdesk.logic.attachments import SNIFF_BYTES, sniff_agrees
-from shopdesk.logic.language import from_accept_language
+from shopdesk.logic.language import from_language_header
 from shopdesk.logic.webhooks import WebhookProcessor
 from shopdesk.models import Attachment, Direction
 from shopdesk.privacy.masking import mask_name
@@ -146,7 +146,7 @@ class Widget:
         attachments = [self._uploaded(session.visitor_id, u) for u in uploads]
         inbound = webchat.webchat_inbound(session.visitor, text, client_message_id, SHOP_ADDRESS,
                                           attachments=attachments, sent_at=clock.now(), choice=choice,
-                                          language=from_accept_language(accept_language))
+                                          language=from_language_header(accept_language))
         outcome = self.processor.process([inbound])
         stored = outcome.stored[0] if outcome.stored else None
         return {"status": "stored" if stored else "duplicate", "message_id": stored.message_id if stored else None,
