@@ -358,14 +358,14 @@ def set_routing(conversation_id: ConversationId, body: KnownFields[RoutingIn]) -
          responses=problems.responses(200, 403))
 def me() -> AgentOut:
     who = caller(app.current_event)
-    return AgentOut.of(inbox.me(who.id, who.name))
+    return AgentOut.of(inbox.me(who.id, who.name, who.email))
 
 
 @app.put("/agent/me/presence", summary="Go online, away or offline",
          responses=problems.responses(200, 403, 409, 415))
 def set_presence(body: KnownFields[PresenceIn]) -> AgentOut:
     who = caller(app.current_event)
-    return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence))
+    return AgentOut.of(inbox.set_presence(who.id, who.name, body.presence, who.email))
 
 
 @app.get("/agent/customers/<customer_id>",

@@ -42,7 +42,7 @@ def test_system_entries_carry_their_event_beside_their_text(desk):
     # Then each system entry has its English text and the same said as a kind with ids and ISO times
     system = [(m["text"], m["event"]) for m in body["messages"] if m["direction"] == "system"]
     assert (f"Assigned to {holder.title()}", {"kind": "assigned", "params": {"agent": holder}}) in system
-    assert (f"Transferred from {holder} to {other} by {holder}. Hand-off note: VIP, call back",
+    assert (f"Transferred from {holder.title()} to {other.title()} by {holder.title()}. Hand-off note: VIP, call back",
             {"kind": "transferred", "params": {"from": holder, "to": other, "by": holder,
                                                "note": "VIP, call back"}}) in system
     assert (f"Snoozed until {until} by {other}", {"kind": "snoozed", "params": {"until": until, "by": other}}) in system
@@ -190,7 +190,7 @@ def test_reopened_conversation_returns_to_the_queue_with_a_fresh_first_response_
 def test_me_creates_the_agent_on_first_sign_in_with_default_capacity(desk):
     status, body = agent(desk, "GET", "/agent/me", "carol")
     assert status == 200
-    assert body == {"id": "carol", "name": "Carol", "presence": "offline", "capacity": 3, "active": 0,
+    assert body == {"id": "carol", "name": "Carol", "email": None, "presence": "offline", "capacity": 3, "active": 0,
                     "teams": ["default"]}
 
 

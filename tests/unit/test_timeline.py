@@ -22,20 +22,34 @@ def said(entry: Message) -> tuple[str | None, str, dict]:
 
 # ------------------------------------------------------------------------------ assignment
 
+NAMES = {"alice": "Alice Example", "bob": "bob@shop.example", "carol": "Carol"}
+
+
 def test_assignments_name_agents_by_id_in_the_event_whatever_the_text_says():
     assert said(timeline.assigned("c_1", "alice", "Alice Example")) == (
         "Assigned to Alice Example", "assigned", {"agent": "alice"})
-    assert said(timeline.assigned("c_1", "alice", None))[0] == "Assigned to alice"
-    by = timeline.assigned_by("c_1", "bob", "alice", None, None)
-    assert said(by) == ("Assigned to bob by alice", "assigned_by", {"agent": "bob", "by": "alice"})
+    by = timeline.assigned_by("c_1", "bob", "alice", None, None, NAMES)
+    assert said(by) == ("Assigned to bob@shop.example by Alice Example", "assigned_by", {"agent": "bob", "by": "alice"})
     assert by.author == "alice"
-    assert said(timeline.assigned_by("c_1", "bob", "alice", "carol", "VIP, call back")) == (
-        "Transferred from carol to bob by alice. Hand-off note: VIP, call back", "transferred",
+    assert said(timeline.assigned_by("c_1", "bob", "alice", "carol", "VIP, call back", NAMES)) == (
+        "Transferred from Carol to bob@shop.example by Alice Example. Hand-off note: VIP, call back", "transferred",
         {"from": "carol", "to": "bob", "by": "alice", "note": "VIP, call back"})
     assert said(timeline.assignee_silent("c_1", "bob")) == (
         "No reply from bob in time: back in the queue for the next agent", "assignee_silent", {"agent": "bob"})
     assert said(timeline.agent_offline("c_1", "bob", "Bob Example")) == (
         "Bob Example went offline: back in the queue", "agent_offline", {"agent": "bob"})
+
+
+def test_an_agent_with_no_name_is_said_by_their_email_else_as_an_agent_never_by_their_id():
+    assert timeline.agent_said("  ", "ana@shop.example") == "ana@shop.example"
+    assert timeline.agent_said(None, None) == "an agent"
+    assert said(timeline.assigned("c_1", "u_7f3a", None, "ana@shop.example"))[0] == "Assigned to ana@shop.example"
+    assert said(timeline.assigned("c_1", "u_7f3a", None)) == ("Assigned to an agent", "assigned", {"agent": "u_7f3a"})
+    assert said(timeline.assigned_by("c_1", "u_9c1d", "u_7f3a", None, None, {"u_7f3a": "ana@shop.example"}))[0] == (
+        "Assigned to an agent by ana@shop.example")
+    assert said(timeline.agent_offline("c_1", "u_7f3a", None, "ana@shop.example"))[0] == (
+        "ana@shop.example went offline: back in the queue")
+    assert said(timeline.agent_offline("c_1", "u_7f3a", None))[0] == "An agent went offline: back in the queue"
 
 
 # ------------------------------------------------------------------------------ status
@@ -177,7 +191,7 @@ def test_an_event_round_trips_through_the_message_item_and_dynamodb():
 
 def test_an_event_is_bounded_and_says_so():
     long_note = "n" * 50_000
-    entry = timeline.assigned_by("c_1", "bob", "alice", None, long_note)
+    entry = timeline.assigned_by("c_1", "bob", "alice", None, long_note, NAMES)
     item = it.message_item(entry)
     assert "event" in item["truncated"]
     assert len(item["event"]["params"]["note"].encode()) <= it.EVENT_STRING

@@ -683,6 +683,8 @@ export interface components {
             id: string;
             /** Name */
             name?: string | null;
+            /** Email */
+            email?: string | null;
             /** @default offline */
             presence: components["schemas"]["Presence"];
             /**

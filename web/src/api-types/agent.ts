@@ -685,12 +685,18 @@ export interface components {
             /** Items */
             items: components["schemas"]["AgentOut"][];
         };
-        /** AgentOut */
+        /**
+         * AgentOut
+         * @description An agent as their colleagues see them: whom to transfer to. ``email`` is their work email (from their sign-in;
+         *     none until they signed in once with a token that has one): how the inbox names a colleague with no name.
+         */
         AgentOut: {
             /** Id */
             id: string;
             /** Name */
             name: string | null;
+            /** Email */
+            email?: string | null;
             presence: components["schemas"]["Presence"];
             /** Capacity */
             capacity: number;

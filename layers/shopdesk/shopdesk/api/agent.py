@@ -293,8 +293,12 @@ class ConversationList(BaseModel):
 
 
 class AgentOut(BaseModel):
+    """An agent as their colleagues see them: whom to transfer to. ``email`` is their work email (from their sign-in;
+    none until they signed in once with a token that has one): how the inbox names a colleague with no name."""
+
     id: str
     name: str | None
+    email: str | None = None
     presence: Presence
     capacity: int          # across all the agent's teams
     active: int
@@ -345,7 +349,9 @@ def caller(event: Any) -> Caller:
     agent_id = claims.get(USERNAME_CLAIM[use]) if use else claims.get("cognito:username") or claims.get("username")
     if not agent_id:
         raise PermissionError("the token names no agent")
-    return Caller(id=agent_id, name=claims.get("name"), roles=roles(claims.get("cognito:groups")))
+    email = claims.get("email")
+    return Caller(id=agent_id, name=claims.get("name"), roles=roles(claims.get("cognito:groups")),
+                  email=email.strip() or None if isinstance(email, str) else None)
 
 
 def caller_roles(event: Any) -> frozenset[str]:

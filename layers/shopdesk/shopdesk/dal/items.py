@@ -357,7 +357,7 @@ def agent_item(agent: Agent) -> dict[str, Any]:
     team memberships (``membership_item``) put it in each team's pool."""
     return {
         "PK": agent_pk(agent.id), "SK": META, "type": "agent",
-        "id": agent.id, "name": agent.name, "presence": agent.presence.value,
+        "id": agent.id, "name": agent.name, "email": agent.email, "presence": agent.presence.value,
         "capacity": agent.capacity, "active": agent.active, "teams": list(agent.teams),
         "last_assigned_at": agent.last_assigned_at, "skills": agent.skills or None,
         "languages": agent.languages or None, "membership_version": 1,
@@ -375,7 +375,8 @@ def membership_item(agent_id: str, team: str, presence: Presence) -> dict[str, A
 
 def agent_from_item(item: dict[str, Any]) -> Agent:
     """An agent item; one written before agents had several teams has ``team`` instead of ``teams``."""
-    return Agent(id=item["id"], name=item.get("name"), presence=item.get("presence", "offline"),
+    return Agent(id=item["id"], name=item.get("name"), email=item.get("email"),
+                 presence=item.get("presence", "offline"),
                  capacity=item.get("capacity", 0), active=item.get("active", 0),
                  teams=item.get("teams") or [item.get("team") or "default"],
                  last_assigned_at=item.get("last_assigned_at"),

@@ -68,11 +68,12 @@ def roles(claim: object) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the agent id and name from the token, and their roles."""
+    """Who is calling: the agent id, name and work email from the token, and their roles."""
 
     id: str
     name: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
+    email: str | None = None
 
     @property
     def admin(self) -> bool:

@@ -675,11 +675,25 @@ class Inbox:
         note, kinds = self._masked(note) if note else (note, ())   # stored on the timeline as a note is: masked
         if note:
             audit.note(note=audit.fingerprint(note))    # the hand-off note as a routing note is: a fingerprint
-        entry = timeline.assigned_by(conv.id, to_agent, by_agent, previous, note)
+        entry = timeline.assigned_by(conv.id, to_agent, by_agent, previous, note,
+                                     self._names(caller, target, previous))
         self.conversations.transfer(conv, to_agent, entry.model_copy(update={"masked": list(kinds)}))
         if previous:
             enqueue_refill(self.work, previous, "transfer")     # the seat it freed, in any of their teams
         return self.conversations.get_meta(conversation_id)
+
+    def _names(self, caller: Caller, target: Agent, previous: str | None) -> dict[str, str]:
+        """How an assignment's text says each agent it names (timeline.agent_said): the caller by the record their
+        request was admitted with (no read) and their token, the new assignee by the record just read; the one it is
+        transferred from, when that is someone else, read (one GetItem)."""
+        mine = record_of(self.agents, caller.id)
+        names = {caller.id: timeline.agent_said((mine and mine.name) or caller.name,
+                                                (mine and mine.email) or caller.email),
+                 target.id: timeline.agent_said(target.name, target.email)}
+        if previous and previous not in names:
+            was = self.agents.get(previous)
+            names[previous] = timeline.agent_said(was.name, was.email) if was else timeline.AN_AGENT
+        return names
 
     def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus,
                    note: Message | None = None) -> Conversation:
@@ -745,16 +759,21 @@ class Inbox:
         held = self.customers.identities.get_many(split_key(key) for key in keys)
         return [key for key, record in held.items() if record.open_conversation_id == conv.id]
 
-    def me(self, agent_id: str, name: str | None) -> Agent:
+    def me(self, agent_id: str, name: str | None, email: str | None = None) -> Agent:
+        """The calling agent's record, made at their first sign-in; the work email their token gives kept on it
+        (written only when it is new or changed), so that colleagues can name one with no name by it."""
         agent = record_of(self.agents, agent_id)          # as the request admitted it: no second read
         if agent is None:
-            agent = Agent(id=agent_id, name=name, capacity=self.default_capacity)
+            agent = Agent(id=agent_id, name=name, email=email, capacity=self.default_capacity)
             if not self.agents.create(agent):
                 agent = self.agents.get(agent_id) or agent
+        if email and agent.email != email:
+            self.agents.set_email(agent.id, email)
+            agent = agent.model_copy(update={"email": email})
         return agent
 
-    def set_presence(self, agent_id: str, name: str | None, presence: Presence) -> Agent:
-        me = self.me(agent_id, name)                     # as the request admitted it: its presence before, no read
+    def set_presence(self, agent_id: str, name: str | None, presence: Presence, email: str | None = None) -> Agent:
+        me = self.me(agent_id, name, email)              # as the request admitted it: its presence before, no read
         agent = self.agents.set_presence(me.id, presence)
         audit.note(before={"presence": me.presence.value}, after={"presence": agent.presence.value})
         # offline: after the grace period the sweep returns the agent's open conversations to the queue

@@ -102,19 +102,34 @@ def target_name(target: str) -> str:
 
 # ------------------------------------------------------------------------------ assignment
 
-def assigned(conversation_id: str, agent_id: str, agent_name: str | None) -> Message:
+AN_AGENT = "an agent"
+
+
+def agent_said(name: str | None, email: str | None) -> str:
+    """An agent as the English text says them: their name, else their work email, else "an agent": never their id
+    (the event keeps the id; the inbox names them its own way)."""
+    return (name or "").strip() or (email or "").strip() or AN_AGENT
+
+
+def assigned(conversation_id: str, agent_id: str, agent_name: str | None, agent_email: str | None = None
+             ) -> Message:
     """The router gave the conversation to an agent."""
-    return system_message(conversation_id, f"Assigned to {agent_name or agent_id}", event=event("assigned",
-                                                                                                agent=agent_id))
+    return system_message(conversation_id, f"Assigned to {agent_said(agent_name, agent_email)}",
+                          event=event("assigned", agent=agent_id))
 
 
-def assigned_by(conversation_id: str, to: str, by: str, previous: str | None, note: str | None) -> Message:
-    """An agent assigned it, or transferred it from its assignee, with an optional hand-off note."""
+def assigned_by(conversation_id: str, to: str, by: str, previous: str | None, note: str | None,
+                names: Mapping[str, str]) -> Message:
+    """An agent assigned it, or transferred it from its assignee, with an optional hand-off note. ``names``: each
+    agent's id to how the text says them (``agent_said``); one it does not hold is "an agent"."""
+    def said(agent_id: str) -> str:
+        return names.get(agent_id) or AN_AGENT
+
     if previous:
-        text, entry = f"Transferred from {previous} to {to} by {by}", event("transferred", to=to, by=by, note=note,
-                                                                            **{"from": previous})
+        text, entry = (f"Transferred from {said(previous)} to {said(to)} by {said(by)}",
+                       event("transferred", to=to, by=by, note=note, **{"from": previous}))
     else:
-        text, entry = f"Assigned to {to} by {by}", event("assigned_by", agent=to, by=by, note=note)
+        text, entry = f"Assigned to {said(to)} by {said(by)}", event("assigned_by", agent=to, by=by, note=note)
     if note:
         text += f". Hand-off note: {note}"
     return system_message(conversation_id, text, author=by, event=entry)
@@ -125,8 +140,10 @@ def assignee_silent(conversation_id: str, agent_id: str) -> Message:
                           event=event("assignee_silent", agent=agent_id))
 
 
-def agent_offline(conversation_id: str, agent_id: str, agent_name: str | None) -> Message:
-    return system_message(conversation_id, f"{agent_name or agent_id} went offline: back in the queue",
+def agent_offline(conversation_id: str, agent_id: str, agent_name: str | None, agent_email: str | None = None
+                  ) -> Message:
+    who = agent_said(agent_name, agent_email)
+    return system_message(conversation_id, f"{'An agent' if who == AN_AGENT else who} went offline: back in the queue",
                           event=event("agent_offline", agent=agent_id))
 
 

@@ -15,6 +15,7 @@ class Presence(StrEnum):
 class Agent(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=128)]
     name: str | None = None
+    email: str | None = None       # their work email, from their sign-in's token: how the desk says one with no name
     presence: Presence = Presence.OFFLINE
     capacity: Annotated[int, Field(ge=0, le=1000)] = 3        # one number across all the agent's teams
     active: Annotated[int, Field(ge=0)] = 0

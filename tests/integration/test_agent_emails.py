@@ -1,0 +1,70 @@
+"""Agents with no name: their colleagues know them by their work email (GET /agent/agents), and the timeline's English
+text says them by name, else email, else "an agent", never by their id."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.integration.helpers import agent, customer_writes
+from tests.support import http_event
+
+
+def signed_in(desk: Any, method: str, path: str, agent_id: str, email: str | None, body: Any = None
+              ) -> tuple[int, Any]:
+    """A request of an agent whose token has no name (an admin made them with an email alone), and their email."""
+    claims = {"cognito:username": agent_id, **({"email": email} if email else {})}
+    event = http_event(method, path, json.dumps(body) if body is not None else None,
+                       {"content-type": "application/json"}, claims=claims)
+    result = desk.invoke("agent_api", event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+def test_colleagues_with_no_name_are_listed_with_their_work_email(desk):
+    # Given two agents with no name who signed in with their work emails, and one who signed in with neither
+    for agent_id, email in (("u_7f3a", "ana@shop.example"), ("u_9c1d", "ben@shop.example"), ("u_0b2e", None)):
+        assert signed_in(desk, "PUT", "/agent/me/presence", agent_id, email, {"presence": "online"})[0] == 200
+    # When a colleague reads whom to transfer to
+    status, body = agent(desk, "GET", "/agent/agents", "alice")
+    # Then each comes with their email: two colleagues with no name read apart
+    assert status == 200
+    emails = {a["id"]: (a["name"], a["email"]) for a in body["items"]}
+    assert emails["u_7f3a"] == (None, "ana@shop.example")
+    assert emails["u_9c1d"] == (None, "ben@shop.example")
+    assert emails["u_0b2e"] == (None, None)
+
+
+def test_an_agent_s_email_is_kept_as_their_sign_in_says_it_now(desk):
+    # Given an agent whose record was made before their token carried an email
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", None)[1]["email"] is None
+    # When they sign in with one, and later with another
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", "ana@shop.example")[1]["email"] == "ana@shop.example"
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", "ana.s@shop.example")[1]["email"] == "ana.s@shop.example"
+    # Then their colleagues read the one they use now
+    listed = {a["id"]: a["email"] for a in agent(desk, "GET", "/agent/agents", "alice")[1]["items"]}
+    assert listed["u_7f3a"] == "ana.s@shop.example"
+
+
+def test_assignment_texts_say_an_agent_with_no_name_by_email_else_as_an_agent_never_by_id(desk):
+    # Given an agent with no name but an email, the only one online: the router gives them a conversation
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
+    conv = customer_writes(desk, "+31612349001", "where is my parcel?", "SMnn1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    # When they hand it to an agent with neither a name nor an email, and alice takes it from that one
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_0b2e", None, {"presence": "online"})[0] == 200
+    assert signed_in(desk, "POST", f"/agent/conversations/{conv}/assignment", "u_7f3a", "ana@shop.example",
+                     {"agent_id": "u_0b2e"})[0] == 200
+    assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})[0] == 200
+    assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", "alice", {"agent_id": "alice"},
+                 groups="[supervisors]")[0] == 200
+    # Then the texts say them by email, as "an agent", and alice by name; the events keep the ids
+    status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice", groups="[supervisors]")
+    assert status == 200
+    system = [(m["text"], m["event"]["params"]) for m in body["messages"] if m["direction"] == "system"]
+    assert system == [
+        ("Assigned to ana@shop.example", {"agent": "u_7f3a"}),
+        ("Transferred from ana@shop.example to an agent by ana@shop.example",
+         {"from": "u_7f3a", "to": "u_0b2e", "by": "u_7f3a"}),
+        ("Transferred from an agent to Alice by Alice", {"from": "u_0b2e", "to": "alice", "by": "alice"}),
+    ]
+    assert not any("u_7f3a" in text or "u_0b2e" in text for text, _ in system)
