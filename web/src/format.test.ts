@@ -37,6 +37,10 @@ describe("agentNamer", () => {
     const name = agentNamer([{ id: "u_1", name: null }], { id: "u_1", name: " " }, { id: "u_1", name: "", email: "ana@shop.example" }, "Unnamed agent");
     expect(name("u_1")).toBe("ana@shop.example");
   });
+  it("names colleagues with no name by the work email the desk lists for each (GET /agent/agents): two read apart", () => {
+    const name = agentNamer([{ id: "u_1", name: null, email: "ana@shop.example" }, { id: "u_2", name: "", email: "ben@shop.example" }], null, null, "Unnamed agent");
+    expect([name("u_1"), name("u_2")]).toEqual(["ana@shop.example", "ben@shop.example"]);
+  });
   it("says unnamed for one known with neither, and nothing (null) for one it does not know", () => {
     const name = agentNamer([{ id: "u_1", name: null }], null, { id: "alice", name: "Alice Example" }, "Unnamed agent");
     expect(name("u_1")).toBe("Unnamed agent");

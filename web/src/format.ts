@@ -58,8 +58,9 @@ function nameIn(list: readonly Named[], id: string): string {
   return list.find((x) => x.id === id)?.name || id;
 }
 
-/** An agent as the inbox may know them: the desk's record (a name, or none: an admin made them with an email alone),
- * the signed-in agent's own sign-in (a name or an email from their token). */
+/** An agent as the inbox may know them: the desk's record (GET /agent/agents: a name, or none: an admin made them with
+ * an email alone; and their work email, kept from their sign-in), the signed-in agent's own sign-in (a name or an
+ * email from their token). */
 type Person = Named & { email?: string | null };
 
 /** What people can read of an agent: their name; else their email where the inbox has it; else `unnamed` ("Unnamed

@@ -318,11 +318,11 @@ describe("settings a supervisor may read but not change", () => {
 
   it("agents: a supervisor reads an agent's settings (Show, not Edit), with no Save", async () => {
     showAs(["supervisors"], "agents");
-    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Show: bob"]')).not.toBeNull());
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Show: Bob"]')).not.toBeNull());
     expect(root().querySelector('button[aria-label^="Edit"]')).toBeNull(); // no control that says it edits
-    root().querySelector<HTMLButtonElement>('button[aria-label="Show: bob"]')!.click();
-    await vi.waitFor(() => expect(root().querySelector('form[aria-label="bob"]')).not.toBeNull());
-    expect(root().querySelector<HTMLFieldSetElement>('form[aria-label="bob"] fieldset')!.disabled).toBe(true);
+    root().querySelector<HTMLButtonElement>('button[aria-label="Show: Bob"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('form[aria-label="Bob"]')).not.toBeNull());
+    expect(root().querySelector<HTMLFieldSetElement>('form[aria-label="Bob"] fieldset')!.disabled).toBe(true);
     expect(buttons()).not.toContain("Save");
   });
 });
@@ -344,9 +344,9 @@ describe("two admins editing one agent", () => {
       </AppContext.Provider>,
       root(),
     );
-    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: bob"]')).not.toBeNull());
-    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: bob"]')!.click();
-    const capacity = () => root().querySelector<HTMLInputElement>('form[aria-label="bob"] input[type=number]')!;
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: Bob"]')).not.toBeNull());
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: Bob"]')!.click();
+    const capacity = () => root().querySelector<HTMLInputElement>('form[aria-label="Bob"] input[type=number]')!;
     await vi.waitFor(() => expect(capacity().value).toBe("3"));
     bob = { ...bob, capacity: 7, settings_version: 2 }; // someone else saves meanwhile
     capacity().value = "5";
@@ -443,8 +443,8 @@ describe("taking an agent off the desk", () => {
       root(),
     );
     const button = (label: string) => [...root().querySelectorAll("button")].find((b) => b.textContent === label);
-    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: alice"]')).not.toBeNull());
-    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: alice"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('button[aria-label="Edit: Alice"]')).not.toBeNull());
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: Alice"]')!.click();
     await vi.waitFor(() => expect(button("Take off the desk…")).toBeDefined());
     button("Take off the desk…")!.click();
     await vi.waitFor(() => expect(text()).toContain("Alice goes offline at once and is signed out of the inbox"));
@@ -457,5 +457,45 @@ describe("taking an agent off the desk", () => {
     button("Put back on the desk")!.click();
     await vi.waitFor(() => expect(calls).toEqual([["alice", false], ["alice", true]]));
     await vi.waitFor(() => expect(text()).toContain("Alice is back on the desk"));
+  });
+});
+
+describe("the agents page", () => {
+  it("names each agent by name, else work email, else Unnamed agent: their id only on hover and in their form", async () => {
+    const agent = (id: string, name: string | null, email: string | null) => ({
+      id, name, email, presence: "online", capacity: 3, active: 0, teams: ["default"], skills: [], languages: [],
+      settings_version: 1, deactivated_at: null, deactivated_by: null,
+    });
+    const items = [agent("alice", "Alice", "alice@shop.example"), agent("u_7f3a", null, "ana@shop.example"),
+                   agent("u_9c1d", " ", "ben@shop.example"),
+                   { ...agent("u_0b2e", null, null), deactivated_at: "2026-12-06T09:00:00Z", deactivated_by: "u_7f3a" }];
+    const store = new Store({ adminAgents: async () => ({ items }) } as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "alice", name: "Alice", groups: ["admins"] } }}>
+        <AdminPages section="agents" />
+      </AppContext.Provider>,
+      root(),
+    );
+    const rows = () => [...root().querySelectorAll("tbody tr")].map((r) => [...r.querySelectorAll("td")].slice(0, 2).map((c) => c.textContent));
+    await vi.waitFor(() => expect(rows().length).toBe(4));
+    expect(rows()).toEqual([
+      ["Alice", "alice@shop.example"],
+      ["ana@shop.example", "ana@shop.example"],
+      ["ben@shop.example", "ben@shop.example"],
+      ["Unnamed agent", ""],
+    ]);
+    expect(root().querySelector("thead")!.textContent).not.toContain("Id");
+    expect([...root().querySelectorAll("tbody td[title]")].map((c) => c.getAttribute("title"))).toEqual(["alice", "u_7f3a", "u_9c1d", "u_0b2e"]);
+    const edits = [...root().querySelectorAll<HTMLButtonElement>("tbody button")].map((b) => b.getAttribute("aria-label"));
+    expect(edits).toEqual(["Edit: Alice", "Edit: ana@shop.example", "Edit: ben@shop.example", "Edit: Unnamed agent"]);
+    // the form says whom it edits by their email, with the id an admin may need (the audit trail's actor) beside it
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: ana@shop.example"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('form[aria-label="ana@shop.example"]')).not.toBeNull());
+    const form = root().querySelector('form[aria-label="ana@shop.example"]')!;
+    expect(form.querySelector("h2")!.textContent).toBe("ana@shop.example");
+    expect(form.textContent).toContain("Id: u_7f3a");
+    // and who took an agent off the desk is said as the list names them
+    root().querySelector<HTMLButtonElement>('button[aria-label="Edit: Unnamed agent"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('form[aria-label="Unnamed agent"]')?.textContent).toContain("by ana@shop.example."));
   });
 });

@@ -4,7 +4,7 @@ import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
 import { isAdmin, isSupervisor, useApp } from "../context";
-import { formatFull, teamNames } from "../format";
+import { agentLabel, agentName, formatFull, teamNames } from "../format";
 import type { MessageKey } from "../i18n";
 import { useStore } from "../store";
 import { changedMeanwhile, problemWords } from "../problems";
@@ -159,14 +159,17 @@ function AgentsAdmin() {
   // the agent being edited as last loaded: after a save, or a refusal because someone saved meanwhile, the form shows
   // that version's settings and saves over it
   const latest = editing && (agents.find((a) => a.id === editing.id) ?? editing);
+  // each agent by name, else their work email, else "Unnamed agent" (agentLabel), as the inbox names them; their
+  // sign-in id (what the audit trail's actor filter takes) on hover and in their form, never in their place
+  const label = (a: AdminAgent) => agentLabel(a, t("unnamedAgent"));
   return (
     <section>
       <h1>{t("admin.agents")}</h1>
       <table>
         <thead>
           <tr>
-            <th scope="col">{t("id")}</th>
             <th scope="col">{t("name")}</th>
+            <th scope="col">{t("agent.email")}</th>
             <th scope="col">{t("capacity")}</th>
             <th scope="col">{t("team")}</th>
             <th scope="col">{t("presence")}</th>
@@ -178,8 +181,8 @@ function AgentsAdmin() {
         <tbody>
           {agents.map((a) => (
             <tr key={a.id}>
-              <td>{a.id}</td>
-              <td>{a.name}</td>
+              <td title={a.id}>{label(a)}</td>
+              <td>{a.email}</td>
               <td>
                 {a.active}/{a.capacity}
               </td>
@@ -187,11 +190,11 @@ function AgentsAdmin() {
               <td>{a.deactivated_at ? <span class="chip load-over">{t("agent.offDesk")}</span> : t(`presence.${a.presence}`)}</td>
               <td>
                 {admin ? (
-                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${a.id}`}>
+                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${label(a)}`}>
                     ✎
                   </button>
                 ) : (
-                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("show")}: ${a.id}`}>
+                  <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("show")}: ${label(a)}`}>
                     {t("show")}
                   </button>
                 )}
@@ -200,12 +203,12 @@ function AgentsAdmin() {
           ))}
         </tbody>
       </table>
-      {latest && <AgentForm key={latest.id} agent={latest} reload={reload} />}
+      {latest && <AgentForm key={latest.id} agent={latest} agents={agents} reload={reload} />}
     </section>
   );
 }
 
-function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise<void> }) {
+function AgentForm({ agent, agents, reload }: { agent: AdminAgent; agents: readonly AdminAgent[]; reload: () => Promise<void> }) {
   const { t, who } = useApp();
   const admin = isAdmin(who); // supervisors read the settings; only admins change them
   const { save, shown, store } = useSaver(reload);
@@ -233,8 +236,12 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
     );
   };
   return (
-    <form class="card form" onSubmit={submit} aria-label={agent.id}>
-      <h2>{agent.id}</h2>
+    <form class="card form" onSubmit={submit} aria-label={agentLabel(agent, t("unnamedAgent"))}>
+      <h2>{agentLabel(agent, t("unnamedAgent"))}</h2>
+      <p class="muted small">
+        {agent.email && <>{agent.email} · </>}
+        {t("id")}: {agent.id}
+      </p>
       <fieldset class="bare" disabled={!admin}>
         <label class="field">
           <span>{t("name")}</span>
@@ -259,22 +266,30 @@ function AgentForm({ agent, reload }: { agent: AdminAgent; reload: () => Promise
           </button>
         )}
       </fieldset>
-      {admin && <OnDesk agent={agent} save={save} />}
+      {admin && <OnDesk agent={agent} agents={agents} save={save} />}
       {shown}
     </form>
   );
 }
 
 /** Taking an agent off the desk (they left the shop), after saying what it does; or putting them back. */
-function OnDesk({ agent, save }: { agent: AdminAgent; save: (action: () => Promise<unknown>, done?: string) => Promise<boolean> }) {
+function OnDesk({
+  agent,
+  agents,
+  save,
+}: {
+  agent: AdminAgent;
+  agents: readonly AdminAgent[];
+  save: (action: () => Promise<unknown>, done?: string) => Promise<boolean>;
+}) {
   const { store, t, locale, timeZone } = useApp();
   const [sure, setSure] = useState(false);
-  const who = agent.name || agent.id;
+  const who = agentLabel(agent, t("unnamedAgent"));
   if (agent.deactivated_at) {
     return (
       <p class="on-desk">
         <span class="muted small">
-          {t("agent.offDeskSince", { at: formatFull(agent.deactivated_at, locale, timeZone), by: agent.deactivated_by ?? "?" })}
+          {t("agent.offDeskSince", { at: formatFull(agent.deactivated_at, locale, timeZone), by: agent.deactivated_by ? agentName(agents, agent.deactivated_by, t("unnamedAgent")) : "?" })}
         </span>{" "}
         <button class="btn" type="button" onClick={() => void save(() => store.api.setAgentOnDesk(agent.id, true), t("agent.backOnDesk", { name: who }))}>
           {t("agent.putBack")}

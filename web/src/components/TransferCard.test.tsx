@@ -15,6 +15,30 @@ const agent = (id: string, active: number): Agent =>
 const tick = () => new Promise((resolve) => setTimeout(resolve, 60));
 
 describe("TransferCard", () => {
+  it("names colleagues with no name by their work email, so two of them read apart; never by their id", async () => {
+    // Given colleagues as GET /agent/agents lists them: two with no name but an email, one with neither
+    const nameless = (id: string, email: string | null): Agent => ({ ...agent(id, 0), name: null, email });
+    const colleagues = [agent("alice", 1), nameless("u_7f3a", "ana@shop.example"), nameless("u_9c1d", "ben@shop.example"), nameless("u_0b2e", null)];
+    const store = new Store({ agents: vi.fn(async () => ({ items: colleagues })) } as unknown as Api);
+    store.set({ live: "live", agents: colleagues, openId: "c1", open: testConversation("c1", { assignee: "alice" }) });
+    // When the transfer list shows them
+    render(
+      <AppContext.Provider value={testContext(store)}>
+        <TransferCard conv={testConversation("c1", { assignee: "alice" })} />
+      </AppContext.Provider>,
+      root(),
+    );
+    await tick();
+    // Then each reads by email, the one with neither as Unnamed agent, and no option shows an id
+    const options = [...root().querySelectorAll<HTMLOptionElement>("select option")];
+    expect(options.map((o) => [o.value, o.textContent?.split(" · ")[0]])).toEqual([
+      ["u_7f3a", "ana@shop.example"],
+      ["u_9c1d", "ben@shop.example"],
+      ["u_0b2e", "Unnamed agent"],
+    ]);
+    expect(options.some((o) => /u_[0-9a-f]{4}/.test(o.textContent ?? ""))).toBe(false);
+  });
+
   it("after a transfer, sends the agent its list shows, and shows the agents' loads read again", async () => {
     let conv: Conversation = testConversation("c1", { assignee: "alice" });
     let loads = { alice: 2, bob: 1, carol: 0 };

@@ -276,6 +276,7 @@ export const en = {
   "problem.no_capacity": "{agent} has no free capacity ({active} of {capacity} conversations): choose someone with room, or raise their capacity in Settings → Agents.",
   "problem.exists": "There is one with the id {id} already: choose another id, or edit that one from the list.",
   "problem.another_open": "The customer has another open conversation: answer them there.",
+  "agent.email": "Work email",
   "agent.offDesk": "Off the desk",
   "agent.offDeskSince": "Taken off the desk {at} by {by}.",
   "agent.putBack": "Put back on the desk",

@@ -277,6 +277,7 @@ export const es: Catalogue = {
   "problem.no_capacity": "{agent} no tiene capacidad libre ({active} de {capacity} conversaciones): elige a alguien con espacio o aumenta su capacidad en Ajustes → Agentes.",
   "problem.exists": "Ya hay uno con el id {id}: elige otro id, o edita ese desde la lista.",
   "problem.another_open": "El cliente tiene otra conversación abierta: respóndele allí.",
+  "agent.email": "Correo de trabajo",
   "agent.offDesk": "Fuera del equipo",
   "agent.offDeskSince": "Retirado del equipo {at} por {by}.",
   "agent.putBack": "Volver a incorporar",

@@ -280,6 +280,7 @@ export const pt: Catalogue = {
   "problem.no_capacity": "{agent} não tem capacidade livre ({active} de {capacity} conversas): escolha alguém com espaço ou aumente a capacidade em Configurações → Agentes.",
   "problem.exists": "Já existe um com o id {id}: escolha outro id, ou edite esse a partir da lista.",
   "problem.another_open": "O cliente tem outra conversa aberta: responda lá.",
+  "agent.email": "E-mail de trabalho",
   "agent.offDesk": "Fora da equipe",
   "agent.offDeskSince": "Retirado da equipe {at} por {by}.",
   "agent.putBack": "Reincorporar à equipe",
