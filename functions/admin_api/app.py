@@ -604,7 +604,7 @@ install_render_errors(app)
 install_refusals(app)
 install_attachment_errors(app)
 # a settings save whose walk, an export or erase whose job, the privacy queue refused
-problems.install(app, {WalkNotQueued: 503, JobNotQueued: 503})
+problems.install(app, {WalkNotQueued: 503, JobNotQueued: 503}, answering=True)   # any route may answer 503 not_answered
 audit.install(app, lambda: trail, caller, {
     ("GET", "/admin/customers"): "customer.find",
     ("GET", "/admin/customers/<customer_id>"): "customer.read",

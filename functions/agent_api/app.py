@@ -606,7 +606,8 @@ def apply_macro(macro_id: MacroId, body: KnownFields[ApplyRequest],
 
 
 install_refusals(app)
-problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503, ProviderError: 503})   # SES refused a transcript
+problems.install(app, {QueueUnavailable: 503, SearchUnavailable: 503, ProviderError: 503},   # SES refused a transcript
+                 answering=True)       # the bounded table: any route may answer 503 not_answered
 # every change, and the reads that reveal a customer: one audit record each (shopdesk.privacy.audit; what the inbox
 # reads again on its own after a notice, the open conversation and the list: once per actor and window)
 audit.install(app, lambda: trail, caller, {

@@ -4,8 +4,11 @@ with a bare 5xx. The functions behind queues keep the longer client: their work 
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
+
+import pytest
 
 from shopdesk.dal.aws import client
 from shopdesk.dal.queues import send_worst_seconds
@@ -114,3 +117,24 @@ def test_an_admin_s_read_through_the_layer_s_store_and_a_privacy_export_while_th
     for took in (read_took, export_took):
         assert took + ANSWER_MARGIN_SECONDS <= _timeout("AdminApiFunction"), took
 
+
+@pytest.mark.parametrize(("function", "prefix"), [("agent_api", "/agent"), ("admin_api", "/admin")])
+def test_every_route_of_the_apis_lists_the_not_answered_503_in_its_document(desk, function, prefix):
+    # every route of the two APIs reads the caller's agent record with the bounded client before it runs
+    # (api.admission), so any can answer the 503 not_answered, and each one's document says so, as it says its other
+    # answers: schemathesis checks the answers against it, and the inbox's types are made from it
+    result = desk.invoke(function, http_event("GET", f"{prefix}/openapi.json"))
+    assert result["statusCode"] == 200, result
+    document = json.loads(result["body"])
+    operations = [(method, path, operation) for path, operations in document["paths"].items()
+                  for method, operation in operations.items()]
+    assert operations
+    for method, path, operation in operations:
+        unavailable = operation["responses"].get("503")
+        assert unavailable, (method, path, sorted(operation["responses"]))
+        schema = unavailable["content"]["application/problem+json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path)
+        # in the words the answer says: a read read nothing, a write may be done or not
+        words = unavailable["description"]
+        said = "nothing was read" if method in ("get", "head") else "may be done or not"
+        assert "not_answered" in words and said in words, (method, path, words)

@@ -2369,7 +2369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2445,6 +2445,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     reactivate_agent_admin_agents__agent_id__reactivate_post: {
@@ -2510,6 +2519,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2594,6 +2612,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_team_admin_teams__team_id__delete: {
@@ -2659,6 +2686,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2743,6 +2779,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_calendar_admin_calendars__calendar_id__delete: {
@@ -2808,6 +2853,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2892,7 +2946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2968,6 +3022,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_customer_admin_customers__customer_id__get: {
@@ -3026,7 +3089,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3115,6 +3178,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_canned_admin_canned_responses__response_id__get: {
@@ -3173,7 +3245,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3264,6 +3336,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_canned_admin_canned_responses__response_id__delete: {
@@ -3327,6 +3408,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3413,6 +3503,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     retire_article_admin_kb_articles__article_id__delete: {
@@ -3469,6 +3568,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3549,6 +3657,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     discard_article_draft_admin_kb_articles__article_id__draft_delete: {
@@ -3618,6 +3735,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     article_versions_admin_kb_articles__article_id__versions_get: {
@@ -3676,7 +3802,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3752,7 +3878,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the customer is not held by it); ask again, which starts a new job */
+            /** @description code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the customer is not held by it); ask again, which starts a new job; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3828,7 +3954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the customer is not held by it); ask again, which starts a new job */
+            /** @description code job_not_queued: the privacy queue refused the job (params.job_id, failed: nothing was done, and the customer is not held by it); ask again, which starts a new job; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3895,7 +4021,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3977,6 +4103,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     retire_label_admin_labels__label_id__retire_post: {
@@ -4047,6 +4182,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     restore_label_admin_labels__label_id__restore_post: {
@@ -4103,6 +4247,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4163,7 +4316,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4245,6 +4398,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_macro_admin_macros__macro_id__delete: {
@@ -4301,6 +4463,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_agents_admin_agents_get: {
@@ -4348,7 +4519,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4409,7 +4580,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4465,7 +4636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4521,7 +4692,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4577,7 +4748,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4633,7 +4804,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4722,7 +4893,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4790,7 +4961,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4858,7 +5029,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4914,7 +5085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4972,7 +5143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5046,6 +5217,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_bot_admin_bot_get: {
@@ -5093,7 +5273,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5173,7 +5353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5229,7 +5409,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5309,7 +5489,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5387,7 +5567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5443,7 +5623,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5523,7 +5703,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description code walk_not_queued: the settings are saved, but the job applying them to what is already stored could not be queued (the privacy queue refused it): the job is failed, and params.walks_at says when the sweep walks the table instead (empty: an operator runs it with scripts.backfill); a save that started both walks and had one queued names that one's job too (params.retention_job_id or params.masking_job_id) */
+            /** @description code walk_not_queued: the settings are saved, but the job applying them to what is already stored could not be queued (the privacy queue refused it): the job is failed, and params.walks_at says when the sweep walks the table instead (empty: an operator runs it with scripts.backfill); a save that started both walks and had one queued names that one's job too (params.retention_job_id or params.masking_job_id); or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5592,6 +5772,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     start_erasures_admin_privacy_erasures_post: {
@@ -5652,6 +5841,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_labels_admin_labels_get: {
@@ -5699,7 +5897,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5755,7 +5953,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;

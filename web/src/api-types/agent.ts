@@ -2360,7 +2360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2423,6 +2423,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2517,7 +2526,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2597,7 +2606,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2698,7 +2707,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2796,6 +2805,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     assign_agent_conversations__conversation_id__assignment_post: {
@@ -2874,6 +2892,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2965,6 +2992,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     send_transcript_agent_conversations__conversation_id__transcript_post: {
@@ -3032,7 +3068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3121,6 +3157,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_customer_agent_customers__customer_id__get: {
@@ -3191,7 +3236,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3258,7 +3303,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3356,6 +3401,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     unmerge_customer_agent_customers__customer_id__unmerge_post: {
@@ -3436,6 +3490,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     assist_conversation_agent_conversations__conversation_id__assist_get: {
@@ -3494,7 +3557,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3561,7 +3624,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again */
+            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again; or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3651,7 +3714,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3741,7 +3804,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry */
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3819,6 +3882,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3904,6 +3976,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_personal_canned_agent_canned_responses__response_id__delete: {
@@ -3967,6 +4048,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4049,6 +4139,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     put_personal_macro_agent_macros__macro_id__put: {
@@ -4123,6 +4222,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     delete_personal_macro_agent_macros__macro_id__delete: {
@@ -4177,6 +4285,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4262,6 +4379,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_conversations_agent_conversations_get: {
@@ -4340,7 +4466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4396,7 +4522,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4452,7 +4578,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4508,7 +4634,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4595,6 +4721,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_templates_agent_templates_get: {
@@ -4642,7 +4777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4698,7 +4833,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4776,6 +4911,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     changes_agent_changes_get: {
@@ -4836,7 +4980,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4914,6 +5058,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
+            /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     search_route_agent_search_get: {
@@ -4974,7 +5127,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again */
+            /** @description Busy for a moment: nothing was changed, retry; or code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again; or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5043,7 +5196,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5099,7 +5252,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5155,7 +5308,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ValidationProblem"];
                 };
             };
-            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again) */
+            /** @description Busy for a moment (code store_busy: the store was throttled or unavailable for a moment; nothing was read, send it again); or code not_answered: a service did not answer in time; nothing was read, send it again */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -190,9 +190,12 @@ def resolver() -> APIGatewayHttpResolver:
 # ---------------------------------------------------------------------------------------------- answering
 
 def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] | None = None,
-            headers: Callable[[], dict[str, str]] | None = None) -> None:
+            headers: Callable[[], dict[str, str]] | None = None, *, answering: bool = False) -> None:
     """422 with what is wrong for invalid requests, 415 for a body that is not JSON, and the domain's errors as
-    problems with their status and message. ``headers`` adds headers to every problem (the widget's CORS)."""
+    problems with their status and message. ``headers`` adds headers to every problem (the widget's CORS).
+    ``answering``: the app reads its table with the bounded client (``dal.aws``) on every route (the agent and admin
+    APIs: ``api.admission`` reads the caller's record first), so every route's document lists the 503
+    ``not_answered``."""
 
     def _headers() -> dict[str, str] | None:
         return headers() if headers else None
@@ -247,11 +250,17 @@ def install(app: APIGatewayHttpResolver, extra: dict[type[ShopdeskError], int] |
     for error, status in {**STATUS, **(extra or {})}.items():
         app.exception_handler(error)(_answer(KINDS[status], _headers))
     _document_store_busy(app)
+    if answering:
+        _document_not_answered(app)
 
 
 # How a read's document says it: alone, or after the route's own 503.
 STORE_BUSY_DESCRIPTION = ("code store_busy: the store was throttled or unavailable for a moment; nothing was read, "
                           "send it again")
+# How a route's document says the 503 not_answered (``install``'s ``answering``), as the answer's detail says it.
+NOT_ANSWERED_DESCRIPTION = "code not_answered: a service did not answer in time; "
+NOT_ANSWERED_READ = "nothing was read, send it again"
+NOT_ANSWERED_WRITE = "what was asked may be done or not, look before sending it again"
 
 
 def _document_store_busy(app: APIGatewayHttpResolver) -> None:
@@ -264,6 +273,20 @@ def _document_store_busy(app: APIGatewayHttpResolver) -> None:
         own = route.responses.get(503)
         description = f"{own['description']}; or {STORE_BUSY_DESCRIPTION}" if own else \
             f"Busy for a moment ({STORE_BUSY_DESCRIPTION})"
+        route.responses = {**route.responses, 503: {**(own or {}), "description": description,
+                                                    "content": {PROBLEM_JSON: {"model": Problem}}}}
+
+
+def _document_not_answered(app: APIGatewayHttpResolver) -> None:
+    """Every route documented so far lists the 503 ``not_answered`` that ``install`` answers when a service did not
+    answer within its client's bounds: a route that lists a 503 already (its own, or a read's ``store_busy``) keeps
+    it, the words of both in its description. Called by ``install``, after ``_document_store_busy``."""
+    for route in (*app._static_routes, *app._dynamic_routes):
+        if not route.include_in_schema or route.responses is None:
+            continue
+        said = NOT_ANSWERED_DESCRIPTION + (NOT_ANSWERED_READ if route.method in ("GET", "HEAD") else NOT_ANSWERED_WRITE)
+        own = route.responses.get(503)
+        description = f"{own['description']}; or {said}" if own else f"Not answered in time ({said})"
         route.responses = {**route.responses, 503: {**(own or {}), "description": description,
                                                     "content": {PROBLEM_JSON: {"model": Problem}}}}
 
