@@ -186,3 +186,71 @@ def test_a_reply_and_a_templates_parameter_stored_before_a_pattern_are_masked_on
     # and a second run writes nothing
     again = _run(desk, capsys)
     assert "wrote 0 masked" in again.split("masking: answers: ")[1].splitlines()[0], again
+
+
+# a 13-digit card (Luhn-valid) is masked to 16 characters, "[card •••• 2222]": its reply grows by 3
+SHORT_CARD, SHORT_CARD_MASKED = "4222222222222", "[card •••• 2222]"
+
+
+def _outbound(desk: Any, conv: str) -> list[dict[str, Any]]:
+    return [i for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("direction") == "outbound"]
+
+
+def test_a_reply_at_its_channels_limit_as_typed_and_over_it_masked_is_refused_with_the_limits_problem(desk, twilio):
+    # Given an SMS conversation (Twilio takes 1,600 characters), its acknowledgements sent
+    conv = _conversation(desk, "+31612347006")
+    _dispatch(desk, twilio)
+    sent_before, stored_before = len(twilio.requests), _outbound(desk, conv)
+    # When alice replies with exactly 1,600 characters, a 13-digit card among them: 1,603 once masked
+    typed = f"Refund to card {SHORT_CARD}: "
+    typed += "x" * (1600 - len(typed))
+    status, body = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": typed})
+    # Then she is told at once, as for a reply typed too long: what is sent is what counts
+    assert status == 422, body
+    [error] = body["errors"]
+    assert (error["loc"], error["type"]) == (["body", "text"], "string_too_long"), error
+    assert error["msg"] == "the reply is 1,603 characters; SMS (Twilio MMS) takes at most 1,600 in one message: " \
+                           "shorten it"
+    # and nothing is stored or sent
+    _dispatch(desk, twilio)
+    assert (len(twilio.requests), _outbound(desk, conv)) == (sent_before, stored_before)
+    # while one that fits once masked goes out, masked
+    fits = typed[:1597]
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": fits})
+    _dispatch(desk, twilio)
+    assert status == 202, reply
+    assert twilio.requests[-1]["form"]["Body"] == fits.replace(SHORT_CARD, SHORT_CARD_MASKED)
+    assert len(twilio.requests[-1]["form"]["Body"]) == 1600
+
+
+def test_a_templates_parameter_at_its_limit_as_typed_and_over_it_masked_is_refused_as_one_typed_too_long(desk,
+                                                                                                        graph):
+    body, sidecar = sample("meta_whatsapp", "text")
+    desk.invoke("inbound_whatsapp", http_event("POST", "/webhooks/whatsapp", body, {
+        "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+    conv = _only_conversation(desk)
+    clock.set_offset(25 * 3600)
+    stored_before = _outbound(desk, conv)
+    path = f"/agent/conversations/{conv}/templates"
+    # a parameter typed at 1,025 characters: the model's refusal
+    _, typed_over = agent(desk, "POST", path, "alice", {"name": "order_update", "language": "en_US",
+                                                       "parameters": ["#1001", "y" * 1025]})
+    # When alice sends one of exactly 1,024 characters, a 13-digit card among them: 1,027 once masked
+    parameter = f"refunded to {SHORT_CARD} " + "y" * (1024 - len(f"refunded to {SHORT_CARD} "))
+    status, refused = agent(desk, "POST", path, "alice", {"name": "order_update", "language": "en_US",
+                                                          "parameters": ["#1001", parameter]})
+    # Then it is refused with the same problem as the parameter typed too long, nothing stored or sent
+    assert status == 422, refused
+    assert refused["errors"] == typed_over["errors"], (refused, typed_over)
+    assert [(e["loc"], e["type"]) for e in refused["errors"]] == [(["body", "parameters", 1], "string_too_long")]
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", META_GRAPH_BASE_URL=graph.url)
+    assert (graph.requests, _outbound(desk, conv)) == ([], stored_before)
+    # while one that fits once masked goes out, masked
+    fits = parameter[:1021]
+    status, sent = agent(desk, "POST", path, "alice", {"name": "order_update", "language": "en_US",
+                                                       "parameters": ["#1001", fits]})
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", META_GRAPH_BASE_URL=graph.url)
+    assert status == 202, sent
+    [request] = graph.requests
+    assert request["json"]["template"]["components"][0]["parameters"][1]["text"] == fits.replace(
+        SHORT_CARD, SHORT_CARD_MASKED)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from shopdesk import clock
 from shopdesk.api.attachments import Files
-from shopdesk.channels.limits import MAX_REPLY_CHARS
+from shopdesk.channels.limits import MAX_REPLY_CHARS, TEMPLATE_PARAMETER_CHARS
 from shopdesk.clock import Instant
 from shopdesk.logic.access import Caller, roles
 from shopdesk.logic.snooze import SnoozePreset
@@ -81,7 +81,8 @@ class PreviewOut(BaseModel):
 class TemplateIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     language: Annotated[str, StringConstraints(min_length=2, max_length=16)]
-    parameters: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(default_factory=list)
+    parameters: list[Annotated[str, StringConstraints(min_length=1, max_length=TEMPLATE_PARAMETER_CHARS)]] = Field(
+        default_factory=list)
     channel: Channel | None = None
 
 

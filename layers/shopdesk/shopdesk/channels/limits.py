@@ -83,6 +83,7 @@ class ChannelLimits:
 
 
 MAX_REPLY_CHARS = 10_000       # the longest reply on any channel (an email): what a template renders (logic/render.py)
+TEMPLATE_PARAMETER_CHARS = 1024  # a WhatsApp template's parameter, as typed (the agent API) and as sent, masked
 
 
 TWILIO_MMS = ChannelLimits(

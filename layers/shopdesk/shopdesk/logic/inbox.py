@@ -422,8 +422,10 @@ class Inbox:
         if not files and rendered is None:
             raise BadRequest("the reply has no text and no files")
         check_channel(files, route.provider, route.channel)
+        # the text as it is sent (``_queue`` masks it): a card number's mask is longer than a 13-digit card, a shop
+        # pattern's is its label, so a reply the channel takes as typed may be too long once masked
         too_long = channel_limits.text_refusal(channel_limits.limits_for(route.provider, route.channel),
-                                               rendered.text if rendered else None)
+                                               self._masked(rendered.text)[0] if rendered else None)
         if too_long is not None:
             raise InvalidFields([{"loc": ("body", "text"), "type": "string_too_long", "msg": too_long}])
         if rendered is not None and rendered.canned is not None:
@@ -562,6 +564,7 @@ class Inbox:
             raise NotFound(f"no approved template {name!r} in {language!r} (GET /agent/templates lists them)")
         if len(parameters) != template.parameters:
             raise BadRequest(f"template {name!r} takes {template.parameters} parameters, got {len(parameters)}")
+        _check_parameters([self._masked(value)[0] for value in parameters])     # as they are sent (``_queue``)
         payload = {"template": {"name": name, "language": language, "parameters": parameters,
                                 "provider_ref": template.twilio_content_sid}}
         sent = self._queue(conv, route, caller.id, text=template.render(parameters), payload=payload,
@@ -789,6 +792,17 @@ class Inbox:
 def _in_flight() -> Conflict:
     return Conflict("the first request with this Idempotency-Key is still being handled; send it again in a "
                     "moment").with_code("reply_key_in_flight")
+
+
+def _check_parameters(parameters: Sequence[str]) -> None:
+    """A template's parameters as they are sent, held to what the API takes as typed (``TEMPLATE_PARAMETER_CHARS``):
+    one its mask made longer is refused with the problem of one typed too long (422, ``string_too_long``)."""
+    most = channel_limits.TEMPLATE_PARAMETER_CHARS
+    errors = [{"loc": ("body", "parameters", index), "type": "string_too_long",
+               "msg": f"String should have at most {most} characters"}
+              for index, value in enumerate(parameters) if len(value) > most]
+    if errors:
+        raise InvalidFields(errors)
 
 
 def audited_reply(message: Message) -> dict[str, Any]:
