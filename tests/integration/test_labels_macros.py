@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.helpers import agent, customer_writes, online, route_records, teams
 from tests.integration.test_live import STAGE, ConnectionsEndpoint, Stream, connect
-from tests.support import http_event
+from tests.support import http_event, sends_hang
 
 ADMINS = "[admins]"
 
@@ -651,8 +651,6 @@ def test_a_selection_s_next_conversation_starts_only_while_one_send_at_its_worst
 def test_a_macro_whose_reply_s_send_hangs_starts_no_conversation_it_cannot_finish_in_its_time(wismo):
     import time
 
-    from botocore.exceptions import ReadTimeoutError
-
     from shopdesk.logic.access import Caller
 
     desk = wismo
@@ -661,26 +659,14 @@ def test_a_macro_whose_reply_s_send_hangs_starts_no_conversation_it_cannot_finis
     route_records(desk)
     # Given the outbound queue hanging: each send answers nothing until the client stops waiting (its read timeout)
     outbound = api.inbox.outbound
-    sqs, hung = outbound.sqs, []
-
-    def hang(request: Any, **kwargs: Any) -> None:
-        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-        if outbound.url in body:
-            hung.append(body)
-            time.sleep(sqs.meta.config.read_timeout)
-            raise ReadTimeoutError(endpoint_url=request.url)
-
     # and a request with just the reserve left, and a little more
     budget = api.macros.reserve_seconds() + 0.5
-    sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
-    try:
+    with sends_hang(outbound.url, outbound.sqs) as hung:
         # When a macro replying is applied to two conversations
         began = time.monotonic()
         _, outcomes = api.macros.apply(Caller("sam", roles=frozenset({"supervisors"})), "wismo", convs,
                                        time_left=lambda: budget - (time.monotonic() - began))
         took = time.monotonic() - began
-    finally:
-        sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
     # Then the first is applied, its reply not sent (two attempts), and the second not started: the time its send
     # took leaves less than another conversation may take
     assert [(o.result, o.status) for o in outcomes] == [("applied", 200), ("refused", 503)], outcomes

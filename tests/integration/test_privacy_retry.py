@@ -13,7 +13,7 @@ from tests.integration.helpers import agent, customer_writes, online
 from tests.integration.test_email import _deliver, _eml
 from tests.integration.test_privacy import TEXT, _job, _lake_rows, admin, scan
 from tests.integration.test_privacy_raw_mail import refused_deletes  # noqa: F401 (a fixture)
-from tests.support import http_event, sqs_event
+from tests.support import http_event, sends_hang, sqs_event
 
 
 def _attempt(desk: Any) -> list[dict[str, Any]]:
@@ -697,8 +697,6 @@ def test_the_admin_api_s_sends_to_its_queues_take_at_worst_less_than_its_functio
 def test_an_export_or_erase_whose_send_to_the_privacy_queue_hangs_is_answered_503_within_the_function_s_time(desk):
     import time
 
-    from botocore.exceptions import ReadTimeoutError
-
     from tests.integration.test_privacy import run_jobs
 
     # Given a customer
@@ -706,17 +704,7 @@ def test_an_export_or_erase_whose_send_to_the_privacy_queue_hangs_is_answered_50
         "id"]
     # and the privacy queue hanging: each send to it answers nothing, until the admin API's client stops waiting
     # (its read timeout) and drops the connection, as urllib3 does
-    sqs, url, hung = desk.handler("admin_api").privacy_queue.sqs, desk.env["PRIVACY_QUEUE_URL"], []
-
-    def hang(request: Any, **kwargs: Any) -> None:
-        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-        if url in body:
-            hung.append(body)
-            time.sleep(sqs.meta.config.read_timeout)
-            raise ReadTimeoutError(endpoint_url=request.url)
-
-    sqs.meta.events.register_first("before-send.sqs.SendMessage", hang)
-    try:
+    with sends_hang(desk.env["PRIVACY_QUEUE_URL"], desk.handler("admin_api").privacy_queue.sqs) as hung:
         for kind in ("export", "erase"):
             # When an admin asks for the customer's export, then erase
             began = time.monotonic()
@@ -729,8 +717,6 @@ def test_an_export_or_erase_whose_send_to_the_privacy_queue_hangs_is_answered_50
             read = admin(desk, "GET", f"/admin/privacy/jobs/{problem['params']['job_id']}")[1]
             assert read["status"] == "failed" and "could not be queued" in read["error"], read
         assert len(hung) == 2 * 2       # two attempts each
-    finally:
-        sqs.meta.events.unregister("before-send.sqs.SendMessage", hang)
     # And once the queue answers again, an erase asked again starts and runs
     status, started = admin(desk, "POST", f"/admin/customers/{customer}/erase")
     assert status == 202, started
