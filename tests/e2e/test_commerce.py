@@ -90,7 +90,7 @@ def test_a_confirmed_cancel_goes_through_the_platform_and_its_webhook_updates_th
     assert done.status == 200, done.text
     assert done.json()["order"]["cancelled_at"]
     messages = stack.get(f"/agent/conversations/{conv}", token=stack.token("alice")).json()["messages"]
-    assert any(m["text"] == "Order #1004 cancelled by alice (reason: customer)" for m in messages)
+    assert any(m["text"] == "Order #1004 cancelled by Alice Example (reason: customer)" for m in messages)
 
     def cached_cancelled():
         order = next(o for o in panel(stack, conv)["items"] if o["name"] == "#1004")

@@ -45,7 +45,8 @@ def test_system_entries_carry_their_event_beside_their_text(desk):
     assert (f"Transferred from {holder.title()} to {other.title()} by {holder.title()}. Hand-off note: VIP, call back",
             {"kind": "transferred", "params": {"from": holder, "to": other, "by": holder,
                                                "note": "VIP, call back"}}) in system
-    assert (f"Snoozed until {until} by {other}", {"kind": "snoozed", "params": {"until": until, "by": other}}) in system
+    assert (f"Snoozed until {until} by {other.title()}",
+            {"kind": "snoozed", "params": {"until": until, "by": other}}) in system
     # (the snooze is one entry, saying until when: not "Marked snoozed" besides)
     assert [e["kind"] for _, e in system].count("status_changed") == 0
     # and a customer's message has none

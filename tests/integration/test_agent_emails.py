@@ -4,16 +4,20 @@ text says them by name, else email, else "an agent", never by their id."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
+from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes
+from tests.integration.test_labels_macros import admin
 from tests.support import http_event
 
 
-def signed_in(desk: Any, method: str, path: str, agent_id: str, email: str | None, body: Any = None
-              ) -> tuple[int, Any]:
+def signed_in(desk: Any, method: str, path: str, agent_id: str, email: str | None, body: Any = None,
+              groups: str | None = None) -> tuple[int, Any]:
     """A request of an agent whose token has no name (an admin made them with an email alone), and their email."""
-    claims = {"cognito:username": agent_id, **({"email": email} if email else {})}
+    claims = {"cognito:username": agent_id, **({"email": email} if email else {}),
+              **({"cognito:groups": groups} if groups else {})}
     event = http_event(method, path, json.dumps(body) if body is not None else None,
                        {"content-type": "application/json"}, claims=claims)
     result = desk.invoke("agent_api", event)
@@ -68,3 +72,53 @@ def test_assignment_texts_say_an_agent_with_no_name_by_email_else_as_an_agent_ne
         ("Transferred from an agent to Alice by Alice", {"from": "u_0b2e", "to": "alice", "by": "alice"}),
     ]
     assert not any("u_7f3a" in text or "u_0b2e" in text for text, _ in system)
+
+
+def test_status_snooze_and_label_texts_say_the_agent_by_email_else_as_an_agent_never_by_id(desk):
+    # Given a label, and a conversation the router gave to an agent with no name but an email
+    assert admin(desk, "PUT", "/admin/labels/vip", {"name": "VIP", "color": "#f2c94c"})[0] == 200
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
+    conv = customer_writes(desk, "+31612349002", "call me back tomorrow", "SMnn2")
+    desk.drain_queue(desk.work_queue_url, "router")
+    path = f"/agent/conversations/{conv}"
+    until = clock.iso(clock.now() + timedelta(hours=1))
+    # When she labels it, marks it pending, snoozes it and resolves it, and a supervisor with neither a name nor an
+    # email reopens it
+    assert signed_in(desk, "POST", f"{path}/labels", "u_7f3a", "ana@shop.example", {"add": ["vip"]})[0] == 200
+    for body in ({"status": "pending"}, {"status": "snoozed", "until": until}, {"status": "resolved"}):
+        assert signed_in(desk, "POST", f"{path}/status", "u_7f3a", "ana@shop.example", body)[0] == 200
+    assert signed_in(desk, "POST", f"{path}/status", "u_0b2e", None, {"status": "open"},
+                     groups="[supervisors]")[0] == 200
+    # Then the texts say her by email and him as an agent; the events keep the ids
+    status, body = agent(desk, "GET", path, "alice", groups="[supervisors]")
+    assert status == 200
+    system = [(m["text"], m["event"]["params"].get("by")) for m in body["messages"] if m["direction"] == "system"]
+    assert [entry for entry in system if entry[1]] == [
+        ("Labels changed by ana@shop.example: labels +vip", "u_7f3a"),
+        ("Marked pending by ana@shop.example", "u_7f3a"),
+        (f"Snoozed until {until} by ana@shop.example", "u_7f3a"),
+        ("Marked resolved by ana@shop.example", "u_7f3a"),
+        ("Reopened by an agent", "u_0b2e"),
+    ]
+    assert not any("u_7f3a" in text or "u_0b2e" in text for text, _ in system)
+
+
+def test_a_macro_s_text_says_whom_it_assigned_by_email_from_the_record_it_read(desk):
+    # Given a conversation the router gave to an agent with neither a name nor an email, a colleague with no name
+    # but an email, and a shared macro that assigns to that colleague
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_0b2e", None, {"presence": "online"})[0] == 200
+    conv = customer_writes(desk, "+31612349003", "hello?", "SMnn3")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_9c1d", "ben@shop.example", {"presence": "online"})[0] == 200
+    assign = [{"type": "assign", "agent_id": "u_9c1d"}]
+    assert admin(desk, "PUT", "/admin/macros/toben", {"name": "To Ben", "actions": assign})[0] == 200
+    # When a supervisor applies it
+    status, body = agent(desk, "POST", "/agent/macros/toben/apply", "sam", {"conversation_ids": [conv]},
+                         groups="[supervisors]")
+    assert status == 200 and body["results"][0]["result"] == "applied", body
+    # Then its text says the supervisor by name and the colleague by email; the event keeps the ids
+    shown = agent(desk, "GET", f"/agent/conversations/{conv}", "sam", groups="[supervisors]")[1]["messages"]
+    applied = [(m["text"], m["event"]["params"]) for m in shown if m["event"] and m["event"]["kind"] == "macro_applied"]
+    assert applied == [("Macro “To Ben” applied by Sam: assigned to ben@shop.example",
+                        {"macro": "To Ben", "macro_id": "toben", "by": "sam",
+                         "changes": [{"change": "assigned", "agent": "u_9c1d"}]})]

@@ -311,7 +311,7 @@ def test_cancel_is_two_step_role_checked_and_on_the_timeline(desk: Any, shop: di
     assert done["order"]["cancelled_at"] and done["order"]["financial_status"] == "refunded"
     timeline = agent_call(desk, shop, "GET", f"/agent/conversations/{conv}")[1]["messages"]
     note = next(m for m in timeline if m["id"] == done["timeline_message_id"])
-    assert note["direction"] == "system" and note["text"] == "Order #1004 cancelled by alice (reason: customer)"
+    assert note["direction"] == "system" and note["text"] == "Order #1004 cancelled by Alice (reason: customer)"
     assert note["event"] == {"kind": "order_cancelled", "params": {"order": "#1004", "by": "alice",
                                                                     "reason": "customer"}}
     assert note["author"] == "alice"
@@ -345,7 +345,7 @@ def test_refund_refusals_in_words_and_a_partial_refund(desk: Any, shop: dict[str
               if m["direction"] == "system"]
     texts = [m["text"] for m in system]
     assert any("tried to refund order #1001" in t and "declined" in t for t in texts)
-    assert "Refunded 10.00 USD on #1001 by alice (1 x Wool socks)" in texts
+    assert "Refunded 10.00 USD on #1001 by Alice (1 x Wool socks)" in texts
     events = {m["event"]["kind"]: m["event"]["params"] for m in system if m["event"]}
     assert events["order_refund_failed"]["order"] == "#1001" and "declined" in events["order_refund_failed"]["error"]
     assert events["order_refunded"] == {"order": "#1001", "by": "alice", "amount": "10.00", "currency": "USD",

@@ -95,8 +95,8 @@ def test_agents_add_and_remove_labels_and_the_timeline_says_so(catalogue):
     assert desk.item(f"CONV#{conv}", "LABEL#shipping")["LabelPK"] == "LABEL#shipping"
     assert desk.item(f"CONV#{conv}", "LABEL#vip") is None
     entries = [m["text"] for m in timeline(desk, conv) if m["direction"] == "system"]
-    assert "Labels changed by alice: labels +shipping, +vip" in entries
-    assert "Labels changed by alice: labels -vip" in entries
+    assert "Labels changed by Alice: labels +shipping, +vip" in entries
+    assert "Labels changed by Alice: labels -vip" in entries
     events = [m["event"] for m in timeline(desk, conv) if m["direction"] == "system"]
     assert {"kind": "labels_changed", "params": {"by": "alice", "changes": [
         {"change": "labels_added", "labels": ["shipping", "vip"]}]}} in events
@@ -463,7 +463,7 @@ def test_a_five_action_macro_on_three_conversations_at_once(wismo):
         assert desk.item(f"CONV#{conv}", "LABEL#shipping")["LabelSK"].startswith("snoozed#")
         messages = timeline(desk, conv)
         entries = [m for m in messages if m["direction"] == "system" and "Macro" in (m["text"] or "")]
-        assert len(entries) == 1 and entries[0]["text"].startswith("Macro “Where is my order” applied by sam")
+        assert len(entries) == 1 and entries[0]["text"].startswith("Macro “Where is my order” applied by Sam")
         event = entries[0]["event"]
         assert (event["kind"], event["params"]["macro"], event["params"]["macro_id"], event["params"]["by"]) == (
             "macro_applied", "Where is my order", "wismo", "sam")
@@ -594,7 +594,7 @@ def test_a_composed_change_is_conditioned_on_the_conversation_as_read_and_made_a
         if len(attempts) == 1:        # someone opens the conversation while this plan is being made
             assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "open"})[0] == 200
         api.composer.labels(plan, ["vip"], [], api.labels.known())
-        return labels_changed(conv, "alice", plan.said)
+        return labels_changed(conv, "alice", plan.said, plan.names)
 
     result = api.composer.run(Caller("alice"), conv, build)
     assert attempts == ["pending", "open"]

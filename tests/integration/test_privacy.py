@@ -1689,7 +1689,7 @@ def test_retention_gives_replies_notes_and_resolved_conversations_their_expiry(d
     assert len(written) == 2 and all(abs(int(i["ttl"]) - (now + 60 * 86400)) < 120 for i in written)
     # and so does every system entry of the timeline (the router's assignment, the resolve), like the messages
     system = [i for i in items if i.get("direction") == "system"]
-    assert sorted(i["text"] for i in system) == ["Assigned to Alice", "Marked resolved by alice"]
+    assert sorted(i["text"] for i in system) == ["Assigned to Alice", "Marked resolved by Alice"]
     assert system and all(abs(int(i["ttl"]) - (now + 60 * 86400)) < 120 for i in system)
     assert abs(int(desk.item(f"CONV#{conv}")["ttl"]) - (now + 14 * 86400)) < 120
     # and a reopen keeps it again

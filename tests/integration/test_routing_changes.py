@@ -70,7 +70,7 @@ def test_raising_priority_shortens_the_running_first_response_deadline_and_moves
     assert desk.item(f"CONV#{newer}")["QueueSK"].startswith("0#")
     waiting = agent(desk, "GET", "/agent/conversations", "alice", query="view=unassigned")[1]["items"]
     assert [c["id"] for c in waiting] == [newer, older]
-    assert any(n == "Routing changed by lead: priority from normal to urgent. Note: Broken goods, VIP customer"
+    assert any(n == "Routing changed by Lead: priority from normal to urgent. Note: Broken goods, VIP customer"
                for n in _system_notes(desk, newer))
     # When alice frees her seat, the urgent one is hers and the older one still waits
     agent(desk, "POST", f"/agent/conversations/{held}/status", "alice", {"status": "resolved"})
@@ -133,7 +133,7 @@ def test_the_assignee_sending_a_conversation_to_a_team_they_are_not_in_hands_it_
     assert desk.item("AGENT#alice")["active"] == 0
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, conv) == "bob" and desk.item("AGENT#bob")["active"] == 1
-    assert ("Routing changed by alice: team from default to billing. alice is not in billing: back in the queue. "
+    assert ("Routing changed by Alice: team from default to billing. Alice is not in billing: back in the queue. "
             "Note: double charge, order 1001") in _system_notes(desk, conv)
     shown = agent(desk, "GET", f"/agent/conversations/{conv}", "lead", groups="[admins]")[1]["messages"]
     assert {"kind": "routing_changed", "params": {"by": "alice", "note": "double charge, order 1001", "changes": [
@@ -155,7 +155,7 @@ def test_an_assignee_in_both_teams_keeps_the_conversation_they_move(desk):
     # Then it stays hers, in billing, her seat still taken once
     assert status == 200 and body["assignee"] == "alice" and body["team"] == "billing"
     assert desk.item("AGENT#alice")["active"] == 1
-    assert "Routing changed by alice: team from default to billing" in _system_notes(desk, conv)
+    assert "Routing changed by Alice: team from default to billing" in _system_notes(desk, conv)
 
 
 def test_a_skills_change_routes_a_waiting_conversation_to_an_agent_with_those_skills(desk):

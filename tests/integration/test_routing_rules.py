@@ -119,7 +119,7 @@ def test_an_assignee_silent_too_long_loses_the_conversation_to_the_next_agent(de
     assert _owner(desk, conv) == other                                    # the next agent, not the silent one
     system = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", other)[1]["messages"]
               if m["direction"] == "system"]
-    assert any(f"No reply from {first}" in m["text"] for m in system)
+    assert any(f"No reply from {first.title()}" in m["text"] for m in system)
     assert {"kind": "assignee_silent", "params": {"agent": first}} in [m["event"] for m in system]
 
 
@@ -179,7 +179,7 @@ def test_a_silence_release_that_read_the_conversation_before_a_reply_releases_no
     clock.set_offset(60)
     agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": "On it"})   # ... then she answered
     assert desk.item(f"CONV#{conv}", "DEADLINE#assignee_silence") is not None     # the timer left to its runner
-    assert not conversations.release(read, "alice", timeline.assignee_silent(conv, "alice"), pass_over=True)
+    assert not conversations.release(read, "alice", timeline.assignee_silent(conv, "alice", {}), pass_over=True)
     assert _owner(desk, conv) == "alice" and desk.item("AGENT#alice")["active"] == 1
 
 
@@ -215,7 +215,8 @@ def test_a_reply_stamped_before_its_assignment_but_written_after_it_keeps_the_co
     assert desk.invoke("sla_sweep", {})["released"] == 0
     assert _owner(desk, conv) == "alice"
     # and a release that read the conversation before her reply is refused by its condition too
-    assert not conversations.release(stale["read"], "alice", timeline.assignee_silent(conv, "alice"), pass_over=True)
+    assert not conversations.release(stale["read"], "alice", timeline.assignee_silent(conv, "alice", {}),
+                                     pass_over=True)
     assert _owner(desk, conv) == "alice" and desk.item("AGENT#alice")["active"] == 1
 
 
@@ -307,3 +308,9 @@ def test_a_breach_can_take_the_conversation_to_the_next_agent(desk):
     desk.drain_queue(desk.work_queue_url, "router")
     assert _owner(desk, conv) not in (None, first)
     assert desk.item(f"CONV#{conv}")["priority"] == "high"
+    # and the timeline says whom it was taken from by name (one GetItem of their record), the event by id
+    system = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", first, groups="[supervisors]")[1][
+        "messages"] if m["direction"] == "system"]
+    assert ("First response target missed: taken from " + first.title() + " for the next agent",
+            {"kind": "sla_missed_reassigned", "params": {"target": "first_response", "agent": first}}) in [
+        (m["text"], m["event"]) for m in system]

@@ -25,7 +25,7 @@ def test_a_snooze_until_a_time_opens_the_conversation_again_at_that_time(desk):
     assert status == 200, body
     assert body["status"] == "snoozed"
     assert body["sla"]["paused"] is True
-    assert status_of(desk, conv)[1][-1] == f"Snoozed until {until} by alice"
+    assert status_of(desk, conv)[1][-1] == f"Snoozed until {until} by Alice"
 
     # When the sweep runs before the time, nothing happens
     desk.invoke("sla_sweep", {})
@@ -133,15 +133,15 @@ def test_a_snooze_is_one_timeline_entry_and_moving_it_or_snoozing_a_resolved_one
 
     # When she snoozes it, then moves the snooze to a later time
     snooze(first)
-    assert status_of(desk, conv)[1][before:] == [f"Snoozed until {first} by alice"]      # one entry, not two
+    assert status_of(desk, conv)[1][before:] == [f"Snoozed until {first} by Alice"]      # one entry, not two
     snooze(later)
     # Then the move is one more entry, and the timer follows it
-    assert status_of(desk, conv)[1][before:] == [f"Snoozed until {first} by alice", f"Snoozed until {later} by alice"]
+    assert status_of(desk, conv)[1][before:] == [f"Snoozed until {first} by Alice", f"Snoozed until {later} by Alice"]
     assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"] == later
     # And a resolved conversation snoozed says it was reopened, then until when
     assert agent(desk, "POST", f"/agent/conversations/{conv}/status", "alice", {"status": "resolved"})[0] == 200
     snooze(first)
-    assert status_of(desk, conv)[1][-2:] == ["Reopened by alice", f"Snoozed until {first} by alice"]
+    assert status_of(desk, conv)[1][-2:] == ["Reopened by Alice", f"Snoozed until {first} by Alice"]
     assert status_of(desk, conv)[0] == "snoozed"
 
 
@@ -183,7 +183,7 @@ def test_a_preset_is_computed_from_the_conversations_calendar_and_shown_until_it
     assert until.astimezone(hours.zone).strftime("%a %H:%M") in (
         "Mon 09:00", "Tue 09:00")                     # Tuesday when Monday is the calendar's holiday
     assert desk.item(f"CONV#{conv}", "DEADLINE#snooze_wake")["due_at"] == clock.iso(until)
-    assert status_of(desk, conv)[1][-1] == f"Snoozed until {clock.iso(until)} by alice"
+    assert status_of(desk, conv)[1][-1] == f"Snoozed until {clock.iso(until)} by Alice"
     # And it is not in alice's open view any more, nor the all view's open filter
     _, mine = agent(desk, "GET", "/agent/conversations", "alice", query="view=mine&status=open")
     assert conv not in [c["id"] for c in mine["items"]]

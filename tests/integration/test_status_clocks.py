@@ -59,7 +59,7 @@ def test_a_clock_change_meanwhile_makes_the_status_change_read_again_and_land_on
     assert status == 200, body
     assert len(seen) == 2          # the first lost to the change and wrote nothing; the second read again
     _, shown = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
-    assert [m["text"] for m in shown["messages"] if m["text"].startswith("Marked")] == ["Marked pending by alice"]
+    assert [m["text"] for m in shown["messages"] if m["text"].startswith("Marked")] == ["Marked pending by Alice"]
     assert desk.item(f"CONV#{conv}", "DEADLINE#first_response") is None
 
 

@@ -45,9 +45,11 @@ def test_anyone_else_may_change_nothing(assignee):
 
 def test_the_timeline_says_who_changed_what_and_the_note():
     conv = conversation(assignee="alice", skills=["returns"])
-    entry = describe(conv, Priority.URGENT, "billing", [], "lead", "alice", "VIP")
-    assert entry.text == ("Routing changed by lead: priority from normal to urgent; team from default to billing; "
-                          "skills from returns to none. alice is not in billing: back in the queue. Note: VIP")
+    names = {"lead": "Lee Lead", "alice": "alice@shop.example"}       # as access.agent_names says them
+    entry = describe(conv, Priority.URGENT, "billing", [], "lead", "alice", "VIP", names)
+    assert entry.text == ("Routing changed by Lee Lead: priority from normal to urgent; team from default to billing; "
+                          "skills from returns to none. alice@shop.example is not in billing: back in the queue. "
+                          "Note: VIP")
     assert entry.author == "lead"
     assert entry.event is not None and entry.event.kind == "routing_changed"
     assert entry.event.params == {"by": "lead", "note": "VIP", "changes": [
@@ -56,8 +58,9 @@ def test_the_timeline_says_who_changed_what_and_the_note():
         {"change": "skills", "from": ["returns"], "to": []},
         {"change": "not_in_team", "agent": "alice", "team": "billing", "queued": True}]}
     pending = conversation(status=ConversationStatus.PENDING, assignee="alice")
-    entry = describe(pending, Priority.NORMAL, "billing", [], "lead", "alice", None)
-    assert entry.text.endswith("alice is not in billing: unassigned")
+    entry = describe(pending, Priority.NORMAL, "billing", [], "lead", "alice", None, {})
+    assert entry.text == ("Routing changed by an agent: team from default to billing. An agent is not in billing: "
+                          "unassigned")
     assert entry.event.params["changes"][-1]["queued"] is False and "note" not in entry.event.params
 
 

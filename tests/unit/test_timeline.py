@@ -34,8 +34,9 @@ def test_assignments_name_agents_by_id_in_the_event_whatever_the_text_says():
     assert said(timeline.assigned_by("c_1", "bob", "alice", "carol", "VIP, call back", NAMES)) == (
         "Transferred from Carol to bob@shop.example by Alice Example. Hand-off note: VIP, call back", "transferred",
         {"from": "carol", "to": "bob", "by": "alice", "note": "VIP, call back"})
-    assert said(timeline.assignee_silent("c_1", "bob")) == (
-        "No reply from bob in time: back in the queue for the next agent", "assignee_silent", {"agent": "bob"})
+    assert said(timeline.assignee_silent("c_1", "bob", NAMES)) == (
+        "No reply from bob@shop.example in time: back in the queue for the next agent", "assignee_silent",
+        {"agent": "bob"})
     assert said(timeline.agent_offline("c_1", "bob", "Bob Example")) == (
         "Bob Example went offline: back in the queue", "agent_offline", {"agent": "bob"})
 
@@ -52,13 +53,55 @@ def test_an_agent_with_no_name_is_said_by_their_email_else_as_an_agent_never_by_
     assert said(timeline.agent_offline("c_1", "u_7f3a", None))[0] == "An agent went offline: back in the queue"
 
 
+def test_every_text_that_names_an_agent_says_them_by_name_else_email_else_an_agent_never_by_id():
+    # Given u_7f3a with no name but a work email, and u_0b2e with neither (not in the names: "an agent")
+    names = {"u_7f3a": timeline.agent_said(None, "ana@shop.example")}
+    ana, nobody = "u_7f3a", "u_0b2e"
+    until = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    moved = [change("team", to="billing", **{"from": "default"}),
+             change("not_in_team", agent=nobody, team="billing", queued=True)]
+    # When each entry that names an agent is made
+    texts = [timeline.status_changed("c_1", ConversationStatus.OPEN, ConversationStatus.PENDING, ana, names).text,
+             timeline.status_changed("c_1", ConversationStatus.RESOLVED, ConversationStatus.OPEN, nobody, names).text,
+             timeline.snoozed("c_1", until, ana, names).text,
+             timeline.assignee_silent("c_1", nobody, names).text,
+             timeline.sla_missed_reassigned("c_1", "first_response", ana, names).text,
+             timeline.routing_changed("c_1", ana, moved, None, names).text,
+             timeline.labels_changed("c_1", nobody, [change("labels_added", labels=["vip"])], names).text,
+             timeline.macro_applied("c_1", "mc_1", "Hand on", ana, [change("assigned", agent=nobody),
+                                                                    change("not_in_team", agent=ana, team="billing",
+                                                                           queued=False)], names).text,
+             timeline.order_cancelled("c_1", "#1001", ana, "customer", names).text,
+             timeline.order_refunded("c_1", "#1001", nobody, "Refunded 5.00 EUR on #1001", "5.00", "EUR", None,
+                                     names).text,
+             timeline.order_action_failed("c_1", "cancel", "#1001", nobody, "too late", names).text]
+    # Then each says them by email, else "an agent" ("An agent" opening a sentence); the ids are the events' only
+    assert texts == [
+        "Marked pending by ana@shop.example",
+        "Reopened by an agent",
+        "Snoozed until 2026-12-04T08:00:00.000Z by ana@shop.example",
+        "No reply from an agent in time: back in the queue for the next agent",
+        "First response target missed: taken from ana@shop.example for the next agent",
+        "Routing changed by ana@shop.example: team from default to billing. An agent is not in billing: back in the "
+        "queue",
+        "Labels changed by an agent: labels +vip",
+        "Macro “Hand on” applied by ana@shop.example: assigned to an agent; ana@shop.example is not in billing: "
+        "unassigned",
+        "Order #1001 cancelled by ana@shop.example (reason: customer)",
+        "Refunded 5.00 EUR on #1001 by an agent (everything not yet refunded)",
+        "An agent tried to cancel order #1001: too late",
+    ]
+    assert not any(ana in text or nobody in text for text in texts)
+
+
 # ------------------------------------------------------------------------------ status
 
 def test_status_entries_carry_the_status_and_iso_times():
-    assert said(timeline.status_changed("c_1", ConversationStatus.OPEN, ConversationStatus.RESOLVED, "alice")) == (
-        "Marked resolved by alice", "status_changed", {"status": "resolved", "by": "alice"})
-    assert said(timeline.status_changed("c_1", ConversationStatus.RESOLVED, ConversationStatus.OPEN, "alice")) == (
-        "Reopened by alice", "reopened", {"by": "alice"})
+    assert said(timeline.status_changed("c_1", ConversationStatus.OPEN, ConversationStatus.RESOLVED, "alice",
+                                        NAMES)) == (
+        "Marked resolved by Alice Example", "status_changed", {"status": "resolved", "by": "alice"})
+    assert said(timeline.status_changed("c_1", ConversationStatus.RESOLVED, ConversationStatus.OPEN, "alice",
+                                        NAMES)) == ("Reopened by Alice Example", "reopened", {"by": "alice"})
     reopened = timeline.reopened_by_customer("c_1", AT)
     assert said(reopened) == ("Reopened by the customer's message", "reopened_by_customer", {})
     assert reopened.created_at == AT - timedelta(milliseconds=1)
@@ -76,8 +119,8 @@ def test_status_entries_carry_the_status_and_iso_times():
         "The customer subscribed again on WhatsApp (they replied START): the SLA clocks run again",
         "clocks_resumed_subscribed", {"channel": "whatsapp"})
     until = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
-    assert said(timeline.snoozed("c_1", until, "alice")) == (
-        "Snoozed until 2026-12-04T08:00:00.000Z by alice", "snoozed",
+    assert said(timeline.snoozed("c_1", until, "alice", NAMES)) == (
+        "Snoozed until 2026-12-04T08:00:00.000Z by Alice Example", "snoozed",
         {"until": "2026-12-04T08:00:00.000Z", "by": "alice"})
     assert said(timeline.snooze_ended("c_1")) == ("Snooze ended: open again", "snooze_ended", {})
 
@@ -90,8 +133,8 @@ def test_sla_entries_name_the_target_by_its_key_and_the_due_time_as_iso():
         f"First response target missed (due {due})", "sla_missed", {"target": "first_response", "due": due})
     assert said(timeline.sla_warning("c_1", "resolution", due)) == (
         f"Resolution target close: due {due}", "sla_warning", {"target": "resolution", "due": due})
-    assert said(timeline.sla_missed_reassigned("c_1", "next_response", "bob")) == (
-        "Next response target missed: taken from bob for the next agent", "sla_missed_reassigned",
+    assert said(timeline.sla_missed_reassigned("c_1", "next_response", "bob", NAMES)) == (
+        "Next response target missed: taken from bob@shop.example for the next agent", "sla_missed_reassigned",
         {"target": "next_response", "agent": "bob"})
 
 
@@ -115,21 +158,22 @@ def test_label_and_macro_entries_list_their_changes_structured():
                change("status", status="snoozed", until="2026-12-04T08:00:00.000Z"),
                change("assigned", agent="carol"), change("queued"), change("note"),
                change("reply", canned_response="where_is_my_order")]
-    entry = timeline.macro_applied("c_1", "mc_1", "Escalate", "alice", changes)
+    entry = timeline.macro_applied("c_1", "mc_1", "Escalate", "alice", changes, NAMES)
     assert said(entry) == (
-        "Macro “Escalate” applied by alice: labels +vip, +returns; labels -spam; team default → billing (label "
-        "returns); bob is not in billing: unassigned; priority normal → high; status snoozed until "
-        "2026-12-04T08:00:00.000Z; assigned to carol; back to the queue; a note; reply with where_is_my_order",
+        "Macro “Escalate” applied by Alice Example: labels +vip, +returns; labels -spam; team default → billing "
+        "(label returns); bob@shop.example is not in billing: unassigned; priority normal → high; status snoozed "
+        "until 2026-12-04T08:00:00.000Z; assigned to Carol; back to the queue; a note; reply with where_is_my_order",
         "macro_applied", {"macro": "Escalate", "macro_id": "mc_1", "by": "alice", "changes": changes})
     assert entry.author == "alice"
     assert changes[2] == {"change": "team", "from": "default", "to": "billing", "label": "returns"}
     titled = change("reply", canned_response="where_is_my_order", title="Where is my order?")
-    assert timeline.macro_applied("c_1", "mc_1", "Reply", "alice", [titled]).text == \
-        "Macro “Reply” applied by alice: reply with “Where is my order?”"
-    assert timeline.macro_applied("c_1", "mc_1", "Noop", "alice", []).text == \
-        "Macro “Noop” applied by alice: nothing to change"
-    assert said(timeline.labels_changed("c_1", "alice", changes[:1])) == (
-        "Labels changed by alice: labels +vip, +returns", "labels_changed", {"by": "alice", "changes": changes[:1]})
+    assert timeline.macro_applied("c_1", "mc_1", "Reply", "alice", [titled], NAMES).text == \
+        "Macro “Reply” applied by Alice Example: reply with “Where is my order?”"
+    assert timeline.macro_applied("c_1", "mc_1", "Noop", "alice", [], NAMES).text == \
+        "Macro “Noop” applied by Alice Example: nothing to change"
+    assert said(timeline.labels_changed("c_1", "alice", changes[:1], NAMES)) == (
+        "Labels changed by Alice Example: labels +vip, +returns", "labels_changed",
+        {"by": "alice", "changes": changes[:1]})
 
 
 # ------------------------------------------------------------------------------ the bot
@@ -150,18 +194,20 @@ def test_the_bots_entries_carry_its_reason_key_and_best_article():
 # ------------------------------------------------------------------------------ orders
 
 def test_order_actions_carry_the_order_amounts_and_lines_and_a_refusal_in_the_platforms_words():
-    assert said(timeline.order_cancelled("c_1", "#1001", "alice", "inventory")) == (
-        "Order #1001 cancelled by alice (reason: inventory)", "order_cancelled",
+    assert said(timeline.order_cancelled("c_1", "#1001", "alice", "inventory", NAMES)) == (
+        "Order #1001 cancelled by Alice Example (reason: inventory)", "order_cancelled",
         {"order": "#1001", "by": "alice", "reason": "inventory"})
     lines = [{"title": "Blue shoes", "quantity": 2}]
     assert said(timeline.order_refunded("c_1", "#1001", "alice", "Refunded 24.00 EUR on #1001", "24.00", "EUR",
-                                        lines)) == (
-        "Refunded 24.00 EUR on #1001 by alice (2 x Blue shoes)", "order_refunded",
+                                        lines, NAMES)) == (
+        "Refunded 24.00 EUR on #1001 by Alice Example (2 x Blue shoes)", "order_refunded",
         {"order": "#1001", "by": "alice", "amount": "24.00", "currency": "EUR", "items": lines})
-    everything = timeline.order_refunded("c_1", "#1001", "alice", "Refunded 30.00 EUR on #1001", "30.00", "EUR", None)
+    everything = timeline.order_refunded("c_1", "#1001", "alice", "Refunded 30.00 EUR on #1001", "30.00", "EUR", None,
+                                        NAMES)
     assert everything.text.endswith("(everything not yet refunded)") and "items" not in everything.event.params
-    assert said(timeline.order_action_failed("c_1", "refund", "#1001", "alice", "Shopify refused: too late")) == (
-        "alice tried to refund order #1001: Shopify refused: too late", "order_refund_failed",
+    assert said(timeline.order_action_failed("c_1", "refund", "#1001", "alice", "Shopify refused: too late",
+                                             NAMES)) == (
+        "Alice Example tried to refund order #1001: Shopify refused: too late", "order_refund_failed",
         {"order": "#1001", "by": "alice", "error": "Shopify refused: too late"})
 
 
@@ -197,7 +243,7 @@ def test_an_event_is_bounded_and_says_so():
     assert len(item["event"]["params"]["note"].encode()) <= it.EVENT_STRING
     assert it.message_from_item(item).event.params["agent"] == "bob"
     many = timeline.labels_changed("c_1", "alice", [change("labels_added", labels=[f"l{i}" * 400 for i in range(60)])
-                                                    for _ in range(20)])
+                                                    for _ in range(20)], NAMES)
     stored = it.message_item(many)
     assert "event" in stored["truncated"] and len(json.dumps(stored["event"]).encode()) <= it.EVENT_BYTES
     assert stored["event"]["params"]["changes"][0]["change"] == "labels_added"     # the shape is kept

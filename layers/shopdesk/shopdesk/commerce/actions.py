@@ -31,7 +31,7 @@ from shopdesk.commerce.models import ActionResult, LineItem, Order, RefundLine
 from shopdesk.dal.commerce import RefundGuard, RefundGuarded, refund_lines_key
 from shopdesk.errors import Conflict, NotFound, ShopdeskError
 from shopdesk.logic import timeline
-from shopdesk.logic.access import Caller
+from shopdesk.logic.access import Caller, agent_names
 from shopdesk.models import Conversation, Message
 from shopdesk.privacy import audit
 
@@ -133,11 +133,13 @@ class OrderActions:
             result = commerce.cancel(order, reason=request.reason, restock=request.restock,
                                      notify_customer=request.notify_customer, staff_note=request.staff_note)
         except CommerceRefused as exc:
-            self._record(timeline.order_action_failed(conv.id, "cancel", order.name, agent_id, str(exc)), "cancel",
+            self._record(timeline.order_action_failed(conv.id, "cancel", order.name, agent_id, str(exc),
+                                                      agent_names(None, who)), "cancel",
                          order, False)
             raise
         after = self._after(order, result)
-        note = self._record(timeline.order_cancelled(conv.id, order.name, agent_id, request.reason), "cancel", order,
+        note = self._record(timeline.order_cancelled(conv.id, order.name, agent_id, request.reason,
+                                                                     agent_names(None, who)), "cancel", order,
                             True)
         _audited(order, after, result, reason=request.reason, restock=request.restock,
                  notify_customer=request.notify_customer, staff_note=request.staff_note)
@@ -176,14 +178,16 @@ class OrderActions:
                                      idempotency_key=guard.key)
         except CommerceRefused as exc:
             self.lookup.store.release_refund(guard)           # nothing was made: the same refund may be tried again
-            self._record(timeline.order_action_failed(conv.id, "refund", order.name, agent_id, str(exc)), "refund",
+            self._record(timeline.order_action_failed(conv.id, "refund", order.name, agent_id, str(exc),
+                                                      agent_names(None, who)), "refund",
                          order, False)
             raise
         # unreachable or failed midway: the refund may have been made, so the guard stays until it expires
         self.lookup.store.refund_made(guard)
         after = self._after(order, result)
         note = self._record(timeline.order_refunded(conv.id, order.name, agent_id, result.message, result.amount,
-                                                    result.currency, chosen), "refund", order, True)
+                                                    result.currency, chosen, agent_names(None, who)), "refund",
+                            order, True)
         _audited(order, after, result, line_items=None if lines is None else [
             {"id": x.line_item_id, "quantity": x.quantity} for x in lines], note=request.note,
             notify_customer=request.notify_customer)

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 from shopdesk.dal.agents import Agents
 from shopdesk.errors import Deactivated, conversation_not_found
+from shopdesk.logic import timeline
 from shopdesk.models import Agent, Conversation
 from shopdesk.privacy import audit
 
@@ -101,6 +102,23 @@ def record_of(agents: Agents, agent_id: str) -> Agent | None:
     if admitted is not None and admitted[0] == agent_id:
         return admitted[1]
     return agents.get(agent_id)
+
+
+def agent_names(agents: Agents | None, caller: Caller | None, *others: str | None) -> dict[str, str]:
+    """How a timeline text says the agents it names (``timeline.agent_said``), by id: the caller by the record their
+    request was admitted with (no read) and their token; the ``others`` (none: nothing read) read, one GetItem for
+    one, one BatchGetItem for several. One not found is left out: the text says "an agent"."""
+    said: dict[str, str] = {}
+    if caller is not None:
+        held = _admitted.get()
+        mine = held[1] if held is not None and held[0] == caller.id else None
+        said[caller.id] = timeline.agent_said((mine and mine.name) or caller.name,
+                                              (mine and mine.email) or caller.email)
+    wanted = [agent_id for agent_id in others if agent_id and agent_id not in said]
+    if wanted and agents is not None:
+        said |= {agent_id: timeline.agent_said(agent.name, agent.email)
+                 for agent_id, agent in agents.get_many(wanted).items()}
+    return said
 
 
 @contextmanager

@@ -33,11 +33,11 @@ from shopdesk.dal.conversations import KEEP, ClockConflict, ClockRead, Conversat
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, NotFound, ShopdeskError
 from shopdesk.ids import new_id
-from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.access import Access, Caller, agent_names
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.reroute import RoutingChange, check_allowed, check_label_move, check_team, teams_of
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.timeline import change
+from shopdesk.logic.timeline import agent_said, change
 from shopdesk.logic.work import enqueue_drain, enqueue_refill
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message, Priority
 from shopdesk.models.labels import MAX_LABELS, Label
@@ -63,6 +63,13 @@ class Plan:
     caller: Caller
     edit: Edit = field(default_factory=Edit)
     said: list[dict[str, Any]] = field(default_factory=list)   # what the timeline entry lists (timeline.change)
+    agents_read: dict[str, str] = field(default_factory=dict)  # the agents it read, as its text says them
+
+    @property
+    def names(self) -> dict[str, str]:
+        """How the timeline entry says the agents it names (``access.agent_names``): the caller as their request was
+        admitted, and the agents the plan read anyway (the assignee a team change releases, the one it assigns)."""
+        return {**agent_names(None, self.caller), **self.agents_read}
 
     @property
     def conv(self) -> Conversation:
@@ -216,6 +223,7 @@ class Composer:
         if holder is not None and team not in teams_of(holder):
             plan.edit.assignee = None
             plan.said.append(change("not_in_team", agent=holder.id, team=team, queued=False))
+            plan.agents_read[holder.id] = agent_said(holder.name, holder.email)
 
     def status(self, plan: Plan, status: ConversationStatus, until: datetime | None = None) -> None:
         self._routable(plan, "changes status")
@@ -235,8 +243,11 @@ class Composer:
         self._routable(plan, "is assigned")
         if agent_id == plan.assignee:
             return
-        if agent_id is not None and self.agents.get(agent_id) is None:
-            raise Refused(f"agent {agent_id} does not exist", 422)
+        if agent_id is not None:
+            agent = self.agents.get(agent_id)
+            if agent is None:
+                raise Refused(f"agent {agent_id} does not exist", 422)
+            plan.agents_read[agent.id] = agent_said(agent.name, agent.email)
         plan.edit.assignee = agent_id
         plan.said.append(change("assigned", agent=agent_id) if agent_id else change("queued"))
 

@@ -30,7 +30,7 @@ from shopdesk.dal.table import decode_cursor, encode_cursor
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound, ShopdeskError, conversation_not_found
 from shopdesk.ids import new_id
 from shopdesk.logic import sla_engine, stuck, timeline
-from shopdesk.logic.access import Access, Caller, in_teams, record_of
+from shopdesk.logic.access import Access, Caller, agent_names, in_teams, record_of
 from shopdesk.logic.attachments import Attachments, FileRef, check_channel, library_prefix, outbound_prefix
 from shopdesk.logic.canned import CannedLibrary
 from shopdesk.logic.email_thread import email_thread, reply_address_for
@@ -686,17 +686,11 @@ class Inbox:
         return self.conversations.get_meta(conversation_id)
 
     def _names(self, caller: Caller, target: Agent, previous: str | None) -> dict[str, str]:
-        """How an assignment's text says each agent it names (timeline.agent_said): the caller by the record their
-        request was admitted with (no read) and their token, the new assignee by the record just read; the one it is
-        transferred from, when that is someone else, read (one GetItem)."""
-        mine = record_of(self.agents, caller.id)
-        names = {caller.id: timeline.agent_said((mine and mine.name) or caller.name,
-                                                (mine and mine.email) or caller.email),
-                 target.id: timeline.agent_said(target.name, target.email)}
-        if previous and previous not in names:
-            was = self.agents.get(previous)
-            names[previous] = timeline.agent_said(was.name, was.email) if was else timeline.AN_AGENT
-        return names
+        """How an assignment's text says each agent it names (``access.agent_names``): the caller as their request was
+        admitted (no read), the new assignee by the record just read; the one it is transferred from, when that is
+        someone else, read (one GetItem)."""
+        said = agent_names(self.agents, caller, *([previous] if previous != target.id else []))
+        return {**said, target.id: timeline.agent_said(target.name, target.email)}
 
     def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus,
                    note: Message | None = None) -> Conversation:
@@ -716,7 +710,7 @@ class Inbox:
             return conv
         given = note
         if note is None or conv.status is ConversationStatus.RESOLVED:      # a reopen says so, then the note
-            note = timeline.status_changed(conv.id, conv.status, status, by_agent)
+            note = timeline.status_changed(conv.id, conv.status, status, by_agent, agent_names(None, caller))
         identities = self.slot_holders(conv, status)
         now = clock.now()
         if conv.status is ConversationStatus.RESOLVED:

@@ -126,7 +126,7 @@ class LabelDesk:
             composer.labels(plan, change.add, change.remove, known)     # Refused: 422 naming the labels
             if not plan.said:
                 return None
-            return timeline.labels_changed(conversation_id, caller.id, plan.said)
+            return timeline.labels_changed(conversation_id, caller.id, plan.said, plan.names)
 
         conv = composer.run(caller, conversation_id, build)
         before, after = written[0].audited()      # the labels (and a team a label routes to), as were and are

@@ -325,7 +325,8 @@ class MacroDesk:
                     composer.status(plan, ConversationStatus.SNOOZED, until=clock.now() + action.duration)
                 elif action.type == "assign":
                     composer.assign(plan, action.agent_id)
-            entry = timeline.macro_applied(conversation_id, macro.id, macro.name, caller.id, plan.said)
+            entry = timeline.macro_applied(conversation_id, macro.id, macro.name, caller.id, plan.said,
+                                           plan.names)
             if key is not None and not replies:
                 plan.edit.also = [inbox.conversations.reply_key_op(key.agent_id, conversation_id, key.key,
                                                                    key.fingerprint, it.message_sk(entry))]

@@ -21,7 +21,7 @@ the write) is refused: a 422 with the code ``nothing_to_change``, its note not w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from shopdesk.dal.conversations import ClockRead, Conversations
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import Conflict, Forbidden, InvalidFields, NotFound
 from shopdesk.logic import sla_engine, timeline
-from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, Caller
+from shopdesk.logic.access import ADMIN, SUPERVISOR, Access, Caller, agent_names
 from shopdesk.logic.business_time import ConversationClocks
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.logic.work import enqueue_drain
@@ -98,8 +98,9 @@ def nothing_to_change(conv: Conversation) -> InvalidFields:
 
 
 def describe(conv: Conversation, priority: Priority, team: str, skills: list[str], by: str,
-             released: str | None, note: str | None) -> Message:
-    """The timeline's account of a change: who changed what, whose seat it freed, and the note (masked already)."""
+             released: str | None, note: str | None, names: Mapping[str, str]) -> Message:
+    """The timeline's account of a change: who changed what, whose seat it freed, and the note (masked already);
+    ``names``: how its text says them (``access.agent_names``)."""
     changes = []
     if priority is not conv.priority:
         changes.append(timeline.change("priority", to=priority.value, **{"from": conv.priority.value}))
@@ -110,7 +111,7 @@ def describe(conv: Conversation, priority: Priority, team: str, skills: list[str
     if released:
         changes.append(timeline.change("not_in_team", agent=released, team=team,
                                        queued=conv.status is ConversationStatus.OPEN))
-    return timeline.routing_changed(conv.id, by, changes, note)
+    return timeline.routing_changed(conv.id, by, changes, note, names)
 
 
 @dataclass
@@ -153,7 +154,10 @@ class Rerouter:
                                  at=clock.now())
             elif priority is not conv.priority:
                 self.book.rebind(clocks, conv.channel, team, priority)
-            note = describe(conv, priority, team, skills, by, released.id if released else None, said)
+            names = agent_names(None, caller)       # the caller as admitted; the one released, read just above
+            if released is not None:
+                names[released.id] = timeline.agent_said(released.name, released.email)
+            note = describe(conv, priority, team, skills, by, released.id if released else None, said, names)
             note = note.model_copy(update={"masked": list(kinds)})
             self.conversations.reroute(read, clocks, priority=priority, team=team, skills=skills,
                                        release=released is not None, note=note)

@@ -35,6 +35,7 @@ from shopdesk.dal.events import EventBus
 from shopdesk.dal.queues import Queue
 from shopdesk.errors import NotFound
 from shopdesk.logic import timeline
+from shopdesk.logic.access import agent_names
 from shopdesk.logic.breach_risk import RiskSettings, refresh
 from shopdesk.logic.breach_risk import announce as announce_risks
 from shopdesk.logic.sla_engine import ESCALATION, PolicyBook
@@ -364,7 +365,8 @@ def _flagged(conversations: Conversations, book: PolicyBook | None, plan: _Plan,
     """After the write: the optional reassignment on breach, and what to announce (the announcements written)."""
     flag, conv = plan.flag, plan.flag.read.conversation
     if flag.breached and conv.assignee and book is not None and book.routing().reassign_on_breach:
-        note = timeline.sla_missed_reassigned(conv.id, next(iter(flag.breached)), conv.assignee)
+        names = agent_names(Agents(conversations.table), None, conv.assignee)     # the one it is taken from: GetItem
+        note = timeline.sla_missed_reassigned(conv.id, next(iter(flag.breached)), conv.assignee, names)
         conversations.release(conv, conv.assignee, note, pass_over=True)
     return _Flagged(breached=[a for a in announced if a.announce == "breach"],
                     warned=[a for a in announced if a.announce == "warning"], again=plan.again)
@@ -495,7 +497,8 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
         if timer.target == "assignee_silence" and timer.agent_id:
             conv = conversations.get_meta(timer.conversation_id)
             if conv.assignee == timer.agent_id and not answered_since_assigned(conv):
-                note = timeline.assignee_silent(conv.id, timer.agent_id)
+                names = agent_names(agents, None, timer.agent_id)     # the silent assignee: one GetItem
+                note = timeline.assignee_silent(conv.id, timer.agent_id, names)
                 released += conversations.release(conv, timer.agent_id, note, pass_over=True)
         elif timer.target == "agent_offline" and agents is not None:
             agent_id = timer.conversation_id

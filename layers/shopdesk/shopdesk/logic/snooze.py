@@ -30,7 +30,7 @@ from shopdesk.dal import conversations as conversations_dal
 from shopdesk.dal.conversations import Conversations
 from shopdesk.errors import BadRequest, NotFound
 from shopdesk.logic import sla_engine, timeline
-from shopdesk.logic.access import Caller
+from shopdesk.logic.access import Caller, agent_names
 from shopdesk.logic.business_time import CalendarClosed, add_business_seconds, business_seconds_between, next_open
 from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.models import Conversation, ConversationStatus, Message
@@ -115,7 +115,7 @@ class Snoozer:
         resolving = status is ConversationStatus.RESOLVED and self.on_resolved is not None and \
             self.wants_resolved() and \
             self.conversations.get_meta(conversation_id).status is not ConversationStatus.RESOLVED
-        note = timeline.snoozed(conversation_id, until, caller.id) \
+        note = timeline.snoozed(conversation_id, until, caller.id, agent_names(None, caller)) \
             if status is ConversationStatus.SNOOZED and until is not None else None
         conv = self.change_status(caller, conversation_id, status, note)     # its timeline entry says until when
         if note is not None and until is not None:

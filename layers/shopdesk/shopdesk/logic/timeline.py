@@ -111,6 +111,16 @@ def agent_said(name: str | None, email: str | None) -> str:
     return (name or "").strip() or (email or "").strip() or AN_AGENT
 
 
+def said(names: Mapping[str, str], agent_id: str) -> str:
+    """An agent a text names, by id: as ``names`` (each agent's id to ``agent_said``) says them, else "an agent"."""
+    return names.get(agent_id) or AN_AGENT
+
+
+def opening(text: str) -> str:
+    """A sentence that starts by naming an agent: "an agent" capitalised there (a name or an email kept as it is)."""
+    return "A" + text[1:] if text.startswith(AN_AGENT) else text
+
+
 def assigned(conversation_id: str, agent_id: str, agent_name: str | None, agent_email: str | None = None
              ) -> Message:
     """The router gave the conversation to an agent."""
@@ -122,37 +132,38 @@ def assigned_by(conversation_id: str, to: str, by: str, previous: str | None, no
                 names: Mapping[str, str]) -> Message:
     """An agent assigned it, or transferred it from its assignee, with an optional hand-off note. ``names``: each
     agent's id to how the text says them (``agent_said``); one it does not hold is "an agent"."""
-    def said(agent_id: str) -> str:
-        return names.get(agent_id) or AN_AGENT
-
     if previous:
-        text, entry = (f"Transferred from {said(previous)} to {said(to)} by {said(by)}",
+        text, entry = (f"Transferred from {said(names, previous)} to {said(names, to)} by {said(names, by)}",
                        event("transferred", to=to, by=by, note=note, **{"from": previous}))
     else:
-        text, entry = f"Assigned to {said(to)} by {said(by)}", event("assigned_by", agent=to, by=by, note=note)
+        text, entry = (f"Assigned to {said(names, to)} by {said(names, by)}",
+                       event("assigned_by", agent=to, by=by, note=note))
     if note:
         text += f". Hand-off note: {note}"
     return system_message(conversation_id, text, author=by, event=entry)
 
 
-def assignee_silent(conversation_id: str, agent_id: str) -> Message:
-    return system_message(conversation_id, f"No reply from {agent_id} in time: back in the queue for the next agent",
+def assignee_silent(conversation_id: str, agent_id: str, names: Mapping[str, str]) -> Message:
+    return system_message(conversation_id, f"No reply from {said(names, agent_id)} in time: back in the queue for the "
+                                           "next agent",
                           event=event("assignee_silent", agent=agent_id))
 
 
 def agent_offline(conversation_id: str, agent_id: str, agent_name: str | None, agent_email: str | None = None
                   ) -> Message:
-    who = agent_said(agent_name, agent_email)
-    return system_message(conversation_id, f"{'An agent' if who == AN_AGENT else who} went offline: back in the queue",
+    return system_message(conversation_id, f"{opening(agent_said(agent_name, agent_email))} went offline: back in "
+                                           "the queue",
                           event=event("agent_offline", agent=agent_id))
 
 
 # ------------------------------------------------------------------------------ status
 
-def status_changed(conversation_id: str, was: ConversationStatus, status: ConversationStatus, by: str) -> Message:
+def status_changed(conversation_id: str, was: ConversationStatus, status: ConversationStatus, by: str,
+                   names: Mapping[str, str]) -> Message:
+    """``names``, here and below: each agent's id to how the text says them (``agent_said``; ``said``)."""
     if was is ConversationStatus.RESOLVED:
-        return system_message(conversation_id, f"Reopened by {by}", by, event("reopened", by=by))
-    return system_message(conversation_id, f"Marked {status.value} by {by}", by,
+        return system_message(conversation_id, f"Reopened by {said(names, by)}", by, event("reopened", by=by))
+    return system_message(conversation_id, f"Marked {status.value} by {said(names, by)}", by,
                           event("status_changed", status=status.value, by=by))
 
 
@@ -235,8 +246,8 @@ def clocks_resumed_subscribed(conversation_id: str, channel: str) -> Message:
                           event=event("clocks_resumed_subscribed", channel=channel))
 
 
-def snoozed(conversation_id: str, until: datetime, by: str) -> Message:
-    return system_message(conversation_id, f"Snoozed until {clock.iso(until)} by {by}", author=by,
+def snoozed(conversation_id: str, until: datetime, by: str, names: Mapping[str, str]) -> Message:
+    return system_message(conversation_id, f"Snoozed until {clock.iso(until)} by {said(names, by)}", author=by,
                           event=event("snoozed", until=clock.iso(until), by=by))
 
 
@@ -267,10 +278,10 @@ def first_response_lost(conversation_id: str, reopened: str | None = None) -> Me
                           event=event("first_response_lost", reopened=reopened))
 
 
-def sla_missed_reassigned(conversation_id: str, target: str, agent_id: str) -> Message:
-    return system_message(conversation_id, f"{target_name(target)} target missed: taken from {agent_id} for the "
-                                           "next agent", event=event("sla_missed_reassigned", target=target,
-                                                                     agent=agent_id))
+def sla_missed_reassigned(conversation_id: str, target: str, agent_id: str, names: Mapping[str, str]) -> Message:
+    return system_message(conversation_id, f"{target_name(target)} target missed: taken from "
+                                           f"{said(names, agent_id)} for the next agent",
+                          event=event("sla_missed_reassigned", target=target, agent=agent_id))
 
 
 # ------------------------------------------------------------------------------ routing
@@ -307,9 +318,10 @@ def _names(values: list[str]) -> str:
     return ", ".join(values) or "none"
 
 
-def change_text(done: Mapping[str, Any], style: Literal["routing", "composed"] = "composed") -> str:
+def change_text(done: Mapping[str, Any], names: Mapping[str, str],
+                style: Literal["routing", "composed"] = "composed") -> str:
     """A change in the English of the entry that lists it: a routing change says "from … to …", the label
-    and macro entries "… → …" and "labels +…"."""
+    and macro entries "… → …" and "labels +…"; an agent it names, as ``names`` says them."""
     kind = done["change"]
     if kind in ("priority", "team", "skills"):
         was, now = done["from"], done["to"]
@@ -319,7 +331,7 @@ def change_text(done: Mapping[str, Any], style: Literal["routing", "composed"] =
             return f"{kind} from {was} to {now}"
         return f"{kind} {was} → {now}" + (f" (label {done['label']})" if done.get("label") else "")
     if kind == "not_in_team":
-        return f"{done['agent']} is not in {done['team']}: " + ("back in the queue" if done["queued"]
+        return f"{said(names, done['agent'])} is not in {done['team']}: " + ("back in the queue" if done["queued"]
                                                                   else "unassigned")
     if kind in ("labels_added", "labels_removed"):
         sign = "+" if kind == "labels_added" else "-"
@@ -327,7 +339,7 @@ def change_text(done: Mapping[str, Any], style: Literal["routing", "composed"] =
     if kind == "status":
         return f"status {done['status']}" + (f" until {done['until']}" if done.get("until") else "")
     if kind == "assigned":
-        return f"assigned to {done['agent']}"
+        return f"assigned to {said(names, done['agent'])}"
     if kind == "queued":
         return "back to the queue"
     if kind == "reply":
@@ -335,27 +347,31 @@ def change_text(done: Mapping[str, Any], style: Literal["routing", "composed"] =
     return "a note"
 
 
-def routing_changed(conversation_id: str, by: str, changes: list[dict[str, Any]], note: str | None) -> Message:
+def routing_changed(conversation_id: str, by: str, changes: list[dict[str, Any]], note: str | None,
+                    names: Mapping[str, str]) -> Message:
     """An agent changed the priority, team or skills (``logic.reroute``): what changed, and whose seat it freed."""
-    said = [change_text(c, "routing") for c in changes if c["change"] != "not_in_team"]
-    text = f"Routing changed by {by}: {'; '.join(said)}"
+    done = [change_text(c, names, "routing") for c in changes if c["change"] != "not_in_team"]
+    text = f"Routing changed by {said(names, by)}: {'; '.join(done)}"
     for released in (c for c in changes if c["change"] == "not_in_team"):
-        text += f". {change_text(released)}"
+        text += f". {opening(change_text(released, names))}"
     if note:
         text += f". Note: {note}"
     return system_message(conversation_id, text, author=by, event=event("routing_changed", by=by, changes=changes,
                                                                         note=note))
 
 
-def labels_changed(conversation_id: str, by: str, changes: list[dict[str, Any]]) -> Message:
-    return system_message(conversation_id, f"Labels changed by {by}: " + "; ".join(change_text(c) for c in changes),
+def labels_changed(conversation_id: str, by: str, changes: list[dict[str, Any]], names: Mapping[str, str]
+                   ) -> Message:
+    return system_message(conversation_id, f"Labels changed by {said(names, by)}: "
+                                           + "; ".join(change_text(c, names) for c in changes),
                           author=by, event=event("labels_changed", by=by, changes=changes))
 
 
 def macro_applied(conversation_id: str, macro_id: str, macro_name: str, by: str,
-                  changes: list[dict[str, Any]]) -> Message:
-    return system_message(conversation_id, f"Macro “{macro_name}” applied by {by}: "
-                                           + ("; ".join(change_text(c) for c in changes) or "nothing to change"),
+                  changes: list[dict[str, Any]], names: Mapping[str, str]) -> Message:
+    return system_message(conversation_id, f"Macro “{macro_name}” applied by {said(names, by)}: "
+                                           + ("; ".join(change_text(c, names) for c in changes)
+                                              or "nothing to change"),
                           author=by, event=event("macro_applied", macro=macro_name, macro_id=macro_id, by=by,
                                                  changes=changes))
 
@@ -380,8 +396,9 @@ def bot_resolved(conversation_id: str, author: str, why: BotResolved) -> Message
 
 # ------------------------------------------------------------------------------ orders
 
-def order_cancelled(conversation_id: str, order: str, by: str, reason: str) -> Message:
-    return system_message(conversation_id, f"Order {order} cancelled by {by} (reason: {reason})", author=by,
+def order_cancelled(conversation_id: str, order: str, by: str, reason: str, names: Mapping[str, str]) -> Message:
+    return system_message(conversation_id, f"Order {order} cancelled by {said(names, by)} (reason: {reason})",
+                          author=by,
                           event=event("order_cancelled", order=order, by=by, reason=reason))
 
 
@@ -391,17 +408,19 @@ def refunded_items(items: list[dict[str, Any]] | None) -> str:
         f"{x['quantity']} x {x['title']}" for x in items)
 
 
-def order_refunded(conversation_id: str, order: str, by: str, said: str, amount: str | None, currency: str | None,
-                   items: list[dict[str, Any]] | None) -> Message:
-    """A refund done: ``said`` is the platform's account of it, ``items`` the lines chosen (``refunded_items``)."""
-    return system_message(conversation_id, f"{said} by {by} ({refunded_items(items)})", author=by, event=event(
-        "order_refunded", order=order, by=by, amount=amount, currency=currency, items=items))
+def order_refunded(conversation_id: str, order: str, by: str, done: str, amount: str | None, currency: str | None,
+                   items: list[dict[str, Any]] | None, names: Mapping[str, str]) -> Message:
+    """A refund done: ``done`` is the platform's account of it, ``items`` the lines chosen (``refunded_items``)."""
+    return system_message(conversation_id, f"{done} by {said(names, by)} ({refunded_items(items)})", author=by,
+                          event=event("order_refunded", order=order, by=by, amount=amount, currency=currency,
+                                      items=items))
 
 
 def order_action_failed(conversation_id: str, action: Literal["cancel", "refund"], order: str, by: str,
-                        error: str) -> Message:
+                        error: str, names: Mapping[str, str]) -> Message:
     """The platform refused: ``error`` in its words."""
-    return system_message(conversation_id, f"{by} tried to {action} order {order}: {error}", author=by,
+    return system_message(conversation_id, f"{opening(said(names, by))} tried to {action} order {order}: {error}",
+                          author=by,
                           event=event(f"order_{action}_failed", order=order, by=by, error=error))
 
 
