@@ -72,7 +72,7 @@ from shopdesk.logic.macros import MacroDesk
 from shopdesk.logic.sla_engine import book_for
 from shopdesk.logs import logger_for
 from shopdesk.models import Agent
-from shopdesk.models.admin import AgentSettings, RoutingSettings, Team, TierChange
+from shopdesk.models.admin import AgentMaxRole, AgentSettings, RoutingSettings, Team, TierChange
 from shopdesk.models.canned import CannedContent
 from shopdesk.models.customer import Customer
 from shopdesk.models.labels import LabelContent
@@ -159,6 +159,14 @@ def set_agent(agent_id: Id, body: KnownFields[AgentSettings], version: Version =
           responses=problems.responses(200, 403, 404, 409))
 def deactivate_agent(agent_id: Id) -> Agent:
     return admin.deactivate_agent(_caller_roles(), agent_id, caller(app.current_event).id)
+
+
+@app.put("/admin/agents/<agent_id>/max-role", summary="Set the highest role an agent may use (agent, supervisor, "
+         "admin), whatever the Cognito groups of the token they hold: a role taken away is refused from their next "
+         "request and their open sockets are closed; it never raises what their token gives (409 demoting_self: "
+         "not the caller's own)", responses=problems.responses(200, *WRITE, BUSY))
+def set_max_role(agent_id: Id, body: KnownFields[AgentMaxRole]) -> Agent:
+    return admin.set_max_role(_caller_roles(), agent_id, body.max_role, caller(app.current_event).id)
 
 
 @app.post("/admin/agents/<agent_id>/reactivate", summary="Put a deactivated agent back on the desk: let in again, "

@@ -103,6 +103,7 @@ ADMIN_ROUTES: dict[tuple[str, str], tuple[Any, str, tuple[int, int, int, int]]] 
     ("PUT", "/admin/agents/<agent_id>"): ({"capacity": 3, "teams": ["default"]}, "", WRITE),
     ("POST", "/admin/agents/<agent_id>/deactivate"): (None, "", WRITE),
     ("POST", "/admin/agents/<agent_id>/reactivate"): (None, "", WRITE),      # (back, offline)
+    ("PUT", "/admin/agents/<agent_id>/max-role"): ({"max_role": "admin"}, "", WRITE),     # alice's token: no raise
     ("GET", "/admin/teams"): (None, "", READ),
     # a supervisor's board: their teams' conversations (test_figures_are_the_callers_teams_and_a_team_named_one_of_them)
     ("GET", "/admin/sla-events"): (None, "", READ),

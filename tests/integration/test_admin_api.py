@@ -140,6 +140,65 @@ def admin_call_as(desk, who, groups, method, path, body=None):
     return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
 
+def test_a_role_an_admin_takes_away_is_refused_at_the_next_request_with_the_same_token(desk, monkeypatch):
+    # Given ada (an admin) and sam (a supervisor), signed in, their tokens still carrying their groups for an hour
+    assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200
+    assert agent(desk, "GET", "/agent/me", "sam", groups="[supervisors]")[0] == 200
+    assert admin_call_as(desk, "ada", "[admins]", "PUT", "/admin/routing", {"sticky_days": 5})[0] == 200
+    assert admin_call_as(desk, "sam", "[supervisors]", "GET", "/admin/agents")[0] == 200
+    assert reports_call(desk, "/reports/metrics/catalog", "sam", "[supervisors]")[0] == 200
+    # When another admin makes ada a supervisor and sam an agent
+    status, ada = admin_call(desk, "PUT", "/admin/agents/ada/max-role", "[admins]", {"max_role": "supervisor"})
+    assert status == 200 and ada["max_role"] == "supervisor", ada
+    assert admin_call(desk, "PUT", "/admin/agents/sam/max-role", "[admins]", {"max_role": "agent"})[0] == 200
+    # Then their next request with the same token has only what is left: ada reads as a supervisor, changes nothing
+    status, refused = admin_call_as(desk, "ada", "[admins]", "PUT", "/admin/routing", {"sticky_days": 9})
+    assert status == 403 and "admins" in refused["detail"], refused
+    assert admin_call_as(desk, "ada", "[admins]", "GET", "/admin/agents")[0] == 200
+    assert admin_call_as(desk, "sam", "[supervisors]", "GET", "/admin/agents")[0] == 403
+    assert reports_call(desk, "/reports/metrics/catalog", "sam", "[supervisors]")[0] == 403
+    status, me = agent(desk, "GET", "/agent/me", "sam", groups="[supervisors]")
+    assert status == 200 and me["id"] == "sam"                    # still an agent of the desk
+    _, routing = admin_call(desk, "GET", "/admin/routing", "[admins]")
+    assert routing["sticky_days"] == 5                            # ada's refused save never happened
+    [denied] = [r for r in admin_call(desk, "GET", "/admin/audit", "[admins]", query="actor=ada")[1]["items"]
+                if r["status"] == 403]
+    assert denied["roles"] == ["supervisors"], denied              # the trail names the roles she held
+    # and the record never gives what the token lacks: admin on sam's record, a supervisor's token, a supervisor still
+    assert admin_call(desk, "PUT", "/admin/agents/sam/max-role", "[admins]", {"max_role": "admin"})[0] == 200
+    assert admin_call_as(desk, "sam", "[supervisors]", "PUT", "/admin/routing", {"sticky_days": 9})[0] == 403
+    assert admin_call_as(desk, "sam", "[supervisors]", "GET", "/admin/agents")[0] == 200
+    # and the one read of the caller's record the admission makes is all it costs
+    module = desk.handler("admin_api")
+    reads: list[str] = []
+    get = module.table.get
+
+    def counted(pk, sk, **kwargs):
+        reads.append(pk)
+        return get(pk, sk, **kwargs)
+
+    monkeypatch.setattr(module.table, "get", counted)
+    assert admin_call_as(desk, "ada", "[admins]", "GET", "/admin/agents")[0] == 200
+    assert reads.count("AGENT#ada") == 1
+
+
+def test_a_role_is_an_admins_to_lower_and_never_their_own(desk):
+    assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200
+    assert agent(desk, "GET", "/agent/me", "lead", groups="[admins]")[0] == 200
+    assert admin_call(desk, "PUT", "/admin/agents/ada/max-role", "[supervisors]", {"max_role": "agent"})[0] == 403
+    assert admin_call(desk, "PUT", "/admin/agents/nobody/max-role", "[admins]", {"max_role": "agent"})[0] == 404
+    assert admin_call(desk, "PUT", "/admin/agents/ada/max-role", "[admins]", {"max_role": "owner"})[0] == 422
+    # an admin lowering their own role could not raise it again through the API
+    status, refused = admin_call(desk, "PUT", "/admin/agents/lead/max-role", "[admins]", {"max_role": "supervisor"})
+    assert status == 409 and refused["code"] == "demoting_self", refused
+    assert admin_call(desk, "PUT", "/admin/agents/lead/max-role", "[admins]", {"max_role": "admin"})[0] == 200
+    # and the admins' listing says each one's, the audit trail who set it
+    _, listing = admin_call(desk, "GET", "/admin/agents", "[admins]")
+    assert {a["id"]: a["max_role"] for a in listing["items"]} == {"ada": None, "lead": "admin"}
+    records = admin_call(desk, "GET", "/admin/audit", "[admins]", query="actor=lead")[1]["items"]
+    assert [(r["before"], r["after"]) for r in records if r["after"] and "max_role" in r["after"]] == \
+        [({}, {"max_role": "admin"})], records
+
 def test_agent_api_is_unchanged_for_agents_without_roles(desk):
     assert agent(desk, "GET", "/agent/me", "carol")[0] == 200
 

@@ -325,6 +325,34 @@ def test_a_change_of_teams_while_a_socket_opens_lists_it_under_the_new_teams(des
     assert desk.item("LIVE#team:returns", "CONN#B") is None and desk.item("LIVE#team:default", "CONN#B")
 
 
+def max_role(desk: Any, endpoint: ConnectionsEndpoint, agent_id: str, role: str) -> int:
+    """An admin sets the highest role the agent may use (PUT /admin/agents/{id}/max-role), pointed at the endpoint."""
+    event = http_event("PUT", f"/admin/agents/{agent_id}/max-role", json.dumps({"max_role": role}),
+                       {"content-type": "application/json"},
+                       claims={"cognito:username": "lead", "cognito:groups": "[admins]"})
+    return desk.invoke("admin_api", event, LIVE_CONNECTIONS_ENDPOINT=endpoint.url + "/" + STAGE)["statusCode"]
+
+
+def test_an_admin_made_an_agent_has_their_sockets_closed_and_the_next_one_with_the_same_token_hears_their_teams_only(
+        desk, endpoint):
+    # Given ada, an admin signed in (of the default team), her inbox's socket listed under everything
+    assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200
+    connect(desk, endpoint, "A1", "ada", roles="admins")
+    assert desk.item("LIVE#all", "CONN#A1")
+    # When another admin makes her an agent
+    assert max_role(desk, endpoint, "ada", "agent") == 200
+    # Then her socket is closed at once
+    assert endpoint.closed == ["A1"] and desk.item("LIVE#all", "CONN#A1") is None
+    # and the one her inbox opens again, with the token still carrying admins, is an agent's: her team and herself
+    connect(desk, endpoint, "A2", "ada", roles="admins")
+    assert not desk.item("CONN#A2").get("roles") and desk.item("LIVE#all", "CONN#A2") is None
+    assert desk.item("LIVE#team:default", "CONN#A2") and desk.item("LIVE#agent:ada", "CONN#A2")
+    # And making her an admin again closes nothing: her next socket, with the same token, is an admin's again
+    assert max_role(desk, endpoint, "ada", "admin") == 200
+    assert endpoint.closed == ["A1"]
+    connect(desk, endpoint, "A3", "ada", roles="admins")
+    assert desk.item("LIVE#all", "CONN#A3")
+
 def test_a_socket_hears_nothing_past_its_tokens_expiry_and_is_closed_so_a_demoted_admin_reconnects_without_all(
         desk, endpoint, monkeypatch):
     # Given carol of billing, connected with an admin's token that expires in an hour, and root, an admin, whose

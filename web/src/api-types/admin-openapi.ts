@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/agents/{agent_id}/max-role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set the highest role an agent may use (agent, supervisor, admin), whatever the Cognito groups of the token they hold: a role taken away is refused from their next request and their open sockets are closed; it never raises what their token gives (409 demoting_self: not the caller's own) */
+        put: operations["set_max_role_admin_agents__agent_id__max_role_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/agents/{agent_id}/reactivate": {
         parameters: {
             query?: never;
@@ -714,11 +731,25 @@ export interface components {
             deactivated_at?: string | null;
             /** Deactivated By */
             deactivated_by?: string | null;
+            /** Max Role */
+            max_role?: ("agent" | "supervisor" | "admin") | null;
         };
         /** AgentList */
         AgentList: {
             /** Items */
             items: components["schemas"]["Agent"][];
+        };
+        /**
+         * AgentMaxRole
+         * @description The highest role an agent may use, whatever their token's Cognito groups: ``agent``, ``supervisor`` or
+         *     ``admin`` (as their token's, which it never raises).
+         */
+        AgentMaxRole: {
+            /**
+             * Max Role
+             * @enum {string}
+             */
+            max_role: "agent" | "supervisor" | "admin";
         };
         /**
          * AgentSettings
@@ -2446,6 +2477,95 @@ export interface operations {
                 };
             };
             /** @description Not answered in time (code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_max_role_admin_agents__agent_id__max_role_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agent_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentMaxRole"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description No valid token: API Gateway's JWT authorizer answers, not the function */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description The caller may not do this; or an admin took the caller off the desk (code `deactivated`, on every route) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource (or none the caller may see) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The current state forbids it (changed meanwhile, at capacity, window closed...): read again and retry, or change course */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON (send Content-Type: application/json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description Busy for a moment: nothing was changed, retry; or code not_answered: a service did not answer in time; what was asked may be done or not, look before sending it again */
             503: {
                 headers: {
                     [name: string]: unknown;

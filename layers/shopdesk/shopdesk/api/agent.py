@@ -11,7 +11,7 @@ from shopdesk import clock
 from shopdesk.api.attachments import Files
 from shopdesk.channels.limits import MAX_REPLY_CHARS, TEMPLATE_PARAMETER_CHARS
 from shopdesk.clock import Instant
-from shopdesk.logic.access import Caller, roles
+from shopdesk.logic.access import Caller, held_roles, roles
 from shopdesk.logic.snooze import SnoozePreset
 from shopdesk.logic.stuck import stuck_replies
 from shopdesk.models import (
@@ -351,12 +351,13 @@ def caller(event: Any) -> Caller:
     if not agent_id:
         raise PermissionError("the token names no agent")
     email = claims.get("email")
-    return Caller(id=agent_id, name=claims.get("name"), roles=roles(claims.get("cognito:groups")),
+    held = held_roles(agent_id, roles(claims.get("cognito:groups")))    # no more than their record lets them use
+    return Caller(id=agent_id, name=claims.get("name"), roles=held,
                   email=email.strip() or None if isinstance(email, str) else None)
 
 
 def caller_roles(event: Any) -> frozenset[str]:
-    """The caller's roles: the Cognito groups in the token (``admins``, ``supervisors``)."""
-    claims = event.request_context.authorizer.jwt_claim or {}
-    return roles(claims.get("cognito:groups"))
+    """The caller's roles: the Cognito groups in the token (``admins``, ``supervisors``), no more than their agent
+    record, as the request admitted it, lets them use (``shopdesk.logic.access.held_roles``)."""
+    return caller(event).roles
 

@@ -86,6 +86,10 @@ class Agents:
         """Back on the desk (offline until they go online themselves)."""
         return self._change(agent_id, deactivated=None)
 
+    def set_max_role(self, agent_id: str, role: str) -> Agent:
+        """The highest role the desk lets the agent use (an admin's setting: moves ``settings_version``)."""
+        return self._change(agent_id, fields={"max_role": role})
+
     def configure(self, agent_id: str, *, teams: list[str], capacity: int, skills: list[str], languages: list[str],
                   name: str | None = None, expected_version: int | None = None,
                   also: Sequence[dict[str, Any]] = ()) -> Agent:

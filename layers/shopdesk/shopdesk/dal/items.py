@@ -382,4 +382,5 @@ def agent_from_item(item: dict[str, Any]) -> Agent:
                  last_assigned_at=item.get("last_assigned_at"),
                  skills=item.get("skills") or [], languages=item.get("languages") or [],
                  settings_version=int(item.get("settings_version") or 0),
-                 deactivated_at=item.get("deactivated_at"), deactivated_by=item.get("deactivated_by"))
+                 deactivated_at=item.get("deactivated_at"), deactivated_by=item.get("deactivated_by"),
+                 max_role=item.get("max_role"))

@@ -1,8 +1,11 @@
 """Who may see and act on what: the one place every use case of the agent and admin APIs asks.
 
-Roles are the token's Cognito groups (``admins``, ``supervisors``); teams are the caller's agent record
-(set by an admin, ``PUT /admin/agents/{id}``), never the token, so a team change counts from the next
-request.
+Roles are the token's Cognito groups (``admins``, ``supervisors``), never above the highest role the caller's agent
+record lets them use (``Agent.max_role``, set by an admin, ``PUT /admin/agents/{id}/max-role``; none set: the
+token's): the smaller of the two wins, so an admin's demotion counts from the caller's next request with the token
+they hold, and a record never gives a role the token lacks (roles are granted in Cognito, the groups).
+Teams are the caller's agent record (set by an admin, ``PUT /admin/agents/{id}``), never the token, so a team change
+counts from the next request.
 
 A conversation is visible to, and can be acted on by:
 
@@ -31,8 +34,8 @@ is each use case's own rule (e.g. routing changes: shopdesk.logic.reroute).
 Before any of that, every request of the agent, admin and reports APIs is admitted (``admitted``, from the one
 middleware of ``shopdesk.api.admission``): the caller's agent record is read once, a caller an admin took off the
 desk is refused (403, code ``deactivated``) whatever their token says, and the record read is kept for the rest of
-that request only, so the teams below cost no second read. An agent with no record yet (before their first
-sign-in creates it) is admitted, of the default team.
+that request only, so the roles it lets them use (``held_roles``) and the teams below cost no second read. An agent
+with no record yet (before their first sign-in creates it) is admitted, of the default team, with their token's roles.
 
 The check then costs nothing more for the caller's own record, and one GetItem (the assignee's record) only for a
 supervisor looking at a conversation of another team.
@@ -52,6 +55,8 @@ from shopdesk.models import Agent, Conversation
 from shopdesk.privacy import audit
 
 ADMIN, SUPERVISOR = "admins", "supervisors"
+RANKS = ("agent", "supervisor", "admin")       # ``Agent.max_role``, lowest to highest
+GROUPS = {"agent": frozenset[str](), "supervisor": frozenset({SUPERVISOR}), "admin": frozenset({ADMIN})}
 DEFAULT_TEAM = "default"      # the team of an agent who has no record yet (the one it gets on first use)
 
 # The caller's agent record as the request being served admitted it (their id, then the record or None before their
@@ -119,6 +124,24 @@ def agent_names(agents: Agents | None, caller: Caller | None, *others: str | Non
         said |= {agent_id: timeline.agent_said(agent.name, agent.email)
                  for agent_id, agent in agents.get_many(wanted).items()}
     return said
+
+
+def within(token_roles: Iterable[str], max_role: str | None) -> frozenset[str]:
+    """The token's groups, or, when they are above ``max_role`` (``agent`` < ``supervisor`` < ``admin``; an admin may do
+    all a supervisor may), that role's group alone: the smaller of the two. None: the token's."""
+    held = frozenset(token_roles)
+    rank = 2 if ADMIN in held else 1 if SUPERVISOR in held else 0
+    if max_role is None or rank <= RANKS.index(max_role):
+        return held
+    return GROUPS[max_role]
+
+
+def held_roles(agent_id: str, token_roles: Iterable[str]) -> frozenset[str]:
+    """The roles the caller may use: their token's groups, never above the highest role the record the request
+    admitted lets them use (``within``; no record, or outside an admitted request: the token's)."""
+    admitted = _admitted.get()
+    record = admitted[1] if admitted is not None and admitted[0] == agent_id else None
+    return within(token_roles, record.max_role if record is not None else None)
 
 
 @contextmanager

@@ -78,7 +78,7 @@ from shopdesk.dal.live import (
     widget_audience,
 )
 from shopdesk.errors import Conflict, Deactivated
-from shopdesk.logic.access import ADMIN
+from shopdesk.logic.access import ADMIN, within
 from shopdesk.logic.changes import Notice, Viewer, may_see_any
 
 logger = Logger(child=True)
@@ -191,12 +191,13 @@ class LiveConnections:
         expires (``token_expires``, its ``exp``: the roles hold until then, ``LiveBatch._post``), with the timer that
         closes it then (``expire``; without an ``exp``, a token's lifetime from now). A change of teams
         closes the agent's open sockets (``close``, from ``Admin.set_agent``): the inbox connects again, under the new
-        teams. An agent an admin took off the desk is refused (Deactivated). Either may happen while the connection
+        teams. Its roles are the token's, never above the highest role the agent's record lets them use
+        (``access.within``); lowering it closes their sockets too (``Admin.set_max_role``). An agent an admin took off
+        the desk is refused (Deactivated). Either may happen while the connection
         is being kept, and then found no items to close: their record is read again once its items are written, and
         a deactivation removes them (refused), a change of teams lists them again under the teams read (a change
         after that read finds the items and closes the socket)."""
         agent = self.agents.get(agent_id)
-        role_list = tuple(sorted(set(roles)))
         connected_at = clock.now_iso()
         closes = closes_at(token_expires)
         connection: Connection | None = None
@@ -206,7 +207,8 @@ class LiveConnections:
                     self.connections.remove(connection)
                 raise Deactivated(agent_id)
             teams = tuple(agent.teams) if agent else ("default",)
-            if connection is not None and connection.teams == teams:
+            role_list = tuple(sorted(within(roles, agent.max_role if agent else None)))   # no more than the record's
+            if connection is not None and (connection.teams, tuple(connection.roles)) == (teams, role_list):
                 return connection
             kept = Connection(connection_id=connection_id, agent_id=agent_id, teams=teams, roles=role_list,
                               audiences=connection_audiences(agent_id, teams, role_list), connected_at=connected_at,

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shopdesk.models.agent import Role
 from shopdesk.models.conversation import Priority
 from shopdesk.models.customer import Tier
 
@@ -44,6 +45,14 @@ class AgentSettings(BaseModel):
         if len(set(self.teams)) != len(self.teams):
             raise ValueError("teams must not repeat")
         return self
+
+
+
+class AgentMaxRole(BaseModel):
+    """The highest role an agent may use, whatever their token's Cognito groups: ``agent``, ``supervisor`` or
+    ``admin`` (as their token's, which it never raises)."""
+
+    max_role: Role
 
 
 class Team(BaseModel):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+Role = Literal["agent", "supervisor", "admin"]     # lowest to highest: an admin may do all a supervisor may
 
 
 class Presence(StrEnum):
@@ -26,6 +28,9 @@ class Agent(BaseModel):
     settings_version: int = 0      # moved by every change of the settings an admin sets (not by presence or load)
     deactivated_at: str | None = None   # an admin took the agent off the desk (left the shop): offline, no work
     deactivated_by: str | None = None
+    # the highest role the desk lets them use, whatever their token's Cognito groups (an admin's PUT
+    # /admin/agents/{id}/max-role: a demotion counts from their next request); None: their token's groups
+    max_role: Role | None = None
 
     @property
     def free(self) -> int:
