@@ -122,3 +122,29 @@ def test_a_macro_s_text_says_whom_it_assigned_by_email_from_the_record_it_read(d
     assert applied == [("Macro “To Ben” applied by Sam: assigned to ben@shop.example",
                         {"macro": "To Ben", "macro_id": "toben", "by": "sam",
                          "changes": [{"change": "assigned", "agent": "u_9c1d"}]})]
+
+
+def test_merge_texts_say_who_merged_and_unmerged_by_email(desk):
+    # Given two customers, each with an open conversation, and an agent with no name but an email
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
+    first = customer_writes(desk, "+31612349004", "Where is my parcel?", "SMnn4")
+    second = customer_writes(desk, "+31612349005", "Can I change my address?", "SMnn5")
+    desk.drain_queue(desk.work_queue_url, "router")
+    keep, other = (desk.item(f"IDENTITY#phone#{p}")["customer_id"] for p in ("+31612349005", "+31612349004"))
+    # When she merges them (the two conversations become one) and takes them apart again
+    status, merge = signed_in(desk, "POST", f"/agent/customers/{keep}/merge", "u_7f3a", "ana@shop.example",
+                              {"other_id": other, "reason": "same"}, groups="[supervisors]")
+    assert status == 200, merge
+    assert desk.item(f"CONV#{first}")["folded_into"] == second
+    assert signed_in(desk, "POST", f"/agent/customers/{keep}/unmerge", "u_7f3a", "ana@shop.example",
+                     {"merge_id": merge["id"], "reason": "not the same"}, groups="[supervisors]")[0] == 200
+    # Then each conversation's merge and unmerge texts say her by email, never by id
+    said = [m["text"] for conv in (first, second)
+            for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice", groups="[supervisors]")[1]["messages"]
+            if m["direction"] == "system" and m["event"]["kind"] in ("folded", "folded_into", "unfolded")]
+    assert sorted(said) == sorted([
+        f"Merged into conversation {second} with its customer by ana@shop.example: it goes on there",
+        f"Conversation {second} taken apart from this one: its customers were unmerged by ana@shop.example",
+        f"Conversation {first} (SMS, 1 message) merged into this one with its customer by ana@shop.example: its "
+        "messages show here",
+        f"Conversation {first} taken apart from this one: its customers were unmerged by ana@shop.example"])

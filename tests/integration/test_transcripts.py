@@ -44,7 +44,7 @@ def test_an_agent_sends_the_transcript_with_messages_and_without_notes(desk):
     # And it is on the timeline, as a system event naming the address
     _, conv_body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice")
     events = [m["text"] for m in conv_body["messages"] if m["direction"] == "system"]
-    assert any(t.startswith("Transcript sent to ada.t@customer.example (en,") and t.endswith("by alice")
+    assert any(t.startswith("Transcript sent to ada.t@customer.example (en,") and t.endswith("by Alice")
                for t in events), events
     [sent] = [m["event"] for m in conv_body["messages"] if (m["event"] or {}).get("kind") == "transcript_sent"]
     assert sent["params"] == {"to": "ada.t@customer.example", "language": "en", "messages": body["messages"],

@@ -74,7 +74,11 @@ def test_every_text_that_names_an_agent_says_them_by_name_else_email_else_an_age
              timeline.order_cancelled("c_1", "#1001", ana, "customer", names).text,
              timeline.order_refunded("c_1", "#1001", nobody, "Refunded 5.00 EUR on #1001", "5.00", "EUR", None,
                                      names).text,
-             timeline.order_action_failed("c_1", "cancel", "#1001", nobody, "too late", names).text]
+             timeline.order_action_failed("c_1", "cancel", "#1001", nobody, "too late", names).text,
+             timeline.folded("c_1", "c_2", "sms", 1, ana, names).text,
+             timeline.folded_into("c_2", "c_1", nobody, names).text,
+             timeline.unfolded("c_1", "c_2", ana, names).text,
+             timeline.transcript_sent("c_1", "ada@customer.example", "en", 2, nobody, names).text]
     # Then each says them by email, else "an agent" ("An agent" opening a sentence); the ids are the events' only
     assert texts == [
         "Marked pending by ana@shop.example",
@@ -90,6 +94,11 @@ def test_every_text_that_names_an_agent_says_them_by_name_else_email_else_an_age
         "Order #1001 cancelled by ana@shop.example (reason: customer)",
         "Refunded 5.00 EUR on #1001 by an agent (everything not yet refunded)",
         "An agent tried to cancel order #1001: too late",
+        "Conversation c_2 (SMS, 1 message) merged into this one with its customer by ana@shop.example: its messages "
+        "show here",
+        "Merged into conversation c_1 with its customer by an agent: it goes on there",
+        "Conversation c_2 taken apart from this one: its customers were unmerged by ana@shop.example",
+        "Transcript sent to ada@customer.example (en, 2 messages) by an agent",
     ]
     assert not any(ana in text or nobody in text for text in texts)
 
@@ -214,10 +223,10 @@ def test_order_actions_carry_the_order_amounts_and_lines_and_a_refusal_in_the_pl
 # ------------------------------------------------------------------------------ transcripts
 
 def test_transcript_entries_say_who_sent_it_or_that_it_went_on_resolve():
-    assert said(timeline.transcript_sent("c_1", "ana@example.com", "es", 4, "alice")) == (
-        "Transcript sent to ana@example.com (es, 4 messages) by alice", "transcript_sent",
+    assert said(timeline.transcript_sent("c_1", "ana@example.com", "es", 4, "alice", NAMES)) == (
+        "Transcript sent to ana@example.com (es, 4 messages) by Alice Example", "transcript_sent",
         {"to": "ana@example.com", "language": "es", "messages": 4, "by": "alice"})
-    automatic = timeline.transcript_sent("c_1", "ana@example.com", "en", 1, None)
+    automatic = timeline.transcript_sent("c_1", "ana@example.com", "en", 1, None, {})
     assert automatic.text.endswith("by system") and automatic.author is None and "by" not in automatic.event.params
     assert said(timeline.transcript_not_sent("c_1", "the customer has no email address")) == (
         "No transcript sent on resolve: the customer has no email address", "transcript_not_sent",

@@ -23,7 +23,7 @@ from shopdesk import clock
 from shopdesk.dal.config import ConfigStore
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import BadRequest, NotFound
-from shopdesk.logic.access import Access, Caller, in_teams
+from shopdesk.logic.access import Access, Caller, agent_names, in_teams
 from shopdesk.logic.fold import Folder
 from shopdesk.logic.merge import Merger, customer_not_found, merge_not_found, parted
 from shopdesk.models import Conversation, Identity
@@ -213,7 +213,8 @@ class CustomerDesk:
     def merge(self, caller: Caller, customer_id: str, other_id: str, reason: str) -> MergeRecord:
         self.visible(caller, customer_id)
         self.visible(caller, other_id)
-        record = self.merger.merge(customer_id, other_id, by=caller.id, reason=self.privacy.masked(reason)[0])
+        record = self.merger.merge(customer_id, other_id, by=caller.id, reason=self.privacy.masked(reason)[0],
+                                   names=agent_names(None, caller))
         _audited(record)
         return record
 
@@ -228,7 +229,8 @@ class CustomerDesk:
             if hidden is not None:
                 side, exists = hidden
                 raise merge_not_found(merge_id, customer_id, concerning=side, hidden_from_caller=exists)
-        done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=self.privacy.masked(reason)[0])
+        done = self.merger.unmerge(customer_id, merge_id, by=caller.id, reason=self.privacy.masked(reason)[0],
+                                   names=agent_names(None, caller))
         _audited(done)
         return done
 

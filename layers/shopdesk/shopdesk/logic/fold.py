@@ -43,7 +43,7 @@ mistake, not a new request of the customer's, so the conversation goes on with t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,9 +87,9 @@ class Folder:
             return None
         return Folded(conversation=source.id, into=target.id, channels=sorted(set(source.routes) - set(target.routes)))
 
-    def fold(self, source_id: str, target_id: str, *, by: str) -> bool:
+    def fold(self, source_id: str, target_id: str, *, by: str, names: Mapping[str, str]) -> bool:
         """Take ``source_id`` into ``target_id``; False when nothing was folded (one gone or resolved meanwhile,
-        or folded already)."""
+        or folded already). ``names``: how the entries say who merged (``timeline.said``)."""
         try:
             source, target = self.conversations.get_meta(source_id), self.conversations.get_meta(target_id)
         except NotFound:
@@ -98,13 +98,14 @@ class Folder:
             return False
         waiting = self.conversations.awaiting_since(source.id)          # read before its resolve removes it
         self.conversations.fold(target, source, timeline.folded(target.id, source.id, source.channel,
-                                                                source.message_count, by), waiting)
+                                                                source.message_count, by, names), waiting)
         self.conversations.mark_folded(source.id, target.id, waiting)
         now = clock.now()
         for _ in range(3):
             try:
                 self.conversations.set_status(source, ConversationStatus.RESOLVED,
-                                              timeline.folded_into(source.id, target.id, by), None, identities=[])
+                                              timeline.folded_into(source.id, target.id, by, names), None,
+                                              identities=[])
                 break
             except Conflict:            # changed meanwhile (a reply, an assignment): read it again
                 source = self.conversations.get_meta(source_id)
@@ -153,7 +154,8 @@ class Folder:
         if target.status is not ConversationStatus.OPEN and not target.assignee and work is not None:
             self._route(enqueue_drain, work, target.team, target_id)          # open again, in its team's queue
 
-    def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str) -> None:
+    def unfold(self, source_id: str, target_id: str, channels: list[str], *, by: str, names: Mapping[str, str]
+               ) -> None:
         """Take them apart again (an unmerge): the target gives back the other's messages and channels, and the
         other is open again, waiting in its team's queue, as it was when merged (the unmerge gave its customer's
         identities back their slot on it): the same cycle, its customer waiting since when they did if nobody
@@ -166,8 +168,8 @@ class Folder:
             source = None
         try:
             target_waits = self.conversations.awaiting_since(target_id)     # before: an answer there since the fold?
-            self.conversations.unfold(target_id, source_id, channels, timeline.unfolded(target_id, source_id, by),
-                                      source)
+            self.conversations.unfold(target_id, source_id, channels,
+                                      timeline.unfolded(target_id, source_id, by, names), source)
         except NotFound:
             target_gone = True
         if source is None:
@@ -181,7 +183,8 @@ class Folder:
         wait = self.conversations.folded_wait(source_id)
         still = wait is not None and (target_gone or (target_waits is not None and target_waits <= wait[1]))
         try:
-            self.conversations.set_status(source, ConversationStatus.OPEN, timeline.unfolded(source_id, target_id, by),
+            self.conversations.set_status(source, ConversationStatus.OPEN,
+                                          timeline.unfolded(source_id, target_id, by, names),
                                           None, identities=[], unfolding=True,
                                           awaiting_since=wait[0] if wait is not None and still else None)
         except Conflict:

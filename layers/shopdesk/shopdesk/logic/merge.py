@@ -24,6 +24,7 @@ Rules (docs/architecture.md, "Identity"):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,9 +72,11 @@ class Merger:
         self.folder = folder            # makes two open conversations one (without: the merged one stays open)
 
     # ------------------------------------------------------------------ merge
-    def merge(self, survivor_id: str, other_id: str, *, by: str, reason: str) -> MergeRecord:
+    def merge(self, survivor_id: str, other_id: str, *, by: str, reason: str,
+              names: Mapping[str, str] | None = None) -> MergeRecord:
         """Merge ``other_id`` into ``survivor_id``. NotFound for a missing customer; Conflict when either was
-        merged away already or anything changed meanwhile."""
+        merged away already or anything changed meanwhile. ``names``: how the timeline says the agent who merged
+        (``access.agent_names``); the desk's own merges (``by`` SYSTEM) say "system"."""
         if survivor_id == other_id:
             raise BadRequest("a customer cannot be merged with themselves")
         self._let_go_failed_holds(survivor_id, other_id)
@@ -117,11 +120,12 @@ class Merger:
         if shared and merged.name:           # the conversation they write to now shows the name the merge gave them
             self.customers.name_conversation(shared, merged.name)
         if folded is not None and self.folder is not None:
-            self.folder.fold(folded.conversation, folded.into, by=by)
+            self.folder.fold(folded.conversation, folded.into, by=by, names={SYSTEM: SYSTEM, **(names or {})})
         return record
 
     # ------------------------------------------------------------------ unmerge
-    def unmerge(self, customer_id: str, merge_id: str, *, by: str, reason: str) -> MergeRecord:
+    def unmerge(self, customer_id: str, merge_id: str, *, by: str, reason: str,
+                names: Mapping[str, str] | None = None) -> MergeRecord:
         """Undo a merge: each side gets back its identities, conversations (with those started since from its
         identities) and record. Conflict when the merge was undone already, or the survivor was merged
         into someone else since (undo that first)."""
@@ -200,7 +204,8 @@ class Merger:
             if (named in back_ids) != from_other:
                 self.customers.name_conversation(named, None, was=record.gave_name)
         if record.folded is not None and self.folder is not None:
-            self.folder.unfold(record.folded.conversation, record.folded.into, record.folded.channels, by=by)
+            self.folder.unfold(record.folded.conversation, record.folded.into, record.folded.channels, by=by,
+                               names={SYSTEM: SYSTEM, **(names or {})})
         self._parted_conversations(record, other, (set(keys_a), keys_b), conversations, back_ids)
         return done
 

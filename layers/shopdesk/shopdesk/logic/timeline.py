@@ -167,18 +167,20 @@ def status_changed(conversation_id: str, was: ConversationStatus, status: Conver
                           event("status_changed", status=status.value, by=by))
 
 
-def folded_into(conversation_id: str, target_id: str, by: str) -> Message:
+def folded_into(conversation_id: str, target_id: str, by: str, names: Mapping[str, str]) -> Message:
     """The customer's other open conversation took this one in when their customers were merged (logic.fold)."""
-    return system_message(conversation_id, f"Merged into conversation {target_id} with its customer by {by}: "
+    return system_message(conversation_id, f"Merged into conversation {target_id} with its customer by "
+                          f"{said(names, by)}: "
                           "it goes on there", by, event("folded_into", conversation=target_id, by=by))
 
 
-def folded(conversation_id: str, source_id: str, channel: str, messages: int, by: str) -> Message:
+def folded(conversation_id: str, source_id: str, channel: str, messages: int, by: str, names: Mapping[str, str]
+           ) -> Message:
     """This conversation took in the customer's other open one (logic.fold)."""
     return system_message(
         conversation_id, f"Conversation {source_id} ({channel_name(channel)}, {messages} message"
         f"{'' if messages == 1 else 's'}) merged into this "
-        f"one with its customer by {by}: its messages show here", by,
+        f"one with its customer by {said(names, by)}: its messages show here", by,
         event("folded", conversation=source_id, channel=channel, messages=messages, by=by))
 
 
@@ -188,10 +190,10 @@ def customer_waits(conversation_id: str) -> Message:
                           "merged into this one", event=event("customer_waits"))
 
 
-def unfolded(conversation_id: str, other_id: str, by: str) -> Message:
+def unfolded(conversation_id: str, other_id: str, by: str, names: Mapping[str, str]) -> Message:
     """An unmerge took the two conversations apart again (logic.fold)."""
     return system_message(conversation_id, f"Conversation {other_id} taken apart from this one: its customers were "
-                          f"unmerged by {by}", by, event("unfolded", conversation=other_id, by=by))
+                          f"unmerged by {said(names, by)}", by, event("unfolded", conversation=other_id, by=by))
 
 
 def reopened_by_customer(conversation_id: str, message_at: datetime) -> Message:
@@ -426,10 +428,11 @@ def order_action_failed(conversation_id: str, action: Literal["cancel", "refund"
 
 # ------------------------------------------------------------------------------ transcripts and surveys
 
-def transcript_sent(conversation_id: str, to: str, language: str, messages: int, by: str | None) -> Message:
+def transcript_sent(conversation_id: str, to: str, language: str, messages: int, by: str | None,
+                    names: Mapping[str, str]) -> Message:
     """``by`` None: sent on resolve, as the shop's settings say."""
     return system_message(conversation_id, f"Transcript sent to {to} ({language}, {messages} messages) by "
-                                           f"{by or 'system'}", author=by,
+                                           f"{said(names, by) if by else 'system'}", author=by,
                           event=event("transcript_sent", to=to, language=language, messages=messages, by=by))
 
 

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
@@ -33,7 +33,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.customers import Customers
 from shopdesk.errors import Conflict
 from shopdesk.logic import timeline
-from shopdesk.logic.access import Access, Caller
+from shopdesk.logic.access import Access, Caller, agent_names
 from shopdesk.models import Conversation, Direction, Message
 from shopdesk.models.admin import RoutingSettings
 from shopdesk.privacy import audit
@@ -121,7 +121,7 @@ class Transcripts:
     def send(self, caller: Caller, conversation_id: str) -> TranscriptSent:
         """An agent asks for it (anyone who may see the conversation)."""
         conv = self.access.check(caller, self.conversations.get_with_messages(conversation_id))
-        return self._send(conv, caller.id)
+        return self._send(conv, caller.id, agent_names(None, caller))
 
     def on_resolve(self, conversation_id: str) -> TranscriptSent | None:
         """After a resolve: the automatic transcript, when the shop turned it on. Never raises."""
@@ -130,7 +130,7 @@ class Transcripts:
                 return None
             conv = self.conversations.get_with_messages(conversation_id)
             try:
-                return self._send(conv, "system")
+                return self._send(conv, "system", {})
             except NoEmail as exc:
                 self.conversations.add_message(timeline.transcript_not_sent(conv.id, str(exc)))
         except Exception:            # the resolve happened; a transcript that could not go is logged, not raised
@@ -150,7 +150,8 @@ class Transcripts:
         read = self.conversations.read_clocks(conv.id)
         return read.clocks.hours.zone if read.clocks is not None else UTC_ZONE
 
-    def _send(self, conv: Conversation, by: str) -> TranscriptSent:
+    def _send(self, conv: Conversation, by: str, names: Mapping[str, str]) -> TranscriptSent:
+        """``by``: the agent who asked for it (``names`` says them, ``access.agent_names``), or "system" on resolve."""
         to = self.email_of(conv)
         if self.send_mail is None:
             raise Conflict("transcripts are not set up: the shop has no sending address (SES_FROM_ADDRESS)")
@@ -160,7 +161,7 @@ class Transcripts:
         rendered = render(conv, language, shop, self._zone(conv))
         provider_id = self.send_mail(to, rendered.subject, rendered.text, rendered.html)
         count = len(customer_messages(conv))
-        note = timeline.transcript_sent(conv.id, to, language, count, None if by == "system" else by)
+        note = timeline.transcript_sent(conv.id, to, language, count, None if by == "system" else by, names)
         note = note.model_copy(update={"payload": {"transcript": {"to": to, "language": language, "messages": count,
                                                                   "provider_id": provider_id,
                                                                   "at": note.created_at.astimezone(UTC).isoformat()}}})
