@@ -8,7 +8,7 @@
 // stored text.
 import type { Message } from "./api";
 import { channelName } from "./channels";
-import { agentName, formatFull, labelName } from "./format";
+import { agentNamer, formatFull, labelName } from "./format";
 import { countForm, isMessageKey, type MessageKey, type Translate } from "./i18n";
 import { money } from "./orders";
 
@@ -71,8 +71,13 @@ class Reader {
     return value;
   }
 
+  /** An agent the desk lists, as the inbox names agents (name, else work email, else "Unnamed agent": agentLabel);
+   * one it does not list (gone, or the agents still read) is never said by id: the entry shows its stored text, which
+   * says them by name, else email, else "an agent". */
   agent(name: string, from: Params = this.params): string {
-    return agentName(this.w.agents, this.text(name, from), this.say("unnamedAgent"));
+    const said = agentNamer(this.w.agents, null, null, this.say("unnamedAgent"))(this.text(name, from));
+    if (said === null) throw new Unworded(name);
+    return said;
   }
 
   /** A channel (or the provider that carries it) as the inbox names channels: brands as they are. */

@@ -234,13 +234,13 @@ describe("Timeline's system entries", () => {
       event("assigned", { agent: "alice" }),
       event("transferred", { from: "alice", to: "bob", by: "alice", note: "VIP, call back" }),
       event("assignee_silent", { agent: "bob" }),
-      event("agent_offline", { agent: "carol" }),
+      event("agent_offline", { agent: "carol" }, "Carol went offline: back in the queue"), // not listed: as stored
     ];
     expect(shown("es", ...entries)).toEqual([
       "Asignada a Alice Example",
       "Transferida de Alice Example a Bob Example por Alice Example. Nota de traspaso: VIP, call back",
       "Bob Example no respondió a tiempo: de vuelta en la cola para el siguiente agente",
-      "carol se desconectó: de vuelta en la cola",
+      "Carol went offline: back in the queue",
     ]);
     expect(shown("en", entries[1]!)).toEqual([
       "Transferred from Alice Example to Bob Example by Alice Example. Hand-off note: VIP, call back",
@@ -553,6 +553,17 @@ describe("Timeline's system entries", () => {
         event("echo", { channel: "messenger" }, "Sent by the business: [attachment]"),
       ),
     ).toEqual(["[The customer sent something: x]", "Reacted 👍", "Sent by the business: [attachment]"]);
+  });
+
+  it("never says an agent the desk does not list by their id: the stored text says them (by name, else email)", () => {
+    expect(
+      shown(
+        "es",
+        event("assigned", { agent: "u_gone" }, "Assigned to ana@shop.example"),
+        event("status_changed", { status: "pending", by: "u_gone" }, "Marked pending by an agent"),
+        event("transferred", { from: "alice", to: "u_gone", by: "bob" }, "Transferred from Alice Example to ana@shop.example by Bob Example"),
+      ),
+    ).toEqual(["Assigned to ana@shop.example", "Marked pending by an agent", "Transferred from Alice Example to ana@shop.example by Bob Example"]);
   });
 
   it("shows the stored text of an entry without an event, of an unknown kind, or missing a param", () => {
