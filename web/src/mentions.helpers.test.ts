@@ -21,6 +21,12 @@ describe("@mentions in the note box", () => {
     expect(mentionCandidates(agents, "").map((a) => a.id)).toEqual(["alice", "bob", "ana"]);
   });
 
+  it("offers an agent with no name by their work email", () => {
+    const desk = [...agents, { id: "u_7f3a", name: null, email: "dora@shop.example" }];
+    expect(mentionCandidates(desk, "dor").map((a) => a.id)).toEqual(["u_7f3a"]);
+    expect(mentionCandidates(desk, "shop").map((a) => a.id)).toEqual([]);
+  });
+
   it("puts the chosen agent's id in place of what was typed", () => {
     expect(insertMention("ask @bo please", 4, 7, "bob")).toEqual({ text: "ask @bob  please", caret: 9 });
   });

@@ -9,15 +9,22 @@ export function mentionQuery(text: string, caret: number): { start: number; quer
   return { start: caret - match[2]!.length - 1, query: match[2]! };
 }
 
-/** Agents whose id or name starts with the query (any case), ids first, at most ``limit``. */
-export function mentionCandidates<A extends { id: string; name?: string | null }>(agents: A[], query: string, limit = 5): A[] {
+/** Agents whose id, a word of whose name, or whose work email starts with the query (any case), ids first, at most
+ * ``limit``. The email finds a colleague with no name as the list shows them (agentLabel). */
+export function mentionCandidates<A extends { id: string; name?: string | null; email?: string | null }>(
+  agents: A[],
+  query: string,
+  limit = 5,
+): A[] {
   const q = query.toLowerCase();
   const byId = agents.filter((a) => a.id.toLowerCase().startsWith(q));
-  const byName = agents.filter((a) => !byId.includes(a) && (a.name ?? "").toLowerCase().split(/\s+/).some((w) => w.startsWith(q)));
+  const words = (a: A) => [...(a.name ?? "").toLowerCase().split(/\s+/), (a.email ?? "").trim().toLowerCase()].filter(Boolean);
+  const byName = agents.filter((a) => !byId.includes(a) && words(a).some((w) => w.startsWith(q)));
   return [...byId, ...byName].slice(0, limit);
 }
 
-/** The text with "@<query>" at ``start`` replaced by "@<id> ", and where the caret goes after it. */
+/** The text with "@<query>" at ``start`` replaced by "@<id> ", and where the caret goes after it: the id is the token
+ * a note's mention is read by (the API's find_mentions), whatever the suggestion showed. */
 export function insertMention(text: string, start: number, caret: number, id: string): { text: string; caret: number } {
   const inserted = `@${id} `;
   return { text: text.slice(0, start) + inserted + text.slice(caret), caret: start + inserted.length };

@@ -359,9 +359,9 @@ describe("Composer", () => {
     noteBox().dispatchEvent(new Event("input", { bubbles: true }));
     rerender();
     const chosen = () => root.querySelector(".mention-suggestions [aria-pressed=true]")?.textContent;
-    expect(chosen()).toBe("@bob · Bob Example");
+    expect(chosen()).toBe("Bob Example");
     expect(key("ArrowDown")).toBe(true);
-    expect(chosen()).toBe("@bea · Bea Example");
+    expect(chosen()).toBe("Bea Example");
     expect(key("Enter")).toBe(true);
     expect(noteBox().value).toBe("please check @bea ");
     vi.runAllTimers(); // the caret after the name (a frame later)
@@ -370,10 +370,10 @@ describe("Composer", () => {
     expect(key("Enter")).toBe(false); // no agent suggested: Enter is a new line again
   });
 
-  it("suggests an agent the desk has no name for (none, or a blank one) by the handle written and as unnamed", () => {
+  it("suggests an agent the desk has no name for by their work email, else as unnamed, never by id; the id is what is written", () => {
     store.set({
       agents: [
-        { id: "u_7f3a", name: null, presence: "online", capacity: 3, active: 0, teams: ["default"] },
+        { id: "u_7f3a", name: null, email: "ana@shop.example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
         { id: "u_9c1d", name: "  ", presence: "online", capacity: 3, active: 0, teams: ["default"] },
       ],
     });
@@ -384,7 +384,20 @@ describe("Composer", () => {
     noteBox().dispatchEvent(new Event("input", { bubbles: true }));
     rerender();
     const shown = [...root.querySelectorAll(".mention-suggestions button")].map((b) => b.textContent);
-    expect(shown).toEqual(["@u_7f3a · Unnamed agent", "@u_9c1d · Unnamed agent"]);
+    expect(shown).toEqual(["ana@shop.example", "Unnamed agent"]);
+    // the handle a choice writes is on hover, telling two unnamed colleagues apart
+    const handles = [...root.querySelectorAll(".mention-suggestions button")].map((b) => b.getAttribute("title"));
+    expect(handles).toEqual(["@u_7f3a", "@u_9c1d"]);
+    // and a colleague is found by their email too; choosing them writes their id, the token a mention is stored as
+    noteBox().value = "ask @ana";
+    noteBox().setSelectionRange(8, 8);
+    noteBox().dispatchEvent(new Event("input", { bubbles: true }));
+    rerender();
+    const found = root.querySelector<HTMLButtonElement>(".mention-suggestions button")!;
+    expect(found.textContent).toBe("ana@shop.example");
+    found.click();
+    rerender();
+    expect(noteBox().value).toBe("ask @u_7f3a ");
   });
 
   it("says a customer unsubscribed from the channel (STOP) and offers no way to send there, and another channel stays open", () => {

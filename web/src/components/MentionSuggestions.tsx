@@ -4,7 +4,9 @@ import { agentLabel } from "../format";
 import { insertMention, mentionCandidates, mentionQuery } from "../mentions";
 import { useStore } from "../store";
 
-/** Under the note box: while an "@name" is being typed, the agents it may mean; choosing one writes "@<id>". From
+/** Under the note box: while an "@name" is being typed, the agents it may mean, each as the inbox names agents (name,
+ * else work email, else "Unnamed agent": agentLabel; the handle a choice writes on hover); choosing one writes "@<id>",
+ * the token the API reads a mention by. From
  * the keyboard as from the mouse: the arrows move through them, Enter or Tab writes the one shown as chosen (Enter
  * writes a new line only when no agent is suggested). */
 export function useMentionSuggestions({ text, boxId, onPick }: { text: string; boxId: string; onPick: (text: string) => void }) {
@@ -50,8 +52,15 @@ export function useMentionSuggestions({ text, boxId, onPick }: { text: string; b
   const popup = candidates.length ? (
     <div class="mention-suggestions" role="group" aria-label={t("mentionSuggestions")}>
       {candidates.map((a, i) => (
-        <button key={a.id} type="button" class={i === chosen ? "btn small active" : "btn small"} aria-pressed={i === chosen} onClick={() => pick(a.id)}>
-          @{a.id} · {agentLabel(a, t("unnamedAgent"))}
+        <button
+          key={a.id}
+          type="button"
+          class={i === chosen ? "btn small active" : "btn small"}
+          aria-pressed={i === chosen}
+          title={`@${a.id}`}
+          onClick={() => pick(a.id)}
+        >
+          {agentLabel(a, t("unnamedAgent"))}
         </button>
       ))}
     </div>
