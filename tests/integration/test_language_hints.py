@@ -1,7 +1,9 @@
 """What a provider or a browser says of the customer's language reaches the understanding layer: Telegram's
 ``from.language_code`` and the widget visitor's ``Accept-Language``, through the real handlers with the providers'
 sample bodies and the real secret token. A word too short to tell its language by takes the hint's; a hint
-naming a language we do not answer, or a header that is no header, decides nothing and never refuses the message."""
+naming a language we do not answer, or a header that is no header, decides nothing and never refuses the message.
+A mail's ``Content-Language`` is a weak hint: its client writes it from its own locale, so a text the detector is
+sure of keeps its language, and the header decides only where the text does not."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.table import Table
-from shopdesk.logic.understand import hints_of, text_of
+from shopdesk.logic.understand import hints_of, text_of, weak_hints_of
 from shopdesk.understanding import understand
 from tests.integration.helpers import agent
 from tests.integration.test_admin_api import admin_call
@@ -138,7 +140,13 @@ def test_the_bot_answers_a_one_word_telegram_message_with_the_article_in_its_app
     assert answers and "Envolvemos tu pedido para regalo" in answers[0], answers
 
 
-# -- email: Content-Language (RFC 3282), the top-level header, else the chosen text part's -----------------------
+# -- email: Content-Language (RFC 3282), the top-level header, else the chosen text part's: a weak hint ------------
+
+GERMAN = ("Guten Tag, ich habe vor zwei Wochen eine Jacke bestellt und sie ist immer noch nicht angekommen. "
+          "Können Sie mir bitte sagen, wo meine Bestellung ist?\n")
+ENGLISH = ("Hello, I ordered a jacket two weeks ago and it still has not arrived. "
+           "Could you please tell me where my order is?\n")
+
 
 def _mail_says(desk, raw: bytes) -> None:
     assert _deliver(desk, raw, "hint") == {"stored": 1, "duplicates": 0}      # never refused for its header
@@ -163,6 +171,11 @@ def _danke(**parts: str) -> bytes:
     return bytes(msg)
 
 
+def _decided(message):
+    found = understand(text_of(message), hints_of(message), weak_hints_of(message))
+    return found.language, found.language_confidence
+
+
 @pytest.mark.parametrize("header", [b"de", b"de-DE, en", b"fr, de-AT"])
 def test_a_one_word_mail_takes_the_first_language_we_answer_its_content_language_names(desk, header):
     assert understand("Danke").language_confidence < 1.0           # the text alone is not sure
@@ -170,38 +183,97 @@ def test_a_one_word_mail_takes_the_first_language_we_answer_its_content_language
     conv = _only_conversation(desk)
     assert conv["language"] == "de"
     message = _inbound(desk, conv["id"])
-    assert message.payload["accept_language"] == "de"             # the language, not the header
-    decided = understand(text_of(message), hints_of(message))
-    assert (decided.language, decided.language_confidence) == ("de", 1.0)
+    assert message.payload["content_language"] == "de"            # the language, not the header
+    assert "accept_language" not in message.payload and hints_of(message) == []     # a weak hint, not a browser's
+    assert _decided(message) == ("de", 1.0)                        # the hint's confidence: text and hint agree
+
+
+def test_a_word_the_text_does_not_tell_takes_the_content_languages(desk):
+    assert understand("Hallo").language is None                    # the word alone says no language
+    _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="Hallo\n"), b"de-DE"))
+    conv = _only_conversation(desk)
+    assert conv["language"] == "de"
+    assert _decided(_inbound(desk, conv["id"])) == ("de", 1.0)
+
+
+def test_a_german_mail_an_english_locale_client_marked_en_us_is_german(desk):
+    """Outlook writes Content-Language from the sender's mailbox or client locale, not from the text."""
+    _mail_says(desk, _with_header(_eml(subject="Bestellung", body=GERMAN), b"en-US"))
+    conv = _only_conversation(desk)
+    assert conv["language"] == "de"
+    message = _inbound(desk, conv["id"])
+    assert message.payload["content_language"] == "en" and message.language == "de"
+    language, confidence = _decided(message)
+    assert language == "de" and confidence >= 0.7
+
+
+def test_an_english_mail_marked_de_stays_english(desk):
+    _mail_says(desk, _with_header(_eml(subject="My order", body=ENGLISH), b"de"))
+    conv = _only_conversation(desk)
+    assert conv["language"] == "en"
+    assert _decided(_inbound(desk, conv["id"]))[0] == "en"
+
+
+@pytest.mark.parametrize("header", [b"de (German)", b"(German) de", b"de (Deutsch (Schweiz)), fr",
+                                    b"(en \\) en) de"])
+def test_a_content_languages_comments_are_not_read(desk, header):
+    """RFC 3282's header is structured: comments (RFC 5322's CFWS, nested, with escapes) say no language."""
+    _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="Hallo\n"), header))
+    conv = _only_conversation(desk)
+    assert _inbound(desk, conv["id"]).payload["content_language"] == "de"
+    assert conv["language"] == "de"
 
 
 @pytest.mark.parametrize("header", [b"fr-FR, it", b"", b";;;,,,", b"*", b"de-DE, " + b"x" * 2000,
-                                    "\u00e9\u00e9-\u00e9\u00e9".encode(), b"de de", b"<de>"])
+                                    "\u00e9\u00e9-\u00e9\u00e9".encode(), b"de de", b"<de>", b"(de)", b"fr (de)"])
 def test_a_content_language_naming_none_we_answer_or_malformed_changes_nothing(desk, header):
     _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="Danke\n"), header))
     message = _inbound(desk, _only_conversation(desk)["id"])
-    assert "accept_language" not in (message.payload or {}) and hints_of(message) == []
-    assert understand(text_of(message), hints_of(message)) == understand("Danke")
+    assert "content_language" not in (message.payload or {}) and weak_hints_of(message) == []
+    assert understand(text_of(message), hints_of(message), weak_hints_of(message)) == understand("Danke")
 
 
 def test_a_mail_without_content_language_is_read_by_its_text_as_before(desk):
     _mail_says(desk, _eml(subject="Re: #1001", body="Danke\n"))
     message = _inbound(desk, _only_conversation(desk)["id"])
-    assert "accept_language" not in (message.payload or {}) and hints_of(message) == []
+    assert "content_language" not in (message.payload or {}) and weak_hints_of(message) == []
 
 
 def test_a_multipart_mail_without_one_on_top_takes_its_chosen_text_parts_content_language(desk):
     _mail_says(desk, _danke(plain="de", html="en"))                # text/plain is the part chosen, not the HTML
     message = _inbound(desk, _only_conversation(desk)["id"])
-    assert message.payload["accept_language"] == "de"
-    assert understand(text_of(message), hints_of(message)).language_confidence == 1.0
+    assert message.payload["content_language"] == "de"
+    assert _decided(message) == ("de", 1.0)
 
 
 def test_the_top_level_content_language_wins_over_the_text_parts(desk):
     _mail_says(desk, _with_header(_danke(plain="tr"), b"de"))
-    assert _inbound(desk, _only_conversation(desk)["id"]).payload["accept_language"] == "de"
+    assert _inbound(desk, _only_conversation(desk)["id"]).payload["content_language"] == "de"
 
 
 def test_a_content_language_on_the_part_not_chosen_decides_nothing(desk):
     _mail_says(desk, _danke(html="tr"))
-    assert "accept_language" not in (_inbound(desk, _only_conversation(desk)["id"]).payload or {})
+    assert "content_language" not in (_inbound(desk, _only_conversation(desk)["id"]).payload or {})
+
+
+def test_the_bot_reading_a_mail_itself_takes_its_content_language_as_a_weak_hint(desk, monkeypatch):
+    """Where the router understood nothing of the message (its reading failed), the bot reads the mail itself with
+    the same hints as the router: the Content-Language decides a word the text does not tell."""
+    from shopdesk.logic import understand as router_understanding
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the router's reading fails")
+
+    monkeypatch.setattr(router_understanding, "understand", broken)
+    assert kb_import(desk, KB)[0] == 200
+    assert admin_call(desk, "PUT", "/admin/bot", "[admins]", {"enabled": True, "fallback_language": "en",
+                                                              "confidence_threshold": 0.26})[0] == 200
+    article = {"title": "Envoltorio de regalo", "language": "es", "tags": ["regalo"],
+               "body": "Envolvemos tu pedido para regalo por 3 EUR: elige «envolver para regalo» al pagar."}
+    assert admin_call(desk, "PUT", "/admin/kb/articles/gift_wrap", "[admins]", article)[0] == 200
+    assert understand("regalo").language is None
+    _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="regalo\n"), b"es-ES"))
+    conv = _only_conversation(desk)
+    assert _inbound(desk, conv["id"]).sentiment is None                       # the router understood nothing
+    answers = [m["text"] for m in conv["messages"] if m["author"] == "bot" and m["direction"] == "outbound"]
+    assert answers and "Envolvemos tu pedido para regalo" in answers[0], answers

@@ -397,6 +397,40 @@ def test_hints_take_precedence_over_the_text():
     assert detect_language("ok", "sk") == "sk"                   # a single string is one hint, not letters
 
 
+GERMAN = "Guten Tag, ich habe vor zwei Wochen eine Jacke bestellt und sie ist noch nicht angekommen."
+
+
+def test_a_weak_hint_decides_only_where_the_text_does_not():
+    """An email's Content-Language is written from its client's locale: a text sure of another language keeps it."""
+    assert detect_language(GERMAN, ["en-US"]) == "en"             # a strong hint (a browser's) wins, as before
+    assert detect_language(GERMAN, weak_hints=["en-US"]) == "de"
+    assert detect_language("Could you tell me where my order is?", weak_hints=["de"]) == "en"
+    assert lid.detect("Hallo").confidence < lid.SURE and detect_language("Hallo", weak_hints=["de"]) == "de"
+    assert detect_language("Hallo", weak_hints=["fr"]) is None    # one we do not answer decides nothing
+    assert detect_language("Hallo", ["tr"], ["de"]) == "tr"       # a strong hint wins over a weak one
+    assert detect_language("Bonjour, où est ma commande ?", weak_hints=["de"]) is None     # sure French stays
+
+
+def test_a_weak_hint_is_read_at_the_hints_confidence_where_it_decides_or_agrees():
+    from shopdesk.understanding import understand
+
+    assert understand("Danke").language_confidence < 1.0
+    assert (understand("Danke", weak_hints=["de"]).language, understand("Danke", weak_hints=["de"])
+            .language_confidence) == ("de", 1.0)
+    assert (understand("Hallo", weak_hints=["de"]).language, understand("Hallo", weak_hints=["de"])
+            .language_confidence) == ("de", 1.0)
+    assert understand(GERMAN, weak_hints=["en"]) == understand(GERMAN)
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("de (German)", "de"), ("(German) de-DE", "de"), ("de (Deutsch (Schweiz)), fr", "de"),
+    ("(en \\) en) de", "de"), ("en (de", "en"), ("(de)", None), ("fr (de)", None), ("de", "de"),
+    ("de-DE, " + "x" * 2000, None), (None, None),
+])
+def test_a_content_languages_comments_are_taken_out_first(header, expected):
+    assert language.from_content_language(header) == expected
+
+
 def test_normalise_code():
     assert normalise_code("pt-BR") == "pt"
     assert normalise_code("pt_br") == "pt"

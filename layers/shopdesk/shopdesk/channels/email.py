@@ -26,7 +26,7 @@ forged (below). Decisions:
   (a forward, a bottom-posted reply) the whole text stays.
 - Language: the mail's ``Content-Language`` header (RFC 3282), else that of the first part the text is made of,
   as written, is ``ParsedEmail.content_language``; the receiver keeps the language it names as the understanding
-  layer's hint (``logic.email_inbound``).
+  layer's weak hint (``logic.email_inbound``: the text decides where it is sure).
 - Authenticity: mail that SES's own DMARC check failed (``ses_authentication``, which reads SES's header as RFC 8601
   clauses, so no text of the sender's quoted in it counts; one the sender broke reads ``unreadable``, refused the
   same way) is not a customer's message (``BadRequest``, kept as unsupported): its From address, which names the

@@ -5,8 +5,9 @@ else through In-Reply-To/References naming one of our sent mails (SES's Message-
 <ses-message-id@…amazonses.com>) or an earlier mail of the thread; else the customer's open
 conversation. Attachments are stored before the message, so the agent sees them at once; one of a type agents
 should not open (``logic/media.py`` ``refused``) is a placeholder note instead, as on the other channels.
-The first language we answer that its Content-Language names (the mail's, else its text part's) is kept as the web
-chat keeps its browser's, ``payload["accept_language"]``: a hint to the understanding layer, never a refusal.
+The first language we answer that its Content-Language names (the mail's, else its text part's; comments taken out)
+is kept as ``payload["content_language"]``: a weak hint to the understanding layer (mail clients write it from their
+own locale, not from the text, so the text decides where it is sure), never a refusal.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.media import MediaStore, RawMail, media_key
 from shopdesk.errors import BadRequest, InvalidSignature, NotFound
 from shopdesk.logic.ingest import masked_name
-from shopdesk.logic.language import from_language_header
+from shopdesk.logic.language import from_content_language
 from shopdesk.logic.media import refused
 from shopdesk.logic.webhooks import Outcome, WebhookProcessor
 from shopdesk.models import InboundMessage
@@ -125,10 +126,10 @@ class EmailReceiver:
             changes.append({"storage_key": key})
         message = parsed.with_files(changes)
         added: dict[str, Any] = {}
-        # the first language we answer that its Content-Language names, as the web chat keeps its browser's: a hint
-        language = from_language_header(parsed.content_language)
+        # the first language we answer that its Content-Language names: a weak hint, the text decides where it is sure
+        language = from_content_language(parsed.content_language)
         if language is not None:
-            added["accept_language"] = language
+            added["content_language"] = language
         if where and where.get("bucket") and where.get("key"):      # the raw mail: exported and erased with it
             added["source"] = {"bucket": where["bucket"], "key": where["key"]}
         if added:

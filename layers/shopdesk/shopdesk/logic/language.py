@@ -7,6 +7,10 @@
    Telegram ``language_code`` ``de``, a widget's ``Accept-Language: tr-TR,tr;q=0.9,en;q=0.8``) wins over
    the text, in the order given; within an Accept-Language list the highest ``q`` wins. A hint naming a
    language we do not support is skipped, so ``fr-FR,en;q=0.5`` answers ``en``.
+   A **weak hint** (``weak_hints``: an email's ``Content-Language``, which a mail client writes from its own
+   locale, not from the text) decides only where the text does not: a text the detector reads below ``SURE``
+   (0.7, the confidence from which a conversation takes a language) takes the hint's; a text sure of another
+   language keeps its own (German mail from an English-locale Outlook, marked ``en-US``, is German).
 2. **Otherwise the text decides**, with fastText's language identification model restricted to the shop's
    languages (``shopdesk.understanding.language``, which says how). A message in a language we recognise
    but do not answer in (French, Italian, Dutch...) answers None, like a text with no words.
@@ -90,6 +94,38 @@ def from_language_header(header: str | None) -> str | None:
     return language_from_hints(header)
 
 
+def from_content_language(header: str | None) -> str | None:
+    """The first supported language a mail's ``Content-Language`` names (RFC 3282), its comments taken out first
+    (``de (German)`` -> ``de``: RFC 5322's CFWS, nested, ``\\)`` escaped; one left open runs to the end), then
+    read as ``from_language_header`` reads it, within its bound."""
+    if not isinstance(header, str) or len(header) > MAX_LANGUAGE_HEADER:
+        return None
+    return from_language_header(_without_comments(header))
+
+
+def _without_comments(value: str) -> str:
+    kept: list[str] = []
+    depth = 0
+    escaped = False
+    for char in value:
+        if depth:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            continue
+        if char == "(":
+            depth = 1
+            kept.append(" ")
+        else:
+            kept.append(char)
+    return "".join(kept)
+
+
 def normalise_code(tag: str | None) -> str | None:
     """A supported language code for a tag or name (``pt-BR`` -> ``pt``, ``in`` -> ``id``), or None."""
     if not tag:
@@ -123,15 +159,18 @@ def _ranked_tags(hint: str) -> list[str]:
 
 # -- text -----------------------------------------------------------------------------------------------------
 
-def detect_language(text: str | None, hints: Sequence[str | None] = ()) -> str | None:
-    """The customer's language (``en``, ``es``, ``pt``, ``de``, ``tr``, ``id``, ``sk``, ...) or None if unsure."""
+def detect_language(text: str | None, hints: Sequence[str | None] = (),
+                    weak_hints: Sequence[str | None] = ()) -> str | None:
+    """The customer's language (``en``, ``es``, ``pt``, ``de``, ``tr``, ``id``, ``sk``, ...) or None if unsure.
+    ``hints`` win over the text; ``weak_hints`` decide only where the text is not ``SURE`` of another language."""
     hinted = language_from_hints(hints)
     if hinted is not None:
         return hinted
     from shopdesk.understanding import cues
-    from shopdesk.understanding.language import detect
+    from shopdesk.understanding.language import detect, with_weak_hint
 
-    found = detect(text, supported(), cue_languages=cues.languages_with).language
+    detected = detect(text, supported(), cue_languages=cues.languages_with)
+    found = with_weak_hint(detected, language_from_hints(weak_hints)).language
     return found if found in _index.values() else None
 
 

@@ -36,11 +36,13 @@ from shopdesk.logic.sla_engine import PolicyBook
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message, Priority
 from shopdesk.models.admin import RoutingSettings
 from shopdesk.understanding import Understanding, understand
+from shopdesk.understanding.language import SURE
 
 logger = Logger(child=True)
 
-SURE = 0.7                # language confidence from which the conversation and the customer take it
+# SURE (0.7): the language confidence from which the conversation and the customer take it
 HINT_KEYS = ("locale", "language_code", "accept_language", "language")   # what a provider or browser said
+WEAK_HINT_KEYS = ("content_language",)      # what a client said of the text from its own settings: an email's
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,13 @@ def hints_of(message: Message) -> list[str]:
     return [str(payload[key]) for key in HINT_KEYS if isinstance(payload.get(key), str)]
 
 
+def weak_hints_of(message: Message) -> list[str]:
+    """What a client said of the message's language from its own settings (an email's ``Content-Language``), as
+    the message's payload kept it: the text decides over it when the detector is ``SURE`` of another language."""
+    payload = message.payload or {}
+    return [str(payload[key]) for key in WEAK_HINT_KEYS if isinstance(payload.get(key), str)]
+
+
 def text_of(message: Message) -> str:
     """The words to understand: an email's subject and its text. A reply's subject ("Re: Where is my order?") is
     the thread's, understood with the mail that started it; read again with every answer it would put its
@@ -84,7 +93,7 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str) ->
     if message is None or message.direction is not Direction.INBOUND or not text_of(message):
         return None
     try:
-        understood = understand(text_of(message), hints_of(message))
+        understood = understand(text_of(message), hints_of(message), weak_hints_of(message))
     except Exception:               # a broken model must not stop routing: the message stays un-understood
         logger.exception("message not understood", extra={"conversation_id": conversation_id})
         return None

@@ -7,6 +7,9 @@
 Everything runs offline in the function that calls it (no network, no model download at run time).
 ``hints`` are what a provider or browser says about the customer (a Messenger locale, a Telegram
 ``language_code``, ``Accept-Language``): when one names a supported language it wins over the text.
+``weak_hints`` are what a client says of the text from its own settings (an email's ``Content-Language``,
+written from the sender's mail client's locale): one decides only when the text does not (below the confidence a
+conversation takes a language at, ``language.SURE``); a text sure of another language keeps it.
 
 Intents come from a fixed vocabulary (``INTENTS``); every language in ``LANGUAGES`` is recognised.
 """
@@ -39,7 +42,7 @@ class Understanding:
     """What shopdesk understood of one inbound message."""
 
     language: str | None = None                 # ISO 639-1; None when the text says too little
-    language_confidence: float = 0.0            # 0..1; 1.0 when a provider or browser hint decided
+    language_confidence: float = 0.0            # 0..1; 1.0 when a provider or browser hint decided (or a weak one)
     sentiment: Sentiment = "neutral"
     emotion: str | None = None                  # "anger", "frustration", or None
     urgent: bool = False
@@ -51,11 +54,11 @@ class Understanding:
         return self.sentiment == "negative"
 
 
-def understand(text: str, hints: Sequence[str | None] = ()) -> Understanding:
+def understand(text: str, hints: Sequence[str | None] = (), weak_hints: Sequence[str | None] = ()) -> Understanding:
     """Language, sentiment, emotion, urgency and intents of one customer message."""
     from shopdesk.understanding.analyse import analyse
 
-    return analyse(text, hints)
+    return analyse(text, hints, weak_hints)
 
 
 __all__ = ["INTENTS", "LANGUAGES", "URGENCY_REASONS", "Sentiment", "Understanding", "understand"]

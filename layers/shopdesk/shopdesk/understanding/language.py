@@ -41,6 +41,7 @@ MODEL_FILE = "lid.176.ftz"
 PRIOR = 10.0              # a shop language is this many times likelier than any other, before the text
 CONFIDENT = 0.5
 MIN_CONFIDENCE = 0.3
+SURE = 0.7                # from this confidence a conversation and its customer take the language (logic.understand)
 MAX_CHARS = 2000          # a long e-mail says enough in its first lines
 RELATIVES = {"ms": "id", "cs": "sk", "gl": "pt", "ca": "es"}
 DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "es", "pt", "de", "tr", "id", "sk")
@@ -130,3 +131,12 @@ def detect(text: str | None, languages: Collection[str] = DEFAULT_LANGUAGES,
     if confidence < MIN_CONFIDENCE:
         return Detected(None, round(confidence, 3))
     return Detected(best, round(confidence, 3))
+
+
+def with_weak_hint(detected: Detected, hinted: str | None) -> Detected:
+    """The text's reading with a weak hint's language (a mail's ``Content-Language``, which a client writes from
+    its own locale, not from the text): the hint decides, at 1.0, only where the text does not (no language, or
+    one below ``SURE``) or agrees with it; a text ``SURE`` of another language keeps it."""
+    if hinted is None or (detected.language != hinted and detected.confidence >= SURE):
+        return detected
+    return Detected(hinted, 1.0)
