@@ -130,3 +130,16 @@ describe("a request that gets no answer", () => {
     expect(cut).toMatchObject({ status: 0, method: "GET" });
   });
 });
+
+describe("an agent's role at most", () => {
+  it("is PUT to the agent's max-role with the role chosen", async () => {
+    const sent: [string, string, unknown][] = [];
+    vi.stubGlobal("fetch", vi.fn(async (url: string, init: RequestInit) => {
+      sent.push([init.method ?? "GET", url.replace("https://api.test", ""), JSON.parse(String(init.body))]);
+      return new Response(JSON.stringify({ id: "u 7" }), { status: 200, headers: { "content-type": "application/json" } });
+    }));
+    const api = new Api("https://api.test", async () => "t");
+    await api.setMaxRole("u 7", "supervisor");
+    expect(sent).toEqual([["PUT", "/admin/agents/u%207/max-role", { max_role: "supervisor" }]]);
+  });
+});

@@ -10,6 +10,7 @@ import type {
   Calendar,
   CalendarIn,
   Customer,
+  MaxRole,
   RoutingSettings,
   SlaEvent,
   SlaPolicy,
@@ -54,7 +55,7 @@ export type CannedResponse = S["CannedOut"];
 export type CannedIn = S["CannedContent"];
 /** What a reply or a preview carries: the text (it may use variables) or a canned response. */
 export type ReplyContent = { text: string } | { canned_response_id: string };
-export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, RoutingSettings, SlaEvent, SlaPolicy, Team };
+export type { AdminAgent, AgentSettings, Calendar, CalendarIn, Customer, MaxRole, RoutingSettings, SlaEvent, SlaPolicy, Team };
 export type { ApplyOut, ApplyResult, Label, LabelIn, Macro, MacroAction } from "./api-types/macros";
 /** What a macro form sends: a name and the actions in order. */
 export type MacroIn = { name: string; actions: MacroAction[] };
@@ -429,6 +430,10 @@ export class Api {
   /** Take an agent off the desk (offline, no work, what they hold back to the queue), or put them back. */
   setAgentOnDesk = (id: string, onDesk: boolean) =>
     this.call<AdminAgent>("POST", `/admin/agents/${enc(id)}/${onDesk ? "reactivate" : "deactivate"}`);
+  /** The highest role an agent may use from their next request, whatever their sign-in's groups ("admin": their
+   *  sign-in's roles, as a record never raises one); 409 `demoting_self` for the caller's own. */
+  setMaxRole = (id: string, role: MaxRole) =>
+    this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}/max-role`, { max_role: role } satisfies A["AgentMaxRole"]);
   teams = () => this.call<{ items: Versioned<Team>[] }>("GET", "/admin/teams");
   putTeam = (t: Team, version?: number) => this.call<Versioned<Team>>("PUT", `/admin/teams/${enc(t.id)}` + query({ version }), t);
   /** Deletes the version shown; 409 with a code naming what still uses the team (its agents, conversations, ...). */

@@ -137,6 +137,20 @@ def test_an_admin_chooses_teams_by_name_for_an_agent_and_an_sla_policy(stack, op
     page.get_by_role("button", name="Edit: bob").click()
     bob = page.get_by_role("form", name="bob").get_by_role("group", name="Teams")
     expect(bob.get_by_role("checkbox", name="default")).to_be_checked()
+    # And she caps his role at Agent (he signs in as one: nothing he may do changes), which the list shows, then
+    # lifts it (no limit: his sign-in's roles)
+    form = page.get_by_role("form", name="bob")
+    expect(form).to_contain_text("takes effect on the agent's next request")
+    row = page.get_by_role("row").filter(has=page.get_by_role("button", name="Edit: bob"))
+    expect(row).to_contain_text("No limit (the sign-in's roles)")
+    form.get_by_label("Role at most").select_option(label="Agent")
+    form.get_by_role("button", name="Set role").click()
+    expect(row).to_contain_text("Agent")
+    assert stack.wait_for(lambda: next(a for a in stack.get("/admin/agents", token=stack.token("alice")).json()["items"]
+                                       if a["id"] == "bob")["max_role"] == "agent")
+    form.get_by_label("Role at most").select_option(label="No limit (the sign-in's roles)")
+    form.get_by_role("button", name="Set role").click()
+    expect(row).to_contain_text("No limit (the sign-in's roles)")
     # And she writes an SLA policy for the default team, ticking it by name (and for a tier no customer has, so
     # that it changes no other test's targets on this shared stack)
     settings_section(page, "SLA policies")

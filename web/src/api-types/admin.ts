@@ -18,7 +18,9 @@ export interface CalendarIn {
 export type Calendar = CalendarIn & Pick<S["CalendarOut"], "id" | "version">;
 export type AgentSettings = Complete<Omit<S["AgentSettings"], "team">, "teams" | "skills" | "languages">;
 export type AdminAgent = AgentSettings &
-  Pick<S["Agent"], "id" | "email" | "presence" | "active" | "settings_version" | "deactivated_at" | "deactivated_by">;
+  Pick<S["Agent"], "id" | "email" | "presence" | "active" | "settings_version" | "deactivated_at" | "deactivated_by" | "max_role">;
+/** The highest role an agent may use, whatever their sign-in's groups (PUT /admin/agents/{id}/max-role). */
+export type MaxRole = S["AgentMaxRole"]["max_role"];
 export type Team = S["Team"];
 export type Targets = S["Targets"];
 export type SlaPolicy = Complete<Omit<S["SlaPolicy"], "business_hours">, "targets" | "applies_to">;

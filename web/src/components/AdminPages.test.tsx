@@ -499,3 +499,116 @@ describe("the agents page", () => {
     await vi.waitFor(() => expect(root().querySelector('form[aria-label="Unnamed agent"]')?.textContent).toContain("by ana@shop.example."));
   });
 });
+
+describe("an agent's role at most", () => {
+  const agent = (id: string, name: string, max_role: string | null) => ({
+    id, name, email: null, presence: "online", capacity: 3, active: 0, teams: ["default"], skills: [], languages: [],
+    settings_version: 1, deactivated_at: null, deactivated_by: null, max_role,
+  });
+
+  function showAgents(setMaxRole: (id: string, role: string) => Promise<unknown>, locale: Locale = "en") {
+    let items = [agent("alice", "Alice", null), agent("bob", "Bob", "supervisor"), agent("cy", "Cy", "agent"),
+                 agent("dee", "Dee", "admin")];
+    const api = {
+      adminAgents: async () => ({ items }),
+      setMaxRole: vi.fn(async (id: string, role: string) => {
+        await setMaxRole(id, role);
+        items = items.map((a) => (a.id === id ? { ...a, max_role: role, settings_version: a.settings_version + 1 } : a));
+        return items.find((a) => a.id === id);
+      }),
+    };
+    render(
+      <AppContext.Provider value={{ ...testContext(new Store(api as unknown as Api), locale), who: { id: "alice", name: "Alice", groups: ["admins"] } }}>
+        <AdminPages section="agents" />
+      </AppContext.Provider>,
+      root(),
+    );
+    return api;
+  }
+  const caps = () => [...root().querySelectorAll("tbody tr")].map((r) => [r.querySelector("td")!.textContent, r.querySelectorAll("td")[5]!.textContent]);
+  const open = async (name: string, edit = "Edit") => {
+    await vi.waitFor(() => expect(root().querySelector(`button[aria-label="${edit}: ${name}"]`)).not.toBeNull());
+    root().querySelector<HTMLButtonElement>(`button[aria-label="${edit}: ${name}"]`)!.click();
+    await vi.waitFor(() => expect(root().querySelector(`form[aria-label="${name}"] select`)).not.toBeNull());
+    return root().querySelector<HTMLSelectElement>(`form[aria-label="${name}"] select`)!;
+  };
+  const choose = async (select: HTMLSelectElement, value: string) => {
+    select.value = value;
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the form shows it before Set role is pressed
+  };
+  const setButton = () => [...root().querySelectorAll<HTMLButtonElement>("form button")].find((b) => b.textContent === "Set role")!;
+
+  it("is listed for each agent: none (or admin, the same) is no limit, the sign-in's roles", async () => {
+    showAgents(async () => undefined);
+    await vi.waitFor(() => expect(caps().length).toBe(4));
+    expect(root().querySelectorAll("thead th")[5]!.textContent).toBe("Role at most");
+    expect(caps()).toEqual([
+      ["Alice", "No limit (the sign-in's roles)"],
+      ["Bob", "Supervisor"],
+      ["Cy", "Agent"],
+      ["Dee", "No limit (the sign-in's roles)"],
+    ]);
+  });
+
+  it("is set by an admin in the agent's form, saying when it counts, and the list shows the new one", async () => {
+    const api = showAgents(async () => undefined);
+    const select = await open("Bob");
+    expect(select.value).toBe("supervisor");
+    expect([...select.options].map((o) => [o.value, o.textContent])).toEqual([
+      ["admin", "No limit (the sign-in's roles)"], ["supervisor", "Supervisor"], ["agent", "Agent"],
+    ]);
+    expect(root().querySelector('form[aria-label="Bob"]')!.textContent).toContain(
+      "It takes effect on the agent's next request, and never raises a role their sign-in lacks.");
+    await choose(select, "agent");
+    setButton().click();
+    await vi.waitFor(() => expect(api.setMaxRole).toHaveBeenCalledWith("bob", "agent"));
+    await vi.waitFor(() => expect(caps()[1]).toEqual(["Bob", "Agent"]));
+    expect(root().querySelector('[role="status"]')!.textContent).toBe("Saved");
+    expect(select.value).toBe("agent");
+  });
+
+  it.each([
+    ["en", { code: "demoting_self" }, 409, "You cannot lower your own role: another admin can."],
+    ["es", { code: "demoting_self" }, 409, "No puedes bajar tu propio rol: otro administrador puede hacerlo."],
+    ["pt", { code: "demoting_self" }, 409, "Você não pode baixar o seu próprio papel: outro administrador pode."],
+    ["en", { code: "deactivated" }, 403, "An admin took you off the desk: ask one to put you back."],
+  ] as const)("a refusal is said in the admin's language (%s, %s) and the list keeps the cap", async (locale, problem, status, words) => {
+    const { ApiError } = await import("../api");
+    const api = showAgents(async () => {
+      throw new ApiError(status, "you cannot lower your own role: another admin can", problem);
+    }, locale);
+    const select = await open("Alice", translator(locale)("edit"));
+    await choose(select, "supervisor");
+    [...root().querySelectorAll<HTMLButtonElement>("form button")].find((b) => b.textContent === translator(locale)("agent.setMaxRole"))!.click();
+    await vi.waitFor(() => expect(root().querySelector('[role="alert"]')?.textContent).toBe(words));
+    expect(api.setMaxRole).toHaveBeenCalledWith("alice", "supervisor");
+    expect(caps()[0]![1]).toBe(translator(locale)("agent.maxRole.admin"));
+  });
+
+  it("a 404 (an agent who never signed in) is said as the page says other failures", async () => {
+    const { ApiError } = await import("../api");
+    showAgents(async () => {
+      throw new ApiError(404, "agent bob has not signed in yet", { status: 404, detail: "agent bob has not signed in yet" });
+    });
+    const select = await open("Bob");
+    await choose(select, "agent");
+    setButton().click();
+    await vi.waitFor(() => expect(root().querySelector('[role="alert"]')?.textContent).toBe("Something went wrong: agent bob has not signed in yet"));
+    expect(caps()[1]).toEqual(["Bob", "Supervisor"]);
+  });
+
+  it("is not offered to a supervisor, who reads the cap in the list", async () => {
+    const store = new Store({ adminAgents: async () => ({ items: [agent("bob", "Bob", "agent")] }) } as unknown as Api);
+    render(
+      <AppContext.Provider value={{ ...testContext(store), who: { id: "sue", name: "Sue", groups: ["supervisors"] } }}>
+        <AdminPages section="agents" />
+      </AppContext.Provider>,
+      root(),
+    );
+    await vi.waitFor(() => expect(caps()).toEqual([["Bob", "Agent"]]));
+    root().querySelector<HTMLButtonElement>('button[aria-label="Show: Bob"]')!.click();
+    await vi.waitFor(() => expect(root().querySelector('form[aria-label="Bob"]')).not.toBeNull());
+    expect(root().querySelector('form[aria-label="Bob"] select')).toBeNull();
+  });
+});

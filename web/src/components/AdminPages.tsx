@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { type AdminAgent, type Calendar, type Customer, type SlaPolicy, type Team } from "../api";
+import { type AdminAgent, type Calendar, type Customer, type MaxRole, type SlaPolicy, type Team } from "../api";
 import type { Versioned } from "../api-types/admin";
 import { calendarFromForm, holidaysText, listOf, WEEKDAYS, windowsText } from "../adminForms";
 import { identityKind } from "../channels";
@@ -173,6 +173,7 @@ function AgentsAdmin() {
             <th scope="col">{t("capacity")}</th>
             <th scope="col">{t("team")}</th>
             <th scope="col">{t("presence")}</th>
+            <th scope="col">{t("agent.maxRole")}</th>
             <th scope="col">
               <span class="visually-hidden">{t("actions")}</span>
             </th>
@@ -188,6 +189,7 @@ function AgentsAdmin() {
               </td>
               <td>{teamNames(teams, a.teams)}</td>
               <td>{a.deactivated_at ? <span class="chip load-over">{t("agent.offDesk")}</span> : t(`presence.${a.presence}`)}</td>
+              <td>{t(`agent.maxRole.${a.max_role ?? "admin"}`)}</td>
               <td>
                 {admin ? (
                   <button class="btn btn-small" onClick={() => setEditing(a)} aria-label={`${t("edit")}: ${label(a)}`}>
@@ -266,9 +268,40 @@ function AgentForm({ agent, agents, reload }: { agent: AdminAgent; agents: reado
           </button>
         )}
       </fieldset>
+      {admin && <RoleAtMost agent={agent} save={save} />}
       {admin && <OnDesk agent={agent} agents={agents} save={save} />}
       {shown}
     </form>
+  );
+}
+
+/** The roles an admin may cap an agent's at, highest first. "admin" caps nothing: a record never raises a role, so the
+ *  agent uses their sign-in's (as with none set; the API has no way back to none). */
+const MAX_ROLES: readonly MaxRole[] = ["admin", "supervisor", "agent"];
+
+/** The highest role an agent may use, whatever their sign-in's groups: from their next request, never above what
+ *  their sign-in gives. A refusal (409 demoting_self: one's own; 403, 404, 422) is the form's message. */
+function RoleAtMost({ agent, save }: { agent: AdminAgent; save: (action: () => Promise<unknown>, done?: string) => Promise<boolean> }) {
+  const { store, t } = useApp();
+  const [role, setRole] = useState<MaxRole>(agent.max_role ?? "admin");
+  useChosen(agent.settings_version, () => setRole(agent.max_role ?? "admin")); // as saved, after a save
+  return (
+    <div>
+      <label class="field">
+        <span>{t("agent.maxRole")}</span>
+        <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as MaxRole)}>
+          {MAX_ROLES.map((r) => (
+            <option key={r} value={r}>
+              {t(`agent.maxRole.${r}`)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p class="muted small">{t("agent.maxRoleHelp")}</p>
+      <button class="btn" type="button" onClick={() => void save(() => store.api.setMaxRole(agent.id, role))}>
+        {t("agent.setMaxRole")}
+      </button>
+    </div>
   );
 }
 
