@@ -231,6 +231,9 @@ def _masking(args: argparse.Namespace, table_name: str) -> int:
     if counts["changed_meanwhile"]:
         print(f"masking: {counts['changed_meanwhile']} changed meanwhile by another write, left as it wrote them: "
               "run it again to read them again")
+    if counts["unsettled"]:
+        print(f"masking: {counts['unsettled']} replies still being sent, left as they are: run it again once they "
+              "are sent or failed")
     return 0
 
 

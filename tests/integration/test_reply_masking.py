@@ -1,10 +1,12 @@
-"""What an agent types for the customer is masked as a note is, before it is stored and so before it is sent: a
-card number pasted into a reply, a WhatsApp template's parameter or a canned response never reaches the table, the
-provider or the customer; the agent's answer says what was masked. Order and tracking numbers, and the canned
-response's placeholders, are kept as typed. Through the real agent API, dispatcher and a Twilio stand-in."""
+"""What an agent types for the customer is masked before it is stored and so before it is sent: a card number pasted
+into a reply, a WhatsApp template's parameter or a canned response never reaches the table, the provider or the
+customer; the agent's answer says what was masked. An IBAN in a reply is sent as typed (the shop's, given to be
+paid), one in a note masked. Order and tracking numbers, and the canned response's placeholders, are kept as typed.
+Through the real agent API, dispatcher and a Twilio stand-in."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -16,6 +18,9 @@ from tests.integration.test_outbound_channels import _only_conversation
 from tests.integration.test_privacy import admin, scan
 from tests.support import FakeHttp, FakeTwilio, http_event, sample
 
+# a second Luhn-valid card with the same last four as CARD, its middle digits another: masked alike
+OTHER_CARD = "4929 1234 5678 1111"
+SHOP_IBAN = "NL91ABNA0417164300"          # the shop's own, in a payment instruction
 CARD, CARD_MASKED = "4111 1111 1111 1111", "[card •••• 1111]"
 IBAN, IBAN_MASKED = "DE89 3704 0044 0532 0130 00", "[IBAN •••• 3000]"
 # an order number and a 16-digit tracking number that fails the Luhn check: no card, kept as typed
@@ -57,19 +62,19 @@ def _stored(desk: Any, conv: str, message_id: str) -> dict[str, Any]:
 def test_a_card_number_an_agent_pastes_into_a_reply_is_stored_and_sent_masked_and_the_answer_says_so(desk, twilio):
     # Given a conversation alice has
     conv = _conversation(desk, "+31612347001")
-    # When she replies with the customer's card number and IBAN pasted in, beside an order and a tracking number
+    # When she replies with the customer's card number pasted in, beside an order and a tracking number
     status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
-                          {"text": f"Refunded to card {CARD} and {IBAN} for {KEPT}"})
+                          {"text": f"Refunded to card {CARD} for {KEPT}"})
     _dispatch(desk, twilio)
-    expected = f"Refunded to card {CARD_MASKED} and {IBAN_MASKED} for {KEPT}"
+    expected = f"Refunded to card {CARD_MASKED} for {KEPT}"
     # Then her answer shows the reply as stored, and says what was masked
     assert status == 202, reply
-    assert (reply["text"], reply["masked"]) == (expected, ["card", "IBAN"]), reply
+    assert (reply["text"], reply["masked"]) == (expected, ["card"]), reply
     # and the table holds it masked, as the timeline shows it
     assert _stored(desk, conv, reply["id"])["text"] == expected
     [shown] = [m for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice")[1]["messages"]
                if m["id"] == reply["id"]]
-    assert (shown["text"], shown["masked"]) == (expected, ["card", "IBAN"])
+    assert (shown["text"], shown["masked"]) == (expected, ["card"])
     # and the customer gets only the last four digits
     [sent] = twilio.requests
     assert sent["form"]["Body"] == expected
@@ -91,9 +96,10 @@ def test_a_reply_with_an_order_and_a_tracking_number_only_is_sent_as_typed_and_s
 def test_a_note_with_a_card_number_is_stored_masked_and_its_answer_says_so(desk):
     conv = _conversation(desk, "+31612347003")
     status, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice",
-                         {"text": f"customer read out {CARD} for {KEPT}"})
+                         {"text": f"customer read out {CARD} and {IBAN} for {KEPT}"})
     assert status == 201, note
-    assert (note["text"], note["masked"]) == (f"customer read out {CARD_MASKED} for {KEPT}", ["card"]), note
+    assert (note["text"], note["masked"]) == (f"customer read out {CARD_MASKED} and {IBAN_MASKED} for {KEPT}",
+                                              ["card", "IBAN"]), note
     assert _stored(desk, conv, note["id"])["text"] == note["text"]
 
 
@@ -158,7 +164,8 @@ def test_send_again_of_a_failed_reply_stored_with_a_card_number_sends_it_masked(
     assert twilio.requests[-1]["form"]["Body"] == f"Refund to {CARD_MASKED} is on its way"
 
 
-def test_a_reply_and_a_templates_parameter_stored_before_a_pattern_are_masked_once_by_the_scan(desk, graph, capsys):
+def test_a_reply_and_a_templates_parameter_stored_before_a_pattern_are_masked_once_by_the_scan(desk, graph, twilio,
+                                                                                              capsys):
     from tests.integration.test_masking_scan import BSN, MASKED, PATTERN, _run
     # Given a reply and a WhatsApp template holding a BSN, stored before the shop added its BSN pattern
     conv = _conversation(desk, "+31612347006")
@@ -171,6 +178,9 @@ def test_a_reply_and_a_templates_parameter_stored_before_a_pattern_are_masked_on
     clock.set_offset(25 * 3600)
     _, template = agent(desk, "POST", f"/agent/conversations/{whatsapp}/templates", "alice",
                         {"name": "order_update", "language": "en_US", "parameters": ["#1001", f"checked {BSN}"]})
+    # both sent (a reply on its way is left to a later run)
+    desk.drain_queue(desk.outbound_queue_url, "dispatcher", TWILIO_API_BASE_URL=twilio.url,
+                     META_GRAPH_BASE_URL=graph.url)
     assert _stored(desk, conv, reply["id"])["text"] == f"Noted your {BSN}"
     assert admin(desk, "PUT", "/admin/privacy/settings", PATTERN)[0] == 200
     # When the scan runs
@@ -254,3 +264,107 @@ def test_a_templates_parameter_at_its_limit_as_typed_and_over_it_masked_is_refus
     [request] = graph.requests
     assert request["json"]["template"]["components"][0]["parameters"][1]["text"] == fits.replace(
         SHORT_CARD, SHORT_CARD_MASKED)
+
+
+def _keyed_reply(desk: Any, conv: str, key: str, text: str) -> tuple[int, Any]:
+    """POST a reply as the inbox sends it: with its Idempotency-Key."""
+    event = http_event("POST", f"/agent/conversations/{conv}/replies", json.dumps({"text": text}),
+                       {"content-type": "application/json", "Idempotency-Key": key},
+                       claims={"cognito:username": "alice", "name": "Alice"})
+    result = desk.invoke("agent_api", event)
+    return result["statusCode"], json.loads(result["body"])
+
+
+def test_a_keyed_replys_fingerprint_holds_nothing_derivable_from_the_card_number_typed(desk, twilio):
+    from shopdesk.logic.inbox import reply_fingerprint
+    conv = _conversation(desk, "+31612347010")
+    typed = f"Refunded to card {CARD} for {KEPT}"
+    # When alice sends a keyed reply with a card number in it
+    status, reply = _keyed_reply(desk, conv, "k-card-1", typed)
+    assert status == 202, reply
+    # Then the key's item keeps the digest of the text as stored and sent, masked: never of the typed digits
+    [held] = [i for i in scan(desk) if i["PK"] == f"REPLYKEY#{conv}"]
+    raw = json.dumps({"attachments": [], "canned_response_id": None, "channel": None, "text": typed}, sort_keys=True)
+    assert held["fingerprint"] != "sha256:" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    assert held["fingerprint"] == reply_fingerprint(typed.replace(CARD, CARD_MASKED), None, None, [])
+    # and a card whose middle digits differ gives the same digest: it is the same request, answered as the first was
+    again, answer = _keyed_reply(desk, conv, "k-card-1", typed.replace(CARD, OTHER_CARD))
+    assert (again, answer["id"]) == (202, reply["id"]), answer
+    [still] = [i for i in scan(desk) if i["PK"] == f"REPLYKEY#{conv}"]
+    assert still["fingerprint"] == held["fingerprint"]
+    # while another text with the same key is another request (422), and a repeat of the first answers it once
+    other, refused = _keyed_reply(desk, conv, "k-card-1", f"Refunded to card {CARD} for order #1002")
+    assert (other, refused["code"]) == (422, "idempotency_key_reused"), refused
+    _dispatch(desk, twilio)
+    assert [r["form"]["Body"] for r in twilio.requests].count(reply["text"]) == 1
+
+
+def test_a_keyed_templates_fingerprint_is_of_its_parameters_as_sent(desk, graph):
+    from shopdesk.logic.inbox import template_fingerprint
+    body, sidecar = sample("meta_whatsapp", "text")
+    desk.invoke("inbound_whatsapp", http_event("POST", "/webhooks/whatsapp", body, {
+        "x-hub-signature-256": sidecar["http"]["headers"]["X-Hub-Signature-256"]}))
+    conv = _only_conversation(desk)
+    clock.set_offset(25 * 3600)
+    event = http_event("POST", f"/agent/conversations/{conv}/templates", json.dumps(
+        {"name": "order_update", "language": "en_US", "parameters": ["#1001", f"refunded to {CARD}"]}),
+        {"content-type": "application/json", "Idempotency-Key": "k-template"},
+        claims={"cognito:username": "alice", "name": "Alice"})
+    assert desk.invoke("agent_api", event)["statusCode"] == 202
+    [held] = [i for i in scan(desk) if i["PK"] == f"REPLYKEY#{conv}"]
+    assert held["fingerprint"] == template_fingerprint("order_update", "en_US", ["#1001", f"refunded to {CARD_MASKED}"],
+                                                       None)
+
+
+def test_an_iban_an_agent_gives_in_a_reply_is_sent_as_typed_and_one_in_a_note_is_masked(desk, twilio, capsys):
+    from tests.integration.test_masking_scan import _run
+    conv = _conversation(desk, "+31612347011")
+    # When alice tells the customer where to pay, a card number beside it
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                          {"text": f"Please transfer to {SHOP_IBAN}, not to card {CARD}"})
+    _dispatch(desk, twilio)
+    # Then the IBAN goes as typed, the card masked, and the answer says only the card was
+    expected = f"Please transfer to {SHOP_IBAN}, not to card {CARD_MASKED}"
+    assert status == 202, reply
+    assert (reply["text"], reply["masked"]) == (expected, ["card"]), reply
+    assert twilio.requests[-1]["form"]["Body"] == expected
+    # while her note quoting it masks it, as before
+    _, note = agent(desk, "POST", f"/agent/conversations/{conv}/notes", "alice", {"text": f"told them {SHOP_IBAN}"})
+    assert (note["text"], note["masked"]) == ("told them [IBAN •••• 4300]", ["IBAN"]), note
+    # and the masking scan leaves the reply as it was sent
+    _run(desk, capsys)
+    assert _stored(desk, conv, reply["id"])["text"] == expected
+
+
+def test_a_preview_shows_the_reply_masked_as_it_will_be_sent(desk):
+    conv = _conversation(desk, "+31612347012")
+    status, preview = agent(desk, "POST", f"/agent/conversations/{conv}/preview", "alice",
+                            {"text": f"Refund to {CARD}; pay to {SHOP_IBAN}"})
+    assert status == 200, preview
+    assert preview == {"text": f"Refund to {CARD_MASKED}; pay to {SHOP_IBAN}"}
+
+
+def test_the_scan_leaves_a_reply_whose_send_is_unconfirmed_until_it_is_settled(desk, twilio, capsys):
+    from tests.integration.test_masking_scan import BSN, MASKED, PATTERN, _run
+    # Given a reply holding a BSN, stored before the shop's pattern, whose send's intent is recorded and unconfirmed
+    # (the dispatcher stopped after Twilio took it: the next delivery looks it up by its body)
+    conv = _conversation(desk, "+31612347013")
+    _, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice", {"text": f"Noted your {BSN}"})
+    item = _stored(desk, conv, reply["id"])
+    key = {"PK": {"S": item["PK"]}, "SK": {"S": item["SK"]}}
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key=key, UpdateExpression="SET sending = :s",
+        ExpressionAttributeValues={":s": {"M": {"part": {"N": "0"}, "attempt": {"N": "1"},
+                                                "since": {"S": clock.now_iso()}, "reference": {"S": "r"}}}})
+    assert admin(desk, "PUT", "/admin/privacy/settings", PATTERN)[0] == 200
+    # When the scan runs
+    out = _run(desk, capsys)
+    # Then it leaves that reply as it is, for a later run, and says so
+    assert _stored(desk, conv, reply["id"])["text"] == f"Noted your {BSN}"
+    assert "1 replies still being sent" in out, out
+    # and once the send is recorded, the next run masks it
+    desk.client("dynamodb").update_item(
+        TableName=desk.table_name, Key=key, UpdateExpression="SET provider_id = :p REMOVE sending",
+        ExpressionAttributeValues={":p": {"S": "SM" + "0" * 32}})
+    _run(desk, capsys)
+    assert _stored(desk, conv, reply["id"])["text"] == f"Noted your {MASKED}"

@@ -340,7 +340,8 @@ class Inbox:
         conv = self.access.check(caller, read.conversation)
         if key is None:
             return self._reply(caller, conv, read, text, channel, canned_response_id, attachments)
-        return self._once(caller, conv.id, key, reply_fingerprint(text, channel, canned_response_id, attachments),
+        sent = self._sent(text)[0] if text else text      # the digest of the text as it is stored and sent (masked)
+        return self._once(caller, conv.id, key, reply_fingerprint(sent, channel, canned_response_id, attachments),
                           lambda held: self._reply(caller, conv, read, text, channel, canned_response_id, attachments,
                                                    held))
 
@@ -425,7 +426,7 @@ class Inbox:
         # the text as it is sent (``_queue`` masks it): a card number's mask is longer than a 13-digit card, a shop
         # pattern's is its label, so a reply the channel takes as typed may be too long once masked
         too_long = channel_limits.text_refusal(channel_limits.limits_for(route.provider, route.channel),
-                                               self._masked(rendered.text)[0] if rendered else None)
+                                               self._sent(rendered.text)[0] if rendered else None)
         if too_long is not None:
             raise InvalidFields([{"loc": ("body", "text"), "type": "string_too_long", "msg": too_long}])
         if rendered is not None and rendered.canned is not None:
@@ -524,12 +525,13 @@ class Inbox:
 
     def preview(self, caller: Caller, conversation_id: str, text: str | None,
                 canned_response_id: str | None = None) -> str:
-        """The text as the customer would get it, without sending it or counting a use. It shows the customer's
-        name and order as the order panel does: its audit record names the order it read (``details.order``)."""
+        """The text as the customer would get it, without sending it or counting a use: rendered and masked as a reply
+        is (``_sent``). It shows the customer's name and order as the order panel does: its audit record names the
+        order it read (``details.order``)."""
         rendered = self._render(caller, self._visible(caller, conversation_id), text, canned_response_id)
         if rendered.order:
             audit.note(order=rendered.order)
-        return rendered.text
+        return self._sent(rendered.text)[0]
 
     def reply_languages(self, caller: Caller, conversation_id: str) -> tuple[str | None, str]:
         """What a canned response's body is chosen by for a reply in this conversation
@@ -551,7 +553,8 @@ class Inbox:
         conv = self._visible(caller, conversation_id)
         if key is None:
             return self._template(caller, conv, name, language, parameters, channel)
-        return self._once(caller, conv.id, key, template_fingerprint(name, language, parameters, channel),
+        sent = [self._sent(value)[0] for value in parameters]       # the digest of the parameters as sent (masked)
+        return self._once(caller, conv.id, key, template_fingerprint(name, language, sent, channel),
                           lambda held: self._template(caller, conv, name, language, parameters, channel, held))
 
     def _template(self, caller: Caller, conv: Conversation, name: str, language: str, parameters: list[str],
@@ -564,7 +567,7 @@ class Inbox:
             raise NotFound(f"no approved template {name!r} in {language!r} (GET /agent/templates lists them)")
         if len(parameters) != template.parameters:
             raise BadRequest(f"template {name!r} takes {template.parameters} parameters, got {len(parameters)}")
-        _check_parameters([self._masked(value)[0] for value in parameters])     # as they are sent (``_queue``)
+        _check_parameters([self._sent(value)[0] for value in parameters])     # as they are sent (``_queue``)
         payload = {"template": {"name": name, "language": language, "parameters": parameters,
                                 "provider_ref": template.twilio_content_sid}}
         sent = self._queue(conv, route, caller.id, text=template.render(parameters), payload=payload,
@@ -590,12 +593,13 @@ class Inbox:
         the request's Idempotency-Key, marked with the reply in the transaction that stores it.
 
         The one path of every agent's message to a customer (a reply, a template, a macro's reply, a Send again): its
-        text and a template's parameters are masked here as a note is (``_masked``), and what is stored is what the
-        dispatcher sends, so a card number an agent pastes is neither kept nor sent; ``masked`` says what was."""
-        text, kinds = self._masked(text) if text else (text, ())
+        text and a template's parameters are masked here (``_sent``: card numbers and the shop's patterns, not an
+        IBAN), and what is stored is what the dispatcher sends, so a card number an agent pastes is neither kept nor
+        sent; ``masked`` says what was."""
+        text, kinds = self._sent(text) if text else (text, ())
         template = payload.get("template")
         if isinstance(template, dict) and template.get("parameters"):
-            said = [self._masked(str(value)) for value in template["parameters"]]
+            said = [self._sent(str(value)) for value in template["parameters"]]
             payload["template"] = {**template, "parameters": [value for value, _ in said]}
             kinds = (*kinds, *(kind for _, found in said for kind in found))
         subject, threading = email_thread(route, reply_address_for(conv.id, self.email_from))
@@ -655,6 +659,14 @@ class Inbox:
         if self.privacy is None:
             return text, ()
         return self.privacy.masked(text)
+
+    def _sent(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """An agent's words to a customer (a reply, a template's parameters) as they are stored and sent
+        (``PrivacyPolicies.masked_sent``): card numbers and the shop's patterns masked, an IBAN kept (the shop's,
+        given to be paid); a note masks IBANs too (``_masked``)."""
+        if self.privacy is None:
+            return text, ()
+        return self.privacy.masked_sent(text)
 
     def assign(self, caller: Caller, conversation_id: str, to_agent: str, note: str | None = None) -> Conversation:
         """Assign or transfer to any agent with room, in the conversation's team or not (as the router's
@@ -861,15 +873,18 @@ def _queue_key(team: str, conv: Conversation) -> dict[str, object]:
 def reply_fingerprint(text: str | None, channel: str | None, canned_response_id: str | None,
                       attachments: Sequence[FileRef]) -> str:
     """A digest of a reply's request body (not the text itself: the key's item keeps nothing the customer wrote or
-    was written), which a repeat of the request with the same Idempotency-Key must match."""
+    was written), which a repeat of the request with the same Idempotency-Key must match. ``text``: as it is stored
+    and sent, masked (``Inbox._sent``), never as typed: a digest of a typed card number beside its stored last four
+    digits gives the whole number back by trying the few billion numbers left. Two requests whose texts differ only
+    inside a masked card number are the same request."""
     body = {"text": text, "channel": channel, "canned_response_id": canned_response_id,
             "attachments": [[f.key, f.filename, f.content_type, f.size] for f in attachments]}
     return _body_digest(body)
 
 
 def template_fingerprint(name: str, language: str, parameters: Sequence[str], channel: str | None) -> str:
-    """A digest of a template's request body, as ``reply_fingerprint`` is of a reply's (a key sent with a reply and
-    then with a template, or the other way, is another body: 422)."""
+    """A digest of a template's request body, as ``reply_fingerprint`` is of a reply's, its ``parameters`` as sent,
+    masked (a key sent with a reply and then with a template, or the other way, is another body: 422)."""
     return _body_digest({"template": {"name": name, "language": language, "parameters": list(parameters)},
                          "channel": channel})
 

@@ -681,8 +681,9 @@ def _unlabelled(text: str, written: re.Pattern[str]) -> list[tuple[int, int]]:
     return [*stretches, (last, len(text))] if last < len(text) else stretches
 
 
-def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
-    """``text`` with card numbers, IBANs and the patterns' matches masked, and what was masked. What masking has
+def mask(text: str | None, patterns: Iterable[Pattern] = (), *, ibans: bool = True) -> Masked:
+    """``text`` with card numbers, IBANs (unless ``ibans`` is False: what the desk sends a customer, whose IBAN in it
+    is the shop's, to be paid) and the patterns' matches masked, and what was masked. What masking has
     written already (``_written``: the labels of a card, an IBAN or a pattern, whatever their kind) is never masked
     again, by a later pattern nor by the card and IBAN rules: a card's label keeps its last four digits from a
     pattern of four digits ("[card •••• 1111]", not "[card •••• [PIN ••••]]"), and masking a masked text again changes
@@ -719,7 +720,8 @@ def mask(text: str | None, patterns: Iterable[Pattern] = ()) -> Masked:
         return found
 
     text = checked(text, "card", spans(text, _card_spans))
-    text = checked(text, "IBAN", spans(text, _iban_spans))
+    if ibans:
+        text = checked(text, "IBAN", spans(text, _iban_spans))
     for pattern in patterns:
         try:
             text = checked(text, pattern.name, matched(text, pattern))

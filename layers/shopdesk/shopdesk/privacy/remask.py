@@ -13,10 +13,14 @@ patterns as saved):
   its subject and quoted history), and ``masked`` lists what it masked; a note: its text. A message's files keep
   their names: their copy's key in the media bucket is made from it;
 - an answer: what the desk writes itself from the customer's words (an acknowledgement greeting them by name, the
-  bot's answer, a survey and its follow-up) and a person's reply (a reply, a template, a macro's, a Send again, which
-  ``Inbox`` masks as it stores them: one stored before keeps what it said only until this runs), its text, subject
-  (the customer's, with a reply prefix) and a template's parameters, and ``masked`` lists what it masked. A system
-  entry is not read;
+  bot's answer, a survey and its follow-up: ``DESK_WRITTEN``) and a person's reply (a reply, a template, a macro's, a
+  Send again, which ``Inbox`` masks as it stores them: one stored before keeps what it said only until this runs),
+  its text, subject (the customer's, with a reply prefix) and a template's parameters, and ``masked`` lists what it
+  masked; a person's reply as ``Inbox`` masks it (``mask``'s ``ibans=False``: card numbers and the shop's patterns,
+  an IBAN kept, the shop's, given to be paid). An answer whose delivery is not settled (no provider id recorded and
+  not failed: queued, or its intent recorded and the send unconfirmed) is left for a later run (``unsettled``): the
+  dispatcher's lookup of an unconfirmed send (``Sender.find``: Twilio's matches the body) would miss a text changed
+  under it, and the reply would go twice. A system entry is not read;
 - a conversation: the last message's preview, the customer's name it shows, the mail's subject the answers go under
   (each route's ``context.subject``, and the one ``route`` of an item written before routes were kept per channel)
   and the bot's copy of the customer's question;
@@ -54,8 +58,11 @@ RESERVE_SECONDS = 60.0      # a job's step stops between pages with this much ti
 # what is read, by kind; each also counted as ``<kind>_masked`` when written (or, a dry run, to be written)
 KINDS = ("messages", "answers", "notes", "conversations", "customers", "identities", "surveys", "orders",
          "shop_customers")
-COUNTS = (*KINDS, *(f"{kind}_masked" for kind in KINDS), "changed_meanwhile")
+COUNTS = (*KINDS, *(f"{kind}_masked" for kind in KINDS), "changed_meanwhile", "unsettled")
 PAYLOAD_KEPT = ("email", "reply_context")       # ingest masks the mail's subject and quoted history, not its headers
+# answers the desk writes itself, from the customer's words (their name, their subject, their question): masked as
+# the customer's are; a person's reply as ``Inbox`` masks it, an IBAN kept (the shop's, given to be paid)
+DESK_WRITTEN = frozenset({"acknowledgement", "bot", "bot_answer", "csat_survey", "csat_follow_up"})
 ROUTE_KEY = re.compile(r"[a-z_]+")     # a channel's name, as a route is kept under it (``routes.<channel>``)
 
 Changes = dict[str, tuple[Any, Any]]
@@ -92,6 +99,9 @@ def remask_step(table: Table, *, masking: RecordMasking | None = None, since: st
                 if _mask_record(records, cached, masking, dry_run=dry_run, done=done):
                     done[f"{kind}_masked"] += 1
                 continue
+            if _unsettled(item):
+                done["unsettled"] += 1        # on its way to the customer: the next run reads it again
+                continue
             kind, changes, kinds = _changes(item, policy)
             if kind is None:
                 continue
@@ -112,15 +122,26 @@ def remask_step(table: Table, *, masking: RecordMasking | None = None, since: st
             return done, None
 
 
+def _unsettled(item: Mapping[str, Any]) -> bool:
+    """An answer the dispatcher may still send (``logic.dispatch``): no provider id recorded (``record_send``) and not
+    failed, so queued or with a part's intent recorded (``sending``) and unconfirmed. Its text is what the next
+    delivery's lookup of an unconfirmed send matches (``Sender.find``): changed under it, the lookup misses and the
+    part goes again. Read again by a later run, once sent or failed."""
+    return (item["type"] == "message" and item.get("direction") == "outbound" and item.get("provider_id") is None
+            and item.get("status") != "failed")
+
+
 def _changes(item: Mapping[str, Any], policy: PrivacyPolicy) -> tuple[str | None, Changes, list[str]]:
     """The item's kind (None: one not read), its fields masking changes (as read, masked), and, for a message,
     what it masked."""
     changes: Changes = {}
     kinds: list[str] = []
+    # a person's words to a customer as ``Inbox`` masks them (an IBAN kept); the rest as ingest masks a customer's
+    said_by_person = {"ibans": False} if item.get("kind") not in DESK_WRITTEN else {}
 
-    def text(path: str, value: Any, how: Callable[..., Any] = mask) -> None:
+    def text(path: str, value: Any, how: Callable[..., Any] = mask, **options: bool) -> None:
         if isinstance(value, str) and value:
-            found = how(value, policy.patterns)
+            found = how(value, policy.patterns, **options)
             if found.text != value:
                 changes[path] = (value, found.text)
                 kinds.extend(found.kinds)
@@ -132,11 +153,11 @@ def _changes(item: Mapping[str, Any], policy: PrivacyPolicy) -> tuple[str | None
             _payload(item.get("payload"), policy, changes, kinds)
             return "messages", changes, list(dict.fromkeys(kinds))
         case "message" if item.get("direction") == "outbound":
-            for field in ("text", "subject"):
-                text(field, item.get(field))
+            text("text", item.get("text"), **said_by_person)
+            text("subject", item.get("subject"))        # the customer's, with a reply prefix
             template = (item.get("payload") or {}).get("template")
             if isinstance(template, dict) and isinstance(template.get("parameters"), list):
-                said = [mask(value, policy.patterns) if isinstance(value, str) and value else None
+                said = [mask(value, policy.patterns, **said_by_person) if isinstance(value, str) and value else None
                         for value in template["parameters"]]
                 if any(found is not None and found.text != value
                        for found, value in zip(said, template["parameters"], strict=True)):

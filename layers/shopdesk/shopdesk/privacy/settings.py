@@ -125,6 +125,14 @@ class PrivacyPolicies:
         found = mask(text, self.current().patterns)
         return found.text or text, found.kinds
 
+    def masked_sent(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """Words a person of the desk sends a customer (a reply, a template's parameters), as they are stored and
+        sent: card numbers (a card number never travels over chat, SMS or email) and the admins' patterns masked, an
+        IBAN kept: one an agent gives a customer is a payment address, the shop's, sent to be paid (docs/security.md,
+        section 7). A note keeps masking IBANs (``masked``): it is never sent."""
+        found = mask(text, self.current().patterns, ibans=False)
+        return found.text or text, found.kinds
+
     def masked_name(self, text: str) -> str:
         """A name a person of the desk gave (a file's), as it is stored: masked as a customer's name is
         (``mask_name``)."""
