@@ -1,22 +1,28 @@
 """Agents with no name: their colleagues know them by their work email (GET /agent/agents), and the timeline's English
-text says them by name, else email, else "an agent", never by their id."""
+text says them by name, else "an agent", never by their id nor their work email: that text is the customer's too (their
+export holds it)."""
 
 from __future__ import annotations
 
+import io
 import json
+import urllib.request
+import zipfile
 from datetime import timedelta
 from typing import Any
 
 from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes
 from tests.integration.test_labels_macros import admin
+from tests.integration.test_privacy import _job
 from tests.support import http_event
 
 
 def signed_in(desk: Any, method: str, path: str, agent_id: str, email: str | None, body: Any = None,
               groups: str | None = None) -> tuple[int, Any]:
-    """A request of an agent whose token has no name (an admin made them with an email alone), and their email."""
-    claims = {"cognito:username": agent_id, **({"email": email} if email else {}),
+    """A request of an agent whose token has no name (an admin made them with an email alone), and their email (one
+    Cognito verified)."""
+    claims = {"cognito:username": agent_id, **({"email": email, "email_verified": "true"} if email else {}),
               **({"cognito:groups": groups} if groups else {})}
     event = http_event(method, path, json.dumps(body) if body is not None else None,
                        {"content-type": "application/json"}, claims=claims)
@@ -49,7 +55,7 @@ def test_an_agent_s_email_is_kept_as_their_sign_in_says_it_now(desk):
     assert listed["u_7f3a"] == "ana.s@shop.example"
 
 
-def test_assignment_texts_say_an_agent_with_no_name_by_email_else_as_an_agent_never_by_id(desk):
+def test_assignment_texts_say_an_agent_with_no_name_as_an_agent_never_by_email_nor_id(desk):
     # Given an agent with no name but an email, the only one online: the router gives them a conversation
     assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
     conv = customer_writes(desk, "+31612349001", "where is my parcel?", "SMnn1")
@@ -61,20 +67,20 @@ def test_assignment_texts_say_an_agent_with_no_name_by_email_else_as_an_agent_ne
     assert agent(desk, "PUT", "/agent/me/presence", "alice", {"presence": "online"})[0] == 200
     assert agent(desk, "POST", f"/agent/conversations/{conv}/assignment", "alice", {"agent_id": "alice"},
                  groups="[supervisors]")[0] == 200
-    # Then the texts say them by email, as "an agent", and alice by name; the events keep the ids
+    # Then the texts say them as "an agent" (never by email) and alice by name; the events keep the ids
     status, body = agent(desk, "GET", f"/agent/conversations/{conv}", "alice", groups="[supervisors]")
     assert status == 200
     system = [(m["text"], m["event"]["params"]) for m in body["messages"] if m["direction"] == "system"]
     assert system == [
-        ("Assigned to ana@shop.example", {"agent": "u_7f3a"}),
-        ("Transferred from ana@shop.example to an agent by ana@shop.example",
+        ("Assigned to an agent", {"agent": "u_7f3a"}),
+        ("Transferred from an agent to an agent by an agent",
          {"from": "u_7f3a", "to": "u_0b2e", "by": "u_7f3a"}),
         ("Transferred from an agent to Alice by Alice", {"from": "u_0b2e", "to": "alice", "by": "alice"}),
     ]
     assert not any("u_7f3a" in text or "u_0b2e" in text for text, _ in system)
 
 
-def test_status_snooze_and_label_texts_say_the_agent_by_email_else_as_an_agent_never_by_id(desk):
+def test_status_snooze_and_label_texts_say_an_agent_with_no_name_as_an_agent_never_by_email_nor_id(desk):
     # Given a label, and a conversation the router gave to an agent with no name but an email
     assert admin(desk, "PUT", "/admin/labels/vip", {"name": "VIP", "color": "#f2c94c"})[0] == 200
     assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
@@ -89,21 +95,21 @@ def test_status_snooze_and_label_texts_say_the_agent_by_email_else_as_an_agent_n
         assert signed_in(desk, "POST", f"{path}/status", "u_7f3a", "ana@shop.example", body)[0] == 200
     assert signed_in(desk, "POST", f"{path}/status", "u_0b2e", None, {"status": "open"},
                      groups="[supervisors]")[0] == 200
-    # Then the texts say her by email and him as an agent; the events keep the ids
+    # Then the texts say each as "an agent", never by email; the events keep the ids
     status, body = agent(desk, "GET", path, "alice", groups="[supervisors]")
     assert status == 200
     system = [(m["text"], m["event"]["params"].get("by")) for m in body["messages"] if m["direction"] == "system"]
     assert [entry for entry in system if entry[1]] == [
-        ("Labels changed by ana@shop.example: labels +vip", "u_7f3a"),
-        ("Marked pending by ana@shop.example", "u_7f3a"),
-        (f"Snoozed until {until} by ana@shop.example", "u_7f3a"),
-        ("Marked resolved by ana@shop.example", "u_7f3a"),
+        ("Labels changed by an agent: labels +vip", "u_7f3a"),
+        ("Marked pending by an agent", "u_7f3a"),
+        (f"Snoozed until {until} by an agent", "u_7f3a"),
+        ("Marked resolved by an agent", "u_7f3a"),
         ("Reopened by an agent", "u_0b2e"),
     ]
     assert not any("u_7f3a" in text or "u_0b2e" in text for text, _ in system)
 
 
-def test_a_macro_s_text_says_whom_it_assigned_by_email_from_the_record_it_read(desk):
+def test_a_macro_s_text_says_whom_it_assigned_by_the_record_it_read_never_by_email(desk):
     # Given a conversation the router gave to an agent with neither a name nor an email, a colleague with no name
     # but an email, and a shared macro that assigns to that colleague
     assert signed_in(desk, "PUT", "/agent/me/presence", "u_0b2e", None, {"presence": "online"})[0] == 200
@@ -116,15 +122,15 @@ def test_a_macro_s_text_says_whom_it_assigned_by_email_from_the_record_it_read(d
     status, body = agent(desk, "POST", "/agent/macros/toben/apply", "sam", {"conversation_ids": [conv]},
                          groups="[supervisors]")
     assert status == 200 and body["results"][0]["result"] == "applied", body
-    # Then its text says the supervisor by name and the colleague by email; the event keeps the ids
+    # Then its text says the supervisor by name and the colleague with no name as "an agent"; the event keeps the ids
     shown = agent(desk, "GET", f"/agent/conversations/{conv}", "sam", groups="[supervisors]")[1]["messages"]
     applied = [(m["text"], m["event"]["params"]) for m in shown if m["event"] and m["event"]["kind"] == "macro_applied"]
-    assert applied == [("Macro “To Ben” applied by Sam: assigned to ben@shop.example",
+    assert applied == [("Macro “To Ben” applied by Sam: assigned to an agent",
                         {"macro": "To Ben", "macro_id": "toben", "by": "sam",
                          "changes": [{"change": "assigned", "agent": "u_9c1d"}]})]
 
 
-def test_merge_texts_say_who_merged_and_unmerged_by_email(desk):
+def test_merge_texts_say_an_agent_with_no_name_who_merged_and_unmerged_never_by_email(desk):
     # Given two customers, each with an open conversation, and an agent with no name but an email
     assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
     first = customer_writes(desk, "+31612349004", "Where is my parcel?", "SMnn4")
@@ -138,13 +144,30 @@ def test_merge_texts_say_who_merged_and_unmerged_by_email(desk):
     assert desk.item(f"CONV#{first}")["folded_into"] == second
     assert signed_in(desk, "POST", f"/agent/customers/{keep}/unmerge", "u_7f3a", "ana@shop.example",
                      {"merge_id": merge["id"], "reason": "not the same"}, groups="[supervisors]")[0] == 200
-    # Then each conversation's merge and unmerge texts say her by email, never by id
+    # Then each conversation's merge and unmerge texts say her as "an agent", never by email nor id
     said = [m["text"] for conv in (first, second)
             for m in agent(desk, "GET", f"/agent/conversations/{conv}", "alice", groups="[supervisors]")[1]["messages"]
             if m["direction"] == "system" and m["event"]["kind"] in ("folded", "folded_into", "unfolded")]
     assert sorted(said) == sorted([
-        f"Merged into conversation {second} with its customer by ana@shop.example: it goes on there",
-        f"Conversation {second} taken apart from this one: its customers were unmerged by ana@shop.example",
-        f"Conversation {first} (SMS, 1 message) merged into this one with its customer by ana@shop.example: its "
+        f"Merged into conversation {second} with its customer by an agent: it goes on there",
+        f"Conversation {second} taken apart from this one: its customers were unmerged by an agent",
+        f"Conversation {first} (SMS, 1 message) merged into this one with its customer by an agent: its "
         "messages show here",
-        f"Conversation {first} taken apart from this one: its customers were unmerged by ana@shop.example"])
+        f"Conversation {first} taken apart from this one: its customers were unmerged by an agent"])
+
+
+def test_a_customer_s_export_holds_no_work_email_of_the_agents_who_handled_their_conversation(desk):
+    # Given an agent with no name but a work email, given a conversation by the router, who marks it pending
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana@shop.example", {"presence": "online"})[0] == 200
+    conv = customer_writes(desk, "+31612349006", "where is my parcel?", "SMnn6")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert signed_in(desk, "POST", f"/agent/conversations/{conv}/status", "u_7f3a", "ana@shop.example",
+                     {"status": "pending"})[0] == 200
+    # When an admin exports the customer's data (GDPR)
+    job = _job(desk, "export", desk.item(f"CONV#{conv}")["customer"]["id"])
+    with urllib.request.urlopen(job["download_url"], timeout=10) as answer:   # moto's presigned URL
+        data = zipfile.ZipFile(io.BytesIO(answer.read())).read("data.json").decode()
+    # Then the timeline's entries are in it, saying her as "an agent": her work email is the desk's, not theirs
+    texts = [m.get("text") for c in json.loads(data)["conversations"] for m in c["messages"]]
+    assert "Assigned to an agent" in texts and "Marked pending by an agent" in texts
+    assert "ana@shop.example" not in data

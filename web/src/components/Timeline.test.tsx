@@ -214,6 +214,7 @@ function shown(locale: Locale, ...messages: Message[]): string[] {
     agents: [
       { id: "alice", name: "Alice Example", presence: "online", capacity: 3, active: 1, teams: ["default"] },
       { id: "bob", name: "Bob Example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
+      { id: "u_7f3a", name: null, email: "ana@shop.example", presence: "online", capacity: 3, active: 0, teams: ["default"] },
     ],
     labels: [{ id: "vip", name: "Cliente VIP", color: "#aa0000", retired: false, version: 1 }],
   });
@@ -555,15 +556,25 @@ describe("Timeline's system entries", () => {
     ).toEqual(["[The customer sent something: x]", "Reacted 👍", "Sent by the business: [attachment]"]);
   });
 
-  it("never says an agent the desk does not list by their id: the stored text says them (by name, else email)", () => {
+  it("never says an agent the desk does not list by their id: the stored text says them (by name, else as an agent)", () => {
     expect(
       shown(
         "es",
-        event("assigned", { agent: "u_gone" }, "Assigned to ana@shop.example"),
+        event("assigned", { agent: "u_gone" }, "Assigned to an agent"),
         event("status_changed", { status: "pending", by: "u_gone" }, "Marked pending by an agent"),
-        event("transferred", { from: "alice", to: "u_gone", by: "bob" }, "Transferred from Alice Example to ana@shop.example by Bob Example"),
+        event("transferred", { from: "alice", to: "u_gone", by: "bob" }, "Transferred from Alice Example to an agent by Bob Example"),
       ),
-    ).toEqual(["Assigned to ana@shop.example", "Marked pending by an agent", "Transferred from Alice Example to ana@shop.example by Bob Example"]);
+    ).toEqual(["Assigned to an agent", "Marked pending by an agent", "Transferred from Alice Example to an agent by Bob Example"]);
+  });
+
+  it("says a listed colleague with no name by their work email, which the stored text (the customer's too) never holds", () => {
+    expect(
+      shown(
+        "es",
+        event("assigned", { agent: "u_7f3a" }, "Assigned to an agent"),
+        event("status_changed", { status: "pending", by: "u_7f3a" }, "Marked pending by an agent"),
+      ),
+    ).toEqual(["Asignada a ana@shop.example", "Marcada como pendiente por ana@shop.example"]);
   });
 
   it("shows the stored text of an entry without an event, of an unknown kind, or missing a param", () => {

@@ -117,11 +117,10 @@ def agent_names(agents: Agents | None, caller: Caller | None, *others: str | Non
     if caller is not None:
         held = _admitted.get()
         mine = held[1] if held is not None and held[0] == caller.id else None
-        said[caller.id] = timeline.agent_said((mine and mine.name) or caller.name,
-                                              (mine and mine.email) or caller.email)
+        said[caller.id] = timeline.agent_said((mine and mine.name) or caller.name)
     wanted = [agent_id for agent_id in others if agent_id and agent_id not in said]
     if wanted and agents is not None:
-        said |= {agent_id: timeline.agent_said(agent.name, agent.email)
+        said |= {agent_id: timeline.agent_said(agent.name)
                  for agent_id, agent in agents.get_many(wanted).items()}
     return said
 

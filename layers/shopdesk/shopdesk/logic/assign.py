@@ -96,7 +96,7 @@ def drain(teams: str | Collection[str], conversations: Conversations, agents: Ag
             agent = choose(pool, conv, sticky)
             if agent is None:
                 break                         # needs a skill no free agent has: it keeps its place
-            note = timeline.assigned(conv.id, agent.id, agent.name, agent.email)
+            note = timeline.assigned(conv.id, agent.id, agent.name)
             silence_due = clock.iso(clock.now() + silence) if silence else None
             try:
                 conversations.assign(conv, agent, note, silence_due)

@@ -223,7 +223,7 @@ class Composer:
         if holder is not None and team not in teams_of(holder):
             plan.edit.assignee = None
             plan.said.append(change("not_in_team", agent=holder.id, team=team, queued=False))
-            plan.agents_read[holder.id] = agent_said(holder.name, holder.email)
+            plan.agents_read[holder.id] = agent_said(holder.name)
 
     def status(self, plan: Plan, status: ConversationStatus, until: datetime | None = None) -> None:
         self._routable(plan, "changes status")
@@ -247,7 +247,7 @@ class Composer:
             agent = self.agents.get(agent_id)
             if agent is None:
                 raise Refused(f"agent {agent_id} does not exist", 422)
-            plan.agents_read[agent.id] = agent_said(agent.name, agent.email)
+            plan.agents_read[agent.id] = agent_said(agent.name)
         plan.edit.assignee = agent_id
         plan.said.append(change("assigned", agent=agent_id) if agent_id else change("queued"))
 

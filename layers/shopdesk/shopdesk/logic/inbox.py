@@ -702,7 +702,7 @@ class Inbox:
         admitted (no read), the new assignee by the record just read; the one it is transferred from, when that is
         someone else, read (one GetItem)."""
         said = agent_names(self.agents, caller, *([previous] if previous != target.id else []))
-        return {**said, target.id: timeline.agent_said(target.name, target.email)}
+        return {**said, target.id: timeline.agent_said(target.name)}
 
     def set_status(self, caller: Caller, conversation_id: str, status: ConversationStatus,
                    note: Message | None = None) -> Conversation:

@@ -156,7 +156,7 @@ class Rerouter:
                 self.book.rebind(clocks, conv.channel, team, priority)
             names = agent_names(None, caller)       # the caller as admitted; the one released, read just above
             if released is not None:
-                names[released.id] = timeline.agent_said(released.name, released.email)
+                names[released.id] = timeline.agent_said(released.name)
             note = describe(conv, priority, team, skills, by, released.id if released else None, said, names)
             note = note.model_copy(update={"masked": list(kinds)})
             self.conversations.reroute(read, clocks, priority=priority, team=team, skills=skills,

@@ -507,7 +507,7 @@ def _run_timers(conversations: Conversations, agents: Agents | None, timers: lis
                 return 0
             held, _ = conversations.list_inbox(agent_id, "open", 100, None)
             for conv in held:
-                note = timeline.agent_offline(conv.id, agent_id, agent.name, agent.email)
+                note = timeline.agent_offline(conv.id, agent_id, agent.name)
                 released += conversations.release(conv, agent_id, note, pass_over=False)
         elif timer.target == SNOOZE_TIMER:
             wake(conversations, book, timer.conversation_id)

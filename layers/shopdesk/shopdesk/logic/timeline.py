@@ -105,10 +105,11 @@ def target_name(target: str) -> str:
 AN_AGENT = "an agent"
 
 
-def agent_said(name: str | None, email: str | None) -> str:
-    """An agent as the English text says them: their name, else their work email, else "an agent": never their id
-    (the event keeps the id; the inbox names them its own way)."""
-    return (name or "").strip() or (email or "").strip() or AN_AGENT
+def agent_said(name: str | None) -> str:
+    """An agent as the English text says them: their name, else "an agent": never their id, nor their work email (the
+    text is the customer's too: their export holds it; the event keeps the id, and the inbox names them its own way,
+    a colleague with no name by their work email)."""
+    return (name or "").strip() or AN_AGENT
 
 
 def said(names: Mapping[str, str], agent_id: str) -> str:
@@ -117,14 +118,13 @@ def said(names: Mapping[str, str], agent_id: str) -> str:
 
 
 def opening(text: str) -> str:
-    """A sentence that starts by naming an agent: "an agent" capitalised there (a name or an email kept as it is)."""
+    """A sentence that starts by naming an agent: "an agent" capitalised there (a name kept as it is)."""
     return "A" + text[1:] if text.startswith(AN_AGENT) else text
 
 
-def assigned(conversation_id: str, agent_id: str, agent_name: str | None, agent_email: str | None = None
-             ) -> Message:
+def assigned(conversation_id: str, agent_id: str, agent_name: str | None) -> Message:
     """The router gave the conversation to an agent."""
-    return system_message(conversation_id, f"Assigned to {agent_said(agent_name, agent_email)}",
+    return system_message(conversation_id, f"Assigned to {agent_said(agent_name)}",
                           event=event("assigned", agent=agent_id))
 
 
@@ -149,9 +149,8 @@ def assignee_silent(conversation_id: str, agent_id: str, names: Mapping[str, str
                           event=event("assignee_silent", agent=agent_id))
 
 
-def agent_offline(conversation_id: str, agent_id: str, agent_name: str | None, agent_email: str | None = None
-                  ) -> Message:
-    return system_message(conversation_id, f"{opening(agent_said(agent_name, agent_email))} went offline: back in "
+def agent_offline(conversation_id: str, agent_id: str, agent_name: str | None) -> Message:
+    return system_message(conversation_id, f"{opening(agent_said(agent_name))} went offline: back in "
                                            "the queue",
                           event=event("agent_offline", agent=agent_id))
 
