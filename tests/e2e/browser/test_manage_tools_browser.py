@@ -151,6 +151,7 @@ def test_an_admin_chooses_teams_by_name_for_an_agent_and_an_sla_policy(stack, op
     form.get_by_label("Role at most").select_option(label="No limit (the sign-in's roles)")
     form.get_by_role("button", name="Set role").click()
     expect(row).to_contain_text("No limit (the sign-in's roles)")
+    assert axe_violations(page) == [], "an agent's form"
     # And she writes an SLA policy for the default team, ticking it by name (and for a tier no customer has, so
     # that it changes no other test's targets on this shared stack)
     settings_section(page, "SLA policies")
