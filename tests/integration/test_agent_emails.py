@@ -19,10 +19,10 @@ from tests.support import http_event
 
 
 def signed_in(desk: Any, method: str, path: str, agent_id: str, email: str | None, body: Any = None,
-              groups: str | None = None) -> tuple[int, Any]:
+              groups: str | None = None, verified: str = "true") -> tuple[int, Any]:
     """A request of an agent whose token has no name (an admin made them with an email alone), and their email (one
-    Cognito verified)."""
-    claims = {"cognito:username": agent_id, **({"email": email, "email_verified": "true"} if email else {}),
+    Cognito verified, as API Gateway hands the claim on: "true")."""
+    claims = {"cognito:username": agent_id, **({"email": email, "email_verified": verified} if email else {}),
               **({"cognito:groups": groups} if groups else {})}
     event = http_event(method, path, json.dumps(body) if body is not None else None,
                        {"content-type": "application/json"}, claims=claims)
@@ -53,6 +53,22 @@ def test_an_agent_s_email_is_kept_as_their_sign_in_says_it_now(desk):
     # Then their colleagues read the one they use now
     listed = {a["id"]: a["email"] for a in agent(desk, "GET", "/agent/agents", "alice")[1]["items"]}
     assert listed["u_7f3a"] == "ana.s@shop.example"
+
+
+def test_an_email_cognito_has_not_verified_is_never_taken_the_one_kept_stays(desk):
+    # Given an agent whose verified work email is kept on their record
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", "ana@shop.example")[1]["email"] == "ana@shop.example"
+    # When they set their own email to a colleague's (Cognito lets a user change their attributes; the new one is
+    # unverified until proven) and sign in with it, or with a token whose claim says nothing of verification
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", "ben@shop.example", verified="false")[1]["email"] == (
+        "ana@shop.example")
+    assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ben@shop.example", {"presence": "online"},
+                     verified="")[1]["email"] == "ana@shop.example"
+    # Then their colleagues still read the email Cognito verified, never the colleague's; and one with no verified
+    # email at all has none kept
+    assert signed_in(desk, "GET", "/agent/me", "u_9c1d", "ana@shop.example", verified="false")[1]["email"] is None
+    listed = {a["id"]: a["email"] for a in agent(desk, "GET", "/agent/agents", "alice")[1]["items"]}
+    assert listed["u_7f3a"] == "ana@shop.example" and listed["u_9c1d"] is None
 
 
 def test_assignment_texts_say_an_agent_with_no_name_as_an_agent_never_by_email_nor_id(desk):

@@ -504,6 +504,16 @@ def _socket_routes() -> dict[tuple[str, str], dict[str, Any]]:
     return {(r["ApiId"]["Ref"], r["RouteKey"]): r for r in _of("AWS::ApiGatewayV2::Route").values()}
 
 
+def test_an_agent_cannot_change_their_own_name_or_email_in_the_user_pool():
+    # Cognito lets a signed-in user change the attributes their app client may write (UpdateUserAttributes, with the
+    # access token an SRP sign-in gives), every standard one unless WriteAttributes narrows it: the desk names an agent
+    # by the name and the verified email their token carries, so they are not theirs to set (an admin sets them)
+    client = RESOURCES["AgentUserPoolClient"]["Properties"]
+    writable = client.get("WriteAttributes")
+    assert writable, "no WriteAttributes: every standard attribute is the user's to write"
+    assert not {"name", "email", "email_verified", "preferred_username", "nickname"} & set(writable)
+
+
 def test_only_the_webhooks_the_widget_and_the_api_documents_are_reached_without_an_agents_token():
     # the agents' HTTP API checks the pool's JWT on every route by default: a route opts out (Authorizer NONE) only
     # for a provider's webhook (its signature is checked) or a public OpenAPI document and its Swagger page

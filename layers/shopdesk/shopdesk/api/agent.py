@@ -350,10 +350,19 @@ def caller(event: Any) -> Caller:
     agent_id = claims.get(USERNAME_CLAIM[use]) if use else claims.get("cognito:username") or claims.get("username")
     if not agent_id:
         raise PermissionError("the token names no agent")
-    email = claims.get("email")
     held = held_roles(agent_id, roles(claims.get("cognito:groups")))    # no more than their record lets them use
-    return Caller(id=agent_id, name=claims.get("name"), roles=held,
-                  email=email.strip() or None if isinstance(email, str) else None)
+    return Caller(id=agent_id, name=claims.get("name"), roles=held, email=verified_email(claims))
+
+
+def verified_email(claims: dict[str, Any]) -> str | None:
+    """The token's work email when Cognito verified it (``email_verified``: the string "true" as API Gateway hands
+    claims on, a JSON true in the token itself), else None: the agent record keeps the one it holds. A user may
+    change their own standard attributes, and an email they set is unverified until they prove it, so an unverified
+    one (a colleague's, typed to be shown as them) is never taken."""
+    email, verified = claims.get("email"), claims.get("email_verified")
+    if not isinstance(email, str) or not (verified is True or str(verified).strip().lower() == "true"):
+        return None
+    return email.strip() or None
 
 
 def caller_roles(event: Any) -> frozenset[str]:

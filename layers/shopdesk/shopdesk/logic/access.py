@@ -74,7 +74,7 @@ def roles(claim: object) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the agent id, name and work email from the token, and their roles."""
+    """Who is calling: the agent id, name and work email (one Cognito verified) from the token, and their roles."""
 
     id: str
     name: str | None = None
