@@ -1,9 +1,10 @@
-"""What a provider or a browser says of the customer's language reaches the understanding layer: Telegram's
-``from.language_code`` and the widget visitor's ``Accept-Language``, through the real handlers with the providers'
-sample bodies and the real secret token. A word too short to tell its language by takes the hint's; a hint
-naming a language we do not answer, or a header that is no header, decides nothing and never refuses the message.
-A mail's ``Content-Language`` is a weak hint: its client writes it from its own locale, so a text the detector is
-sure of keeps its language, and the header decides only where the text does not."""
+"""What a provider, a browser or a mail client says of the customer's language reaches the understanding layer:
+Telegram's ``from.language_code``, the widget visitor's ``Accept-Language`` and a mail's ``Content-Language``,
+through the real handlers with the providers' sample bodies and the real secret token. Every one is a weak hint:
+each is written from the app's, browser's or client's own language, not from the text, so a text the detector is
+sure of keeps its language, and the hint decides only where the text does not (a word too short to tell its
+language by takes the hint's) or agrees with it. A hint naming a language we do not answer, or a header that is
+no header, decides nothing and never refuses the message."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from shopdesk.dal.conversations import Conversations
 from shopdesk.dal.table import Table
-from shopdesk.logic.understand import hints_of, text_of, weak_hints_of
+from shopdesk.logic.understand import hints_of, text_of
 from shopdesk.understanding import understand
 from tests.integration.helpers import agent
 from tests.integration.test_admin_api import admin_call
@@ -78,6 +79,33 @@ def test_a_telegram_language_code_that_is_no_tag_is_not_kept(desk, code):
     assert "language_code" not in (_inbound(desk, conv["id"]).payload or {})
 
 
+# -- every hint is weak: an app's or a browser's interface language, like a mail client's locale ----------------
+
+GERMAN = ("Guten Tag, ich habe vor zwei Wochen eine Jacke bestellt und sie ist immer noch nicht angekommen. "
+          "Können Sie mir bitte sagen, wo meine Bestellung ist?\n")
+ENGLISH = ("Hello, I ordered a jacket two weeks ago and it still has not arrived. "
+           "Could you please tell me where my order is?\n")
+
+
+def test_a_german_paragraph_from_an_english_telegram_app_is_german(desk):
+    """Telegram's language_code is the app's interface language, not the text's: a German customer on an
+    English-language app who writes German gets a German conversation."""
+    _telegram(desk, GERMAN, "en")
+    conv = _only_conversation(desk)
+    assert conv["language"] == "de"
+    message = _inbound(desk, conv["id"])
+    assert message.payload["language_code"] == "en" and message.language == "de"
+    found = understand(text_of(message), hints_of(message))
+    assert found.language == "de" and found.language_confidence >= 0.7
+
+
+def test_an_english_paragraph_from_a_german_telegram_app_stays_english(desk):
+    _telegram(desk, ENGLISH, "de")
+    conv = _only_conversation(desk)
+    assert conv["language"] == "en"
+    assert _inbound(desk, conv["id"]).language == "en"
+
+
 def _widget_says(desk, text: str, accept_language: str | None) -> dict:
     session = _session(desk)
     headers = {"content-type": "application/json", "origin": "https://shop.example",
@@ -105,6 +133,15 @@ def test_the_browsers_best_quality_wins_and_a_language_we_do_not_answer_is_passe
     _widget_says(desk, "oi", "fr-FR,fr;q=0.9,en;q=0.2,de;q=0.7")
     conv = _only_conversation(desk)
     assert _inbound(desk, conv["id"]).payload["accept_language"] == "de" and conv["language"] == "de"
+
+
+def test_a_german_paragraph_from_an_english_browser_is_german(desk):
+    """Accept-Language is the browser's (or its system's) interface language, not the text's."""
+    _widget_says(desk, GERMAN, "en-US,en;q=0.9")
+    conv = _only_conversation(desk)
+    assert conv["language"] == "de"
+    message = _inbound(desk, conv["id"])
+    assert message.payload["accept_language"] == "en" and message.language == "de"
 
 
 @pytest.mark.parametrize("header", ["fr-FR,fr;q=0.9,it;q=0.8", "*", ";;;q=,,,", "pt;q=abc", "pt;q=0",
@@ -140,13 +177,7 @@ def test_the_bot_answers_a_one_word_telegram_message_with_the_article_in_its_app
     assert answers and "Envolvemos tu pedido para regalo" in answers[0], answers
 
 
-# -- email: Content-Language (RFC 3282), the top-level header, else the chosen text part's: a weak hint ------------
-
-GERMAN = ("Guten Tag, ich habe vor zwei Wochen eine Jacke bestellt und sie ist immer noch nicht angekommen. "
-          "Können Sie mir bitte sagen, wo meine Bestellung ist?\n")
-ENGLISH = ("Hello, I ordered a jacket two weeks ago and it still has not arrived. "
-           "Could you please tell me where my order is?\n")
-
+# -- email: Content-Language (RFC 3282), the top-level header, else the chosen text part's -------------------------
 
 def _mail_says(desk, raw: bytes) -> None:
     assert _deliver(desk, raw, "hint") == {"stored": 1, "duplicates": 0}      # never refused for its header
@@ -172,7 +203,7 @@ def _danke(**parts: str) -> bytes:
 
 
 def _decided(message):
-    found = understand(text_of(message), hints_of(message), weak_hints_of(message))
+    found = understand(text_of(message), hints_of(message))
     return found.language, found.language_confidence
 
 
@@ -184,7 +215,7 @@ def test_a_one_word_mail_takes_the_first_language_we_answer_its_content_language
     assert conv["language"] == "de"
     message = _inbound(desk, conv["id"])
     assert message.payload["content_language"] == "de"            # the language, not the header
-    assert "accept_language" not in message.payload and hints_of(message) == []     # a weak hint, not a browser's
+    assert "accept_language" not in message.payload and hints_of(message) == ["de"]  # its own key, not a browser's
     assert _decided(message) == ("de", 1.0)                        # the hint's confidence: text and hint agree
 
 
@@ -229,14 +260,14 @@ def test_a_content_languages_comments_are_not_read(desk, header):
 def test_a_content_language_naming_none_we_answer_or_malformed_changes_nothing(desk, header):
     _mail_says(desk, _with_header(_eml(subject="Re: #1001", body="Danke\n"), header))
     message = _inbound(desk, _only_conversation(desk)["id"])
-    assert "content_language" not in (message.payload or {}) and weak_hints_of(message) == []
-    assert understand(text_of(message), hints_of(message), weak_hints_of(message)) == understand("Danke")
+    assert "content_language" not in (message.payload or {}) and hints_of(message) == []
+    assert understand(text_of(message), hints_of(message)) == understand("Danke")
 
 
 def test_a_mail_without_content_language_is_read_by_its_text_as_before(desk):
     _mail_says(desk, _eml(subject="Re: #1001", body="Danke\n"))
     message = _inbound(desk, _only_conversation(desk)["id"])
-    assert "content_language" not in (message.payload or {}) and weak_hints_of(message) == []
+    assert "content_language" not in (message.payload or {}) and hints_of(message) == []
 
 
 def test_a_multipart_mail_without_one_on_top_takes_its_chosen_text_parts_content_language(desk):
@@ -256,7 +287,7 @@ def test_a_content_language_on_the_part_not_chosen_decides_nothing(desk):
     assert "content_language" not in (_inbound(desk, _only_conversation(desk)["id"]).payload or {})
 
 
-def test_the_bot_reading_a_mail_itself_takes_its_content_language_as_a_weak_hint(desk, monkeypatch):
+def test_the_bot_reading_a_mail_itself_takes_its_content_language_as_a_hint(desk, monkeypatch):
     """Where the router understood nothing of the message (its reading failed), the bot reads the mail itself with
     the same hints as the router: the Content-Language decides a word the text does not tell."""
     from shopdesk.logic import understand as router_understanding

@@ -1,5 +1,6 @@
-"""Language detection (logic/language.py over fastText, shopdesk/understanding/language.py): hints first, then
-the text, within the shop's languages; None when unsure or when the text is in a language we do not answer in."""
+"""Language detection (logic/language.py over fastText, shopdesk/understanding/language.py): the text, within the
+shop's languages, with hints deciding where it does not; None when unsure or when the text is in a language we do
+not answer in."""
 
 # ruff: noqa: RUF001 - Turkish, Slovak and other customer text on purpose
 
@@ -389,37 +390,38 @@ def test_hints(hints, expected):
     assert language_from_hints(hints) == expected
 
 
-def test_hints_take_precedence_over_the_text():
-    assert detect_language("Hola, ¿dónde está mi pedido?", ["pt_BR"]) == "pt"
-    assert detect_language("thanks", ["de-DE,de;q=0.9"]) == "de"
+def test_a_hint_decides_where_the_text_does_not_and_a_sure_text_keeps_its_language():
+    assert lid.detect("Hola, ¿dónde está mi pedido?").confidence >= lid.SURE
+    assert detect_language("Hola, ¿dónde está mi pedido?", ["pt_BR"]) == "es"    # the text is sure: it decides
     assert detect_language("danke", ["fr"]) == "de"              # unsupported hint: the text decides
     assert detect_language("👍", ["fr", "ja-JP"]) is None
-    assert detect_language("ok", "sk") == "sk"                   # a single string is one hint, not letters
+    assert detect_language("👍", ["fr", "de-DE,de;q=0.9"]) == "de"      # no language of its own: the hint's
+    assert detect_language("👍", "sk") == "sk"                   # a single string is one hint, not letters
+    assert lid.detect("ok").confidence >= lid.SURE and detect_language("ok", "sk") == "en"
 
 
 GERMAN = "Guten Tag, ich habe vor zwei Wochen eine Jacke bestellt und sie ist noch nicht angekommen."
 
 
-def test_a_weak_hint_decides_only_where_the_text_does_not():
-    """An email's Content-Language is written from its client's locale: a text sure of another language keeps it."""
-    assert detect_language(GERMAN, ["en-US"]) == "en"             # a strong hint (a browser's) wins, as before
-    assert detect_language(GERMAN, weak_hints=["en-US"]) == "de"
-    assert detect_language("Could you tell me where my order is?", weak_hints=["de"]) == "en"
-    assert lid.detect("Hallo").confidence < lid.SURE and detect_language("Hallo", weak_hints=["de"]) == "de"
-    assert detect_language("Hallo", weak_hints=["fr"]) is None    # one we do not answer decides nothing
-    assert detect_language("Hallo", ["tr"], ["de"]) == "tr"       # a strong hint wins over a weak one
-    assert detect_language("Bonjour, où est ma commande ?", weak_hints=["de"]) is None     # sure French stays
+def test_every_hint_decides_only_where_the_text_does_not():
+    """A Telegram app's language_code, a browser's Accept-Language and a mail's Content-Language are written from the
+    interface's or client's own language, not from the text: a text sure of another language keeps it."""
+    assert detect_language(GERMAN, ["en-US"]) == "de"
+    assert detect_language(GERMAN, ["en-US,en;q=0.9"]) == "de"
+    assert detect_language("Could you tell me where my order is?", ["de"]) == "en"
+    assert lid.detect("Hallo").confidence < lid.SURE and detect_language("Hallo", ["de"]) == "de"
+    assert detect_language("Hallo", ["fr"]) is None               # one we do not answer decides nothing
+    assert detect_language("Hallo", ["tr", "de"]) == "tr"         # the first naming one we answer
+    assert detect_language("Bonjour, où est ma commande ?", ["de"]) is None     # sure French stays
 
 
-def test_a_weak_hint_is_read_at_the_hints_confidence_where_it_decides_or_agrees():
+def test_a_hint_is_read_at_the_hints_confidence_where_it_decides_or_agrees():
     from shopdesk.understanding import understand
 
     assert understand("Danke").language_confidence < 1.0
-    assert (understand("Danke", weak_hints=["de"]).language, understand("Danke", weak_hints=["de"])
-            .language_confidence) == ("de", 1.0)
-    assert (understand("Hallo", weak_hints=["de"]).language, understand("Hallo", weak_hints=["de"])
-            .language_confidence) == ("de", 1.0)
-    assert understand(GERMAN, weak_hints=["en"]) == understand(GERMAN)
+    assert (understand("Danke", ["de"]).language, understand("Danke", ["de"]).language_confidence) == ("de", 1.0)
+    assert (understand("Hallo", ["de"]).language, understand("Hallo", ["de"]).language_confidence) == ("de", 1.0)
+    assert understand(GERMAN, ["en"]) == understand(GERMAN)
 
 
 @pytest.mark.parametrize(("header", "expected"), [

@@ -222,10 +222,13 @@ def test_not_urgent(text):
     assert not understand(text).urgent
 
 
-def test_hints_win_over_the_text():
-    understood = understand("thanks a lot", hints=["pt-BR"])
+def test_a_hint_decides_where_the_text_does_not_and_the_text_where_it_is_sure():
+    assert understand("obrigado, valeu").language_confidence < 0.7
+    understood = understand("obrigado, valeu", hints=["pt-BR"])
     assert (understood.language, understood.language_confidence) == ("pt", 1.0)
-    assert "thanks" in understood.intents            # English courtesy words count in any language
+    understood = understand("thx", hints=["pt-BR"])                           # no language of its own
+    assert understood.language == "pt" and "thanks" in understood.intents   # English courtesy words in any language
+    assert understand("thanks a lot, you were very helpful", hints=["pt-BR"]).language == "en"
 
 
 def test_a_message_without_words():

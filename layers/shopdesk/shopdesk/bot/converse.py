@@ -79,7 +79,7 @@ from shopdesk.logic import sla_engine, timeline, topics
 from shopdesk.logic.business_time import ConversationClocks, is_open
 from shopdesk.logic.email_thread import email_thread, reply_address_for
 from shopdesk.logic.sla_engine import PolicyBook
-from shopdesk.logic.understand import hints_of, weak_hints_of
+from shopdesk.logic.understand import hints_of
 from shopdesk.logic.work import NOT_WRITTEN, Unsent, answered_since, send_outbound, superseded, written_at
 from shopdesk.models import Conversation, ConversationStatus, Direction, Message
 from shopdesk.understanding import Understanding, understand
@@ -188,7 +188,7 @@ class Bot:
                 claim = message.attachments and reports_damage(conv.bot.question or "", conv.language)
                 return self._hand_off(conv, "damage_claim" if claim else "low_confidence", None, message.id)
             return Outcome.SKIPPED
-        u = _understood(message) or self.understand(text, hints_of(message), weak_hints_of(message))
+        u = _understood(message) or self.understand(text, hints_of(message))
         pressed = _pressed(message)
         if pressed:
             u = Understanding(**{**u.__dict__, "intents": frozenset(u.intents | {pressed})})

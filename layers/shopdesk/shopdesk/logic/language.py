@@ -1,19 +1,18 @@
-"""Which language a customer writes in: what a provider or browser says first, then the text.
+"""Which language a customer writes in: the text, with what a provider, browser or mail client says as a hint.
 
 ``detect_language(text, hints)`` answers an ISO 639-1 code (``en``, ``es``, ``pt``, ``de``, ``tr``, ``id``,
 ``sk``) or None when it is unsure; the caller then falls back to the shop's default language.
 
-1. **Hints first.** What a provider or browser says about the customer (a Messenger locale ``pt_BR``, a
-   Telegram ``language_code`` ``de``, a widget's ``Accept-Language: tr-TR,tr;q=0.9,en;q=0.8``) wins over
-   the text, in the order given; within an Accept-Language list the highest ``q`` wins. A hint naming a
-   language we do not support is skipped, so ``fr-FR,en;q=0.5`` answers ``en``.
-   A **weak hint** (``weak_hints``: an email's ``Content-Language``, which a mail client writes from its own
-   locale, not from the text) decides only where the text does not: a text the detector reads below ``SURE``
-   (0.7, the confidence from which a conversation takes a language) takes the hint's; a text sure of another
-   language keeps its own (German mail from an English-locale Outlook, marked ``en-US``, is German).
-2. **Otherwise the text decides**, with fastText's language identification model restricted to the shop's
-   languages (``shopdesk.understanding.language``, which says how). A message in a language we recognise
-   but do not answer in (French, Italian, Dutch...) answers None, like a text with no words.
+1. **The text**, read with fastText's language identification model restricted to the shop's languages
+   (``shopdesk.understanding.language``, which says how). A message in a language we recognise but do not
+   answer in (French, Italian, Dutch...) answers None, like a text with no words.
+2. **A hint** (what a provider, browser or mail client says from its own settings: a Telegram ``language_code``
+   ``de``, a widget's ``Accept-Language: tr-TR,tr;q=0.9,en;q=0.8``, an email's ``Content-Language``; the first
+   naming a supported language, within an Accept-Language list the highest ``q``; ``fr-FR,en;q=0.5`` names
+   ``en``) is the interface's language, not the text's, so every hint is weak: it decides only where the text
+   does not (no language, or one the detector reads below ``SURE``, 0.7, the confidence from which a conversation
+   takes a language) or agrees with it; a text sure of another language keeps its own (German from an
+   English-language browser, Telegram app or Outlook is German).
 
 ``supported()`` lists the languages answered; ``register(code, aliases)`` adds one (its acknowledgement
 templates go in shopdesk.logic.expectations). Everything is deterministic: the model is a file in the
@@ -159,18 +158,14 @@ def _ranked_tags(hint: str) -> list[str]:
 
 # -- text -----------------------------------------------------------------------------------------------------
 
-def detect_language(text: str | None, hints: Sequence[str | None] = (),
-                    weak_hints: Sequence[str | None] = ()) -> str | None:
+def detect_language(text: str | None, hints: Sequence[str | None] = ()) -> str | None:
     """The customer's language (``en``, ``es``, ``pt``, ``de``, ``tr``, ``id``, ``sk``, ...) or None if unsure.
-    ``hints`` win over the text; ``weak_hints`` decide only where the text is not ``SURE`` of another language."""
-    hinted = language_from_hints(hints)
-    if hinted is not None:
-        return hinted
+    ``hints`` decide only where the text is not ``SURE`` of another language."""
     from shopdesk.understanding import cues
     from shopdesk.understanding.language import detect, with_weak_hint
 
     detected = detect(text, supported(), cue_languages=cues.languages_with)
-    found = with_weak_hint(detected, language_from_hints(weak_hints)).language
+    found = with_weak_hint(detected, language_from_hints(hints)).language
     return found if found in _index.values() else None
 
 

@@ -41,8 +41,9 @@ from shopdesk.understanding.language import SURE
 logger = Logger(child=True)
 
 # SURE (0.7): the language confidence from which the conversation and the customer take it
-HINT_KEYS = ("locale", "language_code", "accept_language", "language")   # what a provider or browser said
-WEAK_HINT_KEYS = ("content_language",)      # what a client said of the text from its own settings: an email's
+# what a provider, browser or mail client said from its own settings (Telegram's language_code, a browser's
+# Accept-Language, an email's Content-Language; emails stored before content_language kept it as accept_language)
+HINT_KEYS = ("locale", "language_code", "accept_language", "content_language", "language")
 
 
 @dataclass(frozen=True)
@@ -65,16 +66,11 @@ def remember_language(customers: Customers, customer_id: str, understood: Unders
 
 
 def hints_of(message: Message) -> list[str]:
-    """What a provider or browser said about the customer's language, as the message's payload kept it."""
+    """What a provider, browser or mail client said of the customer's language from its own settings, as the
+    message's payload kept it: a hint, which the text decides over when the detector is ``SURE`` of another
+    language (``understanding.language.with_weak_hint``)."""
     payload = message.payload or {}
     return [str(payload[key]) for key in HINT_KEYS if isinstance(payload.get(key), str)]
-
-
-def weak_hints_of(message: Message) -> list[str]:
-    """What a client said of the message's language from its own settings (an email's ``Content-Language``), as
-    the message's payload kept it: the text decides over it when the detector is ``SURE`` of another language."""
-    payload = message.payload or {}
-    return [str(payload[key]) for key in WEAK_HINT_KEYS if isinstance(payload.get(key), str)]
 
 
 def text_of(message: Message) -> str:
@@ -93,7 +89,7 @@ def read(conversations: Conversations, conversation_id: str, message_sk: str) ->
     if message is None or message.direction is not Direction.INBOUND or not text_of(message):
         return None
     try:
-        understood = understand(text_of(message), hints_of(message), weak_hints_of(message))
+        understood = understand(text_of(message), hints_of(message))
     except Exception:               # a broken model must not stop routing: the message stays un-understood
         logger.exception("message not understood", extra={"conversation_id": conversation_id})
         return None

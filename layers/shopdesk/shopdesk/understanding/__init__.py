@@ -5,11 +5,11 @@
     u.language, u.sentiment, u.urgent, u.intents      # 'es', 'negative'|'neutral'|..., True, {'order_status'}
 
 Everything runs offline in the function that calls it (no network, no model download at run time).
-``hints`` are what a provider or browser says about the customer (a Messenger locale, a Telegram
-``language_code``, ``Accept-Language``): when one names a supported language it wins over the text.
-``weak_hints`` are what a client says of the text from its own settings (an email's ``Content-Language``,
-written from the sender's mail client's locale): one decides only when the text does not (below the confidence a
-conversation takes a language at, ``language.SURE``); a text sure of another language keeps it.
+``hints`` are what a provider, browser or mail client says of the customer's language from its own settings (a
+Telegram app's ``language_code``, a browser's ``Accept-Language``, an email's ``Content-Language``): the interface's
+language, not the text's. The first naming a supported language decides only where the text does not (no language,
+or one below the confidence a conversation takes a language at, ``language.SURE``) or agrees with it; a text sure of
+another language keeps it.
 
 Intents come from a fixed vocabulary (``INTENTS``); every language in ``LANGUAGES`` is recognised.
 """
@@ -42,7 +42,7 @@ class Understanding:
     """What shopdesk understood of one inbound message."""
 
     language: str | None = None                 # ISO 639-1; None when the text says too little
-    language_confidence: float = 0.0            # 0..1; 1.0 when a provider or browser hint decided (or a weak one)
+    language_confidence: float = 0.0            # 0..1; 1.0 when a hint decided or agreed with the text
     sentiment: Sentiment = "neutral"
     emotion: str | None = None                  # "anger", "frustration", or None
     urgent: bool = False
@@ -54,11 +54,11 @@ class Understanding:
         return self.sentiment == "negative"
 
 
-def understand(text: str, hints: Sequence[str | None] = (), weak_hints: Sequence[str | None] = ()) -> Understanding:
+def understand(text: str, hints: Sequence[str | None] = ()) -> Understanding:
     """Language, sentiment, emotion, urgency and intents of one customer message."""
     from shopdesk.understanding.analyse import analyse
 
-    return analyse(text, hints, weak_hints)
+    return analyse(text, hints)
 
 
 __all__ = ["INTENTS", "LANGUAGES", "URGENCY_REASONS", "Sentiment", "Understanding", "understand"]

@@ -54,18 +54,14 @@ def _languages_for(language: str | None, confidence: float) -> list[str]:
         else list(LANGUAGES)
 
 
-def analyse(text: str, hints: Sequence[str | None] = (), weak_hints: Sequence[str | None] = ()) -> Understanding:
+def analyse(text: str, hints: Sequence[str | None] = ()) -> Understanding:
     from shopdesk.logic.language import language_from_hints
 
     text = text or ""
     folded = cue_lists.fold(text[:lid.MAX_CHARS])
-    hinted = language_from_hints(hints)
-    if hinted is not None:
-        language, confidence = hinted, 1.0
-    else:
-        detected = lid.detect(text, LANGUAGES, cue_languages=cue_lists.languages_with)
-        detected = lid.with_weak_hint(detected, language_from_hints(weak_hints))
-        language, confidence = detected.language, detected.confidence
+    detected = lid.with_weak_hint(lid.detect(text, LANGUAGES, cue_languages=cue_lists.languages_with),
+                                  language_from_hints(hints))
+    language, confidence = detected.language, detected.confidence
     languages = _languages_for(language, confidence)
     found = cue_lists.found(folded, languages)
     if language != "en":              # English courtesy words in any language: "thx", "ok thanks"

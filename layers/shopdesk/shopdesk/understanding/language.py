@@ -134,9 +134,10 @@ def detect(text: str | None, languages: Collection[str] = DEFAULT_LANGUAGES,
 
 
 def with_weak_hint(detected: Detected, hinted: str | None) -> Detected:
-    """The text's reading with a weak hint's language (a mail's ``Content-Language``, which a client writes from
-    its own locale, not from the text): the hint decides, at 1.0, only where the text does not (no language, or
-    one below ``SURE``) or agrees with it; a text ``SURE`` of another language keeps it."""
+    """The text's reading with a hint's language (every hint is weak: a Telegram app's ``language_code``, a
+    browser's ``Accept-Language`` and a mail's ``Content-Language`` are written from the interface's or client's
+    own language, not from the text): the hint decides, at 1.0, only where the text does not (no language, or one
+    below ``SURE``) or agrees with it; a text ``SURE`` of another language keeps it."""
     if hinted is None or (detected.language != hinted and detected.confidence >= SURE):
         return detected
     return Detected(hinted, 1.0)
