@@ -1,7 +1,7 @@
 """What an agent types for the customer is masked before it is stored and so before it is sent: a card number pasted
 into a reply, a WhatsApp template's parameter or a canned response never reaches the table, the provider or the
-customer; the agent's answer says what was masked. An IBAN in a reply is sent as typed (the shop's, given to be
-paid), one in a note masked. Order and tracking numbers, and the canned response's placeholders, are kept as typed.
+customer; the agent's answer says what was masked. An IBAN in a reply or a canned response's body is sent as typed
+(the shop's, given to be paid), one in a note masked. Order and tracking numbers, and the canned response's placeholders, are kept as typed.
 Through the real agent API, dispatcher and a Twilio stand-in."""
 
 from __future__ import annotations
@@ -368,3 +368,43 @@ def test_the_scan_leaves_a_reply_whose_send_is_unconfirmed_until_it_is_settled(d
         ExpressionAttributeValues={":p": {"S": "SM" + "0" * 32}})
     _run(desk, capsys)
     assert _stored(desk, conv, reply["id"])["text"] == f"Noted your {MASKED}"
+
+
+def test_the_shops_iban_in_a_canned_response_is_kept_as_saved_and_sent_with_its_card_masked(desk, twilio, capsys):
+    from tests.integration.test_masking_scan import _run
+    # Given a canned response with the shop's IBAN and a card number in its body and title, and a macro replying with it
+    hello = 'Hi {{customer.first_name | default: "there"}}, please transfer to '
+    body = hello + f"{SHOP_IBAN}, not to card {CARD}"
+    status, saved = admin(desk, "PUT", "/admin/canned-responses/transfer",
+                          {"title": f"Transfer {SHOP_IBAN} {CARD}", "shortcode": "transfer", "bodies": {"en": body}})
+    # Then its body is stored with the IBAN as typed (a text sent to customers) and the card masked, its placeholder
+    # kept; its title, which only agents read, masks both as a note does
+    sent = hello + f"{SHOP_IBAN}, not to card {CARD_MASKED}"
+    assert status == 200, saved
+    assert (saved["bodies"]["en"], saved["title"]) == (sent, f"Transfer [IBAN •••• 4300] {CARD_MASKED}"), saved
+    [stored] = [i for i in scan(desk) if i["SK"] == "RESPONSE#transfer"]
+    assert stored["bodies"]["en"] == sent
+    macro = {"name": "Transfer", "actions": [{"type": "reply", "canned_response_id": "transfer"}]}
+    assert admin(desk, "PUT", "/admin/macros/transfer", macro)[0] == 200
+    # When alice replies with it, and then applies the macro
+    conv = _conversation(desk, "+31612347014")
+    status, reply = agent(desk, "POST", f"/agent/conversations/{conv}/replies", "alice",
+                          {"canned_response_id": "transfer"})
+    _dispatch(desk, twilio)
+    status_macro, applied = agent(desk, "POST", "/agent/macros/transfer/apply", "alice", {"conversation_ids": [conv]})
+    _dispatch(desk, twilio)
+    # Then both go with the IBAN as saved and the card masked
+    assert status == 202, reply
+    assert status_macro == 200 and applied["results"][0]["result"] == "applied", applied
+    assert reply["text"].endswith(f"please transfer to {SHOP_IBAN}, not to card {CARD_MASKED}"), reply
+    bodies = [r["form"]["Body"] for r in twilio.requests]
+    assert len(bodies) == 2 and all(b.endswith(f"transfer to {SHOP_IBAN}, not to card {CARD_MASKED}")
+                                    for b in bodies), bodies
+    # and the masking scan leaves the response and both replies as they were sent
+    _run(desk, capsys)
+    [stored] = [i for i in scan(desk) if i["SK"] == "RESPONSE#transfer"]
+    assert stored["bodies"]["en"] == sent
+    replies = sorted(i["text"] for i in scan(desk) if i["PK"] == f"CONV#{conv}" and i.get("direction") == "outbound")
+    assert replies == sorted(bodies), replies
+    for secret in ("4111 1111", "4111111111111111"):
+        assert secret not in json.dumps(scan(desk), default=str, ensure_ascii=False), secret

@@ -83,12 +83,14 @@ class ArticleLibrary:
             self.privacy = PrivacyPolicies(ConfigStore(self.store.table))
 
     def _masked(self, content: ArticleContent) -> ArticleContent:
-        """The title and body as they are stored: masked, as a note is (``PrivacyPolicies.masked``). The bot answers
-        with the body: a card number or IBAN in it goes out masked too."""
+        """The title and body as they are stored. The body is a public answer (the bot answers customers with it), so
+        it is masked as a reply is (``PrivacyPolicies.masked_sent``: card numbers and the shop's patterns, an IBAN
+        kept: an article on paying by bank transfer gives the shop's); the title, which agents read, as a note is
+        (``PrivacyPolicies.masked``)."""
         if self.privacy is None:
             return content
-        masked = self.privacy.masked
-        return content.model_copy(update={"title": masked(content.title)[0], "body": masked(content.body)[0]})
+        return content.model_copy(update={"title": self.privacy.masked(content.title)[0],
+                                          "body": self.privacy.masked_sent(content.body)[0]})
 
     def list(self, caller: Caller, include_retired: bool = True) -> list[Article]:
         require(caller.roles, ADMIN, SUPERVISOR)

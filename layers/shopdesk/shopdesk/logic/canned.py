@@ -73,14 +73,15 @@ class CannedLibrary:
     def _put(self, scope: Scope, owner: str | None, response_id: str, content: CannedContent, caller: Caller,
              expected_version: int | None) -> CannedResponse:
         """Saved; with ``expected_version`` only over that version (0: a new one): Conflict when someone saved it
-        meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``). The title
-        and the bodies are stored masked, as a note is (``PrivacyPolicies.masked``), its files' names as a file's name
-        is (``PrivacyPolicies.masked_name``)."""
+        meanwhile (or, with 0, when it exists). The audit record has its before and after (``_audited``). The bodies,
+        text sent to customers, are stored masked as a reply is (``PrivacyPolicies.masked_sent``: card numbers and the
+        shop's patterns, an IBAN kept, the shop's, given to be paid); the title, which only agents read, as a note is
+        (``PrivacyPolicies.masked``); its files' names as a file's name is (``PrivacyPolicies.masked_name``)."""
         if self.privacy is not None:
-            masked, named = self.privacy.masked, self.privacy.masked_name
+            masked, sent, named = self.privacy.masked, self.privacy.masked_sent, self.privacy.masked_name
             content = content.model_copy(update={
                 "title": masked(content.title)[0],
-                "bodies": {language: masked(body)[0] for language, body in content.bodies.items()},
+                "bodies": {language: sent(body)[0] for language, body in content.bodies.items()},
                 "attachments": [f.model_copy(update={"filename": named(f.filename)}) for f in content.attachments]})
         try:
             before, saved = self.store.put(scope, owner, response_id, content, caller.id, expected_version)

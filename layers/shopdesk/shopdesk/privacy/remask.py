@@ -21,6 +21,9 @@ patterns as saved):
   not failed: queued, or its intent recorded and the send unconfirmed) is left for a later run (``unsettled``): the
   dispatcher's lookup of an unconfirmed send (``Sender.find``: Twilio's matches the body) would miss a text changed
   under it, and the reply would go twice. A system entry is not read;
+- a canned response or a knowledge-base article is not read: its bodies (its body), text sent to customers, are
+  masked as saved as a reply is (``PrivacyPolicies.masked_sent``, an IBAN kept), so no run masks the shop's IBAN in
+  them back;
 - a conversation: the last message's preview, the customer's name it shows, the mail's subject the answers go under
   (each route's ``context.subject``, and the one ``route`` of an item written before routes were kept per channel)
   and the bot's copy of the customer's question;

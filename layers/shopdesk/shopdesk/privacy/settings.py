@@ -121,15 +121,16 @@ class PrivacyPolicies:
         """Words a person of the desk wrote, as they are stored: card numbers, IBANs and the admins' patterns masked
         (as ingest masks a customer's), with what was masked. The one path for every such text the table keeps: a
         note, a hand-off note, a routing change's note, a merge's or unmerge's reason, a macro's name and its notes, a
-        canned response's title and bodies, a knowledge-base article's title and body."""
+        canned response's title, a knowledge-base article's title (their bodies are sent: ``masked_sent``)."""
         found = mask(text, self.current().patterns)
         return found.text or text, found.kinds
 
     def masked_sent(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """Words a person of the desk sends a customer (a reply, a template's parameters), as they are stored and
-        sent: card numbers (a card number never travels over chat, SMS or email) and the admins' patterns masked, an
-        IBAN kept: one an agent gives a customer is a payment address, the shop's, sent to be paid (docs/security.md,
-        section 7). A note keeps masking IBANs (``masked``): it is never sent."""
+        """Words a person of the desk sends a customer (a reply, a template's parameters, a canned response's bodies,
+        a knowledge-base article's body: the bot's answer), as they are stored and sent: card numbers (a card number
+        never travels over chat, SMS or email) and the admins' patterns masked, an IBAN kept: one an agent gives a
+        customer is a payment address, the shop's, sent to be paid (docs/security.md, section 7). A note keeps masking
+        IBANs (``masked``): it is never sent."""
         found = mask(text, self.current().patterns, ibans=False)
         return found.text or text, found.kinds
 
