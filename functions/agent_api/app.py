@@ -617,7 +617,9 @@ audit.install(app, lambda: trail, caller, {
     ("GET", "/agent/conversations/<conversation_id>/orders"): "orders.read",
     ("POST", "/agent/conversations/<conversation_id>/preview"): "reply.previewed",   # the customer's order in it
 }, revealing={("GET", "/agent/conversations/<conversation_id>"): "conversation.opened",
-              ("GET", "/agent/conversations"): "conversations.listed"})
+              ("GET", "/agent/conversations"): "conversations.listed",
+              # only when the caller's sign-in changed the work email on their record (audit.changed)
+              ("GET", "/agent/me"): "agent.email_changed"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -15,6 +15,7 @@ from shopdesk import clock
 from tests.integration.helpers import agent, customer_writes
 from tests.integration.test_labels_macros import admin
 from tests.integration.test_privacy import _job
+from tests.integration.test_privacy import admin as root
 from tests.support import http_event
 
 
@@ -69,6 +70,30 @@ def test_an_email_cognito_has_not_verified_is_never_taken_the_one_kept_stays(des
     assert signed_in(desk, "GET", "/agent/me", "u_9c1d", "ana@shop.example", verified="false")[1]["email"] is None
     listed = {a["id"]: a["email"] for a in agent(desk, "GET", "/agent/agents", "alice")[1]["items"]}
     assert listed["u_7f3a"] == "ana@shop.example" and listed["u_9c1d"] is None
+
+
+def test_an_agent_s_email_change_is_audited_with_before_and_after_and_only_when_it_changed(desk):
+    def trail() -> list[tuple[str, Any, Any]]:
+        items = root(desk, "GET", "/admin/audit", query="actor=u_7f3a")[1]["items"]
+        return [(r["action"], r.get("before"), r.get("after")) for r in reversed(items)]
+
+    # Given an agent whose record was made before their token carried an email (nothing audited: it changed nothing)
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", None)[0] == 200
+    assert trail() == []
+    # When they sign in with one, again with the same, then go online with another, and again with that one
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", "ana@shop.example")[0] == 200
+    assert signed_in(desk, "GET", "/agent/me", "u_7f3a", "ana@shop.example")[0] == 200
+    for presence in ("online", "away"):
+        assert signed_in(desk, "PUT", "/agent/me/presence", "u_7f3a", "ana.s@shop.example",
+                         {"presence": presence})[0] == 200
+    # Then each change of the email is recorded, who (the actor), what, before and after; the same email again
+    # writes no record of a GET, and a presence change says the presence alone
+    assert trail() == [
+        ("agent.email_changed", {}, {"email": "ana@shop.example"}),        # none before
+        ("PUT /agent/me/presence", {"email": "ana@shop.example", "presence": "offline"},
+         {"email": "ana.s@shop.example", "presence": "online"}),
+        ("PUT /agent/me/presence", {"presence": "online"}, {"presence": "away"}),
+    ]
 
 
 def test_assignment_texts_say_an_agent_with_no_name_as_an_agent_never_by_email_nor_id(desk):

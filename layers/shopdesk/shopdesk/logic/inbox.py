@@ -770,7 +770,17 @@ class Inbox:
 
     def me(self, agent_id: str, name: str | None, email: str | None = None) -> Agent:
         """The calling agent's record, made at their first sign-in; the work email their token gives kept on it
-        (written only when it is new or changed), so that colleagues can name one with no name by it."""
+        (written only when it is new or changed), so that colleagues can name one with no name by it. A change of a
+        record's email is audited, before and after (this GET's record only then: ``audit.changed``)."""
+        agent, changed = self._signed_in(agent_id, name, email)
+        if changed:
+            audit.note(before=changed[0], after=changed[1])
+            audit.changed()
+        return agent
+
+    def _signed_in(self, agent_id: str, name: str | None, email: str | None
+                   ) -> tuple[Agent, tuple[dict[str, Any], dict[str, Any]] | None]:
+        """The caller's record (``me``) and, when their email on it changed, the email before and after."""
         agent = record_of(self.agents, agent_id)          # as the request admitted it: no second read
         if agent is None:
             agent = Agent(id=agent_id, name=name, email=email, capacity=self.default_capacity)
@@ -778,13 +788,15 @@ class Inbox:
                 agent = self.agents.get(agent_id) or agent
         if email and agent.email != email:
             self.agents.set_email(agent.id, email)
-            agent = agent.model_copy(update={"email": email})
-        return agent
+            changed = {"email": agent.email}, {"email": email}
+            return agent.model_copy(update={"email": email}), changed
+        return agent, None
 
     def set_presence(self, agent_id: str, name: str | None, presence: Presence, email: str | None = None) -> Agent:
-        me = self.me(agent_id, name, email)              # as the request admitted it: its presence before, no read
+        me, changed = self._signed_in(agent_id, name, email)   # as the request admitted it: its presence before
         agent = self.agents.set_presence(me.id, presence)
-        audit.note(before={"presence": me.presence.value}, after={"presence": agent.presence.value})
+        before, after = changed or ({}, {})               # the email too, when the token's changed it
+        audit.note(before={**before, "presence": me.presence.value}, after={**after, "presence": agent.presence.value})
         # offline: after the grace period the sweep returns the agent's open conversations to the queue
         grace = None
         if presence is Presence.OFFLINE:

@@ -132,6 +132,14 @@ def revealed(*, customer_id: str | None = None, conversation_id: str | None = No
             notes["read"], notes["repeat"] = read, repeat
 
 
+def changed() -> None:
+    """This request of a GET route changed data this once (``GET /agent/me`` keeping the caller's new work email): on
+    a route an app names in ``revealing``, it is audited, with what ``note`` said, as a revealing read is."""
+    notes = _notes.get()
+    if notes is not None:
+        notes["changed"] = True
+
+
 def listed(customers: Iterable[str], *, repeat: bool = False, **details: Any) -> None:
     """A list that shows many customers at once (a page of conversations, the privacy requests): one record for
     the request, under no one customer (found by actor and time), naming them (``details.customers``: the page's
@@ -300,8 +308,8 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
             named: Mapping[tuple[str, str], str], revealing: Mapping[tuple[str, str], str] | None = None) -> None:
     """Audit ``app``'s routes: every non-GET route (action ``<METHOD> <route>`` unless ``named`` names it;
     ``NOT_AUDITED`` leaves it out), the GET routes ``named`` lists, and the GET routes ``revealing`` lists when
-    the request called ``revealed``; on every route, a refused attempt (``denied``, action ``<METHOD> <route>``).
-    ``who(event)`` is the caller (id and roles). Call it after the routes are declared."""
+    the request called ``revealed`` (or ``changed``); on every route, a refused attempt (``denied``, action
+    ``<METHOD> <route>``). ``who(event)`` is the caller (id and roles). Call it after the routes are declared."""
     routes = [(r.method, r.path) for r in app._static_routes + app._dynamic_routes]
     revealing = revealing or {}
     unknown = (set(named) | set(revealing)) - set(routes)
@@ -405,7 +413,8 @@ def install(app: APIGatewayHttpResolver, trail: Callable[[], AuditTrail], who: C
                None if answered is None else (response.status_code, answered))
         if answered is not None and not notes.get("customer_id"):
             return response                 # the refusal was the whole answer: its record is the request's only one
-        if not action or response.status_code >= 400 or (only_revealing and not notes.get("revealed")):
+        if not action or response.status_code >= 400 or (
+                only_revealing and not (notes.get("revealed") or notes.get("changed"))):
             return response
         recorded(event, params, action, notes, response.status_code)
         return response
