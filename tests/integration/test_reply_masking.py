@@ -1,7 +1,8 @@
 """What an agent types for the customer is masked before it is stored and so before it is sent: a card number pasted
 into a reply, a WhatsApp template's parameter or a canned response never reaches the table, the provider or the
 customer; the agent's answer says what was masked. An IBAN in a reply or a canned response's body is sent as typed
-(the shop's, given to be paid), one in a note masked. Order and tracking numbers, and the canned response's placeholders, are kept as typed.
+(the shop's, given to be paid), one in a note masked. Order and tracking numbers, and the canned response's
+placeholders, are kept as typed.
 Through the real agent API, dispatcher and a Twilio stand-in."""
 
 from __future__ import annotations
