@@ -347,11 +347,15 @@ def test_an_admin_made_an_agent_has_their_sockets_closed_and_the_next_one_with_t
     connect(desk, endpoint, "A2", "ada", roles="admins")
     assert not desk.item("CONN#A2").get("roles") and desk.item("LIVE#all", "CONN#A2") is None
     assert desk.item("LIVE#team:default", "CONN#A2") and desk.item("LIVE#agent:ada", "CONN#A2")
-    # And making her an admin again closes nothing: her next socket, with the same token, is an admin's again
+    # And making her an admin again closes that agent's socket too, at once (it would hear only her team until she
+    # reconnected, up to an hour): her next socket, with the same token, is an admin's again
     assert max_role(desk, endpoint, "ada", "admin") == 200
-    assert endpoint.closed == ["A1"]
+    assert endpoint.closed == ["A1", "A2"] and desk.item("LIVE#agent:ada", "CONN#A2") is None
     connect(desk, endpoint, "A3", "ada", roles="admins")
     assert desk.item("LIVE#all", "CONN#A3")
+    # and the same cap set again is no change: nothing closed
+    assert max_role(desk, endpoint, "ada", "admin") == 200
+    assert endpoint.closed == ["A1", "A2"] and desk.item("LIVE#all", "CONN#A3")
 
 def test_a_socket_hears_nothing_past_its_tokens_expiry_and_is_closed_so_a_demoted_admin_reconnects_without_all(
         desk, endpoint, monkeypatch):

@@ -25,7 +25,7 @@ from shopdesk.dal.queues import Queue
 from shopdesk.dal.table import PartFailed
 from shopdesk.errors import BadRequest, Conflict, InvalidFields, NotFound
 from shopdesk.logic import expectations, sla_engine
-from shopdesk.logic.access import ADMIN, DEFAULT_TEAM, RANKS, SUPERVISOR, require, roles
+from shopdesk.logic.access import ADMIN, DEFAULT_TEAM, SUPERVISOR, require, roles
 from shopdesk.logic.labels import macros_that
 from shopdesk.logic.overview import WORKING
 from shopdesk.logic.sla_engine import PolicyBook
@@ -204,8 +204,10 @@ class Admin:
 
     def set_max_role(self, by: Roles, agent_id: str, role: str, caller_id: str) -> dict[str, Any]:
         """The highest role an agent may use (``agent``, ``supervisor``, ``admin``), whatever the Cognito groups of the
-        token they hold: a role taken away is refused from their next request (``access.held_roles``), and their open
-        WebSocket connections are closed (``close_sockets``) so the one the inbox opens again hears only what is left.
+        token they hold: a role taken away is refused from their next request (``access.held_roles``), and on any
+        change of it their open WebSocket connections are closed (``close_sockets``) so the one the inbox opens again
+        hears what they may use now (a socket keeps the audiences it connected with: a raised cap would otherwise
+        reach it only when they reconnect, up to an hour later).
         It never raises what their token gives (roles are granted in Cognito: ``admin`` here lets the token's groups
         count again). An admin cannot lower their own (409 ``demoting_self``: as with a deactivation, another admin
         can). Audited."""
@@ -217,8 +219,8 @@ class Admin:
             raise NotFound(f"agent {agent_id} has not signed in yet")
         after = self.agents.set_max_role(agent_id, role)
         sockets: dict[str, int] = {}
-        lowered = RANKS.index(role) < RANKS.index(before.max_role or "admin")
-        if lowered and self.close_sockets:          # after the write: $connect reads it
+        changed = role != (before.max_role or "admin")     # none and admin cap nothing alike
+        if changed and self.close_sockets:          # after the write: $connect reads it
             sockets["sockets_closed"] = self.close_sockets(agent_id)
         audit.note(before={"max_role": before.max_role}, after={"max_role": after.max_role}, **sockets)
         return after.model_dump()

@@ -192,7 +192,7 @@ class LiveConnections:
         closes it then (``expire``; without an ``exp``, a token's lifetime from now). A change of teams
         closes the agent's open sockets (``close``, from ``Admin.set_agent``): the inbox connects again, under the new
         teams. Its roles are the token's, never above the highest role the agent's record lets them use
-        (``access.within``); lowering it closes their sockets too (``Admin.set_max_role``). An agent an admin took off
+        (``access.within``); changing it closes their sockets too (``Admin.set_max_role``). An agent an admin took off
         the desk is refused (Deactivated). Either may happen while the connection
         is being kept, and then found no items to close: their record is read again once its items are written, and
         a deactivation removes them (refused), a change of teams lists them again under the teams read (a change
