@@ -199,6 +199,34 @@ def test_a_role_is_an_admins_to_lower_and_never_their_own(desk):
     assert [(r["before"], r["after"]) for r in records if r["after"] and "max_role" in r["after"]] == \
         [({}, {"max_role": "admin"})], records
 
+def test_a_max_role_the_desk_does_not_know_is_read_as_the_lowest_and_breaks_no_one(desk, caplog):
+    # Given ada, an admin, and alice, an agent online, each item's max_role edited by hand to a value no role has
+    assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200
+    online(desk, "alice")
+    for who in ("ada", "alice"):
+        desk.client("dynamodb").update_item(
+            TableName=desk.table_name, Key={"PK": {"S": f"AGENT#{who}"}, "SK": {"S": "META"}},
+            UpdateExpression="SET max_role = :r", ExpressionAttributeValues={":r": {"S": "Admin"}})
+    # Then ada is capped to an agent, never refused outright: her own requests answer, an admin's write is refused
+    status, me = agent(desk, "GET", "/agent/me", "ada", groups="[admins]")
+    assert status == 200 and me["id"] == "ada", me
+    assert admin_call_as(desk, "ada", "[admins]", "PUT", "/admin/routing", {"sticky_days": 9})[0] == 403
+    assert admin_call_as(desk, "ada", "[admins]", "GET", "/admin/agents")[0] == 403
+    # and another admin's listing still answers, saying the cap as read
+    status, listing = admin_call(desk, "GET", "/admin/agents", "[admins]")
+    assert status == 200, listing
+    assert {a["id"]: a["max_role"] for a in listing["items"]} == {"ada": "agent", "alice": "agent"}
+    # and routing still reads the online agents: a customer's message goes to alice
+    conversation = customer_writes(desk, "+31620000071", "where is my parcel?", "SMcap1")
+    desk.drain_queue(desk.work_queue_url, "router")
+    assert desk.item(f"CONV#{conversation}").get("assignee") == "alice"
+    # and the logs say so, with the agent's id and the role read, not the value stored
+    logged = [r for r in caplog.records if "max_role" in r.getMessage()]
+    assert logged and {(r.levelname, r.read_as) for r in logged} == {("WARNING", "agent")}, logged
+    assert {r.agent_id for r in logged} == {"ada", "alice"}
+    assert not any("Admin" in r.getMessage() or "Admin" in str(vars(r)) for r in logged), logged
+
+
 def test_agent_api_is_unchanged_for_agents_without_roles(desk):
     assert agent(desk, "GET", "/agent/me", "carol")[0] == 200
 

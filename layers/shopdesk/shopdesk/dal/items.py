@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from typing import Any
+from typing import Any, get_args
+
+from aws_lambda_powertools import Logger
 
 from shopdesk import clock
 from shopdesk.bounds import bound, bound_text, key_part
@@ -24,7 +26,10 @@ from shopdesk.models import (
     Sla,
     SystemEvent,
 )
+from shopdesk.models.agent import Role
 from shopdesk.models.customer import Customer
+
+logger = Logger(child=True)
 
 META = "META"
 
@@ -383,4 +388,16 @@ def agent_from_item(item: dict[str, Any]) -> Agent:
                  skills=item.get("skills") or [], languages=item.get("languages") or [],
                  settings_version=int(item.get("settings_version") or 0),
                  deactivated_at=item.get("deactivated_at"), deactivated_by=item.get("deactivated_by"),
-                 max_role=item.get("max_role"))
+                 max_role=_max_role(item))
+
+
+def _max_role(item: dict[str, Any]) -> Role | None:
+    """The agent's cap as stored, or, when it is no role the desk knows (an item edited by hand: ``Admin``), the lowest,
+    ``agent``: never more than an admin meant to let them use, and one agent's item never fails the reads of
+    everyone's (the admission, the admin listing, routing). Logged as a warning with the agent's id and the role read,
+    never the value stored (a hand-edited field may hold anything)."""
+    stored = item.get("max_role")
+    if stored is None or stored in get_args(Role):
+        return stored
+    logger.warning("agent max_role unknown: read as the lowest", extra={"agent_id": item.get("id"), "read_as": "agent"})
+    return "agent"
