@@ -3,9 +3,12 @@ patterns, keeping the last four; order numbers, phones and dates are left alone.
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
+from stdnum import iban
+from stdnum.es import ccc
 
 from shopdesk.logic.ingest import masked
 from shopdesk.models import EmailMeta, InboundMessage
@@ -225,6 +228,64 @@ def test_an_iban_or_a_chain_of_them_running_into_a_word_is_masked_and_the_word_k
     result = mask(text)
     assert (result.text, result.kinds) == (expected, ("IBAN",))
     assert mask(result.text).text == result.text         # a second pass finds nothing more
+
+
+# A valid German IBAN whose account part, in print format, holds "4391 5000 8063 6083": a Luhn-valid Visa number
+PRINTED_IBAN = "DE67 4391 5000 8063 6083 77"
+
+
+@pytest.mark.parametrize("text", [PRINTED_IBAN, f"Please transfer to {PRINTED_IBAN}, thank you.",
+                                  PRINTED_IBAN.replace(" ", "-"), PRINTED_IBAN.replace(" ", "")])
+def test_an_iban_in_print_format_holding_a_cards_digits_is_kept_whole_when_sent_and_masked_as_an_iban(text):
+    # the card rule ran first and read the account part: "DE67 [card •••• 8377]", wrong payment details sent
+    sent = mask(text, ibans=False)
+    assert (sent.text, sent.kinds) == (text, ())
+    received = mask(text)
+    assert (received.text, received.kinds) == (text.replace(re.search(r"DE67.*77", text).group(0),
+                                                            "[IBAN •••• 8377]"), ("IBAN",))
+
+
+def _ibans(country: str, bban: str, count: int, seed: int) -> list[str]:
+    """``count`` valid IBANs of ``country``, whose account part (BBAN) is ``bban`` digits, drawn from a seeded
+    generator; the check digits computed here (ISO 7064 mod 97-10), a Spanish account's own two (CCC) too."""
+    draw = random.Random(seed)
+    found = []
+    for _ in range(count):
+        account = "".join(draw.choice("0123456789") for _ in range(bban))
+        if country == "ES":
+            account = account[:8] + ccc.calc_check_digits(account) + account[10:]
+        number = int("".join(str(int(c, 36)) for c in f"{account}{country}00"))
+        found.append(f"{country}{98 - number % 97:02d}{account}")
+    return found
+
+
+@pytest.mark.parametrize("country,bban", [("DE", 18), ("ES", 20), ("AT", 16), ("PL", 24), ("PT", 21)])
+def test_no_iban_of_a_country_with_digits_only_is_ever_taken_for_a_card_in_print_format_or_compact(country, bban):
+    # about one in nine German IBANs in print format held a run the card rule took for a card
+    for number in _ibans(country, bban, 500, seed=bban):
+        assert iban.is_valid(number), number
+        printed = " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+        for typed in (printed, number):
+            text = f"IBAN: {typed}."
+            sent, received = mask(text, ibans=False), mask(text)
+            assert (sent.text, sent.kinds) == (text, ()), typed
+            assert (received.text, received.kinds) == (f"IBAN: [IBAN •••• {number[-4:]}].", ("IBAN",)), typed
+
+
+@pytest.mark.parametrize("text,sent,received", [
+    (f"Pay to {PRINTED_IBAN}, never by card 4111 1111 1111 1111.",
+     f"Pay to {PRINTED_IBAN}, never by card [card •••• 1111].",
+     "Pay to [IBAN •••• 8377], never by card [card •••• 1111]."),
+    (f"{PRINTED_IBAN} 4111 1111 1111 1111", f"{PRINTED_IBAN} [card •••• 1111]",
+     "[IBAN •••• 8377] [card •••• 1111]"),
+    (f"4111 1111 1111 1111 {PRINTED_IBAN}", f"[card •••• 1111] {PRINTED_IBAN}",
+     "[card •••• 1111] [IBAN •••• 8377]"),
+    (f"card 4111111111111111\n{PRINTED_IBAN}", f"card [card •••• 1111]\n{PRINTED_IBAN}",
+     "card [card •••• 1111]\n[IBAN •••• 8377]"),
+])
+def test_a_card_beside_an_iban_is_still_masked_as_a_card(text, sent, received):
+    assert (mask(text, ibans=False).text, mask(text, ibans=False).kinds) == (sent, ("card",))
+    assert (mask(text).text, mask(text).kinds) == (received, ("card", "IBAN"))
 
 
 def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_with_it():

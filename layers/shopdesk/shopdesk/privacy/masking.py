@@ -681,29 +681,54 @@ def _unlabelled(text: str, written: re.Pattern[str]) -> list[tuple[int, int]]:
     return [*stretches, (last, len(text))] if last < len(text) else stretches
 
 
+def _outside(stretches: list[tuple[int, int]], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``stretches`` outside the spans ``taken`` (both in order, neither overlapping itself)."""
+    parts: list[tuple[int, int]] = []
+    for begin, stop in stretches:
+        for start, end in taken[max(0, bisect.bisect_left(taken, (begin,)) - 1):]:
+            if start >= stop:
+                break
+            if end <= begin:
+                continue
+            if start > begin:
+                parts.append((begin, start))
+            begin = max(begin, end)
+        if begin < stop:
+            parts.append((begin, stop))
+    return parts
+
+
 def mask(text: str | None, patterns: Iterable[Pattern] = (), *, ibans: bool = True) -> Masked:
     """``text`` with card numbers, IBANs (unless ``ibans`` is False: what the desk sends a customer, whose IBAN in it
     is the shop's, to be paid) and the patterns' matches masked, and what was masked. What masking has
     written already (``_written``: the labels of a card, an IBAN or a pattern, whatever their kind) is never masked
     again, by a later pattern nor by the card and IBAN rules: a card's label keeps its last four digits from a
     pattern of four digits ("[card •••• 1111]", not "[card •••• [PIN ••••]]"), and masking a masked text again changes
-    nothing. Each is looked for between the labels only, and each pattern's labels are kept from the next."""
+    nothing. Each is looked for between the labels only, and each pattern's labels are kept from the next. IBANs are
+    found first, and a card number only outside them, whether they are masked or kept: an IBAN whose account part is
+    all digits, written in groups of four ("DE67 4391 5000 8063 6083 77"), holds a run the card rule alone takes for a
+    card, and is masked as an IBAN, or kept whole, never as a card. The shop's patterns are looked for in a kept IBAN
+    too."""
     if not text:
         return Masked(text, ())
     patterns = list(patterns)
     written = _written(tuple(p.name for p in patterns))
     kinds: list[str] = []
 
-    def spans(text: str, find: Callable[[str], list[tuple[int, int]]]) -> list[tuple[int, int]]:
-        return [(start + begin, end + begin) for begin, stop in _unlabelled(text, written)
+    def spans(text: str, find: Callable[[str], list[tuple[int, int]]],
+              taken: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
+        """What ``find`` finds between the labels, and outside the spans ``taken``."""
+        return [(start + begin, end + begin) for begin, stop in _outside(_unlabelled(text, written), taken or [])
                 for start, end in find(text[begin:stop])]
 
-    def checked(text: str, kind: str, spans: list[tuple[int, int]]) -> str:
-        if not spans:
+    def checked(text: str, *found: tuple[str, list[tuple[int, int]]]) -> str:
+        """``text`` with the spans of each kind labelled (spans of different kinds never overlap)."""
+        labelled = sorted((start, end, kind) for kind, spans in found for start, end in spans)
+        if not labelled:
             return text
-        kinds.append(kind)
+        kinds.extend(kind for kind, spans in found if spans)
         parts, last = [], 0
-        for start, end in spans:
+        for start, end, kind in labelled:
             parts += [text[last:start], _label(kind, text[start:end])]
             last = end
         return "".join(parts) + text[last:]
@@ -719,12 +744,11 @@ def mask(text: str | None, patterns: Iterable[Pattern] = (), *, ibans: bool = Tr
             found += [m.span() for m in pattern.regex.finditer(text, begin, stop, timeout=left) if m.end() > m.start()]
         return found
 
-    text = checked(text, "card", spans(text, _card_spans))
-    if ibans:
-        text = checked(text, "IBAN", spans(text, _iban_spans))
+    accounts = spans(text, _iban_spans)       # first: a card is never looked for inside an IBAN, masked or kept
+    text = checked(text, ("card", spans(text, _card_spans, accounts)), ("IBAN", accounts if ibans else []))
     for pattern in patterns:
         try:
-            text = checked(text, pattern.name, matched(text, pattern))
+            text = checked(text, (pattern.name, matched(text, pattern)))
         except TimeoutError:
             logger.warning("a masking pattern took too long: the text is withheld",
                            extra={"pattern": pattern.name, "length": len(text)})
