@@ -288,6 +288,15 @@ def test_a_card_beside_an_iban_is_still_masked_as_a_card(text, sent, received):
     assert (mask(text).text, mask(text).kinds) == (received, ("card", "IBAN"))
 
 
+def test_a_card_right_after_a_country_code_and_digits_that_make_it_an_iban_is_that_iban():
+    # the limit of reading IBANs first (docs/security.md): "AT70" and the 16 digits are a valid Austrian IBAN (one
+    # in 97 such prefixes passes), masked as an IBAN from a customer and sent as typed in a reply
+    text = "card AT70 4111 1111 1111 1111"
+    assert iban.is_valid(text[5:])
+    assert (mask(text).text, mask(text).kinds) == ("card [IBAN •••• 1111]", ("IBAN",))
+    assert (mask(text, ibans=False).text, mask(text, ibans=False).kinds) == (text, ())
+
+
 def test_a_number_that_passes_as_a_card_by_chance_and_overlaps_a_card_is_masked_with_it():
     # "4008 4111 1111 1111" passes as a card (16 digits, Luhn, a Visa start) and ends inside the card after it on the
     # same line: both are one span, so none of the card's digits but its last four show
