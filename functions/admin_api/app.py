@@ -164,7 +164,8 @@ def deactivate_agent(agent_id: Id) -> Agent:
 @app.put("/admin/agents/<agent_id>/max-role", summary="Set the highest role an agent may use (agent, supervisor, "
          "admin), whatever the Cognito groups of the token they hold: a role taken away is refused from their next "
          "request and their open sockets are closed; it never raises what their token gives (409 demoting_self: "
-         "not the caller's own)", responses=problems.responses(200, *WRITE, BUSY))
+         "not the caller's own; 409 last_admin: the caller's own was lowered meanwhile, nothing changed)",
+         responses=problems.responses(200, *WRITE, BUSY))
 def set_max_role(agent_id: Id, body: KnownFields[AgentMaxRole]) -> Agent:
     return admin.set_max_role(_caller_roles(), agent_id, body.max_role, caller(app.current_event).id)
 

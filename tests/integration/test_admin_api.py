@@ -199,6 +199,40 @@ def test_a_role_is_an_admins_to_lower_and_never_their_own(desk):
     assert [(r["before"], r["after"]) for r in records if r["after"] and "max_role" in r["after"]] == \
         [({}, {"max_role": "admin"})], records
 
+def test_two_admins_lowering_each_other_at_the_same_moment_never_both_succeed(desk, monkeypatch):
+    # Given ada and bob, the desk's two admins, both signed in
+    assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200
+    assert agent(desk, "GET", "/agent/me", "bob", groups="[admins]")[0] == 200
+    module = desk.handler("admin_api")
+    get = module.table.get
+    crossed: list[str] = []
+
+    def bob_lowers_ada_meanwhile(pk, sk, **kwargs):
+        """Bob's lowering of ada lands after ada's request was admitted as an admin's, before hers is written."""
+        if pk == "AGENT#bob" and not crossed:
+            crossed.append(pk)
+            desk.client("dynamodb").update_item(
+                TableName=desk.table_name, Key={"PK": {"S": "AGENT#ada"}, "SK": {"S": "META"}},
+                UpdateExpression="SET max_role = :r", ExpressionAttributeValues={":r": {"S": "supervisor"}})
+        return get(pk, sk, **kwargs)
+
+    monkeypatch.setattr(module.table, "get", bob_lowers_ada_meanwhile)
+    # When ada lowers bob at that moment
+    status, refused = admin_call_as(desk, "ada", "[admins]", "PUT", "/admin/agents/bob/max-role",
+                                    {"max_role": "supervisor"})
+    # Then hers is refused, said so, and bob is left an admin: the desk keeps one
+    assert crossed and status == 409 and refused["code"] == "last_admin", refused
+    assert desk.item("AGENT#bob").get("max_role") is None
+    monkeypatch.setattr(module.table, "get", get)
+    assert admin_call_as(desk, "bob", "[admins]", "PUT", "/admin/routing", {"sticky_days": 4})[0] == 200
+    # and an admin whose record holds no cap (admin, or none, or no record yet) lowers another as before
+    assert admin_call_as(desk, "bob", "[admins]", "PUT", "/admin/agents/ada/max-role", {"max_role": "admin"})[0] == 200
+    assert admin_call_as(desk, "ada", "[admins]", "PUT", "/admin/agents/bob/max-role",
+                         {"max_role": "agent"})[0] == 200
+    assert admin_call_as(desk, "newcomer", "[admins]", "PUT", "/admin/agents/bob/max-role",
+                         {"max_role": "admin"})[0] == 200
+
+
 def test_a_max_role_the_desk_does_not_know_is_read_as_the_lowest_and_breaks_no_one(desk, caplog):
     # Given ada, an admin, and alice, an agent online, each item's max_role edited by hand to a value no role has
     assert agent(desk, "GET", "/agent/me", "ada", groups="[admins]")[0] == 200

@@ -46,7 +46,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the highest role an agent may use (agent, supervisor, admin), whatever the Cognito groups of the token they hold: a role taken away is refused from their next request and their open sockets are closed; it never raises what their token gives (409 demoting_self: not the caller's own) */
+        /** Set the highest role an agent may use (agent, supervisor, admin), whatever the Cognito groups of the token they hold: a role taken away is refused from their next request and their open sockets are closed; it never raises what their token gives (409 demoting_self: not the caller's own; 409 last_admin: the caller's own was lowered meanwhile, nothing changed) */
         put: operations["set_max_role_admin_agents__agent_id__max_role_put"];
         post?: never;
         delete?: never;

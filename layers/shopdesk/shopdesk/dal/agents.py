@@ -86,9 +86,15 @@ class Agents:
         """Back on the desk (offline until they go online themselves)."""
         return self._change(agent_id, deactivated=None)
 
-    def set_max_role(self, agent_id: str, role: str) -> Agent:
-        """The highest role the desk lets the agent use (an admin's setting: moves ``settings_version``)."""
-        return self._change(agent_id, fields={"max_role": role})
+    def set_max_role(self, agent_id: str, role: str, *, while_uncapped: str | None = None) -> Agent:
+        """The highest role the desk lets the agent use (an admin's setting: moves ``settings_version``).
+        ``while_uncapped``: only while that agent's own record caps them at nothing (no ``max_role``, or ``admin``; no
+        record at all), checked in the same transaction, so two admins lowering each other at the same moment cannot
+        both succeed (PartFailed, nothing written, for the later one). Not the agent's own id (one item, two parts)."""
+        also = [] if while_uncapped is None else [self.table.condition_op(
+            it.agent_pk(while_uncapped), it.META, "attribute_not_exists(max_role) OR max_role = :admin",
+            values={":admin": "admin"})]
+        return self._change(agent_id, fields={"max_role": role}, also=also)
 
     def configure(self, agent_id: str, *, teams: list[str], capacity: int, skills: list[str], languages: list[str],
                   name: str | None = None, expected_version: int | None = None,

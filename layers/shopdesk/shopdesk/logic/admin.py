@@ -210,14 +210,22 @@ class Admin:
         reach it only when they reconnect, up to an hour later).
         It never raises what their token gives (roles are granted in Cognito: ``admin`` here lets the token's groups
         count again). An admin cannot lower their own (409 ``demoting_self``: as with a deactivation, another admin
-        can). Audited."""
+        can). A cap is set only while the caller's own record caps them at nothing, checked in the same write: two
+        admins lowering each other at the same moment, each admitted as an admin, would otherwise both succeed and
+        leave the desk no admin; the later is refused (409 ``last_admin``), nothing changed. (Who holds the Cognito
+        ``admins`` group shopdesk cannot know: the recovery when none is left is in docs/security.md.) Audited."""
         require(by, *WRITE)
         if agent_id == caller_id and role != "admin":
             raise Conflict("you cannot lower your own role: another admin can").with_code("demoting_self")
         before = self.agents.get(agent_id)
         if before is None:
             raise NotFound(f"agent {agent_id} has not signed in yet")
-        after = self.agents.set_max_role(agent_id, role)
+        try:
+            after = self.agents.set_max_role(agent_id, role, while_uncapped=caller_id if role != "admin" else None)
+        except PartFailed as exc:
+            raise Conflict("another admin lowered your own role while this was being saved: you are no longer an "
+                           "admin, and lowering theirs too could leave the desk with none; nothing was changed"
+                           ).with_code("last_admin") from exc
         sockets: dict[str, int] = {}
         changed = role != (before.max_role or "admin")     # none and admin cap nothing alike
         if changed and self.close_sockets:          # after the write: $connect reads it
