@@ -431,7 +431,8 @@ export class Api {
   setAgentOnDesk = (id: string, onDesk: boolean) =>
     this.call<AdminAgent>("POST", `/admin/agents/${enc(id)}/${onDesk ? "reactivate" : "deactivate"}`);
   /** The highest role an agent may use from their next request, whatever their sign-in's groups ("admin": their
-   *  sign-in's roles, as a record never raises one); 409 `demoting_self` for the caller's own. */
+   *  sign-in's roles, as a record never raises one); 409 `demoting_self` for the caller's own, `last_admin` when the
+   *  caller's own was lowered meanwhile (nothing changed). */
   setMaxRole = (id: string, role: MaxRole) =>
     this.call<AdminAgent>("PUT", `/admin/agents/${enc(id)}/max-role`, { max_role: role } satisfies A["AgentMaxRole"]);
   teams = () => this.call<{ items: Versioned<Team>[] }>("GET", "/admin/teams");

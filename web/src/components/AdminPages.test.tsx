@@ -573,6 +573,9 @@ describe("an agent's role at most", () => {
     ["es", { code: "demoting_self" }, 409, "No puedes bajar tu propio rol: otro administrador puede hacerlo."],
     ["pt", { code: "demoting_self" }, 409, "Você não pode baixar o seu próprio papel: outro administrador pode."],
     ["en", { code: "deactivated" }, 403, "An admin took you off the desk: ask one to put you back."],
+    ["en", { code: "last_admin" }, 409, "Another admin lowered your own role at the same moment: nothing was changed, so the desk keeps an admin."],
+    ["es", { code: "last_admin" }, 409, "Otro administrador bajó tu propio rol en ese mismo momento: no se cambió nada, así que el equipo conserva un administrador."],
+    ["pt", { code: "last_admin" }, 409, "Outro administrador baixou o seu próprio papel no mesmo momento: nada foi alterado, e a equipe continua com um administrador."],
   ] as const)("a refusal is said in the admin's language (%s, %s) and the list keeps the cap", async (locale, problem, status, words) => {
     const { ApiError } = await import("../api");
     const api = showAgents(async () => {

@@ -280,7 +280,8 @@ function AgentForm({ agent, agents, reload }: { agent: AdminAgent; agents: reado
 const MAX_ROLES: readonly MaxRole[] = ["admin", "supervisor", "agent"];
 
 /** The highest role an agent may use, whatever their sign-in's groups: from their next request, never above what
- *  their sign-in gives. A refusal (409 demoting_self: one's own; 403, 404, 422) is the form's message. */
+ *  their sign-in gives. A refusal (409 demoting_self: one's own; 409 last_admin: one's own lowered meanwhile; 403, 404,
+ *  422) is the form's message. */
 function RoleAtMost({ agent, save }: { agent: AdminAgent; save: (action: () => Promise<unknown>, done?: string) => Promise<boolean> }) {
   const { store, t } = useApp();
   const [role, setRole] = useState<MaxRole>(agent.max_role ?? "admin");

@@ -292,6 +292,7 @@ export const en = {
   "agent.maxRoleHelp": "It takes effect on the agent's next request, and never raises a role their sign-in lacks.",
   "agent.setMaxRole": "Set role",
   "problem.demoting_self": "You cannot lower your own role: another admin can.",
+  "problem.last_admin": "Another admin lowered your own role at the same moment: nothing was changed, so the desk keeps an admin.",
   "problem.deactivated": "An admin took you off the desk: ask one to put you back.",
   "problem.no_email": "The customer has no email address (they have not written by email nor proven one in the chat): a transcript goes only by email.",
   "problem.busy": "Someone else was saving the same settings at that moment: nothing was saved. Try again.",

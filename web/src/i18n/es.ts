@@ -293,6 +293,7 @@ export const es: Catalogue = {
   "agent.maxRoleHelp": "Cuenta desde la próxima petición del agente, y nunca le da un rol que su inicio de sesión no tenga.",
   "agent.setMaxRole": "Fijar rol",
   "problem.demoting_self": "No puedes bajar tu propio rol: otro administrador puede hacerlo.",
+  "problem.last_admin": "Otro administrador bajó tu propio rol en ese mismo momento: no se cambió nada, así que el equipo conserva un administrador.",
   "problem.deactivated": "Un administrador te retiró del equipo: pide a uno que te vuelva a incorporar.",
   "problem.no_email": "El cliente no tiene dirección de email (no ha escrito por email ni ha verificado una en el chat): la transcripción solo se envía por email.",
   "problem.busy": "Otra persona guardaba la misma configuración en ese momento: no se guardó nada. Vuelve a intentarlo.",

@@ -296,6 +296,7 @@ export const pt: Catalogue = {
   "agent.maxRoleHelp": "Vale a partir do próximo pedido do agente, e nunca dá um papel que o login dele não tenha.",
   "agent.setMaxRole": "Definir papel",
   "problem.demoting_self": "Você não pode baixar o seu próprio papel: outro administrador pode.",
+  "problem.last_admin": "Outro administrador baixou o seu próprio papel no mesmo momento: nada foi alterado, e a equipe continua com um administrador.",
   "problem.deactivated": "Um administrador tirou você da equipe: peça a um que o reincorpore.",
   "problem.no_email": "O cliente não tem endereço de email (não escreveu por email nem confirmou um no chat): a transcrição só vai por email.",
   "problem.busy": "Outra pessoa salvava as mesmas configurações nesse momento: nada foi salvo. Tente de novo.",
