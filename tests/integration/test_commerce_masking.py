@@ -235,7 +235,7 @@ def test_an_order_action_stores_and_answers_the_order_masked(
     # Then the timeline entry names the item as the cache holds it, masked
     texts = [m["text"] for m in agent_call(desk, shop, "GET", f"/agent/conversations/{conv}")[1]["messages"]
              if m["direction"] == "system"]
-    assert "Refunded 10.00 USD on #1001 by alice (1 x Wool socks [card •••• 4444])" in texts
+    assert "Refunded 10.00 USD on #1001 by Alice (1 x Wool socks [card •••• 4444])" in texts
     # When an agent cancels an order on WooCommerce, which answers with the order
     woo = {**shop, "COMMERCE_PLATFORM": "woocommerce"}
     assert agent_call(desk, woo, "GET", f"/agent/conversations/{conv}/orders")[0] == 200

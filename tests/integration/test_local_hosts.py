@@ -102,7 +102,10 @@ def test_the_emulated_aws_serves_its_own_clients_and_names(aws: Aws) -> None:
         assert answer.read() == b"hello"
     port = _port(aws.endpoint)
     for host in (f"localhost:{port}", f"[::1]:{port}", f"127.0.0.1:{port}"):
-        assert _get(port, "/moto-api/data.json", [host])[0] == 200, host
+        # past the check to moto itself: its dump of every backend answers 200 alone, and may answer its own 500 when
+        # other tests in this process left state it cannot write; never the check's 403 problem
+        status, content_type, _ = _get(port, "/moto-api/data.json", [host])
+        assert status != 403 and content_type != "application/problem+json", (host, status)
     # Then the SQS queue URLs moto builds from the Host still name the endpoint
     sqs = aws.client("sqs")
     queue = sqs.create_queue(QueueName="hosts")["QueueUrl"]

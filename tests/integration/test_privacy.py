@@ -1870,7 +1870,10 @@ def test_a_card_in_the_html_part_of_the_mail_ses_stored_is_masked_as_a_reader_se
         mail = BytesParser(policy=policy.default).parsebytes(stored)
         part = mail.get_body(("html",)).get_content()
         assert "[card •••• 5556]" in part and "0566" not in part, part
-        assert "0566" not in stored.decode("ascii", "replace")
+        raw = stored.decode("ascii", "replace")
+        for boundary in {part.get_boundary() for part in mail.walk()} - {None}:
+            raw = raw.replace(boundary, "")          # a MIME boundary is random digits: "0566" may be among them
+        assert "0566" not in raw
 
 
 def _deliver_notice(desk: Any, key: str) -> dict[str, int]:
